@@ -1,0 +1,53 @@
+"""Alembic environment: the target metadata is harvester.store.tables; the URL comes from the
+caller (harvester.store.migrate) or from HARVESTER_DATABASE__URL when run as `alembic`."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+from harvester.store.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # APScheduler keeps its own job table in the same database; it is not ours to migrate.
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        include_object=_include_object,
+        compare_type=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        import os
+
+        url = os.environ.get("HARVESTER_DATABASE__URL", "sqlite:///harvester.db")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (SQL script) migrations are not supported; run `harvester db upgrade`")
+run_migrations_online()

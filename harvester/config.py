@@ -1,0 +1,541 @@
+"""Settings (``harvester.toml`` + ``HARVESTER_*`` environment) and topic files, validated.
+
+Settings come from the TOML file named by ``HARVESTER_CONFIG`` (default ``harvester.toml`` in the
+working directory, optional) and are overridden key by key by ``HARVESTER_<SECTION>__<KEY>``.
+Secrets (the NCBI API key, the SMTP password, the web secret key) are read from the environment
+only: a secret written in the file is refused.
+
+Topic files (``queries/*.toml``, or the folder named by ``HARVESTER_QUERIES``) become
+:class:`Topic` objects. Every validation error names the file, the line and the key, and what was
+expected, in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from harvester.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "harvester.toml"
+DEFAULT_QUERIES_DIR = "queries"
+ENV_PREFIX = "HARVESTER_"
+
+
+def _check_http_url(value: str) -> str:
+    if not re.match(r"https?://[^/\s]+", value):
+        raise ValueError(f"an http(s) URL, got {value!r}")
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///harvester.db"
+    echo: bool = False
+    busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+
+class PubMedSettings(_Section):
+    base_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+    api_key: str | None = None
+    email: str | None = None
+    tool: str = "harvester"
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    backoff_base: float = Field(default=1.0, ge=0)
+    overlap_days: int = Field(default=3, ge=0)
+    initial_days: int = Field(default=30, ge=1)
+    max_esearch_ids: int = Field(default=9_999, ge=1)
+
+    secrets: ClassVar[tuple[str, ...]] = ("api_key",)
+
+    @field_validator("base_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return _check_http_url(value).rstrip("/") + "/"
+
+
+class FeedsSettings(_Section):
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_retries: int = Field(default=2, ge=0)
+    failing_after: int = Field(default=3, ge=1)
+    user_agent: str | None = None
+
+
+class EuropePMCSettings(_Section):
+    base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest/"
+
+    @field_validator("base_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return _check_http_url(value).rstrip("/") + "/"
+
+
+class SMTPSettings(_Section):
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = Field(default=30.0, gt=0)
+    sender: str = "harvester@localhost"
+
+    secrets: ClassVar[tuple[str, ...]] = ("password",)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: str | None = None
+    base_url: str | None = None
+
+    secrets: ClassVar[tuple[str, ...]] = ("secret_key",)
+
+
+class Settings(BaseSettings):
+    """Every setting of harvester, grouped by section as in ``harvester.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    pubmed: PubMedSettings = Field(default_factory=PubMedSettings)
+    feeds: FeedsSettings = Field(default_factory=FeedsSettings)
+    europepmc: EuropePMCSettings = Field(default_factory=EuropePMCSettings)
+    smtp: SMTPSettings = Field(default_factory=SMTPSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    queries: str = DEFAULT_QUERIES_DIR
+    timezone: str = "Europe/London"
+
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file; the file's values arrive as init arguments.
+        return (env_settings, init_settings)
+
+    @property
+    def queries_dir(self) -> Path:
+        path = Path(self.queries)
+        if not path.is_absolute() and self.config_file is not None:
+            path = self.config_file.parent / path
+        return path
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "database": DatabaseSettings,
+    "pubmed": PubMedSettings,
+    "feeds": FeedsSettings,
+    "europepmc": EuropePMCSettings,
+    "smtp": SMTPSettings,
+    "web": WebSettings,
+}
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read settings from ``path`` (or ``HARVESTER_CONFIG``, or ``./harvester.toml``) and the env.
+
+    A missing default file is not an error (defaults apply); a missing named file is.
+    """
+    env = os.environ if environ is None else environ
+    explicit = path is not None or "HARVESTER_CONFIG" in env
+    file = Path(path if path is not None else env.get("HARVESTER_CONFIG", DEFAULT_CONFIG_FILE))
+    data: dict[str, Any] = {}
+    text = ""
+    if file.exists():
+        text, data = _read_toml(file)
+        _refuse_secrets(file, text, data)
+    elif explicit:
+        raise ConfigError(f"{file}: settings file not found", hint="run `harvester init`")
+    else:
+        file = Path.cwd() / DEFAULT_CONFIG_FILE
+    if "HARVESTER_QUERIES" in env:
+        data = {**data, "queries": env["HARVESTER_QUERIES"]}
+    try:
+        if environ is None:
+            settings = Settings(**data)
+        else:
+            settings = _settings_from_mapping(data, environ)
+    except ValidationError as exc:
+        raise _config_error(file, text, exc, env_prefix=ENV_PREFIX) from None
+    settings.config_file = file.resolve()
+    return settings
+
+
+def _settings_from_mapping(data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Apply ``HARVESTER_<SECTION>__<KEY>`` from an explicit mapping (used by tests and services)."""
+    merged: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        merged.setdefault(section, {})
+        if isinstance(merged[section], dict):
+            merged[section][key] = value
+    return Settings.model_validate(merged)
+
+
+def _refuse_secrets(file: Path, text: str, data: dict[str, Any]) -> None:
+    for section, model in SECTIONS.items():
+        values = data.get(section)
+        if not isinstance(values, dict):
+            continue
+        for key in getattr(model, "secrets", ()):
+            if key in values:
+                line = find_line(text, (section, key))
+                where = f"{file} line {line}" if line else str(file)
+                env_name = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+                raise ConfigError(
+                    f"{where}: [{section}] {key} is a secret and is read only from the "
+                    f"environment; remove it from the file and set {env_name}"
+                )
+
+
+# --------------------------------------------------------------------------------------- topics
+
+
+class TopicMeta(_Section):
+    slug: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+            raise ValueError("a slug of lower-case letters, digits and hyphens")
+        return value
+
+
+class PubMedQuery(_Section):
+    query: str = Field(min_length=1)
+    enabled: bool = True
+    retmax: int | None = Field(default=None, ge=1)
+
+
+class MatchRules(_Section):
+    phrases: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("phrases", "exclude")
+    @classmethod
+    def _no_blank(cls, value: list[str]) -> list[str]:
+        if any(not p.strip() for p in value):
+            raise ValueError("non-empty phrases")
+        return [p.strip() for p in value]
+
+
+class FeedConfig(_Section):
+    name: str = Field(min_length=1)
+    url: str
+    all: bool = False
+    phrases: list[str] | None = None
+    exclude: list[str] | None = None
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+
+class ScheduleConfig(_Section):
+    harvest: str | None = "0 6 * * *"
+    digest: str | None = "0 8 * * MON"
+
+    @field_validator("harvest", "digest")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"a cron expression such as '0 6 * * *' ({exc})") from None
+        return value
+
+
+class DigestConfig(_Section):
+    recipients: list[str] = Field(default_factory=list)
+    subject: str | None = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"e-mail addresses, got {address!r}")
+        return value
+
+
+class BulletinResource(_Section):
+    label: str
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+
+class BulletinConfig(_Section):
+    title: str | None = None
+    subtitle: str | None = None
+    footer: str | None = None
+    sections: list[str] = Field(default_factory=lambda: ["Journal articles", "News"])
+    resources: list[BulletinResource] = Field(default_factory=list)
+
+
+class Topic(_Section):
+    """One topic file: what to search, which news to keep, when, and for whom."""
+
+    topic: TopicMeta = Field(default_factory=TopicMeta)
+    pubmed: PubMedQuery | None = None
+    match: MatchRules = Field(default_factory=MatchRules)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    bulletin: BulletinConfig = Field(default_factory=BulletinConfig)
+
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_feeds(self) -> Topic:
+        seen: set[str] = set()
+        for feed in self.feeds:
+            if feed.url in seen:
+                raise ValueError(f"feed url listed twice: {feed.url}")
+            seen.add(feed.url)
+        return self
+
+    @property
+    def slug(self) -> str:
+        assert self.topic.slug is not None  # set by load_topic
+        return self.topic.slug
+
+    @property
+    def name(self) -> str:
+        return self.topic.name or self.slug
+
+    def feed_rules(self, feed: FeedConfig) -> MatchRules:
+        """The phrase rules one feed's entries must pass (the feed's own, else the topic's)."""
+        return MatchRules(
+            phrases=feed.phrases if feed.phrases is not None else self.match.phrases,
+            exclude=feed.exclude if feed.exclude is not None else self.match.exclude,
+        )
+
+
+def load_topic(path: str | os.PathLike[str]) -> Topic:
+    file = Path(path)
+    text, data = _read_toml(file)
+    try:
+        topic = Topic.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(file, text, exc) from None
+    if topic.topic.slug is None:
+        stem = file.stem.lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", stem):
+            raise ConfigError(
+                f"{file}: the file name {file.name!r} is not a usable topic slug; "
+                "set [topic] slug = \"...\" (lower-case letters, digits, hyphens)"
+            )
+        topic.topic.slug = stem
+    topic.path = file
+    return topic
+
+
+def load_topics(folder: str | os.PathLike[str]) -> list[Topic]:
+    """Every ``*.toml`` topic in ``folder``, sorted by slug; slugs must be unique."""
+    directory = Path(folder)
+    if not directory.is_dir():
+        raise ConfigError(
+            f"{directory}: topic folder not found", hint="run `harvester init` or set HARVESTER_QUERIES"
+        )
+    topics: list[Topic] = []
+    by_slug: dict[str, Path] = {}
+    for file in sorted(directory.glob("*.toml")):
+        topic = load_topic(file)
+        if topic.slug in by_slug:
+            raise ConfigError(
+                f"{file}: topic slug {topic.slug!r} is already used by {by_slug[topic.slug]}"
+            )
+        by_slug[topic.slug] = file
+        topics.append(topic)
+    return sorted(topics, key=lambda t: t.slug)
+
+
+def select_topics(topics: Sequence[Topic], slug: str | None) -> list[Topic]:
+    if slug is None:
+        return list(topics)
+    chosen = [t for t in topics if t.slug == slug]
+    if not chosen:
+        known = ", ".join(t.slug for t in topics) or "none"
+        raise ConfigError(f"unknown topic {slug!r} (topics: {known})")
+    return chosen
+
+
+# ------------------------------------------------------------------------------ error locations
+
+
+def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc})") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        where = f"{file} line {match.group(1)}" if match else str(file)
+        raise ConfigError(f"{where}: not valid TOML: {reason}") from None
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]#]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
+
+
+def _split_key(raw: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", raw)]
+
+
+def find_line(text: str, loc: Iterable[str | int]) -> int | None:
+    """The 1-based line of ``loc`` (a pydantic error location) in TOML ``text``, best effort.
+
+    Tables (``[a.b]``) and arrays of tables (``[[feeds]]``, counted) are followed, so
+    ``("feeds", 1, "url")`` finds the ``url =`` line of the second ``[[feeds]]`` block. When the key
+    itself is absent (a missing field) the line of its table header is returned.
+    """
+    want = [str(p) for p in loc]
+    table: list[str] = []
+    counters: dict[tuple[str, ...], int] = {}
+    best: tuple[int, int] | None = None  # (matched length, line)
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            names = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                key = tuple(names)
+                counters[key] = counters.get(key, -1) + 1
+                table = [*names, str(counters[key])]
+            else:
+                table = _with_indexes(names, counters)
+            path = table
+        else:
+            key_match = _KEY.match(line)
+            if not key_match:
+                continue
+            path = [*table, *_split_key(key_match.group(1))]
+        length = _prefix_len(path, want)
+        if length == len(path) and (best is None or length > best[0]):
+            best = (length, number)
+            if length == len(want):
+                return number
+    return best[1] if best else None
+
+
+def _with_indexes(names: list[str], counters: dict[tuple[str, ...], int]) -> list[str]:
+    """``[bulletin.x]`` inside the current ``[[bulletin]]`` item gets that item's index."""
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        index = counters.get(tuple(p for p in out if not p.isdigit()))
+        if index is not None:
+            out.append(str(index))
+    return out
+
+
+def _prefix_len(path: list[str], want: list[str]) -> int:
+    n = 0
+    for a, b in zip(path, want, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    given = error.get("input")
+    expected = {
+        "int_parsing": "an integer",
+        "int_type": "an integer",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "list_type": "a list",
+        "model_type": "a table",
+        "dict_type": "a table",
+        "missing": "a value (it is required)",
+        "extra_forbidden": None,
+    }
+    if kind == "extra_forbidden":
+        return "is not a known key"
+    if kind in expected:
+        text = f"must be {expected[kind]}"
+    else:
+        message = str(error.get("msg", "is invalid"))
+        message = re.sub(r"^Value error, ", "", message)
+        text = f"must be {message}" if kind == "value_error" else message.lower()
+    if kind != "missing" and not isinstance(given, dict | list):
+        text += f", got {given!r}"
+    return text
+
+
+def _config_error(
+    file: Path, text: str, exc: ValidationError, *, env_prefix: str | None = None
+) -> ConfigError:
+    error = exc.errors()[0]
+    loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
+    line = find_line(text, loc) if text else None
+    where = f"{file} line {line}" if line else str(file)
+    keys = [str(p) for p in loc if not isinstance(p, int)]
+    if len(keys) >= 2:
+        label = f"[{'.'.join(keys[:-1])}] {keys[-1]}"
+    elif keys:
+        label = keys[0]
+    else:
+        label = "file"
+    if line is None and env_prefix and keys:
+        env_name = env_prefix + "__".join(k.upper() for k in keys)
+        if env_name in os.environ:
+            where = f"environment variable {env_name}"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    return ConfigError(f"{where}: {label} {_describe(error)}{suffix}")

@@ -1,0 +1,115 @@
+"""Engine and sessions.
+
+One :class:`Database` per process (nothing is built at import time). Reads use
+:meth:`Database.read`; everything that writes uses :meth:`Database.write`, which on SQLite opens the
+transaction with ``BEGIN IMMEDIATE`` so a read-then-write transaction takes the write lock up
+front and waits (``busy_timeout``) instead of failing with "database is locked" half-way when the
+scheduler and the web UI write at once. SQLite connections run in WAL mode with foreign keys on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvester.errors import StoreError
+
+_IMMEDIATE = "harvester_immediate"
+
+
+class Database:
+    """The engine plus read and write session scopes."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"database url {url!r} is not a valid SQLAlchemy URL") from None
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except (ArgumentError, ModuleNotFoundError) as exc:
+            raise StoreError(f"cannot use database url {url!r}: {exc}") from None
+        if self.is_sqlite:
+            _sqlite_setup(self.engine, busy_timeout_ms)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self.engine.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; nothing it changes is committed."""
+        with self._reader() as session:
+            try:
+                yield session
+            except OperationalError as exc:
+                raise _store_error(self.url, exc) from exc
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose changes are committed on success and rolled back on any error."""
+        with self._writer() as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise _store_error(self.url, exc) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+
+def _store_error(url: str, exc: OperationalError) -> StoreError:
+    safe = make_url(url).render_as_string(hide_password=True)
+    return StoreError(f"database {safe}: {exc.orig or exc}")
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            if _is_file_database(engine):
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _is_file_database(engine: Engine) -> bool:
+    database = engine.url.database
+    return bool(database) and database != ":memory:" and not str(database).startswith("file::memory")

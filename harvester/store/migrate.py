@@ -1,0 +1,95 @@
+"""Run the Alembic migrations in ``db/`` programmatically.
+
+In a wheel the migrations ship inside the package as ``harvester/_migrations``; in a source
+checkout they are read from ``db/`` beside the package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from harvester.errors import NotInitialisedError, StoreError
+
+
+def migrations_dir() -> Path:
+    packaged = Path(__file__).resolve().parent.parent / "_migrations"
+    if (packaged / "env.py").exists():
+        return packaged
+    source = Path(__file__).resolve().parents[2] / "db"
+    if (source / "env.py").exists():
+        return source
+    raise StoreError("the database migrations are missing from this installation")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head() -> str:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    current = script.get_current_head()
+    assert current is not None
+    return current
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision`` (creating a SQLite file if needed)."""
+    _ensure_sqlite_folder(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except OperationalError as exc:
+        raise StoreError(f"cannot migrate database {_safe(url)}: {exc.orig or exc}") from None
+    finally:
+        engine.dispose()
+
+
+def current(url: str) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return _current(connection)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open database {_safe(url)}: {exc.orig or exc}") from None
+    finally:
+        engine.dispose()
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_current(url: str) -> None:
+    """Refuse to work on a database that is missing or behind the code."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////:memory:"):
+        path = Path(make_url(url).database or "")
+        if not path.exists():
+            raise NotInitialisedError(f"no database at {path}")
+    revision = current(url)
+    if revision is None:
+        raise NotInitialisedError(f"database {_safe(url)} has no harvester schema")
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,348 @@
+"""SQLAlchemy 2 typed models of the data model (see the README's "Data model").
+
+Only ``harvester.store`` modules import this. Times are stored in UTC and come back aware.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored as UTC; SQLite (which keeps no zone) gets it back aware too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware one")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dt.datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Work(Base):
+    """One real-world article or news story after dedupe."""
+
+    __tablename__ = "work"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="article")
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[Any]] = mapped_column(default=list)
+    journal: Mapped[str | None] = mapped_column(Text)
+    journal_iso: Mapped[str | None] = mapped_column(String(255))
+    volume: Mapped[str | None] = mapped_column(String(64))
+    issue: Mapped[str | None] = mapped_column(String(64))
+    pages: Mapped[str | None] = mapped_column(String(64))
+    elocation: Mapped[str | None] = mapped_column(String(255))
+    pub_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    pub_date: Mapped[dict[str, Any] | None] = mapped_column()
+    published_at: Mapped[dt.datetime | None] = mapped_column()
+    date_is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    entrez_date: Mapped[dt.date | None] = mapped_column(Date)
+    doi: Mapped[str | None] = mapped_column(String(255), index=True)
+    pmid: Mapped[str | None] = mapped_column(String(16), index=True)
+    pmcid: Mapped[str | None] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(Text)
+    abstract: Mapped[list[Any]] = mapped_column(default=list)
+    summary_html: Mapped[str | None] = mapped_column(Text)
+    source_name: Mapped[str | None] = mapped_column(Text)
+    publication_types: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    mesh: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    relations: Mapped[list[Any]] = mapped_column(default=list)
+    # dedupe keys (see harvester.dedupe): the normalised title, its blocking key, first author
+    title_key: Mapped[str] = mapped_column(Text, default="")
+    block_key: Mapped[str] = mapped_column(String(64), default="", index=True)
+    author_key: Mapped[str | None] = mapped_column(String(128))
+    # which source gave the bibliographic fields, and how much it is trusted (higher wins)
+    metadata_source: Mapped[str] = mapped_column(String(64))
+    metadata_rank: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    identities: Mapped[list[WorkIdentity]] = relationship(
+        back_populates="work", cascade="all, delete-orphan"
+    )
+    sightings: Mapped[list[Sighting]] = relationship(
+        back_populates="work", cascade="all, delete-orphan", order_by="Sighting.id"
+    )
+    candidates: Mapped[list[Candidate]] = relationship(back_populates="work")
+
+
+class WorkIdentity(Base):
+    """An exact identity key of a work (doi, pmid, pmcid, url): unique across all works."""
+
+    __tablename__ = "work_identity"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(512))
+
+    work: Mapped[Work] = relationship(back_populates="identities")
+
+
+class WorkLink(Base):
+    """Two works kept apart but related: preprint and published version, erratum and original."""
+
+    __tablename__ = "work_link"
+    __table_args__ = (UniqueConstraint("work_id", "other_id", "relation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    relation: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Sighting(Base):
+    """One source's record of a work: which source, query or feed, and when it was seen."""
+
+    __tablename__ = "sighting"
+    __table_args__ = (UniqueConstraint("source", "source_id", "origin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(512))
+    origin: Mapped[str] = mapped_column(String(1024), default="")
+    matched_rule: Mapped[str | None] = mapped_column(String(255))
+    match_reason: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    work: Mapped[Work] = relationship(back_populates="sightings")
+
+
+class Candidate(Base):
+    """A work in one topic's review queue, with its own status there."""
+
+    __tablename__ = "candidate"
+    __table_args__ = (
+        UniqueConstraint("topic", "work_id"),
+        Index("ix_candidate_topic_status", "topic", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    section: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    work: Mapped[Work] = relationship(back_populates="candidates")
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="candidate", cascade="all, delete-orphan", order_by="Decision.id"
+    )
+
+
+class Decision(Base):
+    """The audit trail: every status change of a candidate."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    candidate: Mapped[Candidate] = relationship(back_populates="decisions")
+
+
+class Run(Base):
+    """One harvest of one source for one topic."""
+
+    __tablename__ = "run"
+    __table_args__ = (Index("ix_run_topic_source", "topic", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new_works: Mapped[int] = mapped_column(Integer, default=0)
+    new_candidates: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    window_start: Mapped[dt.datetime | None] = mapped_column()
+    window_end: Mapped[dt.datetime | None] = mapped_column()
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Watermark(Base):
+    """Where the next incremental run of a topic's source starts."""
+
+    __tablename__ = "watermark"
+    __table_args__ = (UniqueConstraint("topic", "source", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128), default="")
+    value: Mapped[dt.datetime] = mapped_column()
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class FeedState(Base):
+    """Per topic and feed: conditional-GET validators, schedule and error state."""
+
+    __tablename__ = "feed_state"
+    __table_args__ = (UniqueConstraint("topic", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))
+    name: Mapped[str | None] = mapped_column(String(255))
+    final_url: Mapped[str | None] = mapped_column(String(2048))
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_fetched_at: Mapped[dt.datetime | None] = mapped_column()
+    last_success_at: Mapped[dt.datetime | None] = mapped_column()
+    next_check_at: Mapped[dt.datetime | None] = mapped_column()
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Bulletin(Base):
+    """A drafted or published bulletin of one topic."""
+
+    __tablename__ = "bulletin"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    period_from: Mapped[dt.date | None] = mapped_column(Date)
+    period_to: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column()
+
+    entries: Mapped[list[BulletinEntry]] = relationship(
+        back_populates="bulletin", cascade="all, delete-orphan", order_by="BulletinEntry.position"
+    )
+
+
+class BulletinEntry(Base):
+    """One item of a bulletin, in order within its section."""
+
+    __tablename__ = "bulletin_entry"
+    __table_args__ = (UniqueConstraint("bulletin_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletin.id", ondelete="CASCADE"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
+    section: Mapped[str | None] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    citation: Mapped[str | None] = mapped_column(Text)
+
+    bulletin: Mapped[Bulletin] = relationship(back_populates="entries")
+
+
+class Digest(Base):
+    """A weekly digest sent (or held in the outbox) for one topic."""
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("topic", "iso_week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    iso_week: Mapped[str] = mapped_column(String(10))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="outbox")
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class User(Base):
+    """A reviewer or admin of the web UI."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
