@@ -132,11 +132,11 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls,
-        settings_cls: type[BaseSettings],
+        settings_cls: type[BaseSettings],  # noqa: ARG003 - the signature is pydantic-settings'
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file; the file's values arrive as init arguments.
         return (env_settings, init_settings)
@@ -182,10 +182,7 @@ def load_settings(
     if "HARVESTER_QUERIES" in env:
         data = {**data, "queries": env["HARVESTER_QUERIES"]}
     try:
-        if environ is None:
-            settings = Settings(**data)
-        else:
-            settings = _settings_from_mapping(data, environ)
+        settings = Settings(**data) if environ is None else _settings_from_mapping(data, environ)
     except ValidationError as exc:
         raise _config_error(file, text, exc, env_prefix=ENV_PREFIX) from None
     settings.config_file = file.resolve()
@@ -338,6 +335,11 @@ class Topic(_Section):
             if feed.url in seen:
                 raise ValueError(f"feed url listed twice: {feed.url}")
             seen.add(feed.url)
+            if not feed.all and not self.feed_rules(feed).phrases:
+                raise ValueError(
+                    f"feed {feed.name!r} would keep nothing: give [match] phrases, "
+                    "phrases on the feed, or all = true"
+                )
         return self
 
     @property
@@ -369,7 +371,7 @@ def load_topic(path: str | os.PathLike[str]) -> Topic:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", stem):
             raise ConfigError(
                 f"{file}: the file name {file.name!r} is not a usable topic slug; "
-                "set [topic] slug = \"...\" (lower-case letters, digits, hyphens)"
+                'set [topic] slug = "..." (lower-case letters, digits, hyphens)'
             )
         topic.topic.slug = stem
     topic.path = file
@@ -381,7 +383,8 @@ def load_topics(folder: str | os.PathLike[str]) -> list[Topic]:
     directory = Path(folder)
     if not directory.is_dir():
         raise ConfigError(
-            f"{directory}: topic folder not found", hint="run `harvester init` or set HARVESTER_QUERIES"
+            f"{directory}: topic folder not found",
+            hint="run `harvester init` or set HARVESTER_QUERIES",
         )
     topics: list[Topic] = []
     by_slug: dict[str, Path] = {}
@@ -426,11 +429,16 @@ def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]#]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
+_KEY = re.compile(
+    r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*="""
+)
 
 
 def _split_key(raw: str) -> list[str]:
-    return [part.strip().strip("\"'") for part in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", raw)]
+    return [
+        part.strip().strip("\"'")
+        for part in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", raw)
+    ]
 
 
 def find_line(text: str, loc: Iterable[str | int]) -> int | None:
@@ -513,7 +521,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         message = str(error.get("msg", "is invalid"))
         message = re.sub(r"^Value error, ", "", message)
         text = f"must be {message}" if kind == "value_error" else message.lower()
-    if kind != "missing" and not isinstance(given, dict | list):
+    if kind != "missing" and "got " not in text and not isinstance(given, dict | list):
         text += f", got {given!r}"
     return text
 

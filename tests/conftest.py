@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dbsupport import POSTGRES_URL, postgres_skip_reason
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -18,13 +19,17 @@ from harvester.config import Settings, load_settings
 from harvester.store.db import Database
 from harvester.store.migrate import upgrade
 
-POSTGRES_URL = os.environ.get(
-    "HARVESTER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 FIXTURES = Path(__file__).parent / "fixtures"
 
 _ISOLATED_PREFIXES = ("HARVESTER_",)
-_ISOLATED_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+_ISOLATED_NAMES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -35,29 +40,6 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-def _postgres_reason() -> str | None:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means: skip the PostgreSQL half
-        return f"skipped: no PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} ({type(exc).__name__})"
-    return None
-
-
-_PG_REASON: str | None | bool = False
-
-
-def postgres_skip_reason() -> str | None:
-    global _PG_REASON
-    if _PG_REASON is False:
-        _PG_REASON = _postgres_reason()
-    return _PG_REASON  # type: ignore[return-value]
 
 
 class _Templates:
@@ -86,7 +68,9 @@ class _Templates:
                 if self.pg_template is None:
                     name = f"harvester_tpl_{uuid.uuid4().hex[:10]}"
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
-                    upgrade(self.pg_admin_url.set(database=name).render_as_string(hide_password=False))
+                    upgrade(
+                        self.pg_admin_url.set(database=name).render_as_string(hide_password=False)
+                    )
                     self.pg_template = name
                 db_name = f"harvester_t_{uuid.uuid4().hex[:12]}"
                 conn.execute(text(f'CREATE DATABASE "{db_name}" TEMPLATE "{self.pg_template}"'))
@@ -162,7 +146,5 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def settings(workdir: Path, db_url: str) -> Settings:
     """Settings for a project in ``workdir`` on the test database."""
     (workdir / "queries").mkdir(exist_ok=True)
-    (workdir / "harvester.toml").write_text(
-        f'[database]\nurl = "{db_url}"\n', encoding="utf-8"
-    )
+    (workdir / "harvester.toml").write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     return load_settings(workdir / "harvester.toml")

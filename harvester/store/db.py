@@ -112,4 +112,6 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
 
 def _is_file_database(engine: Engine) -> bool:
     database = engine.url.database
-    return bool(database) and database != ":memory:" and not str(database).startswith("file::memory")
+    return (
+        bool(database) and database != ":memory:" and not str(database).startswith("file::memory")
+    )

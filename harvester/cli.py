@@ -1,0 +1,236 @@
+"""The command line: each command parses its arguments, calls one domain function and prints.
+
+Every :class:`~harvester.errors.HarvesterError` becomes one line on stderr (``error: ...``) and
+exit status 1; no traceback reaches the user (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from harvester import __version__
+from harvester.config import Settings, load_settings, load_topics, select_topics
+from harvester.errors import HarvesterError
+from harvester.models import CandidateStatus, RunStatus
+from harvester.scaffold import write_starter_files
+from harvester.store import migrate
+from harvester.store.db import Database
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+STATUSES = click.Choice([s.value for s in CandidateStatus])
+
+
+class HarvesterGroup(click.Group):
+    """A group that turns domain errors into one clear line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HarvesterError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            _fail(exc)
+
+
+def _fail(exc: HarvesterError) -> NoReturn:
+    message = exc.message.replace("\n", " ")
+    if exc.hint:
+        message = f"{message}; {exc.hint}"
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+class App:
+    """What commands share: settings, loaded once, and the database, opened on first use."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    def database(self) -> Database:
+        """The database, upgraded to the code's schema (it must have been created by init)."""
+        if self._db is None:
+            url = self.settings.database.url
+            migrate.check_current(url)
+            migrate.upgrade(url)
+            self._db = Database(url, busy_timeout_ms=self.settings.database.busy_timeout_ms)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=HarvesterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Settings file (default: $HARVESTER_CONFIG or ./harvester.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="harvester")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> None:  # noqa: ARG001 - --debug is read by HarvesterGroup
+    """harvester: harvest PubMed and news feeds into a review queue for current-awareness
+    bulletins."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = App(config)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+# --------------------------------------------------------------------------------------- init
+
+
+@cli.command()
+@click.option(
+    "--directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    help="Where to write harvester.toml and queries/ (default: here).",
+)
+@pass_app
+def init(app: App, directory: Path) -> None:
+    """Write a starter harvester.toml and queries/, and create the database."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, written in write_starter_files(directory):
+        click.echo(f"{'wrote' if written else 'kept existing'} {path}")
+    config = app.config or directory / "harvester.toml"
+    settings = load_settings(config)
+    migrate.upgrade(settings.database.url)
+    click.echo(
+        f"database ready at {_safe_url(settings.database.url)} ({migrate.current(settings.database.url)})"
+    )
+
+
+# ----------------------------------------------------------------------------------------- db
+
+
+@cli.group(cls=HarvesterGroup)
+def db() -> None:
+    """Database schema: upgrade it, or show its revision."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Create the database or bring it up to this version's schema."""
+    url = app.settings.database.url
+    migrate.upgrade(url)
+    click.echo(f"{_safe_url(url)}: at revision {migrate.current(url)} (head)")
+
+
+@db.command("current")
+@pass_app
+def db_current(app: App) -> None:
+    """Show the database's schema revision."""
+    url = app.settings.database.url
+    migrate.check_current(url)
+    revision = migrate.current(url)
+    head = migrate.head()
+    state = "head" if revision == head else f"behind head {head}: run `harvester db upgrade`"
+    click.echo(f"{revision} ({state})")
+
+
+# ------------------------------------------------------------------------------------ harvest
+
+
+@cli.command()
+@click.option("--topic", "topic_slug", help="Only this topic (slug).")
+@click.option("--source", type=click.Choice(["pubmed", "feeds"]), help="Only this source.")
+@click.option("--since", type=DATE, help="PubMed: start of the entrez-date window (backfill).")
+@click.option("--until", type=DATE, help="PubMed: end of the entrez-date window.")
+@pass_app
+def harvest(
+    app: App,
+    topic_slug: str | None,
+    source: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> None:
+    """Run one harvest now and print a summary per topic and source.
+
+    Exits 1 when a source failed outright (nothing fetched); a partial run exits 0 and says why.
+    """
+    topics = select_topics(load_topics(app.settings.queries_dir), topic_slug)
+    database = app.database()
+    from harvester.harvest import Harvest  # the sources' libraries load only when needed
+
+    with Harvest(database, app.settings, report=click.echo) as harvester:
+        summaries = harvester.run(
+            topics,
+            sources=[source] if source else None,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        )
+    if not summaries:
+        click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
+    if any(s.status is RunStatus.FAILED for s in summaries):
+        sys.exit(1)
+
+
+# -------------------------------------------------------------------------------------- queue
+
+
+@cli.command()
+@click.option("--topic", "topic_slug", help="Only this topic (slug).")
+@click.option("--status", type=STATUSES, help="Only candidates with this status.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@pass_app
+def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> None:
+    """List candidates in the review queue."""
+    from harvester.store.candidates import list_candidates
+
+    database = app.database()
+    with database.read() as session:
+        rows = list_candidates(
+            session,
+            topic=topic_slug,
+            status=CandidateStatus(status) if status else None,
+            limit=limit,
+        )
+        for candidate in rows:
+            work = candidate.work
+            sources = sorted({s.source for s in work.sightings})
+            year = work.pub_year or ""
+            click.echo(
+                f"{candidate.id:>6}  {candidate.topic}  {candidate.status:<9} {work.kind:<7} "
+                f"{year!s:<4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
+            )
+        if not rows:
+            click.echo("no candidates")
+
+
+def _one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    cli(prog_name="harvester")

@@ -1,0 +1,94 @@
+"""Topic phrase rules: which news entries a topic keeps.
+
+A topic (or one of its feeds) lists *phrases* an entry must contain and *exclusions* it must not.
+The rules are evaluated in this order, and :meth:`PhraseRules.match` says which phrase let an
+entry in, so reviewers can see why it is in their queue:
+
+1. The texts (title, summary, ...) are folded: HTML tags dropped, entities decoded, diacritics
+   removed, case folded, so "Sociál <b>Prescribing</b>" reads "social prescribing".
+2. If any exclusion matches any text, the entry is out, whatever its phrases.
+3. Otherwise the first phrase, in the order configured, that matches any text is the answer.
+4. No phrase matching (or no phrase configured) means the entry is out.
+
+A phrase matches whole words only: "care" does not match "careful". A ``*`` inside or at the end
+of a word matches any further letters, so "prescri*" matches "prescribing" and "link worker*"
+matches "Link workers". The words of a multi-word phrase may be separated by any run of spaces,
+hyphens or dashes in the text, so "social prescribing" matches "social-prescribing" and the other
+way round. Surrounding quotes (as in a PubMed query) are ignored.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["PhraseRules", "compile_rules", "fold"]
+
+_TAG = re.compile(r"<[A-Za-z!/?][^<>]{0,500}>")
+_WORD_SPLIT = re.compile(r"[\s\-\u2010-\u2015_/]+")
+# What may separate the words of a phrase in a text: spaces, hyphens, dashes, slashes.
+_JOINER = r"[\s\-\u2010-\u2015_/]+"
+
+
+def fold(text: str) -> str:
+    """``text`` as the rules see it: no tags, entities decoded, no diacritics, case-folded."""
+    text = html.unescape(_TAG.sub(" ", text))
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold()
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
+    words = [w for w in _WORD_SPLIT.split(fold(phrase.strip().strip("\"'"))) if w]
+    parts = []
+    for word in words:
+        pieces = [re.escape(piece) for piece in word.split("*")]
+        parts.append(r"\w*".join(pieces))
+    if not any(part.replace(r"\w*", "") for part in parts):
+        return None  # a phrase of wildcards and punctuation only would match everything
+    return re.compile(r"(?<!\w)" + _JOINER.join(parts) + r"(?!\w)")
+
+
+@dataclass(frozen=True)
+class PhraseRules:
+    """Compiled phrases and exclusions; see the module docstring for how they apply."""
+
+    phrases: tuple[tuple[str, re.Pattern[str]], ...]
+    exclusions: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def match(self, *texts: str | None) -> str | None:
+        """The configured phrase that lets these texts in, or None when none does or an
+        exclusion matches."""
+        folded = [fold(text) for text in texts if text]
+        if not folded:
+            return None
+        for _, pattern in self.exclusions:
+            if any(pattern.search(text) for text in folded):
+                return None
+        for phrase, pattern in self.phrases:
+            if any(pattern.search(text) for text in folded):
+                return phrase
+        return None
+
+
+def compile_rules(phrases: Sequence[str], exclude: Sequence[str] = ()) -> PhraseRules:
+    """Compile a topic's (or feed's) phrases and exclusions once, for many entries.
+
+    Blank phrases, and phrases made only of wildcards or punctuation, are ignored: they would
+    otherwise match every entry.
+    """
+
+    def compiled(items: Sequence[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        out = []
+        for item in items:
+            pattern = _phrase_pattern(item)
+            if pattern is not None:
+                out.append((item.strip(), pattern))
+        return tuple(out)
+
+    return PhraseRules(phrases=compiled(phrases), exclusions=compiled(exclude))

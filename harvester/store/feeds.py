@@ -1,0 +1,91 @@
+"""Per topic and feed state: conditional-GET validators and consecutive failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harvester.store.tables import FeedState
+
+
+def get_feed_state(session: Session, *, topic: str, url: str) -> FeedState | None:
+    return session.scalar(select(FeedState).where(FeedState.topic == topic, FeedState.url == url))
+
+
+def feed_states(session: Session, *, topic: str | None = None) -> Sequence[FeedState]:
+    query = select(FeedState).order_by(FeedState.topic, FeedState.url)
+    if topic is not None:
+        query = query.where(FeedState.topic == topic)
+    return session.scalars(query).all()
+
+
+def _state(session: Session, topic: str, url: str, name: str | None) -> FeedState:
+    state = get_feed_state(session, topic=topic, url=url)
+    if state is None:
+        state = FeedState(topic=topic, url=url, error_count=0)
+        session.add(state)
+    if name is not None:
+        state.name = name
+    return state
+
+
+def record_success(
+    session: Session,
+    *,
+    topic: str,
+    url: str,
+    name: str | None,
+    now: dt.datetime,
+    http_status: int | None,
+    final_url: str | None,
+    etag: str | None,
+    last_modified: str | None,
+    not_modified: bool,
+) -> FeedState:
+    """A fetch that worked (200 or 304): keep the validators and clear the error state."""
+    state = _state(session, topic, url, name)
+    state.last_status = http_status
+    state.last_fetched_at = now
+    state.last_success_at = now
+    if not not_modified:
+        state.etag = etag
+        state.last_modified = last_modified
+        state.final_url = final_url
+    state.error_count = 0
+    state.last_error = None
+    state.failing_since = None
+    return state
+
+
+def record_failure(
+    session: Session,
+    *,
+    topic: str,
+    url: str,
+    name: str | None,
+    now: dt.datetime,
+    http_status: int | None,
+    error: str,
+) -> FeedState:
+    """A failed fetch: count it; the validators stay so the next success can still be a 304."""
+    state = _state(session, topic, url, name)
+    state.last_status = http_status
+    state.last_fetched_at = now
+    state.error_count = (state.error_count or 0) + 1
+    state.last_error = error
+    if state.failing_since is None:
+        state.failing_since = now
+    return state
+
+
+def failing_feeds(
+    session: Session, *, threshold: int, topic: str | None = None
+) -> Sequence[FeedState]:
+    """Feeds that failed at least ``threshold`` runs in a row: the admin should look at them."""
+    query = select(FeedState).where(FeedState.error_count >= threshold).order_by(FeedState.url)
+    if topic is not None:
+        query = query.where(FeedState.topic == topic)
+    return session.scalars(query).all()

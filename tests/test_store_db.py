@@ -1,0 +1,107 @@
+"""The database layer: SQLite pragmas, write transactions under concurrency, both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from harvester.errors import StoreError
+from harvester.models import RunStatus
+from harvester.store import runs
+from harvester.store.db import Database
+from harvester.store.tables import Run
+
+NOW = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC)
+
+
+def test_sqlite_pragmas(sqlite_db: Database) -> None:
+    with sqlite_db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+
+
+def test_concurrent_read_then_write_transactions_neither_lock_nor_lose_updates(
+    sqlite_db: Database,
+) -> None:
+    """Two writers (think: scheduler and web UI) each read a value and write it back plus one.
+
+    With BEGIN IMMEDIATE the second waits for the first instead of failing with "database is
+    locked" at its write, and no increment is lost.
+    """
+    with sqlite_db.write() as session:
+        run_id = runs.start_run(session, topic="t", source="s", now=NOW).id
+    errors: list[BaseException] = []
+    per_thread = 25
+
+    def worker() -> None:
+        try:
+            for _ in range(per_thread):
+                with sqlite_db.write() as session:
+                    run = session.get_one(Run, run_id)
+                    value = run.fetched
+                    time.sleep(0.001)
+                    run.fetched = value + 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with sqlite_db.read() as session:
+        assert session.get_one(Run, run_id).fetched == 3 * per_thread
+
+
+def test_write_rolls_back_on_error(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as session:
+        runs.start_run(session, topic="t", source="s", now=NOW)
+        raise RuntimeError("boom")
+    with db.read() as session:
+        assert runs.recent_runs(session) == []
+
+
+def test_times_come_back_aware_utc(db: Database) -> None:
+    local = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with db.write() as session:
+        run_id = runs.start_run(session, topic="t", source="s", now=local).id
+        runs.finish_run(session, run_id, status=RunStatus.OK, now=local)
+    with db.read() as session:
+        run = runs.get_run(session, run_id)
+        assert run.started_at == local
+        assert run.started_at.tzinfo is not None
+        assert run.started_at.utcoffset() == dt.timedelta(0)
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), db.write() as session:
+        runs.start_run(session, topic="t", source="s", now=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_watermark_only_moves_forward(db: Database) -> None:
+    later = NOW + dt.timedelta(days=3)
+    with db.write() as session:
+        runs.set_watermark(session, topic="t", source="pubmed", value=later)
+    with db.write() as session:
+        runs.set_watermark(session, topic="t", source="pubmed", value=NOW)
+    with db.read() as session:
+        assert runs.get_watermark(session, topic="t", source="pubmed") == later
+        assert runs.get_watermark(session, topic="t", source="pubmed", key="other") is None
+
+
+def test_unreachable_database_is_a_store_error(tmp_path: object) -> None:
+    database = Database("sqlite:////nonexistent-folder/for/sure/h.db")
+    with pytest.raises(StoreError, match="nonexistent-folder"), database.read() as session:
+        session.execute(text("SELECT 1"))
+    database.dispose()
+
+
+def test_invalid_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="not a valid SQLAlchemy URL"):
+        Database("not a url")
