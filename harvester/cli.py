@@ -117,10 +117,9 @@ def init(app: App, directory: Path) -> None:
         click.echo(f"{'wrote' if written else 'kept existing'} {path}")
     config = app.config or directory / "harvester.toml"
     settings = load_settings(config)
-    migrate.upgrade(settings.database.url)
-    click.echo(
-        f"database ready at {_safe_url(settings.database.url)} ({migrate.current(settings.database.url)})"
-    )
+    url = settings.database.url
+    migrate.upgrade(url)
+    click.echo(f"database ready at {_safe_url(url)} (revision {migrate.current(url)})")
 
 
 # ----------------------------------------------------------------------------------------- db
@@ -219,6 +218,66 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
             )
         if not rows:
             click.echo("no candidates")
+
+
+# ------------------------------------------------------------------------------ import/export
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--topic", "topic_slug", help="Add the records to this topic's queue (slug).")
+@click.option(
+    "--status",
+    type=STATUSES,
+    default=CandidateStatus.NEW.value,
+    show_default=True,
+    help="Status of the records in the topic (e.g. published for past bulletins).",
+)
+@pass_app
+def import_(app: App, file: Path, topic_slug: str | None, status: str) -> None:
+    """Add the records of FILE (RIS, CSL-JSON, PubMed XML or MEDLINE .nbib), deduplicated
+    against everything already stored. Importing the same file again changes nothing."""
+    from harvester.importing import import_file
+
+    summary = import_file(
+        app.database(),
+        file,
+        topic=topic_slug,
+        status=CandidateStatus(status),
+        now=dt.datetime.now(dt.UTC),
+    )
+    click.echo(summary.line())
+
+
+@cli.command()
+@click.option("--topic", "topic_slug", required=True, help="The topic to export (slug).")
+@click.option("--status", type=STATUSES, help="Only candidates with this status.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ris", "csljson", "csv"]),
+    required=True,
+    help="ris and csljson: one record per work; csv: one row per sighting with its work id.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+@pass_app
+def export(app: App, topic_slug: str, status: str | None, fmt: str, output: Path | None) -> None:
+    """Export a topic's candidates for a reference manager or a spreadsheet."""
+    from harvester.importing import export_candidates
+
+    database = app.database()
+    wanted = CandidateStatus(status) if status else None
+    if output is None:
+        count = export_candidates(database, topic_slug, wanted, fmt, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            count = export_candidates(database, topic_slug, wanted, fmt, out)
+    click.echo(f"exported {count} records", err=True)
 
 
 def _one_line(text: str, width: int) -> str:

@@ -73,6 +73,7 @@ class FeedsSettings(_Section):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     concurrency: int = Field(default=8, ge=1, le=64)
     max_retries: int = Field(default=2, ge=0)
+    backoff_base: float = Field(default=1.0, ge=0)
     failing_after: int = Field(default=3, ge=1)
     user_agent: str | None = None
 
@@ -186,7 +187,19 @@ def load_settings(
     except ValidationError as exc:
         raise _config_error(file, text, exc, env_prefix=ENV_PREFIX) from None
     settings.config_file = file.resolve()
+    settings.database.url = _anchor_sqlite(settings.database.url, settings.config_file.parent)
     return settings
+
+
+def _anchor_sqlite(url: str, folder: Path) -> str:
+    """A relative SQLite path is taken relative to the settings file's folder, not the cwd."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith("sqlite:////"):
+        return url
+    rest = url[len(prefix) :]
+    if not rest or rest.startswith((":memory:", "file:")):
+        return url
+    return f"{prefix}{folder / rest}"
 
 
 def _settings_from_mapping(data: dict[str, Any], environ: Mapping[str, str]) -> Settings:

@@ -38,9 +38,8 @@ _JOINER = r"[\s\-\u2010-\u2015_/]+"
 def fold(text: str) -> str:
     """``text`` as the rules see it: no tags, entities decoded, no diacritics, case-folded."""
     text = html.unescape(_TAG.sub(" ", text))
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote
+
+from harvester.sources.urls import canonical_url, is_http_url
 
 __all__ = [
     "author_key",
     "block_keys",
     "compact",
     "first_page",
+    "last_page",
     "normalise_doi",
     "normalise_pmcid",
     "normalise_pmid",
@@ -31,18 +34,24 @@ __all__ = [
 _DOI_PREFIX = re.compile(
     r"^(?:https?://)?(?:(?:dx\.|www\.)?doi\.org/|doi:\s*|doi\s+)", re.IGNORECASE
 )
+_DOI_VIEW_SUFFIX = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext))+$")
+_BIORXIV_VERSION = re.compile(r"(?<=\d)v\d{1,2}$")
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
 _PMID_PREFIX = re.compile(r"^(?:pmid|pubmed)\s*[:=]?\s*", re.IGNORECASE)
 _PMCID_SHAPE = re.compile(r"^(?:pmc(?:id)?\s*[:=]?\s*)?(?:pmc)?0*(\d{1,9})$", re.IGNORECASE)
 
 _TAG = re.compile(r"<[^>]{0,200}>")
-# Notes that databases append to a title: "[published correction appears in ...]",
-# "[Erratum in: ...]", "[see comments]", "[Retracted]" ... They say nothing about identity.
+# Notes that databases add to a title: "[published correction appears in ...]", "[Erratum in:
+# ...]" (often cut off by a field-length limit, so the closing bracket may be missing), "[Review]
+# [57 refs]", "(Provisional abstract)", and Embase's "<ORIGINAL> ..." vernacular title. They say
+# nothing about which article it is.
 _TRAILING_NOTE = re.compile(
-    r"\s*[\[(](?=[^\])]*\b(?:published|erratum|correct|retract|comment|expression of concern"
-    r"|see\b|appears? in|reprint|in press|abstract))[^\])]*[\])]\s*\.?\s*$",
+    r"\s*(?:\[\s*(?:published|erratum|errata|corrected and republished|retraction|retracted"
+    r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\])"
+    r"|\(provisional abstract\)|<ORIGINAL>)",
     re.IGNORECASE,
 )
+_INLINE_NOTE = re.compile(r"\[(?:corrected|sic)\]", re.IGNORECASE)
 _SITE_SUFFIX = re.compile(
     r"^(?P<head>.*\S)\s+(?:[-|\u2013\u2014:]|::)\s+(?P<site>[^-|\u2013\u2014]{1,60})$"
 )
@@ -61,6 +70,8 @@ _GREEK = {
     "ω": "omega",
 }
 _GREEK_RE = re.compile("|".join(_GREEK))
+# Letters that Unicode does not decompose into a base letter plus a mark.
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i", "þ": "th"})
 # Words too common to tell titles apart in a blocking key.
 STOPWORDS = frozenset(
     [
@@ -100,7 +111,11 @@ def normalise_doi(value: str | None) -> str | None:
     """A DOI case-folded, without resolver prefixes or URL encoding, or None if it is not one.
 
     DOIs are case-insensitive by definition, so folding is safe. Trailing punctuation that
-    sticks to a DOI copied out of running text is dropped.
+    sticks to a DOI copied out of running text is dropped. Two suffixes that are not part of the
+    DOI but come along when it is copied from a landing-page URL are removed, so these DOI forms
+    count as the same work: a publisher view suffix (``/full``, ``/abstract``, ``/pdf``,
+    ``/epdf``, ``/fulltext``) and bioRxiv/medRxiv's version suffix (``10.1101/...v2``: the
+    versions of one preprint share one DOI).
     """
     if not value:
         return None
@@ -113,6 +128,9 @@ def normalise_doi(value: str | None) -> str | None:
             break
     doi = doi.rstrip(".,;)]}>").casefold()
     doi = "".join(doi.split())
+    doi = _DOI_VIEW_SUFFIX.sub("", doi)
+    if doi.startswith("10.1101/"):
+        doi = _BIORXIV_VERSION.sub("", doi)
     return doi if _DOI_SHAPE.match(doi) else None
 
 
@@ -142,12 +160,8 @@ def normalise_url(value: str | None) -> str | None:
     or None when there is no http(s) URL."""
     if not value or not value.strip():
         return None
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("https", parts.netloc.lower(), path, urlencode(sorted(query)), ""))
+    url = canonical_url(value)
+    return url if is_http_url(url) else None
 
 
 def normalise_text(value: str) -> str:
@@ -158,7 +172,7 @@ def normalise_text(value: str) -> str:
     text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text.replace("&", " and "))
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold()
+    text = text.casefold().translate(_FOLD)
     text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
@@ -168,13 +182,10 @@ def normalise_title(value: str | None) -> str:
     ("[published correction appears in ...]", "[Erratum in ...]")."""
     if not value:
         return ""
-    text = html.unescape(value)
-    text = _TAG.sub("", text).strip()
-    while True:
-        stripped = _TRAILING_NOTE.sub("", text)
-        if stripped == text or not stripped:
-            break
-        text = stripped
+    text = _INLINE_NOTE.sub("", html.unescape(value)).strip().strip('"')
+    note = _TRAILING_NOTE.search(text, 1)
+    if note is not None:  # the notes come last: everything after the first one goes too
+        text = text[: note.start()]
     return normalise_text(text)
 
 
@@ -223,7 +234,7 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
         keys.append("p:" + sig[:width])
         keys.append("s:" + sig[-width:])
     if author and year:
-        keys.append(f"a:{author}:{year}")
+        keys.append(f"a:{author[:100]}:{year}")
     return list(dict.fromkeys(keys))
 
 
@@ -236,6 +247,7 @@ def author_key(family: str | None) -> str | None:
 
 
 _PAGE = re.compile(r"[A-Za-z]*\d+[A-Za-z]?")
+_RANGE = re.compile(r"^\s*(\d+)\s*[-\u2013]+\s*(\d+)\b")
 
 
 def first_page(pages: str | None) -> str | None:
@@ -244,3 +256,17 @@ def first_page(pages: str | None) -> str | None:
         return None
     match = _PAGE.search(pages)
     return match.group(0).casefold().lstrip("0") or None if match else None
+
+
+def last_page(pages: str | None) -> str | None:
+    """The last page of a plain numeric range, with abbreviated ends expanded ("2243-5" ->
+    "2245"); None for a single page or anything else."""
+    match = _RANGE.match(pages or "")
+    if not match:
+        return None
+    first, last = match.group(1).lstrip("0"), match.group(2).lstrip("0")
+    if len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    if not first or not last or int(last) <= int(first):
+        return None
+    return last

@@ -67,7 +67,19 @@ def test_malformed_settings_file_is_one_line_with_file_and_line(workdir: Path) -
     (workdir / "harvester.toml").write_text("[smtp]\nport = 'x'\n", encoding="utf-8")
     result = invoke("queue")
     assert result.exit_code == 1
-    assert result.stderr == "error: harvester.toml line 2: [smtp] port must be an integer, got 'x'\n"
+    assert (
+        result.stderr == "error: harvester.toml line 2: [smtp] port must be an integer, got 'x'\n"
+    )
+
+
+def test_init_in_another_directory_keeps_the_database_beside_its_settings(workdir: Path) -> None:
+    result = invoke("init", "--directory", "team")
+    assert result.exit_code == 0, result.output
+    assert (workdir / "team" / "harvester.db").exists()
+    assert not (workdir / "harvester.db").exists()
+    assert (
+        invoke("--config", "team/harvester.toml", "db", "current").stdout.strip() == "0001 (head)"
+    )
 
 
 def test_unknown_topic(workdir: Path) -> None:

@@ -20,7 +20,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_defaults_without_a_file(workdir: Path) -> None:
     settings = load_settings()
-    assert settings.database.url == "sqlite:///harvester.db"
+    assert settings.database.url == f"sqlite:///{workdir / 'harvester.db'}"
     assert settings.pubmed.base_url == "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
     assert settings.pubmed.api_key is None
     assert settings.queries_dir == workdir / "queries"
@@ -42,7 +42,7 @@ def test_file_values_and_environment_overrides(
     assert settings.pubmed.email == "a@b.org"
     assert settings.pubmed.api_key == "k3y"
     assert settings.smtp.port == 2525
-    assert settings.database.url == "sqlite:///other.db"
+    assert settings.database.url == f"sqlite:///{workdir / 'other.db'}"
     assert settings.pubmed.base_url == "http://127.0.0.1:9/eutils/"
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 21:25:16.302390
+Create Date: 2026-11-24 21:31:08.119546
 """
 
 from __future__ import annotations
@@ -248,6 +248,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_work_identity_work_id"), ["work_id"], unique=False)
 
     op.create_table(
+        "work_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("work_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=160), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["work_id"], ["work.id"], name=op.f("fk_work_key_work_id_work"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_key")),
+        sa.UniqueConstraint("work_id", "key", name=op.f("uq_work_key_work_id_key")),
+    )
+    with op.batch_alter_table("work_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_work_key_key"), ["key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_work_key_work_id"), ["work_id"], unique=False)
+
+    op.create_table(
         "work_link",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("work_id", sa.Integer(), nullable=False),
@@ -331,6 +346,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_work_link_other_id"))
 
     op.drop_table("work_link")
+    with op.batch_alter_table("work_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_work_key_work_id"))
+        batch_op.drop_index(batch_op.f("ix_work_key_key"))
+
+    op.drop_table("work_key")
     with op.batch_alter_table("work_identity", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_work_identity_work_id"))
 

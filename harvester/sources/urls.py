@@ -49,6 +49,7 @@ TRACKING_PARAMS = frozenset(
         "ocid",
         "cmpid",
         "cmp",
+        "ito",
         "xtor",
         "sr_share",
         "ref_src",
@@ -133,7 +134,7 @@ def _redirect_target(url: str) -> str | None:
     host = (parts.hostname or "").lower()
     if parts.path != "/url" or not _GOOGLE_HOST.match(host):
         return None
-    values = {}
+    values: dict[str, str] = {}
     for part in parts.query.split("&"):
         name, _, value = part.partition("=")
         values.setdefault(unquote(name).lower(), unquote(value))

@@ -139,6 +139,19 @@ class WorkIdentity(Base):
     work: Mapped[Work] = relationship(back_populates="identities")
 
 
+class WorkKey(Base):
+    """A blocking key of a work (see harvester.dedupe): a hit is compared only with the works
+    that share one of its keys. A work has several (title start, title end, first author + year,
+    for each title it was seen under)."""
+
+    __tablename__ = "work_key"
+    __table_args__ = (UniqueConstraint("work_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(160), index=True)
+
+
 class WorkLink(Base):
     """Two works kept apart but related: preprint and published version, erratum and original."""
 

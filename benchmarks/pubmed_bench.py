@@ -1,0 +1,170 @@
+"""PubMed harvesting figures against the local E-utilities server (loopback only).
+
+Usage: python benchmarks/pubmed_bench.py [--n 50 500 5000 30000] [--batch 200]
+                                         [--parse-records 10000] [--memory-records 10000]
+
+Prints three tables:
+
+1. **Requests per harvest** for n records vs the minimum 1 + ceil(n / batch) (one esearch, then
+   one efetch per batch from the history server). Past PubMed's 9,999-record search limit the
+   window is split by date; the extra esearches are shown as the split overhead.
+2. **Parse rate**: records per second parsed from the fixture records repeated to
+   ``--parse-records`` records in one document.
+3. **Peak Python memory** (tracemalloc) during a harvest of ``--memory-records`` records when each
+   batch is dropped after use (what harvest.py does) vs when every batch is kept: the first is
+   bounded by one batch. The server runs in a child process so its own memory is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import multiprocessing
+import multiprocessing.synchronize
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from eutils_server import FIXTURES, Corpus, serve  # noqa: E402
+
+from harvester.config import PubMedSettings  # noqa: E402
+from harvester.models import Hit  # noqa: E402
+from harvester.sources.pubmed import EutilsClient, PubMedBatch, harvest_pubmed  # noqa: E402
+from harvester.sources.pubmed_xml import parse_pubmed_xml  # noqa: E402
+from harvester.sources.ratelimit import RateLimiter  # noqa: E402
+
+START = dt.date(2020, 1, 1)
+END = dt.date(2020, 12, 31)
+FIXTURE_FILES = sorted(
+    p for p in FIXTURES.glob("*.xml") if p.name not in ("biopython_efetch_pmc.xml",)
+)
+
+
+def base_corpus() -> Corpus:
+    """Every real PubmedArticle of the fixtures (books and deletions have no place in a search)."""
+    return Corpus.from_files(*(p for p in FIXTURE_FILES if b"<PubmedArticle>" in p.read_bytes()))
+
+
+def client_for(base_url: str, batch: int) -> EutilsClient:
+    settings = PubMedSettings(base_url=base_url, batch_size=batch, read_timeout=30.0)
+    # NCBI's own 3-10 requests/s would only measure sleeping; the counts are what matter here.
+    return EutilsClient(settings, limiter=RateLimiter(10_000))
+
+
+def requests_table(ns: list[int], batch: int) -> None:
+    base = base_corpus()
+    print(f"1. Requests per harvest (batch_size={batch}, PubMed search limit 9,999)")
+    print(f"{'records':>8} {'requests':>9} {'minimum':>8} {'esearch':>8} {'efetch':>7} {'s':>6}")
+    for n in ns:
+        corpus = Corpus.synthetic(base, n, start=START, days=(END - START).days + 1)
+        with serve(corpus) as server:
+            client = client_for(server.base_url, batch)
+            started = time.perf_counter()
+            got = sum(len(b.hits) for b in harvest_pubmed(client, "q", START, END))
+            elapsed = time.perf_counter() - started
+            searches = server.state.count("esearch")
+            fetches = server.state.count("efetch")
+        assert got == n, (got, n)
+        minimum = 1 + math.ceil(n / batch)
+        print(
+            f"{n:>8} {client.requests_made:>9} {minimum:>8} {searches:>8} {fetches:>7} "
+            f"{elapsed:>6.2f}"
+        )
+    print()
+
+
+def parse_table(records: int) -> None:
+    templates = base_corpus().records
+    parts = [b"<PubmedArticleSet>\n"]
+    parts += [templates[i % len(templates)].xml() + b"\n" for i in range(records)]
+    parts.append(b"</PubmedArticleSet>\n")
+    document = b"".join(parts)
+    started = time.perf_counter()
+    count = sum(1 for _ in parse_pubmed_xml(document))
+    elapsed = time.perf_counter() - started
+    print(f"2. Parse rate ({len(templates)} distinct real records repeated)")
+    print(
+        f"{count} records, {len(document) / 1e6:.1f} MB in {elapsed:.2f} s: "
+        f"{count / elapsed:,.0f} records/s, {len(document) / 1e6 / elapsed:.1f} MB/s"
+    )
+    print()
+
+
+def _serve_in_child(
+    n: int, port_queue: multiprocessing.Queue[str], stop: multiprocessing.synchronize.Event
+) -> None:
+    corpus = Corpus.synthetic(base_corpus(), n, start=START, days=(END - START).days + 1)
+    with serve(corpus) as server:
+        port_queue.put(server.base_url)
+        stop.wait()
+
+
+def memory_table(records: int, batch: int) -> None:
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue[str] = context.Queue()
+    stop = context.Event()
+    child = context.Process(target=_serve_in_child, args=(records, queue, stop), daemon=True)
+    child.start()
+    try:
+        base_url = queue.get(timeout=60)
+        print(f"3. Peak Python memory during a {records}-record harvest (batch_size={batch})")
+        for mode in ("streamed", "kept"):
+            client = client_for(base_url, batch)
+            kept: list[PubMedBatch] = []
+            tracemalloc.start()
+            count = 0
+            for item in harvest_pubmed(client, "q", START, END):
+                count += len(item.hits)
+                if mode == "kept":
+                    kept.append(item)
+            _current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            per_hit = peak / max(count, 1)
+            label = "each batch dropped" if mode == "streamed" else "every batch kept"
+            print(
+                f"{label:>20}: peak {peak / 1e6:7.1f} MB for {count} records "
+                f"({per_hit / 1e3:.1f} kB per record fetched)"
+            )
+            kept.clear()
+        one_batch = _one_batch_size(batch)
+        print(f"{'one batch of hits':>20}: {one_batch / 1e6:7.1f} MB (its Hits incl. raw XML)")
+    finally:
+        stop.set()
+        child.join(timeout=10)
+    print()
+
+
+def _one_batch_size(batch: int) -> int:
+    templates = base_corpus().records
+    document = (
+        b"<PubmedArticleSet>"
+        + b"".join(templates[i % len(templates)].xml() for i in range(batch))
+        + b"</PubmedArticleSet>"
+    )
+    tracemalloc.start()
+    hits: list[Hit] = list(parse_pubmed_xml(document))
+    current, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del hits
+    return current
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[50, 500, 5_000, 30_000])
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--parse-records", type=int, default=10_000)
+    parser.add_argument("--memory-records", type=int, default=10_000)
+    args = parser.parse_args()
+    requests_table(args.n, args.batch)
+    parse_table(args.parse_records)
+    memory_table(args.memory_records, args.batch)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Bulletins: citation style, renderers and exporters of a topic's candidates."""

@@ -1,0 +1,547 @@
+"""Which records are the same article: identity keys and the matching decision.
+
+Pure: the store gathers the works that share an identity or a blocking key with a hit, turns
+them into :class:`Keys` and asks :func:`decide`. The order of the rules, first that applies wins:
+
+1. **Conflicting exact ids never merge.** Two records with different PMIDs, DOIs or PMCIDs are
+   different works, however alike their titles (errata, corrections, reprints, the same abstract
+   in two meetings). Merging two articles hides one from the reviewer, which is worse than showing
+   a duplicate, so every doubtful case ends as "different".
+2. **Notices and preprints stay apart.** An erratum, retraction or other notice is never merged
+   with the article it is about, nor a preprint with its published version; when their titles
+   match they are *linked* instead (``erratum-of``, ``retraction-of``, ``preprint-of``).
+3. **A shared exact id merges**: PMID, then DOI, then PMCID, then canonical URL.
+4. **Near-identity** for records without a shared id: the normalised titles agree (rapidfuzz
+   ratio over the titles without spaces, or one title is a long prefix of the other, as when a
+   database cuts titles at a field limit or appends a group name), with the same numbers in them
+   ("phase II" and "phase III" are different trials); the years are at most one apart; the first
+   authors agree; the volumes do not conflict; the journal names can be one journal (full name
+   or abbreviation). A year apart, a prefix-only title or a missing first author each need
+   corroboration (same volume or first page); differing first authors or differing journals
+   need the same volume and page range. News stories compare publication days, not authors.
+5. **Same place in the same volume**: same first author, year, volume and page range (of several
+   pages: one-page abstracts share pages) is one article even when one database translated or
+   reworded its title, if the titles still share words or the journals agree.
+
+Every threshold is a module constant; ``benchmarks/dedupe_bench.py`` measures them on labelled
+systematic-review exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from harvester.models import Hit, WorkKind
+from harvester.normalise import (
+    author_key,
+    block_keys,
+    compact,
+    first_page,
+    last_page,
+    normalise_doi,
+    normalise_pmcid,
+    normalise_pmid,
+    normalise_text,
+    normalise_title,
+    normalise_url,
+    strip_site_suffix,
+)
+
+__all__ = [
+    "Keys",
+    "Link",
+    "Match",
+    "Verdict",
+    "compare",
+    "decide",
+    "hit_keys",
+    "make_keys",
+    "news_title_key",
+]
+
+# Title similarity (0-100) for a full-title match, and for a match of the shorter title against
+# the start of the longer one.
+TITLE_RATIO = 93.0
+PREFIX_RATIO = 96.0
+PREFIX_MIN_CHARS = 40
+# A title this close counts as the same title where more doubt is allowed elsewhere.
+EXACT_RATIO = 98.0
+# Shared words needed when only the locator (volume, first page, year, author) agrees.
+LOCATOR_WORDS = 60.0
+JOURNAL_STOPWORDS = frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "for",
+        "in",
+        "on",
+        "de",
+        "des",
+        "du",
+        "la",
+        "le",
+        "et",
+        "y",
+        "fur",
+        "und",
+        "der",
+        "die",
+        "das",
+        "d",
+        "l",
+        "a",
+        "an",
+    ]
+)
+# Headlines are short, so they must agree more closely and be at most this far apart in time.
+NEWS_RATIO = 95.0
+NEWS_DAYS = 7
+
+PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.20944/", "10.48550/", "10.2139/")
+PREPRINT_VENUES = frozenset(
+    ["biorxiv", "medrxiv", "arxiv", "research square", "ssrn", "preprints", "psyarxiv", "osf"]
+)
+_NOTICE_TYPES = {
+    "published erratum": "erratum-of",
+    "retraction of publication": "retraction-of",
+    "expression of concern": "concern-of",
+}
+_NOTICE_TITLE = re.compile(
+    r"^(?:(?P<erratum>erratum|errata|correction|corrigendum|author correction|publisher correction)"
+    r"|(?P<retraction>retraction(?: notice)?|retracted)"
+    r"|(?P<concern>expression of concern|editorial expression of concern))"
+    r"(?:\s+(?:to|for|of|on|in|notice))?\s+(?P<rest>.+)$"
+)
+_DIGITS = re.compile(r"\d+")
+_ROMAN = frozenset(["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"])
+
+STRENGTH = {"pmid": 50, "doi": 40, "pmcid": 30, "url": 20}
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """What dedupe knows about one record or one stored work."""
+
+    titles: tuple[str, ...]
+    doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    urls: tuple[str, ...] = ()
+    year: int | None = None
+    day: dt.date | None = None
+    authors: tuple[str, ...] = ()
+    volume: str | None = None
+    page: str | None = None
+    last_page: str | None = None
+    journal: str | None = None
+    kind: WorkKind = WorkKind.ARTICLE
+    preprint: bool = False
+    notice: str | None = None  # "erratum-of", "retraction-of", ... when the record is a notice
+    notice_title: str = ""  # the title of the article a notice is about, when it says
+
+    @property
+    def author(self) -> str | None:
+        return self.authors[0] if self.authors else None
+
+    def identities(self) -> list[tuple[str, str]]:
+        """(kind, value) pairs, unique across all works in the store."""
+        pairs = [(k, v) for k, v in (("pmid", self.pmid), ("doi", self.doi), ("pmcid", self.pmcid))]
+        pairs += [("url", url) for url in self.urls]
+        return [(k, v) for k, v in pairs if v]
+
+    def blocks(self) -> list[str]:
+        keys: list[str] = []
+        for title in self.titles:
+            keys += block_keys(title, self.author, self.year)
+        if self.notice_title:
+            keys += block_keys(self.notice_title, None, None)
+        return list(dict.fromkeys(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of comparing two records: the same work, or two works to link."""
+
+    same: bool
+    reason: str
+    strength: float
+    relation: str | None = None  # for a link: how the first record relates to the second
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    work_id: int
+    relation: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Match:
+    """:func:`decide`'s answer: the work a hit belongs to (None: a new work) and links to make."""
+
+    work_id: int | None
+    reason: str
+    links: list[Link] = field(default_factory=list)
+
+
+def news_title_key(title: str, site: str | None = None) -> str:
+    """A headline's title key without the " - Site" suffix aggregators add."""
+    stripped = strip_site_suffix(title, site) if site else title
+    return normalise_title(strip_site_suffix(stripped))
+
+
+def hit_keys(hit: Hit) -> Keys:
+    """The keys of one hit."""
+    if hit.kind is WorkKind.NEWS:
+        title = news_title_key(hit.title, hit.source_name)
+    else:
+        title = normalise_title(hit.title)
+    day = hit.published_at.date() if hit.published_at else None
+    if day is None and hit.pub_date and hit.pub_date.month and hit.pub_date.day:
+        day = hit.pub_date.as_date()
+    return make_keys(
+        [title],
+        doi=normalise_doi(hit.doi) or normalise_doi(hit.url),  # a doi.org link is a DOI
+        pmid=normalise_pmid(hit.pmid),
+        pmcid=normalise_pmcid(hit.pmcid),
+        urls=[u for u in [normalise_url(hit.url)] if u],
+        year=hit.year,
+        day=day,
+        authors=[a.family or a.collective for a in hit.authors],
+        volume=hit.volume,
+        pages=hit.pages,
+        kind=hit.kind,
+        journal=hit.journal,
+        publication_types=hit.publication_types,
+    )
+
+
+def make_keys(
+    titles: Sequence[str],
+    *,
+    doi: str | None,
+    pmid: str | None,
+    pmcid: str | None,
+    urls: Sequence[str],
+    year: int | None,
+    day: dt.date | None,
+    authors: Iterable[str | None],
+    volume: str | None,
+    pages: str | None,
+    kind: WorkKind,
+    journal: str | None,
+    publication_types: Sequence[str],
+) -> Keys:
+    """Keys from already-normalised title keys and identifiers (a hit's, or a stored work's)."""
+    titles = [t for t in dict.fromkeys(titles) if t]
+    notice, notice_title = _notice(titles[0] if titles else "", publication_types)
+    return Keys(
+        titles=tuple(titles),
+        doi=doi,
+        pmid=pmid,
+        pmcid=pmcid,
+        urls=tuple(urls),
+        year=year,
+        day=day,
+        authors=author_keys(authors),
+        volume=normalise_volume(volume),
+        page=first_page(pages),
+        last_page=last_page(pages),
+        journal=normalise_text(journal) or None if journal else None,
+        kind=kind,
+        preprint=is_preprint(doi, journal, publication_types),
+        notice=notice,
+        notice_title=notice_title,
+    )
+
+
+def author_keys(families: Iterable[str | None]) -> tuple[str, ...]:
+    """Folded family names of the first five authors (enough to tell first-author slips)."""
+    keys = [author_key(name) for name in families]
+    return tuple(k for k in keys if k)[:5]
+
+
+def normalise_volume(volume: str | None) -> str | None:
+    """The volume's leading number ("35 ( Pt 1)" -> "35", "29A" -> "29a"), or None."""
+    if not volume:
+        return None
+    match = re.match(r"\s*(\d+[a-z]?)", volume.casefold())
+    return match.group(1) if match else None
+
+
+def is_preprint(doi: str | None, venue: str | None, publication_types: Sequence[str]) -> bool:
+    if doi and doi.startswith(PREPRINT_DOI_PREFIXES):
+        return True
+    if any(t.casefold() == "preprint" for t in publication_types):
+        return True
+    return bool(venue) and normalise_text(venue or "") in PREPRINT_VENUES
+
+
+def _notice(title: str, publication_types: Sequence[str]) -> tuple[str | None, str]:
+    for ptype in publication_types:
+        relation = _NOTICE_TYPES.get(ptype.casefold())
+        if relation:
+            match = _NOTICE_TITLE.match(title)
+            return relation, match.group("rest") if match else ""
+    match = _NOTICE_TITLE.match(title)
+    if not match:
+        return None, ""
+    relation = (
+        "erratum-of"
+        if match.group("erratum")
+        else "retraction-of"
+        if match.group("retraction")
+        else "concern-of"
+    )
+    return relation, match.group("rest")
+
+
+def compare(a: Keys, b: Keys) -> Verdict | None:
+    """Whether ``a`` and ``b`` are the same work (or linked works); None when unrelated.
+
+    Symmetric: ``compare(a, b)`` and ``compare(b, a)`` agree on ``same``, ``reason`` and
+    ``strength`` (a link's relation is stated from ``a``'s side).
+    """
+    conflict = _id_conflict(a, b)
+    if a.notice or b.notice:
+        return _notice_link(a, b)
+    if a.preprint != b.preprint:
+        return _preprint_link(a, b)
+    if conflict:
+        return None
+    for kind in ("pmid", "doi", "pmcid"):
+        value = getattr(a, kind)
+        if value and value == getattr(b, kind):
+            return Verdict(True, kind, STRENGTH[kind])
+    if set(a.urls) & set(b.urls):
+        return Verdict(True, "url", STRENGTH["url"])
+    return _near(a, b)
+
+
+def decide(hit: Keys, candidates: Iterable[tuple[int, Keys]]) -> Match:
+    """The work ``hit`` belongs to among ``candidates`` (work id, keys), and links to make.
+
+    The strongest "same" verdict wins (exact ids before titles, then the closer title, then the
+    older work); ties between works cannot merge them, each hit joins one work only.
+    """
+    best: tuple[float, int] | None = None
+    best_reason = "new"
+    links: list[Link] = []
+    for work_id, keys in candidates:
+        verdict = compare(hit, keys)
+        if verdict is None:
+            continue
+        if not verdict.same:
+            assert verdict.relation is not None
+            links.append(Link(work_id, verdict.relation, verdict.reason))
+            continue
+        rank = (verdict.strength, -work_id)
+        if best is None or rank > best:
+            best, best_reason = rank, verdict.reason
+    if best is None:
+        return Match(None, "new", links)
+    return Match(-best[1], best_reason, links)
+
+
+def _id_conflict(a: Keys, b: Keys) -> bool:
+    return any(
+        getattr(a, kind) and getattr(b, kind) and getattr(a, kind) != getattr(b, kind)
+        for kind in ("pmid", "doi", "pmcid")
+    )
+
+
+def _notice_link(a: Keys, b: Keys) -> Verdict | None:
+    """A notice and the article it is about are linked, never merged; two notices are only the
+    same notice through a shared exact id."""
+    if a.notice and b.notice:
+        if _id_conflict(a, b):
+            return None
+        for kind in ("pmid", "doi", "pmcid"):
+            if getattr(a, kind) and getattr(a, kind) == getattr(b, kind):
+                return Verdict(True, kind, STRENGTH[kind])
+        if set(a.urls) & set(b.urls):
+            return Verdict(True, "url", STRENGTH["url"])
+        return None
+    notice, article = (a, b) if a.notice else (b, a)
+    if not notice.notice_title:
+        return None
+    ratio = max(_ratio(notice.notice_title, t) for t in article.titles or ("",))
+    if ratio < TITLE_RATIO:
+        return None
+    relation = notice.notice or "notice-of"
+    if notice is b:
+        relation = relation.replace("-of", "-in")
+    return Verdict(False, f"{notice.notice} title {ratio / 100:.2f}", ratio / 100, relation)
+
+
+def _preprint_link(a: Keys, b: Keys) -> Verdict | None:
+    """A preprint and a journal article of the same title, authors and (about) year: the
+    published version. Venue, volume and pages cannot agree, so they are not asked."""
+    if a.year and b.year and abs(a.year - b.year) > 1:
+        return None
+    if a.authors and b.authors and not _authors_agree(a.authors, b.authors):
+        return None
+    ratio, prefix = _title_similarity(a.titles, b.titles)
+    if ratio is None or prefix:
+        return None
+    relation = "preprint-of" if a.preprint else "published-as"
+    return Verdict(False, f"preprint title {ratio / 100:.2f}", ratio / 100, relation)
+
+
+def _near(a: Keys, b: Keys) -> Verdict | None:
+    if not a.titles or not b.titles:
+        return None
+    if a.kind is WorkKind.NEWS or b.kind is WorkKind.NEWS:
+        return _near_news(a, b)
+    if a.year and b.year and abs(a.year - b.year) > 1:
+        return None
+    if a.volume and b.volume and a.volume != b.volume:
+        return None
+    same_year = a.year == b.year
+    located = bool(a.volume and a.volume == b.volume and _same_span(a, b))
+    corroborated = bool((a.volume and a.volume == b.volume) or _same_page(a, b))
+    journals = _journals_agree(a.journal, b.journal)
+    authors = _authors_agree(a.authors, b.authors) if a.authors and b.authors else None
+    ratio, prefix = _title_similarity(a.titles, b.titles)
+    if ratio is not None:
+        exact = ratio >= EXACT_RATIO and not prefix
+        checks = [
+            same_year or corroborated,
+            not prefix or (same_year and authors is True),
+            exact or not _pages_disjoint(a.page, b.page),
+            journals or located,
+            authors is True
+            or (authors is None and corroborated and exact)
+            or (authors is False and located and exact),
+        ]
+        if all(checks):
+            what = "title prefix" if prefix else "title"
+            who = {True: "author", None: "no author", False: "volume+page"}[authors]
+            return Verdict(True, f"{what}+year+{who} {ratio / 100:.2f}", ratio / 100)
+    if same_year and located and authors is True:
+        # Same first author, year, volume and first page: one article, its title translated or
+        # reworded by one database. The titles must still share words, or the journals agree.
+        words = max(fuzz.token_set_ratio(ta, tb) for ta in a.titles for tb in b.titles)
+        if journals is True or words >= LOCATOR_WORDS:
+            return Verdict(True, f"volume+page+year+author {words / 100:.2f}", words / 200)
+    return None
+
+
+def _near_news(a: Keys, b: Keys) -> Verdict | None:
+    if a.day and b.day:
+        if abs((a.day - b.day).days) > NEWS_DAYS:
+            return None
+    elif a.year and b.year and a.year != b.year:
+        return None
+    best = 0.0
+    for ta in a.titles:
+        for tb in b.titles:
+            if _numbers(ta) != _numbers(tb):
+                continue
+            best = max(best, _ratio(ta, tb))
+    if best < NEWS_RATIO:
+        return None
+    return Verdict(True, f"title+date {best / 100:.2f}", best / 100)
+
+
+def _title_similarity(
+    titles_a: Sequence[str], titles_b: Sequence[str]
+) -> tuple[float | None, bool]:
+    """The best full-title ratio over the title variants, else the best prefix ratio."""
+    best_full = 0.0
+    best_prefix = 0.0
+    for ta in titles_a:
+        for tb in titles_b:
+            ratio = _ratio(ta, tb)
+            if ratio >= TITLE_RATIO and _numbers(ta) == _numbers(tb):
+                best_full = max(best_full, ratio)
+                continue
+            short, long = sorted((compact(ta), compact(tb)), key=lambda t: (len(t), t))
+            if len(short) < PREFIX_MIN_CHARS:
+                continue
+            prefix_ratio = fuzz.ratio(short, long[: len(short)])
+            if prefix_ratio >= PREFIX_RATIO and _numbers(ta) == _numbers(tb):
+                best_prefix = max(best_prefix, prefix_ratio)
+    if best_full:
+        return best_full, False
+    if best_prefix:
+        return best_prefix, True
+    return None, False
+
+
+def _ratio(a: str, b: str) -> float:
+    return float(fuzz.ratio(compact(a), compact(b)))
+
+
+def _numbers(title: str) -> frozenset[str]:
+    """The numbers in a title ("co 2" and "co2" agree; "d2" and "d4", "phase ii" and "phase
+    iii" do not)."""
+    return frozenset(_DIGITS.findall(compact(title))) | {w for w in title.split() if w in _ROMAN}
+
+
+def _same_span(a: Keys, b: Keys) -> bool:
+    """The same page range of several pages: one article (a one-page abstract shares its page
+    with other abstracts)."""
+    return bool(a.last_page and a.page == b.page and a.last_page == b.last_page)
+
+
+def _same_page(a: Keys, b: Keys) -> bool:
+    """The same first page, other than 1 (every article of some e-journals starts on page 1)."""
+    return bool(a.page and a.page == b.page and a.page != "1")
+
+
+def _pages_disjoint(a: str | None, b: str | None) -> bool:
+    """Two plain page numbers far apart: the records probably locate different articles."""
+    if not (a and b and a.isdigit() and b.isdigit()):
+        return False
+    return abs(int(a) - int(b)) > 10
+
+
+def _journals_agree(a: str | None, b: str | None) -> bool | None:
+    """Whether two journal names can be one journal: the shorter name's words abbreviate the
+    longer one's in order ("pathol biol" / "pathologie biologie", "jpen" / "jpen journal of
+    ..."). None when either is unknown."""
+    if not a or not b:
+        return None
+    wa = [w for w in a.split() if w not in JOURNAL_STOPWORDS]
+    wb = [w for w in b.split() if w not in JOURNAL_STOPWORDS]
+    short, long = sorted((wa, wb), key=lambda words: (len(words), words))
+    position = 0
+    for word in short:
+        while position < len(long) and not _abbreviates(word, long[position]):
+            position += 1
+        if position == len(long):
+            return False
+        position += 1
+    return True
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """``short`` is ``long`` or an abbreviation of it: same first letter, a subsequence."""
+    if short == long:
+        return True
+    if not short or not long or short[0] != long[0] or len(short) > len(long):
+        return False
+    letters = iter(long)
+    return all(ch in letters for ch in short)
+
+
+def _authors_agree(a: Sequence[str], b: Sequence[str]) -> bool:
+    """First authors agree: equal, one a particle-less form of the other ("von pawel" /
+    "pawel"), close in spelling (transliteration, lost diacritics), or listed second in the
+    other record (a group or a dropped first author)."""
+    fa, fb = a[0], b[0]
+    if fa == fb:
+        return True
+    short, long = sorted((fa, fb), key=len)
+    if len(short) >= 3 and (long.endswith(short) or long.startswith(short)):
+        return True
+    if fuzz.ratio(fa, fb) >= 80:
+        return True
+    return (len(b) > 1 and fa == b[1]) or (len(a) > 1 and fb == a[1])

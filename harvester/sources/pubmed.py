@@ -1,0 +1,333 @@
+"""PubMed through NCBI E-utilities: incremental, polite and fault-tolerant.
+
+A harvest of one query over an entrez-date window is one ``esearch`` (``usehistory=y``, no ids in
+the answer) and then ``efetch`` pages of ``batch_size`` records straight from the history server
+(``WebEnv`` + ``query_key``): for n records, 1 + ceil(n / batch_size) requests.
+
+PubMed lets a search reach only its first 9,999 records (``max_esearch_ids``), through esearch and
+the history server alike. A window holding more is cut in two by date, again and again, until
+each slice fits; slices are fetched oldest first, so a caller can move its watermark slice by
+slice. A single day that still holds too many records cannot be cut further: its reachable
+records are fetched, the later slices too, and then a :class:`FetchError` says what was missed.
+
+Politeness: every request passes through a process-wide rate limiter (3 requests/s, 10 with an
+API key; see :mod:`harvester.sources.ratelimit`) and carries ``tool``, ``email`` and ``api_key``.
+
+Faults: HTTP 429 and 5xx, timeouts, dropped connections, truncated or malformed bodies and NCBI's
+in-band ``<ERROR>`` answers (HTTP 200) are retried ``max_retries`` times with exponential back-off
+plus jitter, honouring ``Retry-After``. Other HTTP errors fail at once. A request that keeps failing
+raises :class:`FetchError` naming the URL (the API key is never shown) and the last reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlencode
+
+import requests
+from lxml import etree
+
+from harvester import __version__
+from harvester.config import PubMedSettings
+from harvester.errors import FetchError, ParseError
+from harvester.models import Hit
+from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
+from harvester.sources.ratelimit import RateLimiter, shared_limiter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Longest ``Retry-After`` honoured as given; a longer one is cut to this many seconds.
+MAX_RETRY_AFTER = 300.0
+#: A search term longer than this (URL-encoded) is sent by POST, not in the URL.
+MAX_GET_TERM = 1500
+_SAFE_XML = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """An esearch answer: the true count, and where the history server keeps the result set."""
+
+    count: int
+    webenv: str
+    query_key: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PubMedBatch:
+    """One efetch page of parsed records, to be stored in one transaction.
+
+    ``complete_through``, when not None, is a date through which every record of the window (by
+    entrez date) has now been yielded: the caller may move its watermark there.
+    """
+
+    hits: list[Hit]
+    complete_through: dt.date | None
+
+
+class EutilsClient:
+    """Talks to E-utilities for PubMed; one per process is enough (the limiter is shared anyway).
+
+    ``limiter`` and ``sleep`` exist for tests and benchmarks; by default the process-wide NCBI
+    limiter for this API key (or none) and :func:`time.sleep` are used.
+    """
+
+    def __init__(
+        self,
+        settings: PubMedSettings,
+        *,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.requests_made = 0
+        self._own_session = session is None
+        self._session = session or requests.Session()
+        if self._own_session:
+            self._session.headers["User-Agent"] = f"harvester/{__version__} ({settings.tool})"
+        self._limiter = limiter or shared_limiter("pubmed", settings.api_key)
+        self._sleep = sleep
+        self._identity = {"tool": settings.tool}
+        if settings.email:
+            self._identity["email"] = settings.email
+        if settings.api_key:
+            self._identity["api_key"] = settings.api_key
+
+    def close(self) -> None:
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> EutilsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------- endpoints
+
+    def esearch(self, term: str, mindate: dt.date, maxdate: dt.date) -> SearchResult:
+        """Search ``term`` among records whose entrez date is in [mindate, maxdate] (inclusive)."""
+        params = {
+            "db": "pubmed",
+            "term": term,
+            "usehistory": "y",
+            "retmax": "0",
+            "datetype": "edat",
+            "mindate": mindate.strftime("%Y/%m/%d"),
+            "maxdate": maxdate.strftime("%Y/%m/%d"),
+        }
+        post = len(urlencode({"term": term})) > MAX_GET_TERM
+        return self._call("esearch.fcgi", params, post=post, parse=parse_esearch)
+
+    def efetch_history(self, search: SearchResult, retstart: int, retmax: int) -> list[Hit]:
+        """Records ``retstart`` .. ``retstart + retmax - 1`` of a search kept on the history server."""
+        params = {
+            "db": "pubmed",
+            "WebEnv": search.webenv,
+            "query_key": search.query_key,
+            "retstart": str(retstart),
+            "retmax": str(retmax),
+            "retmode": "xml",
+        }
+        return self._call("efetch.fcgi", params, post=False, parse=self._parse_records)
+
+    def efetch_ids(self, pmids: Sequence[str]) -> Iterator[list[Hit]]:
+        """The records of ``pmids``, ``batch_size`` per request, sent by POST (ids in the body)."""
+        size = self.settings.batch_size
+        for start in range(0, len(pmids), size):
+            params = {"db": "pubmed", "id": ",".join(pmids[start : start + size]), "retmode": "xml"}
+            yield self._call("efetch.fcgi", params, post=True, parse=self._parse_records)
+
+    # ------------------------------------------------------------------------------ plumbing
+
+    def _parse_records(self, body: bytes) -> list[Hit]:
+        return list(parse_pubmed_xml(body, name="efetch response"))
+
+    def _call(
+        self,
+        endpoint: str,
+        params: dict[str, str],
+        *,
+        post: bool,
+        parse: Callable[[bytes], T],
+    ) -> T:
+        """Send one logical request, retrying transient faults; return ``parse(body)``."""
+        settings = self.settings
+        url = self.settings.base_url + endpoint
+        shown = self._describe(url, params, post)
+        payload = {**params, **self._identity}
+        timeout = (settings.connect_timeout, settings.read_timeout)
+        attempts = settings.max_retries + 1
+        reason = ""
+        retry_after: float | None = None
+        for attempt in range(attempts):
+            if attempt:
+                delay = self._backoff(attempt, retry_after)
+                log.warning(
+                    "PubMed request %s failed (%s); retry %d of %d in %.2fs",
+                    shown,
+                    reason,
+                    attempt,
+                    attempts - 1,
+                    delay,
+                )
+                self._sleep(delay)
+            retry_after = None
+            self._limiter.acquire()
+            self.requests_made += 1
+            try:
+                if post:
+                    response = self._session.post(url, data=payload, timeout=timeout)
+                else:
+                    response = self._session.get(url, params=payload, timeout=timeout)
+                body = response.content
+            except requests.Timeout as exc:
+                reason = f"timed out ({type(exc).__name__})"
+                continue
+            except requests.RequestException as exc:
+                reason = f"{type(exc).__name__}: {self._redact(str(exc))}"
+                continue
+            status = response.status_code
+            if status == 429 or status >= 500:
+                reason = f"HTTP {status}: {self._snippet(body)}"
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                continue
+            if status != 200:
+                raise FetchError(f"{shown}: HTTP {status}: {self._snippet(body)}", url=shown)
+            try:
+                return parse(body)
+            except ParseError as exc:
+                reason = self._redact(exc.message)
+        raise FetchError(
+            f"{shown}: failed after {attempts} attempt{'s' if attempts > 1 else ''}: {reason}",
+            url=shown,
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        base = self.settings.backoff_base
+        delay = base * 2.0 ** (attempt - 1) + random.uniform(0, base)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        return delay
+
+    def _describe(self, url: str, params: dict[str, str], post: bool) -> str:
+        """The request as a loggable URL: no API key, and an id list shown by its length."""
+        shown = dict(params)
+        if "id" in shown:
+            shown["id"] = f"<{shown['id'].count(',') + 1} ids>"
+        if "term" in shown and len(shown["term"]) > 200:
+            shown["term"] = shown["term"][:200] + "..."
+        text = f"{url}?{urlencode(shown, safe='/<>,')}"
+        return f"POST {text}" if post else text
+
+    def _redact(self, text: str) -> str:
+        key = self.settings.api_key
+        return text.replace(key, "<api_key>") if key else text
+
+    def _snippet(self, body: bytes) -> str:
+        text = " ".join(body[:300].decode("utf-8", "replace").split())
+        return self._redact(text) or "(empty body)"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def parse_esearch(body: bytes) -> SearchResult:
+    """An esearch XML body; an in-band ``<ERROR>`` or a body without a count is a ParseError."""
+    try:
+        root = etree.fromstring(body, parser=_SAFE_XML)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"esearch response is not well-formed XML: {exc}") from None
+    error = root.findtext("ERROR")
+    if root.tag != "eSearchResult" or error:
+        detail = " ".join((error or f"root element <{local_name(root)}>").split())
+        raise ParseError(f"esearch answered with an error: {detail}")
+    count, webenv, query_key = (root.findtext(tag) for tag in ("Count", "WebEnv", "QueryKey"))
+    if not count or not count.strip().isdigit():
+        raise ParseError("esearch response has no Count")
+    if int(count) > 0 and (not webenv or not query_key):
+        raise ParseError("esearch response has no WebEnv/QueryKey (history server)")
+    warnings = [
+        f"{local_name(element)}: {' '.join((element.text or '').split())}"
+        for path in ("ErrorList/*", "WarningList/*")
+        for element in root.iterfind(path)
+    ]
+    return SearchResult(int(count), (webenv or "").strip(), (query_key or "").strip(), warnings)
+
+
+# ------------------------------------------------------------------------------------ harvest
+
+
+def harvest_pubmed(
+    client: EutilsClient, query: str, mindate: dt.date, maxdate: dt.date
+) -> Iterator[PubMedBatch]:
+    """Every record of ``query`` with an entrez date in [mindate, maxdate], batch by batch.
+
+    Slices are fetched oldest first; the last batch of each slice (an empty batch when the slice
+    holds nothing) carries the slice's end date as ``complete_through``. A :class:`FetchError`
+    may be raised after some batches: what was yielded stays valid.
+    """
+    if mindate > maxdate:
+        raise ValueError(f"mindate {mindate} is after maxdate {maxdate}")
+    cap = client.settings.max_esearch_ids
+    batch = client.settings.batch_size
+    complete: dt.date | None = None
+    overflow: list[str] = []
+    pending = [(mindate, maxdate)]  # a stack: the oldest slice is always on top
+    while pending:
+        start, end = pending.pop()
+        search = client.esearch(query, start, end)
+        for warning in search.warnings:
+            log.warning("PubMed search %s..%s: %s", start, end, warning)
+        reachable = search.count
+        if search.count > cap:
+            if start < end:
+                middle = start + dt.timedelta(days=(end - start).days // 2)
+                pending.append((middle + dt.timedelta(days=1), end))
+                pending.append((start, middle))
+                continue
+            overflow.append(f"{start}: {search.count} records, only {cap} reachable")
+            reachable = cap
+        pages = math.ceil(reachable / batch)
+        for page in range(pages):
+            retstart = page * batch
+            hits = client.efetch_history(search, retstart, min(batch, reachable - retstart))
+            if page == pages - 1 and not overflow:
+                complete = end
+            yield PubMedBatch(hits=hits, complete_through=complete)
+        if pages == 0:
+            if not overflow:
+                complete = end
+            yield PubMedBatch(hits=[], complete_through=complete)
+    if overflow:
+        raise FetchError(
+            f"PubMed search reached its {cap}-record limit within a single entrez day, so some "
+            f"records were not fetched: {'; '.join(overflow)}",
+            hint="narrow the topic's query",
+        )

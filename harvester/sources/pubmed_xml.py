@@ -1,0 +1,510 @@
+"""PubMed XML (``PubmedArticleSet``) to :class:`~harvester.models.Hit`, streamed and offline.
+
+One parser serves E-utilities ``efetch`` bodies, NLM baseline/update files and user imports.
+
+Why this shape:
+
+* **Streaming.** ``lxml.etree.iterparse`` hands over one record at a time; each record is turned
+  into a Hit, then cleared and dropped from the tree, so memory is bounded by the largest single
+  record, not the file.
+* **No DTD, no network, no entities.** PubMed files start with a ``<!DOCTYPE ... "https://dtd...">``
+  line. The DTD is never loaded or fetched (``load_dtd=False, no_network=True``): nothing in the
+  PubMed DTD is needed to read the elements (it declares no entities, and its attribute defaults are
+  not relied on here). Entity references are never expanded (``resolve_entities=False``) and a
+  document that declares entities is refused, as defusedxml does, so "billion laughs" and external
+  entity tricks cannot work.
+* **Text, not markup.** Titles and abstracts carry inline markup (``<i>``, ``<sup>``, ``<sub>``,
+  ``<b>``, MathML). It is flattened to its text (``P<sub>4</sub>`` becomes ``P4``), never dropped,
+  so no words go missing; whitespace inside MathML is insignificant and is ignored.
+
+Choices worth knowing:
+
+* A ``PubmedBookArticle`` (a Bookshelf chapter or whole book) becomes a Hit of kind
+  :attr:`WorkKind.OTHER`: it is not a journal article and must not be cited as one. Its title is the
+  chapter's ``ArticleTitle`` or else the ``BookTitle``; ``journal``/``source_name`` hold the book
+  title when the record is a chapter. Only the ``authors`` list is read, not the book's editors.
+* A translated title is given in brackets (``[Title in English].``); the brackets are removed. An
+  empty ``ArticleTitle`` falls back to ``VernacularTitle``; both stay in ``raw``.
+* ``<DeleteCitation>`` PMIDs come out as Hits with ``deleted=True`` and an empty title.
+* ``raw`` holds the record's own serialised element, so a later version can re-parse it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from io import BytesIO
+from typing import BinaryIO
+
+from lxml import etree
+
+from harvester.errors import ParseError
+from harvester.models import (
+    AbstractSection,
+    Author,
+    DatePrecision,
+    Hit,
+    PubDate,
+    Relation,
+    WorkKind,
+)
+
+Element = etree._Element
+
+RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
+ROOT_TAGS = frozenset({"PubmedArticleSet", "PubmedBookArticleSet"})
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+NO_TITLE = "[No title available]"
+
+_MATHML = "{http://www.w3.org/1998/Math/MathML}"
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_YEAR = re.compile(r"\b(1[6-9]\d\d|2\d\d\d)\b")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
+_DOI_IN_TEXT = re.compile(r"\bdoi:\s*(10\.\S+?)\.?(?:\s|$)", re.IGNORECASE)
+_ORCID = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])", re.IGNORECASE)
+# "Cites" lists an article's references: hundreds of them, and not a relation between works.
+_IGNORED_RELATIONS = frozenset({"Cites"})
+
+
+def parse_pubmed_xml(source: bytes | BinaryIO, *, name: str = "PubMed XML") -> Iterator[Hit]:
+    """Yield one Hit per ``PubmedArticle``/``PubmedBookArticle``, and one per deleted PMID.
+
+    ``source`` is the whole document as bytes or a binary file object read incrementally.
+    ``name`` (a file name or URL) is used in error messages. A malformed document raises
+    :class:`ParseError` naming ``name`` and how many records were read before the fault; records
+    already yielded stay valid.
+    """
+    stream = BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    context = etree.iterparse(
+        stream,
+        events=("end",),
+        tag=RECORD_TAGS,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    count = 0
+    checked = False
+    try:
+        for _event, element in context:
+            if not checked:
+                _check_document(element.getroottree(), name)
+                checked = True
+            count += 1
+            try:
+                yield from _record(element, name, count)
+            finally:
+                _release(element)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"{name}: not well-formed XML after {count} records: {exc}") from None
+    root = context.root
+    if root is None:
+        raise ParseError(f"{name}: empty document")
+    if not checked:
+        _check_document(root.getroottree(), name)
+
+
+def _check_document(tree: etree._ElementTree, name: str) -> None:
+    root = tree.getroot()
+    dtd = tree.docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise ParseError(f"{name}: the document declares XML entities, which are refused")
+    if root.tag not in ROOT_TAGS:
+        message = _text(root.find(".//ERROR")) or f"root element <{local_name(root)}>"
+        raise ParseError(f"{name}: not a PubmedArticleSet: {message}")
+
+
+def local_name(element: Element) -> str:
+    """The element's tag without its namespace."""
+    return etree.QName(element).localname
+
+
+def _release(element: Element) -> None:
+    """Drop a finished record and any earlier siblings so the tree never grows."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _record(element: Element, name: str, number: int) -> Iterator[Hit]:
+    if element.tag == "DeleteCitation":
+        for pmid_element in element.iter("PMID"):
+            pmid = _text(pmid_element)
+            if pmid:
+                yield Hit(source="pubmed", source_id=pmid, pmid=pmid, title="", deleted=True)
+        return
+    if element.tag == "PubmedBookArticle":
+        yield _book(element, name, number)
+    else:
+        yield _article(element, name, number)
+
+
+# ------------------------------------------------------------------------------------ records
+
+
+def _article(element: Element, name: str, number: int) -> Hit:
+    citation = element.find("MedlineCitation")
+    article = citation.find("Article") if citation is not None else None
+    if citation is None or article is None:
+        raise ParseError(f"{name}: record {number} has no MedlineCitation/Article")
+    pmid = _require_pmid(citation, name, number)
+    data = element.find("PubmedData")
+    ids = _article_ids(data)
+    journal = article.find("Journal")
+    issue = journal.find("JournalIssue") if journal is not None else None
+    journal_title = _text(journal.find("Title")) if journal is not None else None
+    iso = None
+    if journal is not None:
+        iso = _text(journal.find("ISOAbbreviation")) or _text(
+            citation.find("MedlineJournalInfo/MedlineTA")
+        )
+    elocations = _elocations(article)
+    return Hit(
+        source="pubmed",
+        source_id=pmid,
+        pmid=pmid,
+        title=_title(article),
+        kind=WorkKind.ARTICLE,
+        authors=_authors(article.find("AuthorList")),
+        journal=journal_title,
+        journal_iso=iso,
+        volume=_text(issue.find("Volume")) if issue is not None else None,
+        issue=_text(issue.find("Issue")) if issue is not None else None,
+        pages=_pages(article.find("Pagination")),
+        elocation=_elocation_text(elocations),
+        pub_date=_pub_date(issue.find("PubDate") if issue is not None else None)
+        or _pub_date(article.find("ArticleDate")),
+        entrez_date=_entrez_date(data),
+        doi=ids.get("doi") or _elocation_doi(elocations),
+        pmcid=ids.get("pmc"),
+        url=PUBMED_URL.format(pmid=pmid),
+        abstract=_abstract(article.find("Abstract")),
+        source_name=journal_title,
+        publication_types=_texts(article.iterfind("PublicationTypeList/PublicationType")),
+        language=_text(article.find("Language")),
+        mesh=_texts(citation.iterfind("MeshHeadingList/MeshHeading/DescriptorName")),
+        keywords=_texts(citation.iterfind("KeywordList/Keyword")),
+        relations=_relations(citation),
+        raw=etree.tostring(element, with_tail=False),
+    )
+
+
+def _book(element: Element, name: str, number: int) -> Hit:
+    document = element.find("BookDocument")
+    if document is None:
+        raise ParseError(f"{name}: record {number} has no BookDocument")
+    pmid = _require_pmid(document, name, number)
+    book = document.find("Book")
+    book_title = _flat(book.find("BookTitle")) if book is not None else None
+    chapter = _title(document, fallback=None)
+    ids = _article_ids(element.find("PubmedBookData"))
+    for article_id in document.iterfind("ArticleIdList/ArticleId"):
+        ids.setdefault(article_id.get("IdType", ""), _text(article_id) or "")
+    authors_list = next(
+        (a for a in document.iterfind("AuthorList") if a.get("Type", "authors") == "authors"), None
+    )
+    elocations = _elocations(document)
+    container = book_title if chapter else None
+    return Hit(
+        source="pubmed",
+        source_id=pmid,
+        pmid=pmid,
+        title=chapter or _strip_translation_brackets(book_title or "") or NO_TITLE,
+        kind=WorkKind.OTHER,
+        authors=_authors(authors_list),
+        journal=container,
+        volume=_text(book.find("Volume")) if book is not None else None,
+        pages=_pages(document.find("Pagination")),
+        elocation=_elocation_text(elocations),
+        pub_date=_book_date(document, book, chapter=bool(chapter)),
+        entrez_date=_entrez_date(element.find("PubmedBookData")),
+        doi=ids.get("doi") or _elocation_doi(elocations),
+        pmcid=ids.get("pmc"),
+        url=PUBMED_URL.format(pmid=pmid),
+        abstract=_abstract(document.find("Abstract")),
+        source_name=book_title,
+        publication_types=_texts(document.iterfind("PublicationType")),
+        language=_text(document.find("Language")),
+        keywords=_texts(document.iterfind("KeywordList/Keyword")),
+        raw=etree.tostring(element, with_tail=False),
+    )
+
+
+def _book_date(document: Element, book: Element | None, *, chapter: bool) -> PubDate | None:
+    """A chapter dates from its contribution; the book's own date is when the series began."""
+    book_date = _pub_date(book.find("PubDate") if book is not None else None)
+    if chapter:
+        return _pub_date(document.find("ContributionDate")) or book_date
+    return book_date
+
+
+def _require_pmid(parent: Element, name: str, number: int) -> str:
+    pmid = _text(parent.find("PMID"))
+    if not pmid or not pmid.isdigit():
+        raise ParseError(f"{name}: record {number} has no valid PMID (got {pmid!r})")
+    return pmid
+
+
+# ------------------------------------------------------------------------------------- fields
+
+
+def _title(parent: Element, fallback: str | None = NO_TITLE) -> str:
+    title = _flat(parent.find("ArticleTitle")) or _flat(parent.find("VernacularTitle"))
+    if not title:
+        return fallback or ""
+    return _strip_translation_brackets(title)
+
+
+def _strip_translation_brackets(title: str) -> str:
+    """``[Translated title].`` becomes ``Translated title.`` (``[Why?].`` becomes ``Why?``).
+
+    ``[18F]FDG uptake in [x].`` is left alone: its first bracket closes before the end.
+    """
+    if not title.startswith("["):
+        return title
+    end = len(title) - 1
+    if title.endswith("."):
+        end -= 1
+    if end <= 0 or title[end] != "]":
+        return title
+    depth = 0
+    for position, char in enumerate(title[: end + 1]):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0 and position != end:
+                return title  # the opening bracket closes before the end
+    inner = title[1:end].strip()
+    if title.endswith(".") and not inner.endswith((".", "?", "!")):
+        inner += "."
+    return inner
+
+
+def _authors(author_list: Element | None) -> list[Author]:
+    if author_list is None:
+        return []
+    authors: list[Author] = []
+    for element in author_list.iterfind("Author"):
+        if element.get("ValidYN") == "N":
+            continue  # kept by NLM as a record of an erroneous name; not an author
+        orcid = None
+        for identifier in element.iterfind("Identifier"):
+            if identifier.get("Source", "").upper() == "ORCID":
+                orcid = _orcid(_text(identifier))
+                break
+        author = Author(
+            family=_flat(element.find("LastName")) or None,
+            given=_flat(element.find("ForeName")) or None,
+            initials=_text(element.find("Initials")),
+            suffix=_text(element.find("Suffix")),
+            collective=_flat(element.find("CollectiveName")) or None,
+            orcid=orcid,
+        )
+        if author.family or author.collective or author.given:
+            authors.append(author)
+    return authors
+
+
+def _orcid(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = _ORCID.search(value)
+    if match is None:
+        return value
+    return "-".join(match.groups()).upper()
+
+
+def _pages(pagination: Element | None) -> str | None:
+    if pagination is None:
+        return None
+    pages = _text(pagination.find("MedlinePgn"))
+    if pages:
+        return pages
+    start, end = _text(pagination.find("StartPage")), _text(pagination.find("EndPage"))
+    if start and end:
+        return f"{start}-{end}"
+    return start
+
+
+def _elocations(parent: Element) -> list[tuple[str, str]]:
+    found = []
+    for element in parent.iterfind("ELocationID"):
+        value = _text(element)
+        if value and element.get("ValidYN", "Y") != "N":
+            found.append((element.get("EIdType", "").lower(), value))
+    return found
+
+
+def _elocation_text(elocations: list[tuple[str, str]]) -> str | None:
+    """As PubMed prints them: ``doi: 10.1000/x; pii: S0000``."""
+    return "; ".join(f"{kind}: {value}" for kind, value in elocations) or None
+
+
+def _elocation_doi(elocations: list[tuple[str, str]]) -> str | None:
+    return next((_doi(value) for kind, value in elocations if kind == "doi"), None)
+
+
+def _doi(value: str) -> str | None:
+    value = value.strip()
+    value = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", value, flags=re.IGNORECASE)
+    return value if value.startswith("10.") else None
+
+
+def _article_ids(data: Element | None) -> dict[str, str]:
+    """``IdType -> value`` from the record's own ArticleIdList (not those of its references)."""
+    ids: dict[str, str] = {}
+    if data is None:
+        return ids
+    for element in data.iterfind("ArticleIdList/ArticleId"):
+        kind, value = element.get("IdType", ""), _text(element)
+        if not value or kind in ids:
+            continue
+        if kind == "doi":
+            doi = _doi(value)
+            if doi:
+                ids[kind] = doi
+        else:
+            ids[kind] = value
+    return ids
+
+
+def _pub_date(element: Element | None) -> PubDate | None:
+    if element is None:
+        return None
+    medline = _text(element.find("MedlineDate"))
+    year_text = _text(element.find("Year"))
+    if medline and not year_text:
+        match = _YEAR.search(medline)
+        return PubDate(int(match.group(1)), text=medline) if match else None
+    if not year_text or not year_text.isdigit():
+        return None
+    year = int(year_text)
+    season = _text(element.find("Season"))
+    if season:
+        return PubDate(year, precision=DatePrecision.SEASON, text=f"{year} {season}")
+    month_text = _text(element.find("Month"))
+    month = _month(month_text)
+    if month is None:
+        return PubDate(year, text=f"{year} {month_text}" if month_text else None)
+    day_text = _text(element.find("Day"))
+    if day_text and day_text.isdigit():
+        try:
+            dt.date(year, month, int(day_text))
+        except ValueError:
+            pass
+        else:
+            return PubDate(year, month, int(day_text), precision=DatePrecision.DAY)
+    return PubDate(year, month, precision=DatePrecision.MONTH)
+
+
+def _month(text: str | None) -> int | None:
+    if not text:
+        return None
+    if text.isdigit():
+        number = int(text)
+        return number if 1 <= number <= 12 else None
+    return _MONTHS.get(text[:3].lower())
+
+
+def _entrez_date(data: Element | None) -> dt.date | None:
+    """The ``entrez`` history date; records from before it existed only have ``pubmed``."""
+    if data is None:
+        return None
+    for status in ("entrez", "pubmed"):
+        for element in data.iterfind("History/PubMedPubDate"):
+            if element.get("PubStatus") != status:
+                continue
+            parts = [_text(element.find(tag)) for tag in ("Year", "Month", "Day")]
+            try:
+                return dt.date(*(int(p or "") for p in parts))
+            except ValueError:
+                continue
+    return None
+
+
+def _abstract(abstract: Element | None) -> list[AbstractSection]:
+    if abstract is None:
+        return []
+    sections = []
+    for element in abstract.iterfind("AbstractText"):
+        text = _flat(element)
+        label = (element.get("Label") or "").strip()
+        if label.upper() == "UNLABELLED":  # NLM's name for the unlabelled part of an abstract
+            label = ""
+        if text or label:
+            sections.append(AbstractSection(text=text, label=label or None))
+    return sections
+
+
+def _relations(citation: Element) -> list[Relation]:
+    relations = []
+    for element in citation.iterfind("CommentsCorrectionsList/CommentsCorrections"):
+        kind = element.get("RefType", "")
+        if not kind or kind in _IGNORED_RELATIONS:
+            continue
+        ref = _flat(element.find("RefSource"))
+        match = _DOI_IN_TEXT.search(ref)
+        relations.append(
+            Relation(
+                type=kind,
+                ref=ref,
+                pmid=_text(element.find("PMID")),
+                doi=match.group(1) if match else None,
+            )
+        )
+    return relations
+
+
+# --------------------------------------------------------------------------------------- text
+
+
+def _text(element: Element | None) -> str | None:
+    """The element's own text, stripped; None when absent or blank."""
+    if element is None or element.text is None:
+        return None
+    return element.text.strip() or None
+
+
+def _texts(elements: Iterator[Element]) -> list[str]:
+    return [text for text in (_flat(e) for e in elements) if text]
+
+
+def _flat(element: Element | None) -> str:
+    """All text inside ``element`` (inline markup and MathML flattened), whitespace collapsed."""
+    if element is None:
+        return ""
+    if len(element) == 0:
+        return " ".join((element.text or "").split())
+    parts: list[str] = []
+    has_math = _collect(element, parts, in_math=False)
+    text = " ".join("".join(parts).split())
+    if has_math:
+        # MathML sits between spaces in the source ("T1 , T2"); close them up before punctuation.
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return text
+
+
+def _collect(element: Element, parts: list[str], *, in_math: bool) -> bool:
+    """Append the text of ``element`` and its children; True when MathML was met."""
+    inside = in_math or (isinstance(element.tag, str) and element.tag.startswith(_MATHML))
+    met = inside
+    if element.text and not (inside and element.text.isspace()):
+        parts.append(element.text)
+    for child in element:
+        if isinstance(child.tag, str):
+            met = _collect(child, parts, in_math=inside) or met
+        if child.tail and not (inside and child.tail.isspace()):
+            parts.append(child.tail)
+    return met

@@ -1,0 +1,91 @@
+"""A thread-safe, process-wide request rate limiter.
+
+NCBI allows 3 requests per second from one client without an API key and 10 with one, counted
+across everything that client does. Several topics may harvest in one process (the scheduler runs
+jobs in threads), so the limit must be shared: :func:`shared_limiter` hands every E-utilities
+client with the same identity the same :class:`RateLimiter`.
+
+The limiter keeps the start times of the last ``rate`` requests and lets a new one start only when
+fewer than ``rate`` started in the preceding ``period``: "at most N in any one-second window",
+which is exactly NCBI's rule and allows a short burst after a pause. A caller reserves its slot
+under the lock and sleeps outside it, so waiting threads are served in order and none spins.
+The clock and the sleep function are injectable so tests can check the schedule without waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+#: Requests per second NCBI allows without and with an API key.
+NCBI_RATE_ANONYMOUS = 3
+NCBI_RATE_WITH_KEY = 10
+
+
+class RateLimiter:
+    """At most ``rate`` calls of :meth:`acquire` return within any ``period`` seconds."""
+
+    def __init__(
+        self,
+        rate: int,
+        *,
+        period: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        if rate < 1:
+            raise ValueError(f"rate must be at least 1, got {rate}")
+        if period <= 0:
+            raise ValueError(f"period must be positive, got {period}")
+        self.rate = rate
+        self.period = period
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._starts: deque[float] = deque(maxlen=rate)
+
+    def acquire(self) -> float:
+        """Block until a request may start; return how long this call waited (seconds)."""
+        with self._lock:
+            now = self._clock()
+            start = now
+            if len(self._starts) == self.rate:
+                # The oldest of the last `rate` starts must be a full period ago.
+                start = max(now, self._starts[0] + self.period)
+            self._starts.append(start)
+        wait = start - now
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+_registry: dict[str, RateLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def limiter_key(service: str, api_key: str | None) -> str:
+    """The identity NCBI counts requests by: the API key when there is one, else the client.
+
+    The key itself is never kept: only a short digest of it names the limiter.
+    """
+    if not api_key:
+        return f"{service}:anonymous"
+    digest = hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return f"{service}:key:{digest}"
+
+
+def shared_limiter(service: str, api_key: str | None) -> RateLimiter:
+    """The process-wide limiter for ``service`` under ``api_key`` (created on first use)."""
+    key = limiter_key(service, api_key)
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            rate = NCBI_RATE_WITH_KEY if api_key else NCBI_RATE_ANONYMOUS
+            limiter = _registry[key] = RateLimiter(rate)
+        return limiter

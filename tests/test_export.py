@@ -1,0 +1,87 @@
+"""Export: RIS and CSL-JSON round-trip through import; CSV has one row per sighting."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from harvester.bulletin.export import ExportItem, ExportSighting, write_export
+from harvester.importing import export_candidates, import_file
+from harvester.models import CandidateStatus
+from harvester.store.db import Database
+from harvester.store.tables import Sighting, Work
+
+IMPORT = Path(__file__).parent / "fixtures" / "import"
+NOW = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+
+
+def load(db: Database) -> None:
+    import_file(db, IMPORT / "biopython_pubmed_result2.nbib", topic="bio", now=NOW)
+    import_file(db, IMPORT / "handmade_records.ris", topic="bio", now=NOW)
+    import_file(
+        db,
+        IMPORT / "transform_csl-json_10.1126_science.169.3946.635.json",
+        topic="bio",
+        now=NOW,
+        status=CandidateStatus.ACCEPTED,
+    )
+
+
+def works(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Work)) or 0
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("ris", ".ris"), ("csljson", ".json")])
+def test_round_trip_gives_the_same_works(
+    db: Database, tmp_path: Path, fmt: str, suffix: str
+) -> None:
+    load(db)
+    before = works(db)
+    path = tmp_path / f"bio{suffix}"
+    with path.open("w", encoding="utf-8") as out:
+        written = export_candidates(db, "bio", None, fmt, out)
+    assert written == before == 7
+    summary = import_file(db, path, topic="bio", now=NOW)
+    assert (summary.records, summary.new_works, summary.merged) == (7, 0, 7)
+    assert works(db) == before
+
+
+def test_export_filters_by_status(db: Database) -> None:
+    load(db)
+    out = io.StringIO()
+    assert export_candidates(db, "bio", CandidateStatus.ACCEPTED, "csljson", out) == 1
+    (item,) = json.loads(out.getvalue())
+    assert item["DOI"] == "10.1126/science.169.3946.635"
+    assert item["issued"] == {"date-parts": [[1970, 8, 14]]}
+
+
+def test_csv_has_one_row_per_sighting_with_its_work(db: Database) -> None:
+    load(db)
+    out = io.StringIO()
+    rows_written = export_candidates(db, "bio", None, "csv", out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    with db.read() as session:
+        sightings = {(s.source, s.source_id): s.work_id for s in session.scalars(select(Sighting))}
+    assert rows_written == len(rows) == len(sightings) == 8
+    assert {(r["source"], r["source_id"]): int(r["work_id"]) for r in rows} == sightings
+    merged = [r for r in rows if r["source_id"] in ("16403221", "10.1186/1471-2105-7-10")]
+    assert len({r["work_id"] for r in merged}) == 1
+    assert {r["match_reason"] for r in merged} == {"new", "doi"}
+
+
+def test_csv_cells_are_not_formulas() -> None:
+    seen = ExportSighting("feeds", "1", "feed", "new", "=HYPERLINK(1)", NOW, NOW)
+    item = ExportItem(work_id=1, title="@SUM(A1)", sightings=[seen])
+    out = io.StringIO()
+    assert write_export([item], "csv", out) == 1
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert (row["record_title"], row["work_title"]) == ("'=HYPERLINK(1)", "'@SUM(A1)")
+    with pytest.raises(ValueError, match="unknown export format"):
+        write_export([item], "bibtex", out)

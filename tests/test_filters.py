@@ -1,0 +1,117 @@
+"""Topic phrase rules: word boundaries, wildcards, flexible joins, exclusions, folding."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harvester.filters import compile_rules, fold
+
+TOPIC = ["social prescri*", "link worker*", "arts on prescription", "green prescri*"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GPs expand social prescribing", "social prescri*"),
+        ("Social Prescription schemes", "social prescri*"),
+        ("SOCIAL-PRESCRIBING pilot", "social prescri*"),
+        ("social\u2013prescribing with an en dash", "social prescri*"),
+        ("social\n  prescribing across a line break", "social prescri*"),
+        ("Link workers hired in Leeds", "link worker*"),
+        ("a link worker says", "link worker*"),
+        ("Arts on Prescription in Wales", "arts on prescription"),
+        ("green prescriptions", "green prescri*"),
+        ("antisocial prescribing", None),  # not at a word start
+        ("social prescriber", "social prescri*"),
+        ("social media prescribing", None),  # words must be adjacent
+        ("hyperlink workers", None),
+        ("", None),
+    ],
+)
+def test_topic_phrases(text: str, expected: str | None) -> None:
+    assert compile_rules(TOPIC, []).match(text) == expected
+
+
+def test_whole_words_only_without_wildcard() -> None:
+    rules = compile_rules(["care"], [])
+    assert rules.match("careful planning") is None
+    assert rules.match("daycare") is None
+    assert rules.match("primary care.") == "care"
+    assert rules.match("(care)") == "care"
+
+
+def test_phrase_with_hyphen_matches_spaces() -> None:
+    rules = compile_rules(["social-prescribing"], [])
+    assert rules.match("social prescribing") == "social-prescribing"
+    assert rules.match("socialprescribing") is None
+
+
+def test_diacritics_case_and_markup_are_ignored() -> None:
+    rules = compile_rules(["café", "social prescri*"], [])
+    assert rules.match("CAFE society") == "café"
+    assert rules.match("Sociál <b>Prescribing</b> news") == "social prescri*"
+    assert rules.match("social&nbsp;prescribing") == "social prescri*"
+
+
+def test_first_configured_phrase_wins_and_any_text_counts() -> None:
+    rules = compile_rules(["link worker*", "social prescri*"], [])
+    assert rules.match("social prescribing link workers") == "link worker*"
+    assert rules.match("nothing in the title", "but link workers in the summary") == "link worker*"
+    assert rules.match(None, "") is None
+
+
+def test_exclusions_win_over_phrases() -> None:
+    rules = compile_rules(["social prescri*"], ["veterinar*", "job advert"])
+    assert rules.match("social prescribing for veterinary nurses") is None
+    assert rules.match("social prescribing", "Job advert: link worker") is None
+    assert rules.match("social prescribing for vets") == "social prescri*"
+
+
+def test_quotes_and_blank_or_wildcard_only_phrases_are_ignored() -> None:
+    rules = compile_rules(['"social prescribing"', "  ", "*", "-"], [])
+    assert [p for p, _ in rules.phrases] == ['"social prescribing"']
+    assert rules.match("Social prescribing") == '"social prescribing"'
+    assert compile_rules([], []).match("anything") is None
+
+
+def test_regex_metacharacters_are_literal() -> None:
+    rules = compile_rules(["c++ (beta)", "a.b"], [])
+    assert rules.match("we use c++ (beta) now") == "c++ (beta)"
+    assert rules.match("a.b") == "a.b"
+    assert rules.match("axb") is None
+
+
+_words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
+
+
+@given(st.lists(_words, min_size=1, max_size=3), _words, _words)
+def test_a_phrase_is_found_between_other_words(words: list[str], before: str, after: str) -> None:
+    phrase = " ".join(words)
+    text = f"{before} {phrase.upper()} {after}"
+    assert compile_rules([phrase], []).match(text) == phrase
+
+
+@given(_words, _words)
+def test_a_word_inside_a_longer_word_does_not_match(word: str, glue: str) -> None:
+    assert compile_rules([word], []).match(f"{glue}{word}{glue}") is None
+
+
+@given(_words, st.text(alphabet="abcdefghijklmnopqrstuvwxyz", max_size=6))
+def test_wildcard_matches_any_suffix(stem: str, suffix: str) -> None:
+    assert compile_rules([stem + "*"], []).match(f"the {stem}{suffix} case") == stem + "*"
+
+
+@given(st.lists(_words, min_size=1, max_size=3), _words)
+def test_an_exclusion_always_wins(words: list[str], other: str) -> None:
+    phrase = " ".join(words)
+    rules = compile_rules([phrase], [other])
+    assert rules.match(f"{phrase} and {other}") is None
+
+
+@given(st.text(max_size=40))
+def test_fold_is_idempotent_on_plain_text(text: str) -> None:
+    if "<" in text or "&" in text:
+        return
+    assert fold(fold(text)) == fold(text)

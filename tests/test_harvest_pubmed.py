@@ -1,0 +1,162 @@
+"""End to end: ``harvester harvest --source pubmed`` against the local E-utilities server.
+
+The example topic (queries/social-prescribing.toml) is harvested through the real CLI, client,
+parser, dedupe and store, on SQLite and PostgreSQL. The client keeps to NCBI's real rate limit (the
+process-wide limiter, 10 requests/s with the test's API key), so runs are kept short.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from harvester.cli import cli
+from harvester.config import Settings
+from harvester.scaffold import example_topic
+from harvester.store.db import Database
+from harvester.store.tables import Candidate, Run, Work
+
+sys.path.insert(0, str(Path(__file__).parent))
+from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, Fault, serve  # noqa: E402
+
+TOPIC = "social-prescribing"
+SINCE, UNTIL = "2020-12-01", "2021-06-30"  # the 67 records' entrez dates lie in this window
+BATCH = 30  # 67 records: 1 esearch + 3 efetches per run
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    return Corpus.from_files(TOPIC_SUBSET)
+
+
+@pytest.fixture
+def server(corpus: Corpus) -> Iterator[EutilsServer]:
+    with serve(corpus) as running:
+        yield running
+
+
+API_KEY = "e2e-api-key-5f3a"
+
+
+@pytest.fixture
+def project(
+    settings: Settings, server: EutilsServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """A project whose settings point PubMed at the local server, with the example topic.
+
+    An API key (from the environment, as in production) lets the client send 10 requests/s.
+    """
+    monkeypatch.setenv("HARVESTER_PUBMED__API_KEY", API_KEY)
+    assert settings.config_file is not None
+    text = settings.config_file.read_text(encoding="utf-8")
+    text += (
+        "\n[pubmed]\n"
+        f'base_url = "{server.base_url}"\n'
+        'email = "library@example.org"\n'
+        f"batch_size = {BATCH}\n"
+        "max_retries = 3\n"
+        "backoff_base = 0.001\n"
+        "read_timeout = 0.5\n"
+    )
+    settings.config_file.write_text(text, encoding="utf-8")
+    (settings.config_file.parent / "queries" / f"{TOPIC}.toml").write_text(
+        example_topic(), encoding="utf-8"
+    )
+    database = Database(settings.database.url)
+    yield database
+    database.dispose()
+
+
+def harvest(*extra: str) -> Result:
+    args = ["harvest", "--topic", TOPIC, "--source", "pubmed", *extra]
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def runs(db: Database) -> list[tuple[str, int, int]]:
+    """(status, fetched, new works) of every run, oldest first."""
+    with db.read() as session:
+        rows = session.execute(select(Run.status, Run.fetched, Run.new_works).order_by(Run.id))
+        return [(status, fetched, new) for status, fetched, new in rows]
+
+
+def stored_pmids(db: Database) -> set[str]:
+    with db.read() as session:
+        return {p for p in session.scalars(select(Work.pmid)) if p is not None}
+
+
+def candidates(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Candidate)) or 0
+
+
+def test_a_harvest_stores_every_record_and_a_second_adds_nothing(
+    project: Database, server: EutilsServer, corpus: Corpus
+) -> None:
+    first = harvest("--since", SINCE, "--until", UNTIL)
+    assert first.exit_code == 0, first.output
+    assert f"{TOPIC} pubmed {SINCE}..{UNTIL}: ok, 67 fetched" in first.output
+    assert stored_pmids(project) == {str(r.pmid) for r in corpus.records}
+    assert candidates(project) == 67
+    assert runs(project) == [("ok", 67, 67)]
+    assert len(server.requests) == 1 + 3
+    search = server.requests[0]
+    assert '"social prescri*"[tiab]' in search.params["term"]
+    assert search.params["email"] == "library@example.org"
+    assert all(r.params["api_key"] == API_KEY for r in server.requests)
+
+    again = harvest("--since", SINCE, "--until", UNTIL)
+    assert again.exit_code == 0, again.output
+    assert "0 new works, 0 new candidates, 67 duplicates" in again.output
+    assert candidates(project) == 67 and len(stored_pmids(project)) == 67
+
+    # Incremental: from the watermark (minus the overlap) to today; nothing newer exists.
+    incremental = harvest()
+    assert incremental.exit_code == 0, incremental.output
+    assert runs(project)[-1] == ("ok", 0, 0)
+    assert server.requests[-1].params["mindate"] == "2021/06/27"  # 30 June - 3 overlap days
+
+
+def test_transient_faults_are_absorbed(
+    project: Database, server: EutilsServer, corpus: Corpus
+) -> None:
+    server.inject("esearch", Fault.RATE_LIMIT, Fault.BACKEND_ERROR)
+    server.inject("efetch", Fault.HTTP_503, Fault.NONE, Fault.TRUNCATE, Fault.RESET)
+    result = harvest("--since", SINCE, "--until", UNTIL)
+    assert result.exit_code == 0, result.output
+    assert ": ok, 67 fetched" in result.output
+    assert stored_pmids(project) == {str(r.pmid) for r in corpus.records}
+    assert len(server.requests) == 4 + 5
+    assert runs(project) == [("ok", 67, 67)]
+
+
+def test_a_fault_past_the_retries_leaves_a_partial_run_that_the_next_run_completes(
+    project: Database, server: EutilsServer, corpus: Corpus
+) -> None:
+    server.inject("efetch", Fault.NONE, *[Fault.HTTP_500] * 4)
+    partial = harvest("--since", SINCE, "--until", UNTIL)
+    assert partial.exit_code == 0, partial.output  # partial: what was stored stays
+    assert f": partial, {BATCH} fetched" in partial.output
+    assert "efetch.fcgi" in partial.output and "HTTP 500" in partial.output
+    assert API_KEY not in partial.output
+    assert len(stored_pmids(project)) == BATCH
+    assert runs(project) == [("partial", BATCH, BATCH)]
+
+    complete = harvest("--since", SINCE, "--until", UNTIL)
+    assert complete.exit_code == 0, complete.output
+    assert stored_pmids(project) == {str(r.pmid) for r in corpus.records}
+    assert runs(project) == [("partial", BATCH, BATCH), ("ok", 67, 67 - BATCH)]
+
+
+def test_a_search_that_keeps_failing_fails_the_run(project: Database, server: EutilsServer) -> None:
+    server.inject("esearch", *[Fault.HTTP_502] * 4)
+    result = harvest("--since", SINCE, "--until", UNTIL)
+    assert result.exit_code == 1
+    assert ": failed, 0 fetched" in result.output and "HTTP 502" in result.output
+    assert API_KEY not in result.output
+    assert stored_pmids(project) == set()
+    assert runs(project) == [("failed", 0, 0)]

@@ -1,0 +1,139 @@
+"""Normalisers: identifiers, titles and keys (pure; idempotence checked with Hypothesis)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harvester.normalise import (
+    author_key,
+    block_keys,
+    first_page,
+    last_page,
+    normalise_doi,
+    normalise_pmcid,
+    normalise_pmid,
+    normalise_title,
+    normalise_url,
+    strip_site_suffix,
+    title_key,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("10.1186/1471-2105-7-10", "10.1186/1471-2105-7-10"),
+        ("https://doi.org/10.1186/1471-2105-7-10", "10.1186/1471-2105-7-10"),
+        ("http://dx.doi.org/10.1093/BIOINFORMATICS/btk021", "10.1093/bioinformatics/btk021"),
+        ("doi:10.1093/bioinformatics/btk021.", "10.1093/bioinformatics/btk021"),
+        ("DOI: 10.1093/bioinformatics/btk021", "10.1093/bioinformatics/btk021"),
+        ("https://doi.org/10.1002%2F14651858.CD001234", "10.1002/14651858.cd001234"),
+        ("10.3389/fpubh.2020.00001/full", "10.3389/fpubh.2020.00001"),
+        ("10.1101/2020.03.01.123456v2", "10.1101/2020.03.01.123456"),
+        ("not a doi", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalise_doi(raw: str | None, expected: str | None) -> None:
+    assert normalise_doi(raw) == expected
+
+
+def test_identifiers() -> None:
+    assert normalise_pmid("PMID: 0012345") == "12345"
+    assert normalise_pmid(16403221) == "16403221"
+    assert normalise_pmid("12a") is None
+    assert normalise_pmid("0") is None
+    assert normalise_pmcid("pmc1234") == "PMC1234"
+    assert normalise_pmcid("PMCID: PMC0042") == "PMC42"
+    assert normalise_pmcid("PMC") is None
+
+
+def test_normalise_url_uses_canonical_form() -> None:
+    assert normalise_url("https://News.Example.org/a?utm_source=rss#top") == (
+        "https://news.example.org/a"
+    )
+    assert normalise_url("mailto:x@example.org") is None
+    assert normalise_url("  ") is None
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("The <i>β</i>-blocker &amp; heart", "the beta blocker and heart"),
+        ("Élan vital: café", "elan vital cafe"),
+        (
+            "U.K. trial of streptokinase.[Erratum appears in N Engl J Med. 2005;352(20):2146]",
+            "u k trial of streptokinase",
+        ),
+        ("Foo bar [published correction appears in BMJ. 2020;1:2].", "foo bar"),
+        ("Management of lesions. [Review] [97 refs]", "management of lesions"),
+        (
+            "Economic analysis in Sweden.[Erratum appears in Acta Obstet Gyneco",
+            "economic analysis in sweden",
+        ),
+        ("HPV testing: review (Provisional abstract)", "hpv testing review"),
+        ("A randomized study. <ORIGINAL> ETUDE CONTROLEE", "a randomized study"),
+        ("cisplatin or carboplatin [corrected], with", "cisplatin or carboplatin with"),
+        ("[A translated title].", "a translated title"),
+        ("Erratum: A title", "erratum a title"),
+    ],
+)
+def test_normalise_title(title: str, expected: str) -> None:
+    assert normalise_title(title) == expected
+
+
+def test_strip_site_suffix() -> None:
+    assert strip_site_suffix("NHS waiting lists rise - BBC News") == "NHS waiting lists rise"
+    assert strip_site_suffix("Waits rise | The Guardian", "The Guardian") == "Waits rise"
+    assert strip_site_suffix("Waits rise | The Guardian", "BBC") == "Waits rise | The Guardian"
+    long = "Trust in providers - Effects of photos and comments on demand at Airbnb"
+    assert strip_site_suffix(long) == long
+
+
+def test_keys() -> None:
+    key = title_key("Perioperative nutritional support in patients undergoing hepatectomy")
+    blocks = block_keys(key, "ziegler", 1996)
+    assert blocks[0].startswith("p:perioperative")
+    assert blocks[-1] == "a:ziegler:1996"
+    assert block_keys("a b", None, None) == []
+    assert author_key("Sørensen") == "sorensen"
+    assert author_key("Van Schil") == "vanschil"
+    assert first_page("e0123-e0130") == "e0123"
+    assert first_page("0091-92") == "91"
+    assert last_page("2243-5; author reply") == "2245"
+    assert last_page("63") is None
+
+
+text = st.text(
+    alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z"]), max_size=80
+)
+
+
+@given(text)
+def test_title_normalisation_is_idempotent(value: str) -> None:
+    once = normalise_title(value)
+    assert normalise_title(once) == once
+
+
+@given(st.one_of(text, st.from_regex(r"(https://doi\.org/)?10\.\d{4,6}/[A-Za-z0-9./%-]{1,30}")))
+def test_doi_normalisation_is_idempotent(value: str) -> None:
+    once = normalise_doi(value)
+    if once is not None:
+        assert normalise_doi(once) == once
+
+
+@given(st.one_of(text, st.from_regex(r"https?://[a-z]{1,10}\.org/[a-z?=&_]{0,20}")))
+def test_url_normalisation_is_idempotent(value: str) -> None:
+    once = normalise_url(value)
+    if once is not None:
+        assert normalise_url(once) == once
+
+
+@given(text)
+def test_author_key_idempotent(value: str) -> None:
+    key = author_key(value)
+    if key is not None:
+        assert author_key(key) == key

@@ -1,0 +1,661 @@
+"""The feeds source: every fixture parsed, hits sanitised, and fetching over real loopback HTTP
+through every server behaviour (304s, gzip, redirects, errors, timeouts, truncation, charsets,
+size cap, concurrency per host).
+
+``UPDATE_GOLDEN=1 pytest tests/test_sources_feeds.py`` rewrites ``fixtures/feeds/expected/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from harvester import USER_AGENT
+from harvester.config import FeedsSettings
+from harvester.errors import ParseError
+from harvester.filters import compile_rules
+from harvester.models import DatePrecision, Hit, WorkKind
+from harvester.sources.feed_text import ALLOWED_TAGS
+from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds, host_key, parse_feed
+from tests.conftest import FIXTURES
+from tests.feed_server import FeedServer, Route, max_overlap
+
+FEEDS = FIXTURES / "feeds"
+EXPECTED = FEEDS / "expected"
+FEED_FILES = sorted(p.name for p in FEEDS.iterdir() if p.is_file() and p.suffix != ".md")
+NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+TOPIC_PHRASES = ["social prescri*", "link worker*", "arts on prescription", "green prescri*"]
+
+
+def parse(name: str, rules: Any = None, url: str | None = None) -> Any:
+    return parse_feed(
+        (FEEDS / name).read_bytes(),
+        url=url or f"https://feeds.example.org/{name}",
+        name="Test feed",
+        rules=rules,
+        now=NOW,
+    )
+
+
+# ----------------------------------------------------------------------- every fixture
+
+
+def _hit_summary(hit: Hit) -> dict[str, Any]:
+    return {
+        "source_id": hit.source_id,
+        "title": hit.title,
+        "url": hit.url,
+        "kind": hit.kind.value,
+        "published_at": hit.published_at.isoformat() if hit.published_at else None,
+        "date_is_fallback": hit.date_is_fallback,
+        "doi": hit.doi,
+        "journal": hit.journal,
+        "authors": [a.display for a in hit.authors],
+        "source_name": hit.source_name,
+    }
+
+
+def _summary(name: str) -> dict[str, Any]:
+    try:
+        parsed = parse(name)
+    except ParseError as exc:
+        return {"error": str(exc)}
+    return {
+        "version": parsed.version,
+        "title": parsed.title,
+        "entries": parsed.entries,
+        "hits": len(parsed.hits),
+        "bozo": parsed.bozo.split(":", 1)[0] if parsed.bozo else None,
+        "first": [_hit_summary(hit) for hit in parsed.hits[:3]],
+        "last": _hit_summary(parsed.hits[-1]) if parsed.hits else None,
+    }
+
+
+@pytest.mark.parametrize("name", FEED_FILES)
+def test_fixture_parses_as_expected(name: str) -> None:
+    actual = _summary(name)
+    path = EXPECTED / f"{name}.json"
+    if UPDATE_GOLDEN:
+        EXPECTED.mkdir(exist_ok=True)
+        path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert actual == json.loads(path.read_text(encoding="utf-8"))
+
+
+class _Markup(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def assert_safe_hit(hit: Hit, origin: str) -> None:
+    assert hit.source == "feeds"
+    assert hit.origin == origin
+    assert hit.source_id and len(hit.source_id) <= 512
+    assert hit.title and hit.title == hit.title.strip()
+    assert not re.search(r"<[A-Za-z/!]", hit.title), hit.title
+    assert "\n" not in hit.title and "  " not in hit.title
+    assert not re.search(r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-f]+);", hit.title, re.I), hit.title
+    assert hit.published_at is not None and hit.published_at.utcoffset() is not None
+    assert hit.pub_date is not None and hit.pub_date.precision is DatePrecision.DAY
+    assert hit.pub_date.as_date() == hit.published_at.date()
+    assert hit.date_is_fallback == (hit.published_at == NOW)
+    if hit.url is not None:
+        assert urlsplit(hit.url).scheme in ("http", "https")
+        assert "#" not in hit.url and "utm_" not in hit.url
+    assert hit.kind in (WorkKind.NEWS, WorkKind.ARTICLE)
+    assert (hit.kind is WorkKind.ARTICLE) == (hit.doi is not None)
+    assert hit.raw is not None and isinstance(json.loads(hit.raw), dict)
+    if hit.summary_html is not None:
+        lowered = hit.summary_html.lower()
+        assert "javascript:" not in lowered and "<script" not in lowered
+        markup = _Markup()
+        markup.feed(hit.summary_html)
+        for tag, attrs in markup.tags:
+            assert tag in ALLOWED_TAGS, (tag, hit.summary_html[:200])
+            for attr, value in attrs:
+                assert tag == "a" and attr in ("href", "rel"), (tag, attr)
+                if attr == "href":
+                    assert value and urlsplit(value).scheme in ("http", "https", "mailto")
+                if attr == "rel":
+                    assert value == "nofollow noopener"
+        assert hit.abstract and hit.abstract[0].text
+        text = hit.abstract[0].text.lower()  # plain text: "<" may be literal (code samples)
+        assert "<script" not in text and "<p>" not in text and "<br" not in text
+
+
+@pytest.mark.parametrize("name", FEED_FILES)
+def test_every_hit_of_every_fixture_is_safe(name: str) -> None:
+    url = f"https://feeds.example.org/{name}"
+    try:
+        parsed = parse(name, url=url)
+    except ParseError as exc:
+        assert str(exc).startswith(f"{url}: not a feed")
+        return
+    ids = [hit.source_id for hit in parsed.hits]
+    assert len(ids) == len(set(ids))
+    assert len(parsed.hits) <= parsed.entries
+    for hit in parsed.hits:
+        assert_safe_hit(hit, url)
+        assert hit.matched_rule == "all"
+
+
+# ------------------------------------------------------------------ hand-checked cases
+
+
+def test_google_alerts_titles_lose_markup_and_links_resolve() -> None:
+    parsed = parse("feedjira_google_alerts_atom.xml")
+    assert parsed.entries == 20
+    first = parsed.hits[0]
+    # <title type="html">Report offers Prediction of Automotive &lt;b&gt;Slack&lt;/b&gt; ...
+    assert first.title.startswith("Report offers Prediction of Automotive Slack Market")
+    assert first.url == (
+        "https://www.aglobalmarketresearch.com/report-offers-prediction-of-automotive-slack-"
+        "market-by-top-key-players-like-haldex-meritor-bendix-mei-wabco-accuride-stemco-tbk-"
+        "febi-aydinsan/"
+    )
+    assert parsed.hits[1].url == "https://investorplace.com/2019/07/slack-stock-truly-compelling/"
+    assert first.source_id == "tag:google.com,2013:googlealerts/feed:8974135267215335962"
+    assert first.published_at == dt.datetime(2019, 7, 10, 11, 53, 37, tzinfo=dt.UTC)
+    assert all("google.com/url" not in (hit.url or "") for hit in parsed.hits)
+
+
+def test_journal_toc_entries_with_dois_are_articles() -> None:
+    parsed = parse("feedjira_AtyponRSSFeed_AJPH.xml")
+    assert parsed.entries == 20 and len(parsed.hits) == 20
+    assert parsed.bozo and "XML or text declaration not at start of entity" in parsed.bozo
+    first = parsed.hits[0]
+    assert first.kind is WorkKind.ARTICLE
+    assert first.doi == "10.2105/ajph.2014.302274"
+    # The item's prism:publicationName repeats the title (an Atypon quirk): dc:source is used.
+    assert first.journal == "American Journal of Public Health"
+    assert (first.volume, first.issue, first.pages) == ("105", "S2", "e1-e7")
+    assert [a.display for a in first.authors][:2] == ["Moody-Thomas Sarah", "Nasuti Laura"]
+    assert len(first.authors) == 6
+    assert first.published_at == dt.datetime(2015, 3, 6, 21, 9, 13, tzinfo=dt.UTC)
+    assert all(hit.doi and hit.doi.startswith("10.2105/ajph.") for hit in parsed.hits)
+
+
+def test_preprint_toc_doi_and_author_list() -> None:
+    hit = parse("feedrs_rss_1.0_biorxiv.xml").hits[0]
+    assert hit.kind is WorkKind.ARTICLE and hit.doi == "10.1101/2023.12.16.571984"
+    assert hit.authors[0].family == "LAPALU" and hit.authors[0].initials == "N"
+    assert hit.authors[3].family == "Plaumann" and hit.authors[3].initials == "PL"
+    assert len(hit.authors) == 10
+
+
+def test_journal_toc_without_doi_stays_news() -> None:
+    parsed = parse("rssparser_rss-1.rss")
+    assert parsed.entries == 69
+    assert {hit.kind for hit in parsed.hits} == {WorkKind.NEWS}
+    assert parsed.hits[0].authors[0].family == "Hines"
+
+
+def test_feedburner_original_links_replace_click_trackers() -> None:
+    hit = parse("rssparser_feedburner.atom").hits[0]
+    assert hit.url is not None and hit.url.startswith("http://googleadsdeveloper.blogspot.com/")
+    hit = parse("feedjira_FeedBurnerXHTML.xml").hits[0]
+    assert hit.url == "http://www.rotoauthority.com/2014/04/stock-watch-aprils-finest.html"
+
+
+def test_empty_items_are_not_entries() -> None:
+    # illegally-nested.xml nests an empty <item /> inside each of its 10 real items.
+    parsed = parse("nodefeedparser_illegally-nested.xml")
+    assert parsed.entries == 10 and len(parsed.hits) == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("nodefeedparser_mediacontent-dupes.xml", "Could the infamous Black Dahlia case be about"),
+        ("nodefeedparser_iconv.xml", "В Бузулуке главные стройплощадки – детсад"),
+        ("rssparser_encoding.rss", "Mãe de utente é a nova presidente da Raríssimas"),
+        ("feedrs_rss_1.0_iso8859.xml", "Digitalministerium: Neue Glasfaserförderung"),
+        ("feedrs_rss_0.91_encoding_1.xml", "bash - Expansão de Parâmetros"),
+        ("feedjira_a10.xml", "Title 5"),
+        ("feedrs_rss_2.0_ilmessaggero.xml", "Missili Polonia, cosa è successo?"),
+    ],
+)
+def test_encoding_traps(name: str, title: str) -> None:
+    hits = parse(name).hits
+    assert hits[0].title.startswith(title)
+    for hit in hits:
+        assert "Ã" not in hit.title and "â€" not in hit.title and "\ufffd" not in hit.title
+
+
+def test_declared_latin1_but_utf8_bytes_is_read_as_utf8() -> None:
+    parsed = parse("nodefeedparser_mediacontent-dupes.xml")
+    assert parsed.bozo == "declared iso-8859-1 but the bytes are UTF-8; read as UTF-8"
+    assert "Â" not in (parsed.hits[0].summary_html or "")
+
+
+def test_recoverable_feed_keeps_entries_and_reports_bozo() -> None:
+    parsed = parse("nodefeedparser_saxerror.xml")
+    assert parsed.entries == 3
+    assert parsed.bozo is not None and parsed.bozo.startswith("SAXParseException")
+    assert parsed.hits[0].title == "Good Item"
+
+
+def test_localised_weekday_date_is_still_read() -> None:
+    hit = parse("feedrs_rss_2.0_ilmessaggero.xml").hits[0]  # "mer, 16 nov 2022 00:38:15 +0100"
+    assert not hit.date_is_fallback
+    assert hit.published_at == dt.datetime(2022, 11, 15, 23, 38, 15, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("nodefeedparser_notafeed.html", "an HTML page"),
+        ("rssparser_unrecognized.rss", "junk after document element"),
+        ("feedparser_illformed_rss_empty_document.xml", "no element found"),
+    ],
+)
+def test_not_a_feed(name: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=f"not a feed .*{reason}"):
+        parse(name)
+
+
+def test_json_feed() -> None:
+    parsed = parse("feedjira_json_feed.json")
+    assert parsed.version == "json1" and parsed.entries == 20
+    first = parsed.hits[0]
+    assert first.title == "James Dempsey and the Breakpoints Benefit App Camp for Girls"
+    assert first.published_at == dt.datetime(2017, 6, 3, 5, 5, 47, tzinfo=dt.UTC)
+    assert first.summary_html and first.summary_html.startswith("<p>On Wednesday night")
+    elastic = parse("feedrs_jsonfeed_elastic_1.1.json")
+    assert elastic.version == "json11" and elastic.title == "Blog \u2013 InfluxData"
+
+
+def test_json_that_is_not_a_feed() -> None:
+    with pytest.raises(ParseError, match="not a JSON Feed"):
+        parse_feed(b'{"a": 1}', url="https://x.example/", name="x", rules=None, now=NOW)
+    with pytest.raises(ParseError, match="cannot be read"):
+        parse_feed(b"{nope", url="https://x.example/", name="x", rules=None, now=NOW)
+
+
+# --------------------------------------------------------------- rules and hostile markup
+
+
+def test_rules_choose_entries_and_record_the_phrase() -> None:
+    rules = compile_rules([*TOPIC_PHRASES, "care"], ["veterinar*"])
+    parsed = parse("handwritten_hostile.xml", rules=rules)
+    assert parsed.entries == 5
+    assert [(h.source_id, h.matched_rule) for h in parsed.hits] == [
+        ("hostile-1", "social prescri*"),
+        ("hostile-2", "arts on prescription"),
+    ]  # hostile-3 says "careful", hostile-4 is excluded, the second hostile-1 is a repeat
+
+
+def test_hostile_markup_is_neutralised() -> None:
+    url = "https://news.example.org/feed.xml"
+    parsed = parse("handwritten_hostile.xml", url=url)
+    first, second = parsed.hits[0], parsed.hits[1]
+    for hit in parsed.hits:
+        assert_safe_hit(hit, url)
+        assert "/etc/passwd" not in (hit.raw or b"").decode() and "root:" not in hit.title
+    assert first.title == "Social prescribing link workers & GPs"
+    assert first.url == "https://news.example.org/2024/05/social-prescribing-link-workers?id=42"
+    assert first.authors[0].family == "Smith" and first.authors[0].given == "Jane"
+    html = first.summary_html or ""
+    for banned in (
+        "script",
+        "style",
+        "iframe",
+        "form",
+        "input",
+        "img",
+        "svg",
+        "object",
+        "embed",
+        "meta",
+        "onclick",
+        "onerror",
+        "onload",
+        "onmouseover",
+        "javascript",
+        "data:",
+        "target=",
+        "evil.example",
+    ):
+        assert banned not in html.lower(), banned
+    assert "<p>Link workers <b>help</b> patients.</p>" in html
+    assert (
+        '<a href="https://www.nhs.uk/social-prescribing/" rel="nofollow noopener">NHS page</a>'
+        in html
+    )
+    assert '<a href="https://news.example.org/relative/page" rel="nofollow noopener">' in html
+    assert "<ul><li>one</li><li>two</li></ul><blockquote>quoted</blockquote>" in html
+    assert first.abstract[0].text.startswith("Link workers help patients.")
+    assert "document.cookie" not in first.abstract[0].text
+    assert second.url == "https://www.example.com/arts-on-prescription?page=2"
+    assert second.date_is_fallback and second.published_at == NOW
+    assert second.pub_date is not None and second.pub_date.iso() == "2024-06-01"
+    assert second.summary_html == "Plain text summary with <b>escaped</b> markup and no date."
+    assert parsed.title == "Hostile Health News"
+    assert first.source_name == "Test feed"
+
+
+# -------------------------------------------------------------------------------- HTTP
+
+
+def settings(**changes: Any) -> FeedsSettings:
+    values: dict[str, Any] = {
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "max_retries": 0,
+        "backoff_base": 0.01,
+        "concurrency": 4,
+    }
+    values.update(changes)
+    return FeedsSettings(**values)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as feed_server:
+        yield feed_server
+
+
+def fetch_one(request: FeedRequest, **changes: Any) -> FeedResult:
+    results = list(fetch_feeds([request], settings(**changes), now=NOW))
+    assert len(results) == 1
+    return results[0]
+
+
+def request_for(url: str, rules: Any = None, **validators: Any) -> FeedRequest:
+    return FeedRequest(url=url, name="Local feed", rules=rules, **validators)
+
+
+def test_fetch_parses_and_sends_the_user_agent(server: FeedServer) -> None:
+    url = server.add_fixture("/guardian.rss", "rssparser_guardian.rss")
+    result = fetch_one(request_for(url))
+    assert result.status == "ok" and result.error is None and result.http_status == 200
+    assert result.entries == 55 and len(result.hits) == 55
+    assert result.final_url == url
+    assert result.bytes_received == (FEEDS / "rssparser_guardian.rss").stat().st_size
+    assert result.elapsed > 0
+    (logged,) = server.requests_for("/guardian.rss")
+    assert logged.headers["user-agent"] == USER_AGENT
+    assert "harvester" in USER_AGENT and "https://" in USER_AGENT
+    assert "application/rss+xml" in logged.headers["accept"]
+    assert "if-none-match" not in logged.headers
+    assert all(hit.origin == url for hit in result.hits)
+
+
+def test_custom_user_agent(server: FeedServer) -> None:
+    url = server.add_fixture("/a.xml", "feedjira_a10.xml")
+    fetch_one(request_for(url), user_agent="LibraryBot/1.0 (+https://library.example/)")
+    assert server.requests_for("/a.xml")[0].headers["user-agent"] == (
+        "LibraryBot/1.0 (+https://library.example/)"
+    )
+
+
+def test_conditional_get_second_fetch_is_a_304_without_body(server: FeedServer) -> None:
+    url = server.add_fixture(
+        "/wapo.xml",
+        "nodefeedparser_wapowellness.xml",
+        etag='"v1"',
+        last_modified="Wed, 01 May 2024 10:00:00 GMT",
+    )
+    first = fetch_one(request_for(url))
+    assert first.status == "ok" and first.etag == '"v1"'
+    assert first.last_modified == "Wed, 01 May 2024 10:00:00 GMT"
+    assert first.bytes_received > 100_000
+    second = fetch_one(request_for(url, etag=first.etag, last_modified=first.last_modified))
+    assert second.status == "not_modified" and second.http_status == 304
+    assert second.bytes_received == 0 and second.hits == [] and second.entries == 0
+    assert (second.etag, second.last_modified) == (first.etag, first.last_modified)
+    logged = server.requests_for("/wapo.xml")[1]
+    assert logged.headers["if-none-match"] == '"v1"'
+    assert logged.headers["if-modified-since"] == "Wed, 01 May 2024 10:00:00 GMT"
+    assert logged.status == 304 and logged.body_bytes == 0
+
+
+def test_last_modified_alone_gives_a_304(server: FeedServer) -> None:
+    url = server.add_fixture(
+        "/lm.xml", "nodefeedparser_rss2sample.xml", last_modified="Tue, 10 Jun 2003 04:00:00 GMT"
+    )
+    first = fetch_one(request_for(url))
+    assert first.etag is None
+    second = fetch_one(request_for(url, last_modified=first.last_modified))
+    assert second.status == "not_modified" and second.last_modified == first.last_modified
+
+
+def test_changed_feed_after_304_is_fetched_again(server: FeedServer) -> None:
+    url = server.add_fixture("/f.xml", "nodefeedparser_rss2sample.xml", etag='"old"')
+    server.routes["/f.xml"].etag = '"new"'
+    result = fetch_one(request_for(url, etag='"old"'))
+    assert result.status == "ok" and result.etag == '"new"' and result.entries == 4
+
+
+def test_gzip_body(server: FeedServer) -> None:
+    url = server.add_fixture("/gz.rss", "rssparser_guardian.rss", gzip=True)
+    result = fetch_one(request_for(url))
+    assert result.status == "ok" and result.entries == 55
+    assert 0 < result.bytes_received < (FEEDS / "rssparser_guardian.rss").stat().st_size // 3
+    assert "gzip" in server.requests_for("/gz.rss")[0].headers["accept-encoding"]
+
+
+def test_redirect_chain_keeps_the_final_url(server: FeedServer) -> None:
+    final = server.add_fixture("/final.xml", "nodefeedparser_rss2sample.xml")
+    server.add("/moved", Route(status=301, location="/temp"))
+    server.add("/temp", Route(status=302, location=final))
+    result = fetch_one(request_for(server.url("/moved")))
+    assert result.status == "ok" and result.final_url == final and result.entries == 4
+    assert result.hits[0].origin == server.url("/moved")  # the URL as configured
+
+
+def test_redirect_loop_is_an_error(server: FeedServer) -> None:
+    server.add("/loop", Route(status=302, location="/loop"))
+    result = fetch_one(request_for(server.url("/loop")))
+    assert result.status == "error" and result.error == f"{server.url('/loop')}: too many redirects"
+
+
+@pytest.mark.parametrize(("status", "text"), [(404, "HTTP 404 Not Found"), (500, "HTTP 500")])
+def test_http_errors(server: FeedServer, status: int, text: str) -> None:
+    url = server.add(
+        "/err", Route(status=status, body=b"<html>oops</html>", content_type="text/html")
+    )
+    result = fetch_one(request_for(url))
+    assert result.status == "error" and result.http_status == status
+    assert result.error is not None and result.error.startswith(f"{url}: {text}")
+    assert "\n" not in result.error
+
+
+def test_transient_errors_are_retried(server: FeedServer) -> None:
+    url = server.add("/busy", Route(status=503, headers={"Retry-After": "0"}))
+    result = fetch_one(request_for(url), max_retries=2)
+    assert result.error == f"{url}: HTTP 503 Service Unavailable"
+    assert len(server.requests_for("/busy")) == 3
+
+
+def test_slow_answer_times_out(server: FeedServer) -> None:
+    url = server.add_fixture("/slow.xml", "nodefeedparser_rss2sample.xml", delay=1.0)
+    result = fetch_one(request_for(url), read_timeout=0.2)
+    assert result.status == "error"
+    assert result.error == f"{url}: no answer within 0.2 s (read timeout)"
+    assert result.elapsed < 0.9
+
+
+def test_truncated_body_is_an_error_and_stores_no_validators(server: FeedServer) -> None:
+    url = server.add_fixture(
+        "/cut.rss", "rssparser_guardian.rss", truncate_to=5000, etag='"partial"'
+    )
+    result = fetch_one(request_for(url))
+    assert result.status == "error"
+    assert result.error is not None and "body incomplete" in result.error
+    assert result.error.startswith(url)
+    assert result.etag is None  # the stored validators (none) stay: next run fetches again
+
+
+def test_oversize_body_is_refused(server: FeedServer) -> None:
+    url = server.add_fixture("/big.rss", "rssparser_guardian.rss")
+    result = fetch_one(request_for(url), max_bytes=20_000)
+    assert result.error == f"{url}: body of 151464 bytes is over the 20000-byte limit"
+    assert result.bytes_received == 0
+
+
+def test_oversize_after_decompression_is_refused_while_streaming(server: FeedServer) -> None:
+    body = b"<rss version='2.0'><channel><title>x</title>" + b" " * 3_000_000 + b"</channel></rss>"
+    url = server.add("/bomb.xml", Route(body=body, gzip=True))
+    result = fetch_one(request_for(url), max_bytes=100_000)
+    assert result.error == f"{url}: body is over the 100000-byte limit"
+    assert result.bytes_received < 100_000
+
+
+def test_connection_refused(server: FeedServer) -> None:
+    with FeedServer() as gone:
+        url = gone.url("/feed.xml")
+    result = fetch_one(request_for(url), max_retries=1)
+    assert result.status == "error" and result.http_status is None
+    assert result.error == f"{url}: cannot connect (connection refused)"
+
+
+def test_html_page_is_not_a_feed(server: FeedServer) -> None:
+    url = server.add_fixture("/page", "nodefeedparser_notafeed.html", content_type="text/html")
+    result = fetch_one(request_for(url))
+    assert result.status == "error" and result.http_status == 200
+    assert result.error == f"{url}: not a feed (an HTML page)"
+
+
+def test_malformed_but_recoverable_feed_is_ok_with_bozo(server: FeedServer) -> None:
+    url = server.add_fixture("/sax.xml", "nodefeedparser_saxerror.xml")
+    result = fetch_one(request_for(url))
+    assert result.status == "ok" and result.entries == 3
+    assert result.bozo is not None and "not well-formed" in result.bozo
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/xml",  # no charset: RFC 3023 would say us-ascii; the XML declaration decides
+        None,
+        "text/xml; charset=iso-8859-1",  # wrong: the bytes are UTF-8
+        "text/html; charset=windows-1252",  # wrong type and charset
+        "application/rss+xml; charset=utf-8",
+    ],
+)
+def test_charset_in_content_type(server: FeedServer, content_type: str | None) -> None:
+    url = server.add_fixture(
+        "/gov.xml", "nodefeedparser_wapowellness.xml", content_type=content_type
+    )
+    result = fetch_one(request_for(url))
+    assert result.status == "ok" and result.entries == 29
+    titles = [hit.title for hit in result.hits]
+    assert "Schools minister to kids\u2019 fitness and nutrition needs" in titles[0]
+    assert not any("â€" in title or "Ã" in title for title in titles)
+
+
+def test_latin1_feed_served_as_utf8(server: FeedServer) -> None:
+    url = server.add_fixture(
+        "/jn.rss", "rssparser_encoding.rss", content_type="application/rss+xml; charset=utf-8"
+    )
+    result = fetch_one(request_for(url))
+    assert result.hits[0].title == "Mãe de utente é a nova presidente da Raríssimas"
+    assert result.bozo is not None and "CharacterEncodingOverride" in result.bozo
+
+
+def test_one_failing_feed_never_stops_the_others(server: FeedServer) -> None:
+    good = [
+        server.add_fixture("/g1.xml", "nodefeedparser_rss2sample.xml"),
+        server.add_fixture("/g2.rss", "rssparser_guardian.rss"),
+    ]
+    with FeedServer() as other:
+        good.append(other.add_fixture("/g3.xml", "feedjira_google_alerts_atom.xml"))
+        other.add("/slow", Route(body=b"<rss/>", delay=1.0))
+        with FeedServer() as gone:
+            refused = gone.url("/x")
+        bad = [
+            server.add("/missing", Route(status=404)),
+            server.add("/broken", Route(status=500)),
+            server.add_fixture("/html", "nodefeedparser_notafeed.html", content_type="text/html"),
+            server.add_fixture("/empty", "feedparser_illformed_rss_empty_document.xml"),
+            other.url("/slow"),
+            refused,
+            "http://127.0.0.1:1/not-listening",
+        ]
+        requests_ = [request_for(url) for url in [*bad[:3], good[0], *bad[3:], *good[1:]]]
+        results = {
+            r.request.url: r for r in fetch_feeds(requests_, settings(read_timeout=0.3), now=NOW)
+        }
+    assert set(results) == {r.url for r in requests_}
+    for url in good:
+        assert results[url].status == "ok" and results[url].hits, url
+    for url in bad:
+        result = results[url]
+        assert result.status == "error" and result.error and result.error.startswith(url), url
+        assert result.hits == []
+
+
+def test_concurrency_is_bounded_and_one_request_per_host() -> None:
+    hosts = [FeedServer() for _ in range(3)]
+    try:
+        requests_ = []
+        for host in hosts:
+            for n in range(3):
+                url = host.add_fixture(f"/f{n}.xml", "nodefeedparser_rss2sample.xml", delay=0.15)
+                requests_.append(request_for(url))
+        results = list(fetch_feeds(requests_, settings(concurrency=2), now=NOW))
+        assert [r.status for r in results] == ["ok"] * 9
+        for host in hosts:
+            assert max_overlap(host.log) == 1  # one request at a time per host
+        everything = [entry for host in hosts for entry in host.log]
+        assert max_overlap(everything) == 2  # the pool's bound, and it is used
+    finally:
+        for host in hosts:
+            host.close()
+
+
+def test_host_key_includes_the_port() -> None:
+    assert host_key("http://127.0.0.1:8001/a") == "127.0.0.1:8001"
+    assert host_key("http://127.0.0.1:8002/a") == "127.0.0.1:8002"
+    assert host_key("https://Example.org/feed") == "example.org:443"
+    assert host_key("http://example.org/feed") == "example.org:80"
+
+
+def test_results_are_yielded_as_they_complete() -> None:
+    with FeedServer() as slow, FeedServer() as fast:
+        slow_url = slow.add_fixture("/s.xml", "nodefeedparser_rss2sample.xml", delay=0.5)
+        fast_url = fast.add_fixture("/f.xml", "nodefeedparser_rss2sample.xml")
+        order = [
+            r.request.url
+            for r in fetch_feeds(
+                [request_for(slow_url), request_for(fast_url)], settings(), now=NOW
+            )
+        ]
+    assert order == [fast_url, slow_url]
+
+
+def test_stopping_early_does_not_hang(server: FeedServer) -> None:
+    urls = [
+        server.add_fixture(f"/s{n}.xml", "nodefeedparser_rss2sample.xml", delay=0.1)
+        for n in range(5)
+    ]
+    iterator = fetch_feeds([request_for(u) for u in urls], settings(), now=NOW)
+    first = next(iterator)
+    assert first.status == "ok"
+    iterator.close()
+    assert len(server.log) < 5
+
+
+def test_empty_request_list() -> None:
+    assert list(fetch_feeds([], settings(), now=NOW)) == []
+
+
+def test_rules_apply_over_http(server: FeedServer) -> None:
+    url = server.add_fixture("/hostile.xml", "handwritten_hostile.xml")
+    rules = compile_rules(TOPIC_PHRASES, ["veterinar*"])
+    result = fetch_one(request_for(url, rules=rules))
+    assert result.entries == 5
+    assert [hit.matched_rule for hit in result.hits] == ["social prescri*", "arts on prescription"]
