@@ -12,7 +12,13 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _include_object(
+    obj: object,  # noqa: ARG001 - the signature is Alembic's
+    name: str | None,
+    type_: str,
+    reflected: bool,  # noqa: ARG001
+    compare_to: object,  # noqa: ARG001
+) -> bool:
     # APScheduler keeps its own job table in the same database; it is not ours to migrate.
     return not (type_ == "table" and name == "apscheduler_jobs")
 
@@ -49,5 +55,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("offline (SQL script) migrations are not supported; run `harvester db upgrade`")
+    raise SystemExit(
+        "offline (SQL script) migrations are not supported; run `harvester db upgrade`"
+    )
 run_migrations_online()

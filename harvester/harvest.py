@@ -207,22 +207,22 @@ class Harvest:
         now = self.clock()
         summary = self._start(topic, "feeds", now)
         feeds = [feed for feed in topic.feeds if feed.enabled]
-        with self.db.read() as session:
-            states = {
-                feed.url: feed_store.get_feed_state(session, topic=topic.slug, url=feed.url)
-                for feed in feeds
-            }
+        validators: dict[str, tuple[str | None, str | None]] = {}
+        with self.db.read() as session:  # read inside: the rows expire when the session ends
+            for feed in feeds:
+                state = feed_store.get_feed_state(session, topic=topic.slug, url=feed.url)
+                validators[feed.url] = (state.etag, state.last_modified) if state else (None, None)
         requests = []
         for feed in feeds:
-            state = states[feed.url]
             rules = topic.feed_rules(feed)
+            etag, last_modified = validators[feed.url]
             requests.append(
                 FeedRequest(
                     url=feed.url,
                     name=feed.name,
                     rules=None if feed.all else compile_rules(rules.phrases, rules.exclude),
-                    etag=state.etag if state else None,
-                    last_modified=state.last_modified if state else None,
+                    etag=etag,
+                    last_modified=last_modified,
                 )
             )
         failed: list[str] = []

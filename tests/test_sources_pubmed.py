@@ -482,25 +482,25 @@ def test_the_limiter_allows_rate_requests_in_any_second(rate: int) -> None:
 
 
 def test_the_limiter_is_thread_safe() -> None:
-    limiter = RateLimiter(4, period=0.2)
-    starts: list[float] = []
+    """Threads racing for slots get exactly the schedule one thread would get: 4 per period."""
+    waits: list[float] = []
     lock = threading.Lock()
+    limiter = RateLimiter(4, period=0.5, clock=lambda: 0.0, sleep=lambda _s: None)
+    barrier = threading.Barrier(8)
 
     def worker() -> None:
-        for _ in range(3):
-            limiter.acquire()
+        barrier.wait()
+        for _ in range(5):
+            wait = limiter.acquire()
             with lock:
-                starts.append(time.monotonic())
+                waits.append(wait)
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    starts.sort()
-    assert len(starts) == 18
-    for i in range(len(starts) - 4):
-        assert starts[i + 4] - starts[i] >= 0.2 - 0.005
+    assert sorted(waits) == [0.5 * (i // 4) for i in range(40)]
 
 
 def test_one_limiter_per_identity_for_the_whole_process() -> None:
@@ -519,8 +519,9 @@ def test_the_client_keeps_to_three_requests_a_second_without_a_key(server: Eutil
     times = [r.at for r in server.requests]
     assert len(times) == 5
     assert "api_key" not in server.requests[0].params
-    assert times[3] - times[0] >= 1.0 - 0.02
-    assert times[4] - times[1] >= 1.0 - 0.02
+    # Arrival times carry scheduling noise; without the limiter these gaps would be ~10 ms.
+    assert times[3] - times[0] >= 1.0 - 0.1
+    assert times[4] - times[1] >= 1.0 - 0.1
 
 
 def test_the_client_may_send_ten_a_second_with_a_key(server: EutilsServer) -> None:
@@ -530,5 +531,5 @@ def test_the_client_may_send_ten_a_second_with_a_key(server: EutilsServer) -> No
     times = [r.at for r in server.requests]
     assert len(times) == 13
     assert times[9] - times[0] < 0.5  # the first ten go at once
-    assert times[10] - times[0] >= 1.0 - 0.02
+    assert times[10] - times[0] >= 1.0 - 0.1
     assert all(r.params["api_key"] == key for r in server.requests)

@@ -317,7 +317,17 @@ def harvest_pubmed(
         pages = math.ceil(reachable / batch)
         for page in range(pages):
             retstart = page * batch
-            hits = client.efetch_history(search, retstart, min(batch, reachable - retstart))
+            wanted = min(batch, reachable - retstart)
+            hits = client.efetch_history(search, retstart, wanted)
+            if len(hits) != wanted:  # records deleted since the search, or a short answer
+                log.warning(
+                    "PubMed efetch %s..%s at %d: %d records for %d asked",
+                    start,
+                    end,
+                    retstart,
+                    len(hits),
+                    wanted,
+                )
             if page == pages - 1 and not overflow:
                 complete = end
             yield PubMedBatch(hits=hits, complete_through=complete)
