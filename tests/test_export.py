@@ -85,3 +85,15 @@ def test_csv_cells_are_not_formulas() -> None:
     assert (row["record_title"], row["work_title"]) == ("'=HYPERLINK(1)", "'@SUM(A1)")
     with pytest.raises(ValueError, match="unknown export format"):
         write_export([item], "bibtex", out)
+
+
+def test_ris_records_start_with_their_type_line(db: Database) -> None:
+    load(db)
+    out = io.StringIO()
+    export_candidates(db, "bio", None, "ris", out)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert lines[0].startswith("TY  - ")
+    starts = [i for i, line in enumerate(lines) if line.startswith("TY  - ")]
+    ends = [i for i, line in enumerate(lines) if line.startswith("ER  -")]
+    assert len(starts) == len(ends) == 7
+    assert all(end + 1 == start for end, start in zip(ends, starts[1:], strict=False))

@@ -67,6 +67,17 @@ def test_write_rolls_back_on_error(db: Database) -> None:
         assert runs.recent_runs(session) == []
 
 
+def test_objects_read_stay_readable_after_the_read_scope(db: Database) -> None:
+    with db.write() as session:
+        run_id = runs.start_run(session, topic="t", source="s", now=NOW).id
+    with db.read() as session:
+        run = runs.get_run(session, run_id)
+        run.topic = "changed in a read scope"
+    assert run.source == "s"
+    with db.read() as session:
+        assert runs.get_run(session, run_id).topic == "t"
+
+
 def test_times_come_back_aware_utc(db: Database) -> None:
     local = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     with db.write() as session:

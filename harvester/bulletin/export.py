@@ -86,12 +86,20 @@ class ExportItem:
     sightings: Sequence[ExportSighting] = field(default_factory=tuple)
 
 
+class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
+    """RIS without rispy's "1." counter line before each record, which some reference managers
+    read as junk: a record starts with its TY line, as the RIS specification has it."""
+
+    def set_header(self, count: int) -> str:  # noqa: ARG002 - rispy's signature
+        return ""
+
+
 def write_export(items: Iterable[ExportItem], fmt: str, out: TextIO) -> int:
     """Write ``items`` to ``out`` in ``fmt`` ("ris", "csljson", "csv"); returns the records
     written (works for RIS and CSL-JSON, sightings for CSV)."""
     items = list(items)
     if fmt == "ris":
-        out.write(rispy.dumps([_ris(item) for item in items]))
+        out.write(rispy.dumps([_ris(item) for item in items], implementation=_RisWriter))
         return len(items)
     if fmt == "csljson":
         json.dump([_csl(item) for item in items], out, ensure_ascii=False, indent=2)

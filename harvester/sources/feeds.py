@@ -32,7 +32,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -53,6 +52,7 @@ from harvester.sources.feed_entry import (
     to_hit,
 )
 from harvester.sources.feed_text import plain_text
+from harvester.sources.retry import backoff_delay, retry_after_seconds
 
 __all__ = [
     "FeedRequest",
@@ -472,25 +472,10 @@ def _wire_bytes(response: requests.Response, decoded: int) -> int:
 
 
 def _sleep_before_retry(settings: FeedsSettings, attempt: int, retry_after: str | None) -> None:
-    delay = settings.backoff_base * (2**attempt)
-    wait = _retry_after_seconds(retry_after)
-    if wait is not None:
-        delay = max(delay, min(wait, MAX_RETRY_AFTER))
-    time.sleep(delay)
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    wait = retry_after_seconds(retry_after)
+    time.sleep(
+        backoff_delay(attempt + 1, settings.backoff_base, retry_after=wait, cap=MAX_RETRY_AFTER)
+    )
 
 
 def _describe(url: str, exc: requests.RequestException, settings: FeedsSettings) -> str:

@@ -22,10 +22,8 @@ raises :class:`FetchError` naming the URL (the API key is never shown) and the l
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import math
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from harvester.errors import FetchError, ParseError
 from harvester.models import Hit
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
 from harvester.sources.ratelimit import RateLimiter, shared_limiter
+from harvester.sources.retry import backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +174,9 @@ class EutilsClient:
         retry_after: float | None = None
         for attempt in range(attempts):
             if attempt:
-                delay = self._backoff(attempt, retry_after)
+                delay = backoff_delay(
+                    attempt, settings.backoff_base, retry_after=retry_after, cap=MAX_RETRY_AFTER
+                )
                 log.warning(
                     "PubMed request %s failed (%s); retry %d of %d in %.2fs",
                     shown,
@@ -203,7 +204,7 @@ class EutilsClient:
             status = response.status_code
             if status == 429 or status >= 500:
                 reason = f"HTTP {status}: {self._snippet(body)}"
-                retry_after = _retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 continue
             if status != 200:
                 raise FetchError(f"{shown}: HTTP {status}: {self._snippet(body)}", url=shown)
@@ -215,13 +216,6 @@ class EutilsClient:
             f"{shown}: failed after {attempts} attempt{'s' if attempts > 1 else ''}: {reason}",
             url=shown,
         )
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        base = self.settings.backoff_base
-        delay = base * 2.0 ** (attempt - 1) + random.uniform(0, base)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
-        return delay
 
     def _describe(self, url: str, params: dict[str, str], post: bool) -> str:
         """The request as a loggable URL: no API key, and an id list shown by its length."""
@@ -240,22 +234,6 @@ class EutilsClient:
     def _snippet(self, body: bytes) -> str:
         text = " ".join(body[:300].decode("utf-8", "replace").split())
         return self._redact(text) or "(empty body)"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def parse_esearch(body: bytes) -> SearchResult:

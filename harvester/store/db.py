@@ -51,14 +51,16 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; nothing it changes is committed."""
+        """A session for reading; nothing it changes is committed.
+
+        Objects loaded in it stay readable after the block (closing detaches them without
+        expiring what was loaded); relationships not loaded inside the block are not.
+        """
         with self._reader() as session:
             try:
                 yield session
             except OperationalError as exc:
                 raise _store_error(self.url, exc) from exc
-            finally:
-                session.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
