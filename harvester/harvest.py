@@ -70,6 +70,13 @@ class RunSummary:
         )
         if self.error:
             text += f" ({self.error})"
+        flagged = [
+            f"{url} has failed {detail['failures_in_a_row']} runs in a row"
+            for url, detail in self.details.items()
+            if detail.get("flagged")
+        ]
+        if flagged:
+            text += "; check: " + "; ".join(flagged)
         return text
 
 

@@ -128,6 +128,7 @@ def test_a_broken_feed_is_reported_and_flagged_while_the_others_are_stored(
         assert latest.details[broken]["status"] == "error"
         assert latest.details[broken]["failures_in_a_row"] == run
         assert latest.details[broken].get("flagged", False) == (run >= 3)
+        assert (f"check: {broken} has failed {run} runs in a row" in result.output) == (run >= 3)
     assert feed_runs(project)[0].fetched == EXPECTED_HITS
     with project.read() as session:
         state = session.scalars(select(FeedState).where(FeedState.url == broken)).one()

@@ -240,3 +240,19 @@ def test_deleted_citation_leaves_a_marker_and_removes_nothing(db: Database) -> N
 def test_without_topic_no_candidate(db: Database) -> None:
     result = ingest(db, [pubmed()], topic=None)
     assert result.new_candidates == 0 and result.outcomes[0].candidate_status is None
+
+
+def test_a_feed_entry_with_a_new_guid_and_the_same_link_is_the_same_entry(db: Database) -> None:
+    origin = "https://news.example.org/rss"
+    url = "https://news.example.org/2025/02/link-workers"
+    first = feed("Link workers help GPs", source_id="guid-1", origin=origin, url=url)
+    renamed = feed("Link workers help GPs", source_id="guid-2", origin=origin, url=url)
+    ingest(db, [first])
+    result = ingest(db, [renamed], now=LATER)
+    assert (result.new_works, result.new_sightings, result.new_candidates) == (0, 0, 0)
+    with db.read() as session:
+        (sighting,) = session.scalars(select(Sighting)).all()
+        assert sighting.source_id == "guid-2"
+        assert sighting.first_seen_at == NOW and sighting.last_seen_at == LATER
+    again = ingest(db, [renamed], now=LATER)
+    assert (again.new_works, again.new_sightings) == (0, 0)

@@ -32,14 +32,3 @@ def list_candidates(
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()
-
-
-def count_by_status(session: Session, *, topic: str) -> dict[str, int]:
-    from sqlalchemy import func
-
-    rows = session.execute(
-        select(Candidate.status, func.count())
-        .where(Candidate.topic == topic)
-        .group_by(Candidate.status)
-    ).all()
-    return {str(status): int(count) for status, count in rows}

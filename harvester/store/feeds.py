@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +12,6 @@ from harvester.store.tables import FeedState
 
 def get_feed_state(session: Session, *, topic: str, url: str) -> FeedState | None:
     return session.scalar(select(FeedState).where(FeedState.topic == topic, FeedState.url == url))
-
-
-def feed_states(session: Session, *, topic: str | None = None) -> Sequence[FeedState]:
-    query = select(FeedState).order_by(FeedState.topic, FeedState.url)
-    if topic is not None:
-        query = query.where(FeedState.topic == topic)
-    return session.scalars(query).all()
 
 
 def _state(session: Session, topic: str, url: str, name: str | None) -> FeedState:
@@ -79,13 +71,3 @@ def record_failure(
     if state.failing_since is None:
         state.failing_since = now
     return state
-
-
-def failing_feeds(
-    session: Session, *, threshold: int, topic: str | None = None
-) -> Sequence[FeedState]:
-    """Feeds that failed at least ``threshold`` runs in a row: the admin should look at them."""
-    query = select(FeedState).where(FeedState.error_count >= threshold).order_by(FeedState.url)
-    if topic is not None:
-        query = query.where(FeedState.topic == topic)
-    return session.scalars(query).all()

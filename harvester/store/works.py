@@ -20,6 +20,8 @@ Every hit, from a harvest or an import, goes through :func:`ingest_hits`:
      and ``accepted`` to ``published`` (loading last year's bulletins marks what they carried as
      published). A human decision is never undone by an import.
 
+   A feed entry whose guid changed while its link stayed the same is the same entry: its
+   sighting takes the new id instead of a second sighting being added.
 5. A hit marked ``deleted`` (PubMed DeleteCitation) only leaves a sighting with reason
    ``deleted`` on the work it names, if there is one: nothing a user decided on is removed.
 
@@ -200,12 +202,29 @@ def _ingest_one(
         created = False
     _merge_metadata(work, hit, keys, now)
     session.flush()
+    same_entry = None if created else _same_entry(work, hit)
+    if same_entry is not None:
+        # A feed re-issued an entry under a new guid with the same link: it is the same entry.
+        same_entry.source_id = hit.source_id
+        same_entry.last_seen_at = now
+        return HitOutcome(work.id, False, "seen before (new id)")
     _add_sighting(work, hit, match.reason, topic=topic, run_id=run_id, now=now)
     _add_keys(session, work, keys)
     for link in match.links:
         _add_link(session, work.id, link.work_id, link.relation, now)
     _link_relations(session, work.id, hit.relations, now)
     return HitOutcome(work.id, created, match.reason, new_sighting=True)
+
+
+def _same_entry(work: Work, hit: Hit) -> Sighting | None:
+    """The sighting of ``work`` by the same source and origin with the same link, if any."""
+    if not hit.url:
+        return None
+    origin = hit.origin or ""
+    for sighting in work.sightings:
+        if sighting.source == hit.source and sighting.origin == origin and sighting.url == hit.url:
+            return sighting
+    return None
 
 
 def _record_deletion(
