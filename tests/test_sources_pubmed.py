@@ -270,21 +270,15 @@ def test_a_30000_record_backfill_is_split_by_date_and_gets_every_record_once(
     assert len(ids) == len(set(ids)) == 30_000
     assert batches[-1].complete_through == end
     assert all(int(f.params["retstart"]) <= 9998 for f in fetches)
-    # The year (30,000) and each half (15,000) are too big; each quarter (7,500) fits.
+    # The year (30,000) is too big: its count says four slices of about 7,500 are needed.
     windows = [(s.params["mindate"], s.params["maxdate"]) for s in searches]
     quarters = [
-        ("2020/01/01", "2020/04/01"),
-        ("2020/04/02", "2020/07/01"),
-        ("2020/07/02", "2020/10/01"),
-        ("2020/10/02", "2020/12/31"),
+        ("2020/01/01", "2020/03/31"),
+        ("2020/04/01", "2020/07/01"),
+        ("2020/07/02", "2020/09/30"),
+        ("2020/10/01", "2020/12/31"),
     ]
-    assert windows == [
-        ("2020/01/01", "2020/12/31"),
-        ("2020/01/01", "2020/07/01"),
-        *quarters[:2],
-        ("2020/07/02", "2020/12/31"),
-        *quarters[2:],
-    ]
+    assert windows == [("2020/01/01", "2020/12/31"), *quarters]
     counts = _slice_counts(backfill_corpus, quarters)
     assert sum(counts) == 30_000 and max(counts) <= 9_999
     assert len(fetches) == sum(math.ceil(c / 500) for c in counts)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
+from harvester.store import works
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Decision, Sighting, Work, WorkIdentity, WorkLink
 from harvester.store.works import ingest_hits
@@ -256,3 +258,30 @@ def test_a_feed_entry_with_a_new_guid_and_the_same_link_is_the_same_entry(db: Da
         assert sighting.first_seen_at == NOW and sighting.last_seen_at == LATER
     again = ingest(db, [renamed], now=LATER)
     assert (again.new_works, again.new_sightings) == (0, 0)
+
+
+def test_a_blocking_key_shared_by_too_many_works_is_passed_over(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generic titles ("Correction") pile up over the years; past MAX_BLOCK works a key stops
+    being used for fuzzy matching, so one hit never loads an ever-growing block."""
+    monkeypatch.setattr(works, "MAX_BLOCK", 3)
+    hits = [
+        pubmed(source_id=str(n), pmid=str(n), doi=None, title="Correction", pages=str(n))
+        for n in range(40000001, 40000005)
+    ]
+    ingest(db, hits)
+    loaded: list[int] = []
+    real = works._candidate_works
+
+    def spy(session: Session, keys: object) -> list[Work]:
+        found = real(session, keys)  # type: ignore[arg-type]
+        loaded.append(len(found))
+        return found
+
+    monkeypatch.setattr(works, "_candidate_works", spy)
+    result = ingest(
+        db, [pubmed(source_id="40000009", pmid="40000009", doi=None, title="Correction")]
+    )
+    assert result.new_works == 1
+    assert loaded == [0]

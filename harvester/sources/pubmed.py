@@ -5,8 +5,8 @@ the answer) and then ``efetch`` pages of ``batch_size`` records straight from th
 (``WebEnv`` + ``query_key``): for n records, 1 + ceil(n / batch_size) requests.
 
 PubMed lets a search reach only its first 9,999 records (``max_esearch_ids``), through esearch and
-the history server alike. A window holding more is cut in two by date, again and again, until
-each slice fits; slices are fetched oldest first, so a caller can move its watermark slice by
+the history server alike. A window holding more is cut by date into as many slices as its count
+says it needs (and a slice still too big is cut again) until each slice fits; slices are fetched oldest first, so a caller can move its watermark slice by
 slice. A single day that still holds too many records cannot be cut further: its reachable
 records are fetched, the later slices too, and then a :class:`FetchError` says what was missed.
 
@@ -261,6 +261,22 @@ def parse_esearch(body: bytes) -> SearchResult:
 
 # ------------------------------------------------------------------------------------ harvest
 
+#: A window too big for one search is cut into slices meant to hold this share of the limit each,
+#: so that an uneven spread of records over the days rarely needs a second cut.
+SLICE_FILL = 0.8
+
+
+def _split(start: dt.date, end: dt.date, count: int, cap: int) -> list[tuple[dt.date, dt.date]]:
+    """Cut [start, end] into consecutive day ranges, oldest first, expected to fit under ``cap``.
+
+    Records are assumed spread evenly over the days; a slice that still holds too many is cut
+    again when it is searched. Every slice has at least one day, so cutting always ends.
+    """
+    days = (end - start).days + 1
+    parts = min(days, max(2, math.ceil(count / (cap * SLICE_FILL))))
+    bounds = [start + dt.timedelta(days=days * i // parts) for i in range(parts + 1)]
+    return [(bounds[i], bounds[i + 1] - dt.timedelta(days=1)) for i in range(parts)]
+
 
 def harvest_pubmed(
     client: EutilsClient, query: str, mindate: dt.date, maxdate: dt.date
@@ -286,9 +302,7 @@ def harvest_pubmed(
         reachable = search.count
         if search.count > cap:
             if start < end:
-                middle = start + dt.timedelta(days=(end - start).days // 2)
-                pending.append((middle + dt.timedelta(days=1), end))
-                pending.append((start, middle))
+                pending.extend(reversed(_split(start, end, search.count, cap)))
                 continue
             overflow.append(f"{start}: {search.count} records, only {cap} reachable")
             reachable = cap

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from harvester.dedupe import Keys, decide, hit_keys, make_keys, news_title_key
@@ -65,6 +65,10 @@ SOURCE_RANKS = {
     "feeds": 10,
 }
 IMPORT_RANK = 20
+#: A blocking key shared by more works than this ("Editorial", a prolific author's year) is too
+#: common to tell works apart: it is passed over, and the hit's other keys and identities decide.
+#: This keeps the cost of one hit bounded however large the store grows.
+MAX_BLOCK = 100
 DEFAULT_RANK = 10
 
 _SCALAR_FIELDS = (
@@ -158,15 +162,17 @@ def ingest_hits(
     """Store ``hits``: dedupe each into a work, record its sighting, ensure its candidate."""
     result = IngestResult()
     for hit in hits:
-        outcome = _ingest_one(session, hit, topic=topic, run_id=run_id, now=now)
+        with session.no_autoflush:  # one explicit flush per hit is enough, and much cheaper
+            outcome = _ingest_one(session, hit, topic=topic, run_id=run_id, now=now)
         if outcome.work_id is not None and not outcome.created:
             result.merged += 1
         result.new_works += outcome.created
         result.new_sightings += outcome.new_sighting
         if topic is not None and outcome.work_id is not None and outcome.reason != "deleted":
-            created, outcome.candidate_status = _ensure_candidate(
-                session, topic, outcome.work_id, status, run_id=run_id, now=now, actor=actor
-            )
+            with session.no_autoflush:
+                created, outcome.candidate_status = _ensure_candidate(
+                    session, topic, outcome.work_id, status, run_id=run_id, now=now, actor=actor
+                )
             result.new_candidates += created
         result.outcomes.append(outcome)
         session.flush()
@@ -260,7 +266,12 @@ def _candidate_works(session: Session, keys: Keys) -> list[Work]:
     ids = _identity_owners(session, keys.identities())
     blocks = keys.blocks()
     if blocks:
-        ids |= set(session.scalars(select(WorkKey.work_id).where(WorkKey.key.in_(blocks))))
+        sizes = session.execute(
+            select(WorkKey.key, func.count()).where(WorkKey.key.in_(blocks)).group_by(WorkKey.key)
+        ).all()
+        usable = [key for key, size in sizes if size <= MAX_BLOCK]
+        if usable:
+            ids |= set(session.scalars(select(WorkKey.work_id).where(WorkKey.key.in_(usable))))
     if not ids:
         return []
     query = (
