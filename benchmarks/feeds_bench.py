@@ -21,11 +21,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from feed_server import FEEDS, FeedServer, max_overlap  # noqa: E402
 
 from harvester.config import FeedsSettings  # noqa: E402
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds  # noqa: E402
-from tests.feed_server import FEEDS, FeedServer, max_overlap  # noqa: E402
 
 GOOD_FIXTURES = [
     "rssparser_guardian.rss",

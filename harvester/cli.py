@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -21,6 +21,9 @@ from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
 from harvester.store import migrate
 from harvester.store.db import Database
+
+if TYPE_CHECKING:
+    from harvester.harvest import RunSummary
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 STATUSES = click.Choice([s.value for s in CandidateStatus])
@@ -175,7 +178,8 @@ def harvest(
     database = app.database()
     from harvester.harvest import Harvest  # the sources' libraries load only when needed
 
-    with Harvest(database, app.settings, report=click.echo) as harvester:
+    progress = _progress_line if sys.stderr.isatty() else None
+    with Harvest(database, app.settings, report=_report, progress=progress) as harvester:
         summaries = harvester.run(
             topics,
             sources=[source] if source else None,
@@ -186,6 +190,19 @@ def harvest(
         click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
     if any(s.status is RunStatus.FAILED for s in summaries):
         sys.exit(1)
+
+
+def _progress_line(summary: RunSummary) -> None:
+    """On a terminal: a line that counts up while a long run stores its batches."""
+    click.echo(
+        f"\r{summary.topic} {summary.source}: {summary.fetched} records…", nl=False, err=True
+    )
+
+
+def _report(line: str) -> None:
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", nl=False, err=True)  # clear the progress line
+    click.echo(line)
 
 
 # -------------------------------------------------------------------------------------- queue

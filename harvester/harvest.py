@@ -38,6 +38,8 @@ SOURCES = ("pubmed", "feeds")
 
 Clock = Callable[[], dt.datetime]
 Reporter = Callable[[str], None]
+"""Receives each run's summary line when the run ends; ``progress`` gets the running summary
+after every stored batch, for long runs."""
 
 
 def utc_now() -> dt.datetime:
@@ -90,11 +92,13 @@ class Harvest:
         *,
         clock: Clock = utc_now,
         report: Reporter | None = None,
+        progress: Callable[[RunSummary], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.report = report or (lambda _msg: None)
+        self.progress = progress or (lambda _summary: None)
         self._pubmed: EutilsClient | None = None
 
     def close(self) -> None:
@@ -332,6 +336,7 @@ class Harvest:
         summary.new_works += result.new_works
         summary.new_candidates += result.new_candidates
         summary.duplicates += result.merged
+        self.progress(summary)
 
     def _finish(self, session: Any, summary: RunSummary) -> None:
         runs.finish_run(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
+from feed_server import FeedServer, Route
 from sqlalchemy import select
 
 from harvester.cli import cli
@@ -18,7 +19,6 @@ from harvester.config import Settings
 from harvester.scaffold import example_topic
 from harvester.store.db import Database
 from harvester.store.tables import FeedState, Run, Sighting, Work
-from tests.feed_server import FeedServer, Route
 
 TOPIC = "social-prescribing"
 LAST_MODIFIED = "Mon, 06 May 2024 09:00:00 GMT"

@@ -7,22 +7,20 @@ process-wide limiter, 10 requests/s with the test's API key), so runs are kept s
 
 from __future__ import annotations
 
-import sys
+import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, Fault, serve
 from sqlalchemy import func, select
 
 from harvester.cli import cli
-from harvester.config import Settings
+from harvester.config import Settings, load_settings, load_topics
+from harvester.harvest import Harvest, RunSummary
 from harvester.scaffold import example_topic
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Run, Work
-
-sys.path.insert(0, str(Path(__file__).parent))
-from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, Fault, serve  # noqa: E402
 
 TOPIC = "social-prescribing"
 SINCE, UNTIL = "2020-12-01", "2021-06-30"  # the 67 records' entrez dates lie in this window
@@ -160,3 +158,20 @@ def test_a_search_that_keeps_failing_fails_the_run(project: Database, server: Eu
     assert API_KEY not in result.output
     assert stored_pmids(project) == set()
     assert runs(project) == [("failed", 0, 0)]
+
+
+def test_progress_is_reported_after_every_stored_batch(project: Database) -> None:
+    settings = load_settings()
+    seen: list[int] = []
+
+    def progress(summary: RunSummary) -> None:
+        seen.append(summary.fetched)
+
+    with Harvest(project, settings, progress=progress) as harvester:
+        harvester.run(
+            load_topics(settings.queries_dir),
+            sources=["pubmed"],
+            since=dt.date.fromisoformat(SINCE),
+            until=dt.date.fromisoformat(UNTIL),
+        )
+    assert seen == [30, 60, 67]

@@ -11,12 +11,14 @@ import datetime as dt
 import json
 import os
 import re
+import socket
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from feed_server import FEEDS, FeedServer, Route, max_overlap
 
 from harvester import USER_AGENT
 from harvester.config import FeedsSettings
@@ -25,10 +27,7 @@ from harvester.filters import compile_rules
 from harvester.models import DatePrecision, Hit, WorkKind
 from harvester.sources.feed_text import ALLOWED_TAGS
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds, host_key, parse_feed
-from tests.conftest import FIXTURES
-from tests.feed_server import FeedServer, Route, max_overlap
 
-FEEDS = FIXTURES / "feeds"
 EXPECTED = FEEDS / "expected"
 FEED_FILES = sorted(p.name for p in FEEDS.iterdir() if p.is_file() and p.suffix != ".md")
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -520,6 +519,29 @@ def test_connection_refused(server: FeedServer) -> None:
     result = fetch_one(request_for(url), max_retries=1)
     assert result.status == "error" and result.http_status is None
     assert result.error == f"{url}: cannot connect (connection refused)"
+
+
+def test_dns_failure(server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host name that does not resolve (answered here, so no lookup leaves the machine)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "feeds.unresolvable.test":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    good = server.add_fixture("/bbc.xml", "feedrs_rss_2.0_bbc.xml")
+    bad = "http://feeds.unresolvable.test/rss.xml"
+    results = {
+        r.request.url: r
+        for r in fetch_feeds(
+            [request_for(bad), request_for(good)], settings(max_retries=0), now=NOW
+        )
+    }
+    assert results[bad].status == "error" and results[bad].http_status is None
+    assert results[bad].error == f"{bad}: cannot connect (host name not found)"
+    assert results[good].status == "ok" and results[good].entries > 0
 
 
 def test_html_page_is_not_a_feed(server: FeedServer) -> None:

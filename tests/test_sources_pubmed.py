@@ -10,14 +10,22 @@ import datetime as dt
 import logging
 import math
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
+from eutils_server import (
+    FIXTURES,
+    RETSTART_ERROR,
+    TOPIC_SUBSET,
+    Corpus,
+    EutilsServer,
+    Fault,
+    Record,
+    serve,
+)
 
 from harvester.config import PubMedSettings
 from harvester.errors import FetchError, ParseError
@@ -35,18 +43,6 @@ from harvester.sources.ratelimit import (
     RateLimiter,
     limiter_key,
     shared_limiter,
-)
-
-sys.path.insert(0, str(Path(__file__).parent))
-from eutils_server import (  # noqa: E402
-    FIXTURES,
-    RETSTART_ERROR,
-    TOPIC_SUBSET,
-    Corpus,
-    EutilsServer,
-    Fault,
-    Record,
-    serve,
 )
 
 API_KEY = "test-api-key-0123456789"
@@ -409,7 +405,9 @@ def test_timeouts_bound_every_request(server: EutilsServer) -> None:
     server.inject("esearch", Fault.SLOW, Fault.SLOW)
     client = make_client(server, read_timeout=0.2, max_retries=1)
     started = time.monotonic()
-    with pytest.raises(FetchError, match=r"failed after 2 attempts: timed out \(ReadTimeout\)"):
+    with pytest.raises(
+        FetchError, match=r"failed after 2 attempts: no answer within 0.2 s \(read timeout\)"
+    ):
         client.esearch("q", *WINDOW)
     assert time.monotonic() - started < 1.5
 
@@ -425,9 +423,10 @@ def test_an_unreachable_server_fails_without_showing_the_api_key() -> None:
         backoff_base=0.001,
     )
     client = EutilsClient(settings, limiter=RateLimiter(1000))
-    with pytest.raises(FetchError, match="ConnectionError") as caught:
+    with pytest.raises(FetchError, match=r"cannot connect \(connection refused\)$") as caught:
         client.esearch("q", *WINDOW)
-    assert API_KEY not in str(caught.value) and "<api_key>" in str(caught.value)
+    assert API_KEY not in str(caught.value)
+    assert str(caught.value).startswith(f"http://127.0.0.1:{port}/eutils/esearch.fcgi?")
     assert client.requests_made == 2
 
 

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eutils_server import Corpus, serve
 
 from harvester.errors import ParseError
 from harvester.models import DatePrecision, Hit, WorkKind
 from harvester.sources.pubmed_xml import parse_pubmed_xml
-
-sys.path.insert(0, str(Path(__file__).parent))
-from eutils_server import Corpus, serve  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"
 EXPECTED = FIXTURES / "expected"

@@ -52,7 +52,7 @@ from harvester.sources.feed_entry import (
     to_hit,
 )
 from harvester.sources.feed_text import plain_text
-from harvester.sources.retry import backoff_delay, retry_after_seconds
+from harvester.sources.http import backoff_delay, describe_failure, retry_after_seconds
 
 __all__ = [
     "FeedRequest",
@@ -479,39 +479,5 @@ def _sleep_before_retry(settings: FeedsSettings, attempt: int, retry_after: str 
 
 
 def _describe(url: str, exc: requests.RequestException, settings: FeedsSettings) -> str:
-    """One line for a transport failure, without urllib3's nested reprs."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return f"{url}: no connection within {settings.connect_timeout:g} s"
-    if isinstance(exc, requests.ReadTimeout):
-        return f"{url}: no answer within {settings.read_timeout:g} s (read timeout)"
-    if isinstance(exc, requests.TooManyRedirects):
-        return f"{url}: too many redirects"
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return f"{url}: not a valid URL"
-    if isinstance(exc, requests.exceptions.InvalidSchema):
-        return f"{url}: not an http(s) URL"
-    if isinstance(exc, requests.ConnectionError):
-        return f"{url}: cannot connect ({_root_cause(exc)})"
-    return f"{url}: {type(exc).__name__}"
-
-
-def _root_cause(exc: BaseException) -> str:
-    names = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        names.append(type(current).__name__)
-        nested = getattr(current, "reason", None)
-        if nested is None and current.args and isinstance(current.args[0], BaseException):
-            nested = current.args[0]
-        current = nested if isinstance(nested, BaseException) else current.__cause__
-    if "NameResolutionError" in names or any("gaierror" in n for n in names):
-        return "host name not found"
-    if "ConnectionRefusedError" in names:
-        return "connection refused"
-    if "ConnectionResetError" in names:
-        return "connection reset"
-    if "RemoteDisconnected" in names:
-        return "the server closed the connection without answering"
-    return names[-1] if names else type(exc).__name__
+    """One line for a transport failure, naming the URL."""
+    return f"{url}: {describe_failure(exc, settings.connect_timeout, settings.read_timeout)}"

@@ -37,9 +37,9 @@ from harvester import __version__
 from harvester.config import PubMedSettings
 from harvester.errors import FetchError, ParseError
 from harvester.models import Hit
+from harvester.sources.http import backoff_delay, describe_failure, retry_after_seconds
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
 from harvester.sources.ratelimit import RateLimiter, shared_limiter
-from harvester.sources.retry import backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -195,11 +195,8 @@ class EutilsClient:
                 else:
                     response = self._session.get(url, params=payload, timeout=timeout)
                 body = response.content
-            except requests.Timeout as exc:
-                reason = f"timed out ({type(exc).__name__})"
-                continue
             except requests.RequestException as exc:
-                reason = f"{type(exc).__name__}: {self._redact(str(exc))}"
+                reason = describe_failure(exc, settings.connect_timeout, settings.read_timeout)
                 continue
             status = response.status_code
             if status == 429 or status >= 500:
@@ -222,8 +219,8 @@ class EutilsClient:
         shown = dict(params)
         if "id" in shown:
             shown["id"] = f"<{shown['id'].count(',') + 1} ids>"
-        if "term" in shown and len(shown["term"]) > 200:
-            shown["term"] = shown["term"][:200] + "..."
+        if "term" in shown and len(shown["term"]) > 80:
+            shown["term"] = shown["term"][:80] + "..."
         text = f"{url}?{urlencode(shown, safe='/<>,')}"
         return f"POST {text}" if post else text
 
