@@ -72,6 +72,10 @@ class App:
             self._db = Database(url, busy_timeout_ms=self.settings.database.busy_timeout_ms)
         return self._db
 
+    def check_topic(self, slug: str) -> None:
+        """Refuse a topic slug that no topic file defines (a typo would file records nowhere)."""
+        select_topics(load_topics(self.settings.queries_dir), slug)
+
     def close(self) -> None:
         if self._db is not None:
             self._db.dispose()
@@ -217,6 +221,8 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
     """List candidates in the review queue."""
     from harvester.store.candidates import list_candidates
 
+    if topic_slug is not None:
+        app.check_topic(topic_slug)
     database = app.database()
     with database.read() as session:
         rows = list_candidates(
@@ -256,6 +262,8 @@ def import_(app: App, file: Path, topic_slug: str | None, status: str) -> None:
     against everything already stored. Importing the same file again changes nothing."""
     from harvester.importing import import_file
 
+    if topic_slug is not None:
+        app.check_topic(topic_slug)
     summary = import_file(
         app.database(),
         file,
@@ -287,6 +295,7 @@ def export(app: App, topic_slug: str, status: str | None, fmt: str, output: Path
     """Export a topic's candidates for a reference manager or a spreadsheet."""
     from harvester.importing import export_candidates
 
+    app.check_topic(topic_slug)
     database = app.database()
     wanted = CandidateStatus(status) if status else None
     if output is None:

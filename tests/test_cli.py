@@ -109,3 +109,19 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("harvester, version ")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["queue", "--topic", "nope"],
+        ["export", "--topic", "nope", "--format", "csv"],
+        ["import", "README", "--topic", "nope"],
+    ],
+)
+def test_commands_refuse_an_unknown_topic(workdir: Path, command: list[str]) -> None:
+    invoke("init")
+    (workdir / "README").write_text("TY  - JOUR\nTI  - x\nER  - \n", encoding="utf-8")
+    result = invoke(*command)
+    assert result.exit_code == 1
+    assert result.stderr == "error: unknown topic 'nope' (topics: social-prescribing)\n"

@@ -19,6 +19,7 @@ def invoke(*args: str) -> Result:
 
 def test_import_then_export(workdir: Path) -> None:
     assert invoke("init").exit_code == 0
+    (workdir / "queries" / "bio.toml").write_text("[pubmed]\nquery = 'biopython'\n")
     nbib = invoke("import", str(IMPORT / "biopython_pubmed_result2.nbib"), "--topic", "bio")
     assert nbib.exit_code == 0 and "4 records, 4 new works" in nbib.stdout
     ris = invoke(

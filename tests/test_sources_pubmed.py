@@ -523,6 +523,6 @@ def test_the_client_may_send_ten_a_second_with_a_key(server: EutilsServer) -> No
     list(harvest_pubmed(client, "q", *WINDOW))  # 1 + 12 requests
     times = [r.at for r in server.requests]
     assert len(times) == 13
-    assert times[9] - times[0] < 0.5  # the first ten go at once
+    assert times[9] - times[0] < 0.9  # the first ten go at once (3/s would take 3 s)
     assert times[10] - times[0] >= 1.0 - 0.1
     assert all(r.params["api_key"] == key for r in server.requests)
