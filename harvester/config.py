@@ -70,6 +70,9 @@ class PubMedSettings(_Section):
 class FeedsSettings(_Section):
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
+    # read_timeout bounds each wait for data; this bounds the whole body, so a server that drips
+    # a byte at a time cannot hold a worker (and its host) for hours.
+    total_timeout: float = Field(default=120.0, gt=0)
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     concurrency: int = Field(default=8, ge=1, le=64)
     max_retries: int = Field(default=2, ge=0)

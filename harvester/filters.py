@@ -5,7 +5,9 @@ The rules are evaluated in this order, and :meth:`PhraseRules.match` says which 
 entry in, so reviewers can see why it is in their queue:
 
 1. The texts (title, summary, ...) are folded: HTML tags dropped, entities decoded, diacritics
-   removed, case folded, so "Sociál <b>Prescribing</b>" reads "social prescribing".
+   removed, case folded, curly quotes and apostrophes made straight, soft hyphens and zero-width
+   joiners dropped, so "Sociál <b>Pre&shy;scribing</b>" reads "social prescribing" and
+   "patient’s" reads "patient's".
 2. If any exclusion matches any text, the entry is out, whatever its phrases.
 3. Otherwise the first phrase, in the order configured, that matches any text is the answer.
 4. No phrase matching (or no phrase configured) means the entry is out.
@@ -14,7 +16,7 @@ A phrase matches whole words only: "care" does not match "careful". A ``*`` insi
 of a word matches any further letters, so "prescri*" matches "prescribing" and "link worker*"
 matches "Link workers". The words of a multi-word phrase may be separated by any run of spaces,
 hyphens or dashes in the text, so "social prescribing" matches "social-prescribing" and the other
-way round. Surrounding quotes (as in a PubMed query) are ignored.
+way round. Surrounding quotes (as in a PubMed query, straight or curly) are ignored.
 
 Pure: no I/O, no clock.
 """
@@ -33,17 +35,28 @@ _TAG = re.compile(r"<[A-Za-z!/?][^<>]{0,500}>")
 _WORD_SPLIT = re.compile(r"[\s\-\u2010-\u2015_/]+")
 # What may separate the words of a phrase in a text: spaces, hyphens, dashes, slashes.
 _JOINER = r"[\s\-\u2010-\u2015_/]+"
+# Typographic quotes as the straight ones users type; characters invisible inside a word (soft
+# hyphen, zero-width joiners, word joiner, BOM) dropped; a zero-width space is a space.
+_CHARACTERS = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u02bc\u2032", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033", '"'),
+        **dict.fromkeys("\u00ad\u200c\u200d\u2060\ufeff", ""),
+        "\u200b": " ",
+    }
+)
 
 
 def fold(text: str) -> str:
-    """``text`` as the rules see it: no tags, entities decoded, no diacritics, case-folded."""
-    text = html.unescape(_TAG.sub(" ", text))
+    """``text`` as the rules see it: no tags, entities decoded, no diacritics, case-folded,
+    straight quotes, no invisible characters."""
+    text = html.unescape(_TAG.sub(" ", text)).translate(_CHARACTERS)
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
-    words = [w for w in _WORD_SPLIT.split(fold(phrase.strip().strip("\"'"))) if w]
+    words = [w for w in _WORD_SPLIT.split(fold(phrase).strip().strip("\"'")) if w]
     parts = []
     for word in words:
         pieces = [re.escape(piece) for piece in word.split("*")]

@@ -37,6 +37,8 @@ class Route:
     location: str | None = None  # a redirect target (use with status 301/302/307/308)
     delay: float = 0.0  # seconds to wait before answering
     truncate_to: int | None = None  # send only this many body bytes, then close
+    trickle: float = 0.0  # seconds to wait between body bytes (a server that drips its answer)
+    always_304: bool = False  # answer 304 even to a request without validators
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -150,7 +152,9 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                if route.status == 200 and _not_modified(route, entry.headers):
+                if route.always_304 or (
+                    route.status == 200 and _not_modified(route, entry.headers)
+                ):
                     entry.status = 304
                     self.send_response(304)
                     self._validators(route)
@@ -174,6 +178,13 @@ class FeedServer:
                     entry.body_bytes = route.truncate_to
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if route.trickle:
+                    for index in range(len(body)):
+                        self.wfile.write(body[index : index + 1])
+                        self.wfile.flush()
+                        entry.body_bytes = index + 1
+                        time.sleep(route.trickle)
                     return
                 self.wfile.write(body)
                 entry.body_bytes = len(body)

@@ -115,3 +115,20 @@ def test_fold_is_idempotent_on_plain_text(text: str) -> None:
     if "<" in text or "&" in text:
         return
     assert fold(fold(text)) == fold(text)
+
+
+def test_curly_apostrophes_and_quotes_read_as_straight_ones() -> None:
+    rules = compile_rules(["patient's voice", "don’t wait"], [])
+    assert rules.match("The patient’s voice matters") == "patient's voice"
+    assert rules.match("The patient\u02bcs voice matters") == "patient's voice"
+    assert rules.match("Don't wait for a GP") == "don’t wait"
+    smart = compile_rules(["\u201csocial prescribing\u201d", "\u2018link worker*\u2019"], [])
+    assert smart.match("Social prescribing") == "\u201csocial prescribing\u201d"
+    assert smart.match("link workers") == "\u2018link worker*\u2019"
+
+
+def test_soft_hyphens_and_zero_width_characters_inside_words_are_ignored() -> None:
+    rules = compile_rules(["social prescribing"], [])
+    assert rules.match("social pre\u00adscribing") == "social prescribing"
+    assert rules.match("social pre&shy;scribing") == "social prescribing"
+    assert rules.match("social\u200bprescri\u200dbing") == "social prescribing"

@@ -252,6 +252,32 @@ def test_localised_weekday_date_is_still_read() -> None:
     assert hit.published_at == dt.datetime(2022, 11, 15, 23, 38, 15, tzinfo=dt.UTC)
 
 
+def _dated(*dates: str) -> list[Hit]:
+    items = "".join(
+        f"<item><guid>d{n}</guid><title>t{n}</title><pubDate>{d}</pubDate></item>"
+        for n, d in enumerate(dates)
+    )
+    body = f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+    return parse_feed(body, url="https://ex.org/f", name="n", rules=None, now=NOW).hits
+
+
+def test_dates_in_the_future_are_not_believed() -> None:
+    far, soon = _dated("Tue, 01 Jan 2099 00:00:00 GMT", "Sun, 02 Jun 2024 02:00:00 +0100")
+    assert far.published_at == NOW and far.date_is_fallback
+    # Within a day of the clock: a publisher's wrong zone, not a wrong date.
+    assert soon.published_at == dt.datetime(2024, 6, 2, 1, 0, tzinfo=dt.UTC)
+    assert not soon.date_is_fallback
+
+
+def test_year_or_month_only_dates_keep_their_precision() -> None:
+    year, month, day = _dated("2023", "2023-11", "2023-11-05")
+    assert year.pub_date is not None and year.pub_date.precision is DatePrecision.YEAR
+    assert year.pub_date.iso() == "2023" and not year.date_is_fallback
+    assert month.pub_date is not None and month.pub_date.precision is DatePrecision.MONTH
+    assert month.pub_date.iso() == "2023-11"
+    assert day.pub_date is not None and day.pub_date.precision is DatePrecision.DAY
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
@@ -511,6 +537,44 @@ def test_oversize_after_decompression_is_refused_while_streaming(server: FeedSer
     result = fetch_one(request_for(url), max_bytes=100_000)
     assert result.error == f"{url}: body is over the 100000-byte limit"
     assert result.bytes_received < 100_000
+
+
+def test_a_304_to_an_unconditional_request_is_an_error(server: FeedServer) -> None:
+    url = server.add("/lying", Route(always_304=True))
+    result = fetch_one(request_for(url))
+    assert result.status == "error" and result.http_status == 304
+    assert result.error == f"{url}: HTTP 304 Not Modified to a request without validators"
+
+
+def test_a_body_dripped_slower_than_the_total_timeout_is_abandoned(server: FeedServer) -> None:
+    url = server.add_fixture("/drip.xml", "nodefeedparser_rss2sample.xml", trickle=0.02)
+    result = fetch_one(request_for(url), read_timeout=1.0, total_timeout=0.5)
+    assert result.status == "error"
+    assert result.error == f"{url}: body not complete within 0.5 s"
+    assert result.elapsed < 1.5
+
+
+def test_a_stall_inside_the_body_is_a_read_timeout(server: FeedServer) -> None:
+    url = server.add_fixture("/stall.xml", "nodefeedparser_rss2sample.xml", trickle=0.5)
+    result = fetch_one(request_for(url), read_timeout=0.2)
+    assert result.error == f"{url}: timed out while reading the body"
+
+
+def test_a_body_that_is_not_the_compression_it_claims_is_an_error(server: FeedServer) -> None:
+    url = server.add_fixture(
+        "/fake.gz", "nodefeedparser_rss2sample.xml", headers={"Content-Encoding": "gzip"}
+    )
+    result = fetch_one(request_for(url))
+    assert result.error is not None
+    assert result.error.startswith(f"{url}: body cannot be decompressed")
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/feed.xml"])
+def test_redirect_to_a_non_http_scheme_is_an_error(server: FeedServer, target: str) -> None:
+    url = server.add("/elsewhere", Route(status=302, location=target))
+    result = fetch_one(request_for(url))
+    assert result.status == "error" and result.error == f"{url}: not an http(s) URL"
+    assert result.hits == []
 
 
 def test_connection_refused(server: FeedServer) -> None:

@@ -116,3 +116,35 @@ def test_canonical_url_is_idempotent(url: str) -> None:
 def test_canonical_url_never_raises_and_is_idempotent_on_any_text(text: str) -> None:
     once = canonical_url(text)
     assert canonical_url(once) == once
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://Ex.org/#!/article/123", "https://ex.org/#!/article/123"),
+        ("https://ex.org/app?utm_source=x#/news/5", "https://ex.org/app#/news/5"),
+        ("https://ex.org/app#section-2", "https://ex.org/app"),
+    ],
+)
+def test_fragments_that_are_routes_are_kept(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_idn_hosts_are_spelled_in_ascii() -> None:
+    assert canonical_url("https://BÜCHER.example/Straße") == "https://xn--bcher-kva.example/Straße"
+    assert canonical_url("https://bücher.example:443/a") == canonical_url(
+        "https://xn--bcher-kva.example/a"
+    )
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://news.google.com/news/url?sa=t&fd=R&ct2=uk&usg=AFQ&url=https://ex.org/a%3Fid%3D1",
+        "http://news.google.com/news/url?sa=t&fd=R&url=https%3A%2F%2Fex.org%2Fa%3Fid%3D1&ei=x",
+        "https://news.google.co.uk/news/url?url=https://ex.org/a?id%3D1&utm_source=gn",
+        "https://news.google.com/url?url=https://ex.org/a%3Fid%3D1",
+    ],
+)
+def test_google_news_redirects_are_resolved(link: str) -> None:
+    assert canonical_url(link) == "https://ex.org/a?id=1"

@@ -15,6 +15,11 @@ Kind. An entry that carries a DOI in its metadata (``prism:doi``, a ``dc:identif
 ``ARTICLE``, with its journal from ``prism:publicationName`` (or ``dc:source``, or the feed's own
 ``prism:publicationName``) and volume, issue and pages from PRISM. Everything else is ``NEWS``.
 
+Dates. The entry's published (else updated, else created) date, in UTC. A missing or unreadable
+date, or one more than a day ahead of the clock, is replaced by the time the entry was first
+seen, with ``date_is_fallback`` set. A date written as a bare year ("2023") or year and month
+("2023-11") keeps that precision rather than claiming the first day.
+
 Source name. The publisher named by the entry itself (RSS/Atom ``<source>``, which aggregators
 such as Google News fill with the original site) wins over the feed's display name, which wins
 over the feed's title: a bulletin should say "BBC News", not "my news search".
@@ -46,6 +51,13 @@ _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.?[\s-]?)+$")
 _BYLINE = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _PLACE = re.compile(r"\s+in\s+[A-Z][\w.' -]*$")  # "David Smith in Washington"
 _JOINED = re.compile(r"\s+(?:and|&)\s+|\s*;\s*")
+# ISO 8601 dates that name only a year or a month (feedparser reads them as the first day).
+_PRECISION = {
+    re.compile(r"\d{4}"): DatePrecision.YEAR,
+    re.compile(r"\d{4}-\d{2}"): DatePrecision.MONTH,
+}
+# A date this far past the clock is a wrong date, not a publisher in an early time zone.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 
 @dataclass
@@ -243,9 +255,17 @@ def to_hit(
     abstract = plain_text(summary_html)
     title = plain_text(entry.title) or _fallback_title(abstract, url)
     published = entry.published
+    if published is not None and published > now + FUTURE_TOLERANCE:
+        published = None
     fallback = published is None
     if published is None:
         published = now
+    precision = DatePrecision.DAY
+    if not fallback and entry.date_text:
+        precision = next(
+            (p for regex, p in _PRECISION.items() if regex.fullmatch(entry.date_text.strip())),
+            DatePrecision.DAY,
+        )
     doi = next((d for d in map(normalise_doi, entry.dois) if d), None)
     return Hit(
         source=SOURCE,
@@ -259,9 +279,9 @@ def to_hit(
         pages=entry.pages if doi else None,
         pub_date=PubDate(
             year=published.year,
-            month=published.month,
-            day=published.day,
-            precision=DatePrecision.DAY,
+            month=None if precision is DatePrecision.YEAR else published.month,
+            day=published.day if precision is DatePrecision.DAY else None,
+            precision=precision,
         ),
         published_at=published,
         date_is_fallback=fallback,

@@ -9,8 +9,9 @@ feeds go on. A feed that parses with complaints (feedparser's *bozo*: an XML err
 from, a wrong declared charset) still yields its entries, with the complaint in ``bozo``.
 
 Requests carry the stored ETag and Last-Modified (``If-None-Match`` / ``If-Modified-Since``); a
-304 answer costs no parsing and keeps the stored validators. Bodies are read in chunks and
-abandoned once they pass ``settings.max_bytes``; redirects are followed and the final URL kept.
+304 answer costs no parsing and keeps the stored validators (a 304 to a request that sent none is
+an error). Bodies are read in chunks and abandoned once they pass ``settings.max_bytes`` or take
+longer than ``settings.total_timeout``; redirects are followed and the final URL kept.
 Transient failures (connection errors, 429, 502, 503, 504) are retried ``settings.max_retries``
 times with exponential back-off (``settings.backoff_base``, honouring ``Retry-After``).
 
@@ -37,6 +38,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from harvester import USER_AGENT
@@ -405,6 +407,13 @@ def _handle(
 ) -> None:
     request = result.request
     if response.status_code == 304:
+        if not (request.etag or request.last_modified):
+            # Nothing was stored to be "not modified" against: treating this as success would
+            # keep the feed unread for ever.
+            raise FetchError(
+                f"{request.url}: HTTP 304 Not Modified to a request without validators",
+                url=request.url,
+            )
         result.status = "not_modified"
         result.etag = response.headers.get("ETag") or request.etag
         result.last_modified = response.headers.get("Last-Modified") or request.last_modified
@@ -412,7 +421,7 @@ def _handle(
     if response.status_code >= 400 or response.status_code < 200:
         reason = f" {response.reason}" if response.reason else ""
         raise FetchError(f"{request.url}: HTTP {response.status_code}{reason}", url=request.url)
-    body = _read_body(result, response, settings.max_bytes)
+    body = _read_body(result, response, settings)
     parsed = parse_feed(
         body,
         url=request.url,
@@ -429,35 +438,41 @@ def _handle(
     result.bozo = parsed.bozo
 
 
-def _read_body(result: FeedResult, response: requests.Response, max_bytes: int) -> bytes:
-    url = result.request.url
+def _read_body(result: FeedResult, response: requests.Response, settings: FeedsSettings) -> bytes:
+    """The decoded body, refused past ``max_bytes`` or ``total_timeout``.
+
+    ``read1`` returns whatever has arrived (never waiting to fill a whole chunk, as
+    ``iter_content`` does), so the deadline is checked while a slow server is still sending.
+    """
+    url, max_bytes = result.request.url, settings.max_bytes
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(
             f"{url}: body of {declared} bytes is over the {max_bytes}-byte limit", url=url
         )
+    deadline = time.monotonic() + settings.total_timeout
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(CHUNK_SIZE):
+        while chunk := response.raw.read1(CHUNK_SIZE, decode_content=True):
             size += len(chunk)
             result.bytes_received = _wire_bytes(response, size)
             if size > max_bytes:
                 raise FetchError(f"{url}: body is over the {max_bytes}-byte limit", url=url)
+            if time.monotonic() > deadline:
+                raise FetchError(
+                    f"{url}: body not complete within {settings.total_timeout:g} s", url=url
+                )
             chunks.append(chunk)
-    except requests.exceptions.ChunkedEncodingError:
+    except urllib3.exceptions.ReadTimeoutError:
+        raise FetchError(f"{url}: timed out while reading the body", url=url) from None
+    except urllib3.exceptions.DecodeError as exc:
+        raise FetchError(f"{url}: body cannot be decompressed ({exc})", url=url) from None
+    except urllib3.exceptions.ProtocolError:
         result.bytes_received = _wire_bytes(response, size)
         raise FetchError(
             f"{url}: connection closed after {result.bytes_received} bytes, body incomplete",
             url=url,
-        ) from None
-    except requests.exceptions.ContentDecodingError as exc:
-        raise FetchError(f"{url}: body cannot be decompressed ({exc})", url=url) from None
-    except requests.Timeout:
-        raise FetchError(f"{url}: timed out while reading the body", url=url) from None
-    except requests.ConnectionError as exc:
-        raise FetchError(
-            f"{url}: connection lost while reading the body ({exc})", url=url
         ) from None
     return b"".join(chunks)
 

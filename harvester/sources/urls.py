@@ -4,14 +4,16 @@
 canonical_url(u)``). It
 
 - trims whitespace, lower-cases the scheme and the host (not the path: paths are case-sensitive),
-  drops a trailing dot on the host, drops the default port (80 for http, 443 for https) and the
-  fragment, and spells an empty http(s) path as ``/``;
+  spells an internationalised host in ASCII (punycode), drops a trailing dot on the host, drops
+  the default port (80 for http, 443 for https) and spells an empty http(s) path as ``/``;
+- drops the fragment, unless it is a route of a single-page site (``#!/story/1``, ``#/story/1``):
+  there the fragment is what tells one story from another;
 - removes tracking parameters (``utm_*``, ``fbclid``, ``gclid``, ``mc_cid`` ... see
   :data:`TRACKING_PARAMS`) and keeps every other parameter exactly as written and in its order:
   parameters are never decoded, re-encoded or sorted, because servers may care;
 - resolves redirect links of Google (Google Alerts and Google search results:
-  ``https://www.google.com/url?...&url=TARGET``) to the target when the target is an http(s) URL
-  in the link itself. Links that need a network round trip to resolve (``news.google.com/rss/
+  ``https://www.google.com/url?...&url=TARGET``; Google News: ``https://news.google.com/news/url?
+  ...&url=TARGET``) to the target when the target is an http(s) URL in the link itself. Links that need a network round trip to resolve (``news.google.com/rss/
   articles/...``) stay as they are.
 
 Anything that is not an http(s) URL is returned trimmed and otherwise unchanged.
@@ -19,6 +21,7 @@ Anything that is not an http(s) URL is returned trimmed and otherwise unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -57,7 +60,10 @@ TRACKING_PARAMS = frozenset(
 )
 """Parameter names (compared case-insensitively) that only ever carry click or campaign tracking."""
 
-_GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.(?:com|[a-z]{2,3}|co\.[a-z]{2}|com\.[a-z]{2})$")
+_GOOGLE_HOST = re.compile(
+    r"^(?:www\.|news\.)?google\.(?:com|[a-z]{2,3}|co\.[a-z]{2}|com\.[a-z]{2})$"
+)
+_REDIRECT_PATHS = ("/url", "/news/url")
 _REDIRECT_KEYS = ("url", "q")
 
 
@@ -93,7 +99,8 @@ def _clean(url: str) -> str:
     netloc = _netloc(parts.netloc, scheme)
     path = parts.path or "/"
     query = _strip_tracking(parts.query)
-    return urlunsplit((scheme, netloc, path, query, ""))
+    fragment = parts.fragment if parts.fragment.startswith(("!/", "/")) else ""
+    return urlunsplit((scheme, netloc, path, query, fragment))
 
 
 def _netloc(netloc: str, scheme: str) -> str:
@@ -106,6 +113,10 @@ def _netloc(netloc: str, scheme: str) -> str:
     elif ":" in hostport:
         host, _, port = hostport.rpartition(":")
     host = host.lower().rstrip(".")
+    if not host.isascii():
+        # Not a valid IDN (an empty or over-long label): kept as written.
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
     if (scheme, port) in (("http", "80"), ("https", "443"), (scheme, "")):
         port = ""
     return f"{userinfo}{at}{host}{':' + port if port else ''}"
@@ -132,7 +143,7 @@ def _redirect_target(url: str) -> str | None:
     except ValueError:
         return None
     host = (parts.hostname or "").lower()
-    if parts.path != "/url" or not _GOOGLE_HOST.match(host):
+    if parts.path not in _REDIRECT_PATHS or not _GOOGLE_HOST.match(host):
         return None
     values: dict[str, str] = {}
     for part in parts.query.split("&"):
