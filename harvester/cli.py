@@ -301,7 +301,9 @@ def export(app: App, topic_slug: str, status: str | None, fmt: str, output: Path
     if output is None:
         count = export_candidates(database, topic_slug, wanted, fmt, sys.stdout)
     else:
-        with output.open("w", encoding="utf-8", newline="") as out:
+        # A byte order mark makes Excel read a CSV file as UTF-8 rather than the ANSI code page.
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        with output.open("w", encoding=encoding, newline="") as out:
             count = export_candidates(database, topic_slug, wanted, fmt, out)
     click.echo(f"exported {count} records", err=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
@@ -31,6 +32,9 @@ def test_import_then_export(workdir: Path) -> None:
     assert len(rows) == 7 and "exported 7 records" in exported.stderr
     assert invoke("export", "--topic", "bio", "--format", "ris", "-o", "out.ris").exit_code == 0
     assert (workdir / "out.ris").read_text(encoding="utf-8").count("ER  -") == 6
+    assert invoke("export", "--topic", "bio", "--format", "csv", "-o", "out.csv").exit_code == 0
+    # Excel reads a CSV file as UTF-8 only with a byte order mark.
+    assert (workdir / "out.csv").read_bytes().startswith(codecs.BOM_UTF8)
 
 
 def test_bad_import_file_is_one_line_error(workdir: Path) -> None:

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from sqlalchemy import func, select
 
 from harvester.bulletin.export import ExportItem, ExportSighting, write_export
 from harvester.importing import export_candidates, import_file
-from harvester.models import CandidateStatus
+from harvester.models import Author, CandidateStatus, DatePrecision, PubDate
+from harvester.sources.importers import read_records
 from harvester.store.db import Database
 from harvester.store.tables import Sighting, Work
 
@@ -97,3 +99,52 @@ def test_ris_records_start_with_their_type_line(db: Database) -> None:
     ends = [i for i, line in enumerate(lines) if line.startswith("ER  -")]
     assert len(starts) == len(ends) == 7
     assert all(end + 1 == start for end, start in zip(ends, starts[1:], strict=False))
+
+
+def walk(value: object) -> list[object]:
+    """Every value nested in a JSON document."""
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in [item, *walk(item)]]
+    if isinstance(value, list):
+        return [v for item in value for v in [item, *walk(item)]]
+    return []
+
+
+def test_ris_and_csl_authors_and_multi_line_text(tmp_path: Path) -> None:
+    """Every RIS line carries a tag (reference managers drop untagged lines or read them as
+    junk), an author known only by a given name or by initials is written whole, and CSL-JSON
+    has no nulls or empty names."""
+    item = ExportItem(
+        work_id=1,
+        title="Falls in hospital:\nan audit",
+        authors=[
+            Author(family="Smith", initials="JA"),
+            Author(given="Cher"),
+            Author(collective="WHO Group"),
+            Author(),
+        ],
+        abstract="BACKGROUND: falls.\n\nMETHODS: audit.",
+        pub_date=PubDate(2020, 5, precision=DatePrecision.MONTH),
+    )
+    out = io.StringIO()
+    write_export([item], "ris", out)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert all(re.match(r"[A-Z][A-Z0-9]  - ", line) for line in lines), lines
+    assert "AU  - Cher" in lines and "AU  - Smith, JA" in lines
+    path = tmp_path / "one.ris"
+    path.write_text(out.getvalue())
+    (hit,) = read_records(path)
+    assert (hit.title, hit.abstract_text) == (
+        "Falls in hospital: an audit",
+        "BACKGROUND: falls. METHODS: audit.",
+    )
+    out = io.StringIO()
+    write_export([item], "csljson", out)
+    (record,) = json.loads(out.getvalue())
+    assert record["author"] == [
+        {"family": "Smith", "given": "JA"},
+        {"given": "Cher"},
+        {"literal": "WHO Group"},
+    ]
+    assert None not in walk(record) and "" not in walk(record)
+    assert record["issued"] == {"date-parts": [[2020, 5]]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_ris() -> None:
     assert [a.family for a in hits[0].authors] == ["Casbon", "Crooks", "Saqi"]
     assert hits[1].pages == "101-109" and hits[1].pub_date is not None
     assert (hits[1].pub_date.month, hits[1].pub_date.day) == (5, 1)
-    assert hits[1].source_id == "handmade_records.ris#2"  # no id in the record
+    assert hits[1].source_id.startswith("title:")  # no PMID or DOI: a digest of title and year
     assert hits[2].kind is WorkKind.NEWS
 
 
@@ -79,7 +80,10 @@ def test_format_is_sniffed_from_content(tmp_path: Path) -> None:
         ("bad.json", b'[{"type": "article"}]', "bad.json: record 1: no title"),
         ("bad.nbib", b"PMID- 1\nAB  - no title\n", "bad.nbib: record 1: no PMID or no title"),
         ("bad.xml", b"<PubmedArticleSet><PubmedArticle>", "bad.xml"),
-        ("latin1.ris", "TY  - JOUR\nTI  - caf\u00e9\nER  - \n".encode("latin-1"), "not UTF-8"),
+        ("empty.ris", b"", "empty.ris: no records"),
+        ("empty.json", b"[]", "empty.json: no records"),
+        ("empty.xml", b"<PubmedArticleSet></PubmedArticleSet>", "empty.xml: no records"),
+        ("endnote.xml", b"<xml><records><record/></records></xml>", "endnote.xml: not a Pub"),
     ],
 )
 def test_bad_files_name_file_and_record(
@@ -112,3 +116,126 @@ def test_import_dedupes_across_formats_and_is_idempotent(db: Database) -> None:
         assert len(session.scalars(select(Work)).all()) == 6
         statuses = sorted(c.status for c in session.scalars(select(Candidate)))
         assert statuses == ["new"] * 3 + ["published"] * 3
+
+
+def test_ris_quirks_of_real_exports() -> None:
+    """BOM, CRLF, a header before the first record, tags with one space and ``ER  -`` without
+    its space, a lost ER, continuation lines in list tags (N1), T1/JO/JF/Y1/DA, a DOI as a URL."""
+    hits = list(read_records(IMPORT / "handmade_quirks.ris"))
+    assert [h.title for h in hits] == [
+        "Falls prevention on acute wards",
+        "Delirium screening in older inpatients",
+        "Record that lost its end tag",
+        "Trust opens new falls clinic",
+    ]
+    first, second, third, news = hits
+    assert first.doi == "10.1000/nt.2019.22" and first.source_id == first.doi
+    assert (first.journal, first.pages, first.url) == (
+        "Nursing Times",
+        "22-25",
+        "https://example.org/a",
+    )
+    assert first.pub_date is not None and first.pub_date.year == 2019
+    assert first.abstract_text == "Falls are common. They can be prevented."
+    assert [(a.family, a.given, a.initials) for a in first.authors] == [
+        ("Smith", "J.", None),
+        ("Patel", None, "AK"),
+    ]
+    assert second.pmid == "31000002" and second.journal == "Age and Ageing"
+    assert second.pub_date is not None and (second.pub_date.month, second.pub_date.day) == (3, 15)
+    assert third.pub_date is not None and third.pub_date.year == 2021
+    assert news.kind is WorkKind.NEWS and news.pub_date is not None and news.pub_date.month == 7
+
+
+def test_records_without_ids_are_told_apart_by_content(db: Database, tmp_path: Path) -> None:
+    """Two exports saved under the same name (``savedrecs.ris``, ``Exported Items.ris``) whose
+    records carry no PMID or DOI, only an export-local ID: different records stay different."""
+    for folder, title in (("a", "Hand hygiene audit"), ("b", "Pressure ulcer bundle")):
+        (tmp_path / folder).mkdir()
+        record = f"TY  - JOUR\nTI  - {title}\nPY  - 2020\nID  - 1\nER  - \n"
+        (tmp_path / folder / "savedrecs.ris").write_text(record)
+    first = import_file(db, tmp_path / "a" / "savedrecs.ris", topic=None, now=NOW)
+    second = import_file(db, tmp_path / "b" / "savedrecs.ris", topic=None, now=NOW)
+    again = import_file(db, tmp_path / "b" / "savedrecs.ris", topic=None, now=NOW)
+    assert (first.new_works, second.new_works, again.new_sightings) == (1, 1, 0)
+    with db.read() as session:
+        assert sorted(w.title for w in session.scalars(select(Work))) == [
+            "Hand hygiene audit",
+            "Pressure ulcer bundle",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        (
+            "endnote.txt",
+            "\ufeffTY  - JOUR\r\nTI  - Caf\u00e9 culture\r\nER  - \r\n".encode("utf-16-le"),
+        ),
+        ("cp1252.ris", "TY  - JOUR\nTI  - Caf\u00e9 culture\nER  - \n".encode("cp1252")),
+        (
+            "mixed.ris",
+            "TY  - JOUR\nTI  - Caf\u00e9 culture\nN1  - \u2019".encode() + b"\x92\nER  - \n",
+        ),
+    ],
+)
+def test_encodings(tmp_path: Path, name: str, data: bytes) -> None:
+    """UTF-16 with a BOM (EndNote), Windows-1252, and UTF-8 with a stray Windows-1252 byte."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    (hit,) = read_records(path)
+    assert hit.title == "Caf\u00e9 culture"
+
+
+def test_medline_quirks() -> None:
+    """CRLF, a leading blank line, two LID lines, two collective authors, a book (BTI)."""
+    trial, book = read_records(IMPORT / "handmade_quirks.nbib")
+    assert trial.title.endswith("hip protectors in care homes: a cluster randomised study.")
+    assert trial.doi == "10.1371/journal.pone.0210000"
+    assert [a.collective for a in trial.authors] == [
+        None,
+        "Hip Protector Trial Group",
+        "UK Care Homes Research Network",
+    ]
+    assert trial.pub_date is not None and (trial.pub_date.year, trial.pub_date.month) == (2021, 1)
+    assert book.title == "Falls in Older People: Risk Factors and Strategies for Prevention"
+
+
+def test_csljson_quirks(tmp_path: Path) -> None:
+    """Zotero's PMID in ``note``, lower-case ``doi``, ``page-first``, ``issued`` as ``raw`` or a
+    string, a name particle, a single object instead of a list."""
+    items = [
+        {
+            "type": "article-journal",
+            "title": "A",
+            "doi": "https://doi.org/10.1000/ABC",
+            "note": "PMID: 31000020\nPMCID: PMC7000020",
+            "page-first": "e12",
+            "issued": {"raw": "May 2020"},
+            "author": [{"family": "Gogh", "given": "V.", "non-dropping-particle": "van"}],
+        },
+        {"type": "article-newspaper", "title": "B", "issued": "2021-06-02"},
+    ]
+    path = tmp_path / "zotero.json"
+    path.write_text(json.dumps(items))
+    first, news = read_records(path)
+    assert (first.doi, first.pmid, first.pages) == ("10.1000/abc", "31000020", "e12")
+    assert first.pub_date is not None and first.pub_date.year == 2020
+    assert first.authors[0].family == "van Gogh"
+    assert news.kind is WorkKind.NEWS and news.pub_date is not None and news.pub_date.day == 2
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(items[1]))
+    assert [h.title for h in read_records(single)] == ["B"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("a.txt", b"\r\nTY - JOUR\r\n", "ris"),
+        ("a.txt", b"Provider: EBSCO\nDatabase: CINAHL\n\nTY  - JOUR\n", "ris"),
+        ("a.ris", "TY  - JOUR\n".encode("utf-16"), "ris"),
+        ("a.txt", b"\nPMID- 1\n", "medline"),
+    ],
+)
+def test_format_sniffing(name: str, content: bytes, expected: str) -> None:
+    assert detect_format(Path(name), content) == expected

@@ -114,22 +114,29 @@ def _name(author: Author) -> str:
     if author.collective:
         return author.collective
     given = author.given or author.initials
-    return f"{author.family}, {given}" if given else author.family or ""
+    if author.family and given:
+        return f"{author.family}, {given}"
+    return author.family or given or ""
+
+
+def _line(value: str | None) -> str | None:
+    """A value on one line: RIS readers take an untagged line for junk or a new field."""
+    return " ".join(value.split()) if value else None
 
 
 def _ris(item: ExportItem) -> dict[str, Any]:
     record: dict[str, Any] = {
         "type_of_reference": _RIS_TYPES[item.kind],
-        "title": item.title,
-        "authors": [_name(a) for a in item.authors if _name(a)],
-        "secondary_title": item.journal,
-        "alternate_title1": item.journal_iso,
-        "volume": item.volume,
-        "number": item.issue,
+        "title": _line(item.title),
+        "authors": [_line(_name(a)) for a in item.authors if _name(a).strip()],
+        "secondary_title": _line(item.journal),
+        "alternate_title1": _line(item.journal_iso),
+        "volume": _line(item.volume),
+        "number": _line(item.issue),
         "doi": item.doi,
-        "abstract": item.abstract,
+        "abstract": _line(item.abstract),
         "language": item.language,
-        "keywords": list(item.keywords),
+        "keywords": [_line(k) for k in item.keywords if k.strip()],
         "urls": [item.url] if item.url else [],
         "id": str(item.work_id),
     }
@@ -152,7 +159,9 @@ def _csl(item: ExportItem) -> dict[str, Any]:
         "type": _CSL_TYPES[item.kind],
         "title": item.title,
         "author": [
-            {"literal": a.collective} if a.collective else {"family": a.family, "given": a.given}
+            {"literal": a.collective}
+            if a.collective
+            else {"family": a.family, "given": a.given or a.initials}
             for a in item.authors
         ],
         "container-title": item.journal,
@@ -170,9 +179,8 @@ def _csl(item: ExportItem) -> dict[str, Any]:
     if item.pub_date is not None:
         parts = [item.pub_date.year, item.pub_date.month, item.pub_date.day]
         record["issued"] = {"date-parts": [[p for p in parts if p is not None]]}
-    record["author"] = [
-        {k: v for k, v in person.items() if v is not None} for person in record["author"]
-    ]
+    people = ({k: v for k, v in person.items() if v} for person in record["author"])
+    record["author"] = [person for person in people if person]
     return {k: v for k, v in record.items() if v not in (None, "", [])}
 
 

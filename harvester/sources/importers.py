@@ -1,24 +1,31 @@
 """Import files to Hits: RIS, CSL-JSON, PubMed XML and MEDLINE (``.nbib``).
 
 A librarian loads past bulletins or a manual database export; every record becomes a Hit with
-``source`` "import:<format>", ``origin`` the file name and ``source_id`` the record's own id (PMID,
-else DOI, else its ID field, else ``<file name>#<record number>``), so importing the same file
-twice finds the same sightings and changes nothing.
+``source`` "import:<format>", ``origin`` the file name and ``source_id`` the record's PMID, else
+its DOI, else a digest of its title and year, so importing the same file twice finds the same
+sightings and changes nothing. A record's own ID field is not used: reference managers number
+records per library or per export (EndNote ``ID  - 1``, citekeys), and exports are routinely saved
+under the same name (``savedrecs.ris``, ``Exported Items.ris``), so such ids would make different
+records of two files look like the same sighting.
 
-The format comes from the file's extension and is checked against its first bytes (content
-wins when they disagree: a PubMed export saved as ``.txt`` is still MEDLINE). A file that cannot
-be read raises :class:`ImportFormatError` naming the file and, where it applies, the record.
-PubMed XML is read by :mod:`harvester.sources.pubmed_xml`, the parser harvests use.
+The format comes from the file's first bytes, else its extension (a PubMed export saved as
+``.txt`` is still MEDLINE). Text is UTF-8 (with or without a BOM) or UTF-16 with a BOM (EndNote);
+bytes that are not UTF-8 are read as Windows-1252, the other encoding exports come in. A file
+that cannot be read, or holds no records, raises :class:`ImportFormatError` naming the file and,
+where it applies, the record. PubMed XML is read by :mod:`harvester.sources.pubmed_xml`, the
+parser harvests use; RIS, MEDLINE and XML are read as streams.
 """
 
 from __future__ import annotations
 
+import codecs
+import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import rispy
 from Bio import Medline
@@ -51,18 +58,30 @@ _MONTHS = {
     )
 }
 _SNIFF_BYTES = 4096
+_RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
+_RIS_START = re.compile(r"^TY {1,2}-", re.MULTILINE)
+_PMID_NOTE = re.compile(r"\b(?:PMID|PubMed ID):?\s*(?:NLM)?(\d+)", re.IGNORECASE)
+_FAMILY_INITIALS = re.compile(r"^(\S.*?)\s+([A-Z]{1,4})$")
+_MEDLINE_DOI = re.compile(r"(\S+)\s+\[doi\]")
+_INITIALS_FAMILY = re.compile(r"^((?:[A-Z]\.[\s-]*)+)(\S.*)$")
+_NO_RECORDS_HINTS = {
+    "ris": "each RIS record starts with 'TY  - '",
+    "csljson": "CSL-JSON is a list of objects",
+    "pubmed-xml": "PubMed XML holds PubmedArticle elements",
+    "medline": "each MEDLINE record starts with 'PMID- '",
+}
 
 
 def detect_format(path: Path, head: bytes) -> str:
     """The import format of ``path`` from its first bytes, else from its extension."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").decode("utf-8", "replace")
+    text = head.decode(_encoding(head), "replace").lstrip("\ufeff \t\r\n")
     if text.startswith("<"):
         return "pubmed-xml"
     if text.startswith(("[", "{")):
         return "csljson"
-    if re.match(r"TY {2}- ", text):
+    if _RIS_START.search(text):  # after a header such as EBSCO's "Provider: ..." lines
         return "ris"
-    if re.match(r"PMID- ", text):
+    if text.startswith("PMID-"):
         return "medline"
     by_extension = _EXTENSIONS.get(path.suffix.lower())
     if by_extension is None:
@@ -77,70 +96,129 @@ def read_records(path: str | Path) -> Iterator[Hit]:
     """Yield one Hit per record of the import file ``path``."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+            fmt = detect_format(path, head)
+            handle.seek(0)
+            count = 0
+            for count, hit in enumerate(_READERS[fmt](path, handle, _encoding(head)), 1):  # noqa: B007
+                yield hit
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    fmt = detect_format(path, data[:_SNIFF_BYTES])
-    readers: dict[str, Callable[[Path, bytes], Iterator[Hit]]] = {
-        "ris": _read_ris,
-        "csljson": _read_csljson,
-        "pubmed-xml": _read_pubmed_xml,
-        "medline": _read_medline,
-    }
-    yield from readers[fmt](path, data)
+    if count == 0:
+        raise ImportFormatError(f"{path}: no records found", hint=_NO_RECORDS_HINTS[fmt])
 
 
-def _text(path: Path, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(
-            f"{path}: not UTF-8 text (byte {exc.start}): save the export as UTF-8"
-        ) from None
+def _encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8"
 
 
-def _source_id(path: Path, number: int, *ids: str | None) -> str:
+def _windows_1252(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a byte that is not UTF-8 is read as Windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("harvester-cp1252", _windows_1252)
+
+
+def _text(handle: BinaryIO, encoding: str) -> io.TextIOWrapper:
+    """The file as text with universal newlines (CRLF and CR become LF)."""
+    return io.TextIOWrapper(handle, encoding=encoding, errors="harvester-cp1252", newline=None)
+
+
+def _source_id(title: str, year: int | None, *ids: str | None) -> str:
     for value in ids:
         if value:
             return value
-    return f"{path.name}#{number}"
+    # Folded here rather than by normalise_title, whose rules may change: a digest must not.
+    folded = " ".join(title.casefold().split())
+    digest = hashlib.sha1(f"{folded}|{year or ''}".encode(), usedforsecurity=False)
+    return f"title:{digest.hexdigest()[:20]}"
 
 
 # --- RIS -----------------------------------------------------------------------------------
 
 
-def _read_ris(path: Path, data: bytes) -> Iterator[Hit]:
-    try:
-        records = rispy.loads(_text(path, data))
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise ImportFormatError(f"{path}: not a valid RIS file: {exc}") from None
-    if not records:
-        raise ImportFormatError(f"{path}: no RIS records (each starts with 'TY  - ')")
+def _read_ris(path: Path, handle: BinaryIO, encoding: str) -> Iterator[Hit]:
+    with _text(handle, encoding) as text:
+        records = rispy.RisParser().parse_lines(_ris_lines(text))
     for number, record in enumerate(records, 1):
         yield _ris_hit(path, number, record)
 
 
+def _ris_lines(lines: Iterable[str]) -> Iterator[str]:
+    """RIS lines in the one shape rispy reads: ``XX  - value``, each record closed by ``ER``.
+
+    Exports differ: tags with one space before the dash, ``ER  -`` with no space after it, a
+    header before the first record (EBSCO), values wrapped onto untagged lines (which rispy
+    cannot append to list tags such as N1), a missing ``ER`` (rispy would drop the last record
+    or run two records into one).
+    """
+    record_open = False
+    pending: str | None = None  # the last tag line, which wrapped lines still extend
+    for line in lines:
+        match = _RIS_LINE.match(line.rstrip())
+        if match is None:
+            if pending is not None and line.strip():
+                pending = f"{pending} {line.strip()}"
+            continue
+        if pending is not None:
+            yield pending
+            pending = None
+        tag, value = match.group(1), (match.group(2) or "").strip()
+        if tag == "TY":
+            if record_open:
+                yield "ER  - "
+            record_open = True
+        if not record_open:
+            continue  # a header before the first record
+        if tag == "ER":
+            yield "ER  - "
+            record_open = False
+        else:
+            pending = f"{tag}  - {value}"
+    if pending is not None:
+        yield pending
+    if record_open:
+        yield "ER  - "
+
+
 def _ris_hit(path: Path, number: int, record: dict[str, Any]) -> Hit:
-    title = _first(record, "title", "primary_title", "translated_title", "short_title")
+    other_tags = record.get("unknown_tag") or {}
+    title = _first(record, "title", "primary_title", "translated_title", "short_title") or _first(
+        other_tags, "CT", "BT"
+    )
     if not title:
         raise ImportFormatError(f"{path}: record {number}: no title (TI or T1)")
     names = record.get("authors") or record.get("first_authors") or []
     database = f"{record.get('name_of_database', '')} {record.get('database_provider', '')}"
     pmid = None
-    if re.search(r"pubmed|medline", database, re.IGNORECASE):
+    if re.search(r"pubmed|medline|\bNLM\b", database, re.IGNORECASE):
         pmid = normalise_pmid(record.get("accession_number"))
     for note in record.get("notes") or []:
-        match = re.search(r"\bPMID:?\s*(\d+)", str(note))
+        match = _PMID_NOTE.search(str(note))
         pmid = pmid or (normalise_pmid(match.group(1)) if match else None)
-    doi = normalise_doi(record.get("doi"))
+    urls = [str(u) for u in record.get("urls") or []]
+    doi = normalise_doi(record.get("doi")) or next(filter(None, map(normalise_doi, urls)), None)
     start, end = record.get("start_page"), record.get("end_page")
     pages = f"{start}-{end}" if start and end and end != start else start
-    urls = record.get("urls") or []
     kind = str(record.get("type_of_reference", "")).upper()
     abstract = record.get("abstract") or record.get("notes_abstract")
+    pub_date = (
+        _date(record.get("date"))
+        or _date(record.get("publication_year"))
+        or _date(record.get("year"))
+    )
     return Hit(
         source="import:ris",
-        source_id=_source_id(path, number, pmid, doi, record.get("id")),
+        source_id=_source_id(title, pub_date.year if pub_date else None, pmid, doi),
         origin=path.name,
         title=title,
         kind=WorkKind.NEWS if kind in _RIS_NEWS else _article_or_other(kind in _RIS_ARTICLE),
@@ -150,9 +228,7 @@ def _ris_hit(path: Path, number: int, record: dict[str, Any]) -> Hit:
         volume=record.get("volume"),
         issue=record.get("number"),
         pages=pages,
-        pub_date=_date(record.get("date"))
-        or _date(record.get("publication_year"))
-        or _date(record.get("year")),
+        pub_date=pub_date,
         doi=doi,
         pmid=pmid,
         url=urls[0] if urls else None,
@@ -164,47 +240,60 @@ def _ris_hit(path: Path, number: int, record: dict[str, Any]) -> Hit:
 
 
 def _name(text: str) -> Author:
-    """ "Family, Given" (RIS and CSV exports); a name without a comma is kept whole."""
+    """A personal name as exports write it: "Smith, John" (most), "Smith JA" (Ovid, MEDLINE
+    style) or "J. A. Smith"; anything else (a corporate author) is kept whole."""
+    text = text.strip()
     if "," in text:
         family, given = (part.strip() for part in text.split(",", 1))
         return Author(family=family or None, given=given or None)
-    return Author(family=text.strip())
+    if match := _FAMILY_INITIALS.match(text):
+        return Author(family=match.group(1), initials=match.group(2))
+    if match := _INITIALS_FAMILY.match(text):
+        return Author(family=match.group(2), given=match.group(1).strip())
+    return Author(family=text)
 
 
 # --- CSL-JSON -------------------------------------------------------------------------------
 
 
-def _read_csljson(path: Path, data: bytes) -> Iterator[Hit]:
+def _read_csljson(path: Path, handle: BinaryIO, encoding: str) -> Iterator[Hit]:
     try:
-        document = json.loads(_text(path, data))
+        with _text(handle, encoding) as text:
+            document = json.load(text)
     except json.JSONDecodeError as exc:
         raise ImportFormatError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
     items = document if isinstance(document, list) else [document]
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             raise ImportFormatError(f"{path}: record {number}: not a CSL-JSON object")
-        yield _csl_hit(path, number, item)
+        yield _csl_hit(path, number, {key.casefold(): value for key, value in item.items()})
 
 
 def _csl_hit(path: Path, number: int, item: dict[str, Any]) -> Hit:
+    """``item`` has its keys case-folded: exporters write ``DOI`` or ``doi``, ``URL`` or ``url``."""
     title = _csl_string(item.get("title"))
     if not title:
         raise ImportFormatError(f"{path}: record {number}: no title")
-    doi = normalise_doi(_csl_string(item.get("DOI")))
-    pmid = normalise_pmid(_csl_string(item.get("PMID")))
+    doi = normalise_doi(_csl_string(item.get("doi")))
+    note = _PMID_NOTE.search(_csl_string(item.get("note")) or "")  # Zotero's "PMID: 123"
+    pmid = normalise_pmid(_csl_string(item.get("pmid")) or (note.group(1) if note else None))
     ctype = str(item.get("type", ""))
     authors = []
     for person in item.get("author") or []:
         if not isinstance(person, dict):
             raise ImportFormatError(f"{path}: record {number}: an author is not an object")
-        if person.get("literal") and not person.get("family"):
+        family = " ".join(
+            str(person[k]) for k in ("non-dropping-particle", "family") if person.get(k)
+        )
+        if person.get("literal") and not family:
             authors.append(Author(collective=str(person["literal"])))
         else:
-            authors.append(Author(family=person.get("family"), given=person.get("given")))
+            authors.append(Author(family=family or None, given=person.get("given")))
     abstract = _csl_string(item.get("abstract"))
+    pub_date = _csl_date(item.get("issued")) or _csl_date(item.get("published-print"))
     return Hit(
         source="import:csljson",
-        source_id=_source_id(path, number, pmid, doi, _csl_string(item.get("id"))),
+        source_id=_source_id(title, pub_date.year if pub_date else None, pmid, doi),
         origin=path.name,
         title=title,
         kind=WorkKind.NEWS if ctype in _CSL_NEWS else _article_or_other(ctype in _CSL_ARTICLE),
@@ -213,12 +302,12 @@ def _csl_hit(path: Path, number: int, item: dict[str, Any]) -> Hit:
         journal_iso=_csl_string(item.get("container-title-short")),
         volume=_csl_string(item.get("volume")),
         issue=_csl_string(item.get("issue")),
-        pages=_csl_string(item.get("page")),
-        pub_date=_csl_date(item.get("issued")) or _csl_date(item.get("published-print")),
+        pages=_csl_string(item.get("page")) or _csl_string(item.get("page-first")),
+        pub_date=pub_date,
         doi=doi,
         pmid=pmid,
-        pmcid=normalise_pmcid(_csl_string(item.get("PMCID"))),
-        url=_csl_string(item.get("URL")),
+        pmcid=normalise_pmcid(_csl_string(item.get("pmcid"))),
+        url=_csl_string(item.get("url")),
         abstract=[AbstractSection(text=abstract)] if abstract else [],
         language=_csl_string(item.get("language")),
         source_name=_csl_string(item.get("publisher")),
@@ -236,6 +325,10 @@ def _csl_string(value: Any) -> str | None:
 
 
 def _csl_date(value: Any) -> PubDate | None:
+    """``{"date-parts": [[2020, 5]]}`` (numbers or strings), else its ``raw`` or ``literal``
+    ("2020-05-01", "May 2020"); some exporters write the date as a plain string."""
+    if isinstance(value, str):
+        value = {"raw": value}
     if not isinstance(value, dict):
         return None
     parts = value.get("date-parts")
@@ -243,16 +336,17 @@ def _csl_date(value: Any) -> PubDate | None:
         numbers = [int(p) for p in parts[0] if isinstance(p, int | str) and str(p).isdigit()]
         if numbers and len(numbers) == len(parts[0]):
             return _pub_date(*numbers[:3])
-    raw = value.get("raw") or value.get("literal")
-    return _date(str(raw)) if raw else None
+    raw = str(value.get("raw") or value.get("literal") or "")
+    year = re.search(r"\b(\d{4})\b", raw)
+    return _date(raw) or (_pub_date(int(year.group(1))) if year else None)
 
 
 # --- PubMed XML and MEDLINE -------------------------------------------------------------------
 
 
-def _read_pubmed_xml(path: Path, data: bytes) -> Iterator[Hit]:
+def _read_pubmed_xml(path: Path, handle: BinaryIO, encoding: str) -> Iterator[Hit]:  # noqa: ARG001 - XML declares its own
     try:
-        for hit in parse_pubmed_xml(data, name=str(path)):
+        for hit in parse_pubmed_xml(handle, name=str(path)):
             hit.source, hit.origin = "import:pubmed-xml", path.name
             yield hit
     except HarvesterError as exc:
@@ -261,33 +355,36 @@ def _read_pubmed_xml(path: Path, data: bytes) -> Iterator[Hit]:
         raise ImportFormatError(exc.message) from None
 
 
-def _read_medline(path: Path, data: bytes) -> Iterator[Hit]:
-    handle = io.StringIO(_text(path, data))
-    records: Iterator[dict[str, Any]] = Medline.parse(handle)  # type: ignore[no-untyped-call]
+def _read_medline(path: Path, handle: BinaryIO, encoding: str) -> Iterator[Hit]:
     number = 0
     try:
-        for number, record in enumerate(records, 1):
-            yield _medline_hit(path, number, record)
+        with _text(handle, encoding) as text:
+            records: Iterator[dict[str, Any]] = Medline.parse(text)  # type: ignore[no-untyped-call]
+            for number, record in enumerate(records, 1):
+                yield _medline_hit(path, number, record)
     except (ValueError, KeyError) as exc:
         raise ImportFormatError(f"{path}: record {number + 1}: not MEDLINE text: {exc}") from None
-    if number == 0:
-        raise ImportFormatError(f"{path}: no MEDLINE records (each starts with 'PMID- ')")
+
+
+_READERS: dict[str, Callable[[Path, BinaryIO, str], Iterator[Hit]]] = {
+    "ris": _read_ris,
+    "csljson": _read_csljson,
+    "pubmed-xml": _read_pubmed_xml,
+    "medline": _read_medline,
+}
 
 
 def _medline_hit(path: Path, number: int, record: dict[str, Any]) -> Hit:
     pmid = normalise_pmid(record.get("PMID"))
-    title = record.get("TI") or record.get("BTI")
+    title = _first(record, "TI") or " ".join(record.get("BTI") or [])  # BTI is not joined
     if not pmid or not title:
         raise ImportFormatError(f"{path}: record {number}: no PMID or no title (TI)")
-    doi = None
-    for field in [record.get("LID", ""), *(record.get("AID") or [])]:
-        if str(field).endswith("[doi]"):
-            doi = normalise_doi(str(field)[: -len("[doi]")])
-            break
-    full_names = record.get("FAU") or []
-    short_names = record.get("AU") or []
-    authors = [_name(n) for n in full_names] or [_medline_short(n) for n in short_names]
-    authors += [Author(collective=c) for c in ([record["CN"]] if "CN" in record else [])]
+    # LID and AID lines end in "[doi]" or "[pii]"; Bio.Medline joins repeated LID lines.
+    tagged = " ".join([record.get("LID", ""), *(record.get("AID") or [])])
+    dois = (normalise_doi(found) for found in _MEDLINE_DOI.findall(tagged))
+    doi = next(filter(None, dois), None)
+    authors = [_name(n) for n in record.get("FAU") or record.get("AU") or []]
+    authors += [Author(collective=c) for c in record.get("CN") or []]
     abstract = record.get("AB")
     return Hit(
         source="import:medline",
@@ -312,14 +409,6 @@ def _medline_hit(path: Path, number: int, record: dict[str, Any]) -> Hit:
         keywords=list(record.get("OT") or []),
         raw=_medline_raw(record),
     )
-
-
-def _medline_short(name: str) -> Author:
-    """MEDLINE's "AU" form: "Smith JA" (family name, then initials)."""
-    family, _, initials = name.rpartition(" ")
-    if family and initials.isupper() and initials.isalpha():
-        return Author(family=family, initials=initials)
-    return Author(family=name)
 
 
 def _medline_date(value: str | None) -> PubDate | None:
