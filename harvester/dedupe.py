@@ -33,6 +33,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -53,6 +54,7 @@ from harvester.normalise import (
 )
 
 __all__ = [
+    "KEYS_VERSION",
     "Keys",
     "Link",
     "Match",
@@ -122,6 +124,11 @@ _DIGITS = re.compile(r"\d+")
 _ROMAN = frozenset(["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"])
 
 STRENGTH = {"pmid": 50, "doi": 40, "pmcid": 30, "url": 20}
+#: The version of :meth:`Keys.to_json`'s keys. The store keeps each work's keys so that a lookup
+#: does not re-normalise every sighting; bump this whenever a change here or in
+#: :mod:`harvester.normalise` changes what :func:`make_keys` returns, and stored keys of an older
+#: version are rebuilt from their work the next time they are needed.
+KEYS_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,48 @@ class Keys:
         if self.notice_title:
             keys += block_keys(self.notice_title, None, None)
         return list(dict.fromkeys(keys))
+
+    def to_json(self) -> dict[str, Any]:
+        """The keys as JSON-able values (for the store); :meth:`from_json` reads them back."""
+        return {
+            "titles": list(self.titles),
+            "doi": self.doi,
+            "pmid": self.pmid,
+            "pmcid": self.pmcid,
+            "urls": list(self.urls),
+            "year": self.year,
+            "day": self.day.isoformat() if self.day else None,
+            "authors": list(self.authors),
+            "volume": self.volume,
+            "page": self.page,
+            "last_page": self.last_page,
+            "journal": self.journal,
+            "kind": self.kind.value,
+            "preprint": self.preprint,
+            "notice": self.notice,
+            "notice_title": self.notice_title,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Keys:
+        return cls(
+            titles=tuple(data["titles"]),
+            doi=data["doi"],
+            pmid=data["pmid"],
+            pmcid=data["pmcid"],
+            urls=tuple(data["urls"]),
+            year=data["year"],
+            day=dt.date.fromisoformat(data["day"]) if data["day"] else None,
+            authors=tuple(data["authors"]),
+            volume=data["volume"],
+            page=data["page"],
+            last_page=data["last_page"],
+            journal=data["journal"],
+            kind=WorkKind(data["kind"]),
+            preprint=data["preprint"],
+            notice=data["notice"],
+            notice_title=data["notice_title"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,9 +311,18 @@ def make_keys(
 
 
 def author_keys(families: Iterable[str | None]) -> tuple[str, ...]:
-    """Folded family names of the first five authors (enough to tell first-author slips)."""
-    keys = [author_key(name) for name in families]
-    return tuple(k for k in keys if k)[:5]
+    """Folded family names of the first five authors (enough to tell first-author slips).
+
+    Names are folded only until five keys are found: a consortium paper lists hundreds.
+    """
+    keys: list[str] = []
+    for name in families:
+        key = author_key(name)
+        if key:
+            keys.append(key)
+            if len(keys) == 5:
+                break
+    return tuple(keys)
 
 
 def normalise_volume(volume: str | None) -> str | None:

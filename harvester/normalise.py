@@ -170,10 +170,13 @@ def normalise_text(value: str) -> str:
     text = html.unescape(value)
     text = _TAG.sub("", text)
     text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text.replace("&", " and "))
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().translate(_FOLD)
-    text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
+    if text.isascii():  # most text: nothing to decompose or fold, and much faster
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.casefold().translate(_FOLD)
+        text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
@@ -274,8 +274,8 @@ def test_a_blocking_key_shared_by_too_many_works_is_passed_over(
     loaded: list[int] = []
     real = works._candidate_works
 
-    def spy(session: Session, keys: object) -> list[Work]:
-        found = real(session, keys)  # type: ignore[arg-type]
+    def spy(session: Session, keys: object, owners: object) -> list[int]:
+        found = real(session, keys, owners)  # type: ignore[arg-type]
         loaded.append(len(found))
         return found
 
@@ -285,3 +285,20 @@ def test_a_blocking_key_shared_by_too_many_works_is_passed_over(
     )
     assert result.new_works == 1
     assert loaded == [0]
+
+
+def test_missing_dedupe_keys_are_rebuilt_from_the_work_and_its_sightings(db: Database) -> None:
+    """Stored keys only save work: a work whose keys are missing (or of an older version) is
+    still found, and gets the same keys back."""
+    ingest(db, [pubmed(), feed(TITLE, source_id="g1", origin="feed-a", url="https://x.org/a")])
+    with db.read() as session:
+        stored = session.scalars(select(Work.dedupe_keys).order_by(Work.id)).all()
+    assert len(stored) == 2 and all(keys is not None for keys in stored)
+    with db.write() as session:
+        session.execute(update(Work).values(dedupe_keys=None))
+    ris = pubmed(source="import:ris", source_id="rec1", origin="x.ris", pmid=None, doi=None)
+    result = ingest(db, [ris], now=LATER)
+    assert (result.new_works, result.outcomes[0].work_id) == (0, 1)
+    assert result.outcomes[0].reason.startswith("title")
+    with db.read() as session:
+        assert session.scalars(select(Work.dedupe_keys).order_by(Work.id)).all()[0] == stored[0]

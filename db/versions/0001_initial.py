@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 21:31:08.119546
+Create Date: 2026-11-24 22:08:33.988033
 """
 
 from __future__ import annotations
@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("title_key", sa.Text(), nullable=False),
         sa.Column("block_key", sa.String(length=64), nullable=False),
         sa.Column("author_key", sa.String(length=128), nullable=True),
+        sa.Column("dedupe_keys", sa.JSON(), nullable=True),
         sa.Column("metadata_source", sa.String(length=64), nullable=False),
         sa.Column("metadata_rank", sa.Integer(), nullable=False),
         sa.Column("created_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=False),

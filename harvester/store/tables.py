@@ -110,11 +110,17 @@ class Work(Base):
     title_key: Mapped[str] = mapped_column(Text, default="")
     block_key: Mapped[str] = mapped_column(String(64), default="", index=True)
     author_key: Mapped[str | None] = mapped_column(String(128))
+    # what dedupe compares a hit with: the work's Keys (harvester.dedupe.Keys.to_json), the title
+    # keys of its sightings and its URL identities, kept here so that a lookup reads one column
+    # instead of re-normalising every sighting (see harvester.store.works); null: not yet built
+    dedupe_keys: Mapped[dict[str, Any] | None] = mapped_column()
     # which source gave the bibliographic fields, and how much it is trusted (higher wins)
     metadata_source: Mapped[str] = mapped_column(String(64))
     metadata_rank: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # when the bibliographic fields last changed: set by the ingest path, not on every write
+    # (a new sighting rewrites dedupe_keys without changing the record)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[WorkIdentity]] = relationship(
         back_populates="work", cascade="all, delete-orphan"
