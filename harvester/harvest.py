@@ -9,7 +9,8 @@ PubMed runs are incremental: each topic keeps a watermark per query (the entrez 
 everything has been fetched). The next run asks from the watermark minus ``overlap_days`` (the
 overlap is absorbed by dedupe) up to today; a first run goes back ``initial_days``. ``since`` and
 ``until`` override the window (a backfill). The watermark only moves to a date through which every
-record was actually fetched.
+record was actually fetched, and never past NCBI's yesterday: entrez dates are US Eastern days, and
+a day still running there may yet gain records however late in the UTC day the run is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from harvester.config import Settings, Topic
 from harvester.errors import HarvesterError, SourceError
@@ -35,6 +37,8 @@ from harvester.store.works import ingest_hits
 log = logging.getLogger(__name__)
 
 SOURCES = ("pubmed", "feeds")
+#: Where NCBI's days begin and end: entrez dates are given in its local time.
+NCBI_TIME = ZoneInfo("America/New_York")
 
 Clock = Callable[[], dt.datetime]
 Reporter = Callable[[str], None]
@@ -175,7 +179,12 @@ class Harvest:
         now = self.clock()
         mindate, maxdate = self.pubmed_window(topic, since=since, until=until, today=now.date())
         if mindate > maxdate:
-            raise HarvesterError(f"--since {mindate} is after --until {maxdate}")
+            if since is not None:
+                raise HarvesterError(f"--since {mindate} is after --until {maxdate}")
+            raise HarvesterError(
+                f"--until {maxdate} is before {topic.slug}'s next PubMed window, which starts "
+                f"at {mindate}; give --since as well for a backfill"
+            )
         summary = self._start(topic, "pubmed", now, window=(mindate, maxdate))
         client = self._client()
         requests_before = client.requests_made
@@ -195,6 +204,11 @@ class Harvest:
             summary.error = f"internal error: {type(exc).__name__}: {exc}"
             summary.status = RunStatus.PARTIAL if summary.fetched else RunStatus.FAILED
         summary.requests = client.requests_made - requests_before
+        ncbi_yesterday = now.astimezone(NCBI_TIME).date() - dt.timedelta(days=1)
+        if complete_through is not None:
+            complete_through = min(complete_through, ncbi_yesterday)
+            if complete_through < mindate:  # the window held only NCBI's unfinished day
+                complete_through = None
         with self.db.write() as session:
             if complete_through is not None and self._moves_watermark(session, topic, mindate):
                 runs.set_watermark(

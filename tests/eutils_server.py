@@ -13,7 +13,9 @@ records (the fixture files), the way NCBI does where it matters to a client:
   POST, answering a ``PubmedArticleSet`` of the records' own XML.
 * faults, injected per endpoint and consumed one per request: 429 with NCBI's JSON body and a
   ``Retry-After``, 500/502/503, a slow answer, a truncated body (with or without a Content-Length),
-  an HTTP 200 ``<ERROR>Search Backend failed: ...</ERROR>``, and a connection reset.
+  an HTTP 200 ``<ERROR>Search Backend failed: ...</ERROR>``, a connection reset, an HTTP 200
+  proxy error page in HTML, an HTTP 200 with an empty body, a body with bytes that are not UTF-8,
+  and the history server forgetting every ``WebEnv`` (as NCBI does after about an hour).
 
 Every request is recorded (method, endpoint, merged parameters, arrival time) so tests can check
 what a client sent. :meth:`Corpus.synthetic` clones real records with new PMIDs and spread entrez
@@ -175,6 +177,10 @@ class Fault:
     TRUNCATE_UNSIZED = "truncate-unsized"  # no Content-Length, half the body, closed
     BACKEND_ERROR = "backend-error"  # HTTP 200 carrying <ERROR>Search Backend failed</ERROR>
     RESET = "reset"  # the connection is reset without an answer
+    HTML_200 = "html-200"  # a proxy's error page, in HTML, with HTTP 200
+    EMPTY_200 = "empty-200"  # HTTP 200 and no body at all
+    NOT_UTF8 = "not-utf8"  # the normal answer with one Latin-1 byte in the first title
+    EXPIRE_HISTORY = "expire-history"  # every WebEnv is forgotten before this request is answered
 
 
 @dataclass
@@ -294,12 +300,24 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == Fault.BACKEND_ERROR:
             self._send(200, _esearch_error(BACKEND_ERROR), "text/xml")
             return
+        if fault == Fault.HTML_200:
+            page = b"<!DOCTYPE html><html><head><meta charset=utf-8></head><body>Proxy error"
+            self._send(200, page, "text/html")
+            return
+        if fault == Fault.EMPTY_200:
+            self._send(200, b"", "text/xml")
+            return
+        if fault == Fault.EXPIRE_HISTORY:
+            with state.lock:
+                state.history.clear()
         if endpoint == "esearch":
             status, body = _esearch(state, params)
         elif endpoint == "efetch":
             status, body = _efetch(state, params)
         else:
             status, body = 404, b"unknown endpoint"
+        if fault == Fault.NOT_UTF8:
+            body = body.replace(b"<ArticleTitle>", b"<ArticleTitle>\xe9", 1)
         if fault == Fault.TRUNCATE:
             self._send(status, body, "text/xml", cut=len(body) // 2)
         elif fault == Fault.TRUNCATE_UNSIZED:

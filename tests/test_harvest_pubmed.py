@@ -175,3 +175,41 @@ def test_progress_is_reported_after_every_stored_batch(project: Database) -> Non
             until=dt.date.fromisoformat(UNTIL),
         )
     assert seen == [30, 60, 67]
+
+
+def test_a_day_still_running_in_us_eastern_time_is_read_again_by_the_next_run(
+    project: Database, server: EutilsServer, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NCBI dates records in US Eastern time: at 01:00 UTC its day is the day before, still open.
+
+    With no overlap at all, the next run must still re-read that day, or records entered in the
+    rest of the US day are never fetched.
+    """
+    monkeypatch.setenv("HARVESTER_PUBMED__OVERLAP_DAYS", "0")
+    settings = load_settings()
+    topics = load_topics(settings.queries_dir)
+    last = max(r.edat for r in corpus.records)
+    late = {str(r.pmid) for r in corpus.records if r.edat == last}
+    server.state.term_filter = lambda _term, record: record.edat != last  # not yet entered
+
+    def at(day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+
+    next_day = last + dt.timedelta(days=1)
+    with Harvest(project, settings, clock=lambda: at(next_day, 1)) as harvester:
+        harvester.run(topics, sources=["pubmed"])
+    assert not late & stored_pmids(project)
+
+    server.state.term_filter = None  # entered later on the same US day
+    with Harvest(project, settings, clock=lambda: at(next_day, 13)) as harvester:
+        (summary,) = harvester.run(topics, sources=["pubmed"])
+    assert summary.window is not None and summary.window[0] <= last
+    assert late <= stored_pmids(project)
+
+
+def test_until_before_the_next_window_says_to_give_since(project: Database) -> None:
+    assert harvest("--since", SINCE, "--until", UNTIL).exit_code == 0
+    result = harvest("--until", "2021-01-15")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --until 2021-01-15 is before social-prescribing's next")
+    assert "give --since as well" in result.stderr

@@ -340,6 +340,8 @@ def test_a_day_beyond_the_limit_is_fetched_in_part_and_reported(topic_corpus: Co
         Fault.TRUNCATE_UNSIZED,
         Fault.BACKEND_ERROR,
         Fault.RESET,
+        Fault.HTML_200,
+        Fault.EMPTY_200,
     ],
 )
 def test_every_transient_fault_is_retried_until_the_harvest_succeeds(
@@ -353,6 +355,60 @@ def test_every_transient_fault_is_retried_until_the_harvest_succeeds(
     assert sorted(h.source_id for h in hits) == sorted(str(r.pmid) for r in topic_corpus.records)
     assert client.requests_made == (1 + 4) + 3 == len(server.requests)
     assert [r.fault for r in server.requests].count(fault) == 3
+
+
+def test_an_expired_history_is_searched_again_and_the_slice_resumes_where_it_was(
+    server: EutilsServer, topic_corpus: Corpus
+) -> None:
+    server.inject("efetch", Fault.NONE, Fault.EXPIRE_HISTORY)
+    client = make_client(server)
+    batches = collect(harvest_pubmed(client, "q", *WINDOW), topic_corpus, WINDOW[0])
+    ids = [h.source_id for h in all_hits(batches)]
+    assert sorted(ids) == sorted(str(r.pmid) for r in topic_corpus.records)
+    # the lost page is not retried against the dead WebEnv: one new search, then onwards
+    assert [r.endpoint for r in server.requests] == ["esearch", "efetch", "efetch", "esearch"] + [
+        "efetch"
+    ] * 3
+    assert [r.params["retstart"] for r in server.requests[-3:]] == ["20", "40", "60"]
+    assert client.requests_made == len(server.requests)
+
+
+def test_an_expired_history_whose_search_changed_refetches_the_slice(
+    topic_corpus: Corpus,
+) -> None:
+    gone = max(r.pmid for r in topic_corpus.records)  # newest first: on the first page
+
+    def term_filter(_term: str, record: Record) -> bool:
+        return record.pmid != gone or running.state.count("esearch") < 2
+
+    with serve(topic_corpus, term_filter=term_filter) as running:
+        running.inject("efetch", Fault.NONE, Fault.EXPIRE_HISTORY)
+        client = make_client(running)
+        ids = [h.source_id for h in all_hits(list(harvest_pubmed(client, "q", *WINDOW)))]
+        fetches = [r.params["retstart"] for r in running.requests if r.endpoint == "efetch"]
+    assert set(ids) == {str(r.pmid) for r in topic_corpus.records}
+    assert fetches == ["0", "20", "0", "20", "40", "60"]
+
+
+def test_history_that_keeps_expiring_fails_after_a_few_new_searches(
+    server: EutilsServer,
+) -> None:
+    server.inject("efetch", *[Fault.EXPIRE_HISTORY] * 10)
+    client = make_client(server)
+    with pytest.raises(FetchError, match="Unable to obtain query"):
+        list(harvest_pubmed(client, "q", *WINDOW))
+    assert 2 < server.state.count("esearch") < 6
+
+
+def test_bytes_that_are_not_utf8_are_replaced_not_fatal(
+    server: EutilsServer, topic_corpus: Corpus
+) -> None:
+    server.inject("efetch", *[Fault.NOT_UTF8] * 4)  # one bad byte in each of the four pages
+    client = make_client(server)
+    hits = all_hits(collect(harvest_pubmed(client, "q", *WINDOW), topic_corpus, WINDOW[0]))
+    assert len({h.source_id for h in hits}) == 67
+    assert sum("\ufffd" in h.title for h in hits) == 4
+    assert client.requests_made == 1 + 4  # no page was retried
 
 
 def test_retry_after_is_honoured_and_backoff_grows(server: EutilsServer) -> None:
@@ -390,6 +446,15 @@ def test_a_fault_that_persists_raises_fetch_error_after_the_retries(
     for batch in batches:
         seen.update(h.source_id for h in batch.hits)
         check_promise(batch, topic_corpus, WINDOW[0], seen, None)
+
+
+def test_debug_logging_of_the_http_library_does_not_show_the_api_key(
+    server: EutilsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # what `harvester -vv` does
+    list(harvest_pubmed(make_client(server), "q", *WINDOW))
+    assert "esearch.fcgi" in caplog.text and "api_key=" in caplog.text
+    assert API_KEY not in caplog.text
 
 
 def test_a_client_error_is_not_retried(server: EutilsServer) -> None:
@@ -526,3 +591,49 @@ def test_the_client_may_send_ten_a_second_with_a_key(server: EutilsServer) -> No
     assert times[9] - times[0] < 0.9  # the first ten go at once (3/s would take 3 s)
     assert times[10] - times[0] >= 1.0 - 0.1
     assert all(r.params["api_key"] == key for r in server.requests)
+
+
+def test_a_redirect_is_not_followed_so_the_key_never_reaches_another_host() -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    visits: list[str] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            visits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_address[1]}/x")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    first = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (other, first)]
+    for thread in threads:
+        thread.start()
+    try:
+        settings = PubMedSettings(
+            base_url=f"http://127.0.0.1:{first.server_address[1]}/eutils/",
+            api_key=API_KEY,
+            backoff_base=0.001,
+        )
+        client = EutilsClient(settings, limiter=RateLimiter(1000))
+        with pytest.raises(FetchError, match="HTTP 302"):
+            client.esearch("q", *WINDOW)
+        client.close()
+    finally:
+        for server in (first, other):
+            server.shutdown()
+            server.server_close()
+    assert visits == []

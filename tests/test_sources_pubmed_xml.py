@@ -289,6 +289,101 @@ def test_a_record_without_a_pmid_is_a_parse_error_naming_it() -> None:
         list(parse_pubmed_xml(body, name="upload.xml"))
 
 
+def article(citation: str, article: str = "", data: str = "") -> Hit:
+    """One record built from parts: ``citation`` inside MedlineCitation, ``article`` in Article."""
+    inner = f"<Article>{article}</Article>" if article else ""
+    body = (
+        f"<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>7</PMID>{citation}{inner}"
+        f"</MedlineCitation><PubmedData>{data}</PubmedData></PubmedArticle></PubmedArticleSet>"
+    )
+    (hit,) = parse_pubmed_xml(body.encode())
+    return hit
+
+
+def test_a_record_with_only_a_pmid_and_pubmed_data_is_kept_not_fatal() -> None:
+    hit = article(
+        "",
+        data=(
+            '<History><PubMedPubDate PubStatus="entrez"><Year>2024</Year><Month>5</Month>'
+            '<Day>1</Day></PubMedPubDate></History><ArticleIdList><ArticleId IdType="doi">'
+            "10.1000/min</ArticleId></ArticleIdList>"
+        ),
+    )
+    assert (hit.pmid, hit.title, hit.doi) == ("7", "[No title available]", "10.1000/min")
+    assert hit.entrez_date == dt.date(2024, 5, 1) and hit.authors == [] and hit.journal is None
+
+
+def test_undetermined_language_is_no_language() -> None:
+    assert article("", "<ArticleTitle>x</ArticleTitle><Language>und</Language>").language is None
+    two = "<ArticleTitle>x</ArticleTitle><Language>und</Language><Language>fre</Language>"
+    assert article("", two).language == "fre"
+
+
+def test_an_abstract_part_with_a_category_but_no_label_is_labelled_by_its_category() -> None:
+    hit = article(
+        "",
+        "<ArticleTitle>x</ArticleTitle><Abstract>"
+        '<AbstractText NlmCategory="METHODS">We did.</AbstractText>'
+        '<AbstractText NlmCategory="UNASSIGNED">Other.</AbstractText></Abstract>',
+    )
+    assert [(s.label, s.text) for s in hit.abstract] == [("METHODS", "We did."), (None, "Other.")]
+
+
+def test_other_abstract_stands_in_only_when_there_is_no_abstract() -> None:
+    spanish = (
+        '<OtherAbstract Type="Publisher" Language="spa"><AbstractText>Resumen.</AbstractText>'
+        "</OtherAbstract>"
+    )
+    english = spanish.replace("spa", "eng").replace("Resumen", "Summary")
+    title = "<ArticleTitle>x</ArticleTitle>"
+    assert [s.text for s in article(spanish + english, title).abstract] == ["Summary."]
+    assert [s.text for s in article(spanish, title).abstract] == ["Resumen."]
+    main = title + "<Abstract><AbstractText>Main.</AbstractText></Abstract>"
+    assert [s.text for s in article(spanish + english, main).abstract] == ["Main."]
+
+
+def test_authors_with_initials_only_or_a_collective_name_are_kept() -> None:
+    hit = article(
+        "",
+        "<ArticleTitle>x</ArticleTitle><AuthorList><Author><Initials>JK</Initials></Author>"
+        "<Author><CollectiveName>The Trial Group</CollectiveName></Author></AuthorList>",
+    )
+    assert [a.display for a in hit.authors] == ["JK", "The Trial Group"]
+
+
+@pytest.mark.parametrize(
+    ("date", "year", "precision", "text"),
+    [
+        ("<MedlineDate>1998 Dec-1999 Jan</MedlineDate>", 1998, "year", "1998 Dec-1999 Jan"),
+        ("<MedlineDate>2000 Spring-Summer</MedlineDate>", 2000, "year", "2000 Spring-Summer"),
+        ("<MedlineDate>Winter 2005</MedlineDate>", 2005, "year", "Winter 2005"),
+        ("<Year>2001</Year><Season>Winter</Season>", 2001, "season", "2001 Winter"),
+        ("<Year>2001</Year><Month>03</Month><Day>9</Day>", 2001, "day", None),
+        ("<Year>2001</Year><Month>Sep</Month>", 2001, "month", None),
+    ],
+)
+def test_medline_dates_seasons_and_numeric_months(
+    date: str, year: int, precision: str, text: str | None
+) -> None:
+    issue = f"<Journal><JournalIssue><PubDate>{date}</PubDate></JournalIssue><Title>J</Title>"
+    hit = article("", f"{issue}</Journal><ArticleTitle>x</ArticleTitle>")
+    assert hit.pub_date is not None
+    assert (hit.pub_date.year, hit.pub_date.precision.value, hit.pub_date.text) == (
+        year,
+        precision,
+        text,
+    )
+
+
+def test_the_records_own_doi_wins_over_an_elocation_and_a_pii_alone_is_no_doi() -> None:
+    pii = '<ArticleTitle>x</ArticleTitle><ELocationID EIdType="pii">S01</ELocationID>'
+    assert article("", pii).doi is None and article("", pii).elocation == "pii: S01"
+    both = pii + '<ELocationID EIdType="doi">10.1/eloc</ELocationID>'
+    ids = '<ArticleIdList><ArticleId IdType="doi">10.1/own</ArticleId></ArticleIdList>'
+    assert article("", both).doi == "10.1/eloc"
+    assert article("", both, ids).doi == "10.1/own"
+
+
 def update_golden() -> None:
     EXPECTED.mkdir(exist_ok=True)
     for name in ARTICLE_FILES:

@@ -13,10 +13,15 @@ records are fetched, the later slices too, and then a :class:`FetchError` says w
 Politeness: every request passes through a process-wide rate limiter (3 requests/s, 10 with an
 API key; see :mod:`harvester.sources.ratelimit`) and carries ``tool``, ``email`` and ``api_key``.
 
+The history server forgets a ``WebEnv`` after about an hour, so a page asked for late (after long
+back-offs) may find its search gone: the slice is searched again and fetching resumes where it
+was, or starts the slice over when the new search counts differently (dedupe absorbs repeats).
+
 Faults: HTTP 429 and 5xx, timeouts, dropped connections, truncated or malformed bodies and NCBI's
 in-band ``<ERROR>`` answers (HTTP 200) are retried ``max_retries`` times with exponential back-off
 plus jitter, honouring ``Retry-After``. Other HTTP errors fail at once. A request that keeps failing
-raises :class:`FetchError` naming the URL (the API key is never shown) and the last reason.
+raises :class:`FetchError` naming the URL (the API key is never shown, in errors or in the HTTP
+library's debug log) and the last reason.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,9 +55,33 @@ T = TypeVar("T")
 MAX_RETRY_AFTER = 300.0
 #: A search term longer than this (URL-encoded) is sent by POST, not in the URL.
 MAX_GET_TERM = 1500
+#: How many times one slice's search may be renewed after the history server lost it.
+MAX_RENEWALS = 3
+#: NCBI's in-band answer to an efetch whose WebEnv/query_key the history server no longer has.
+_HISTORY_LOST = re.compile(rb"<ERROR>[^<]*(?:unable to obtain query|webenv)", re.IGNORECASE)
 _SAFE_XML = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
 )
+
+
+class _HideApiKey(logging.Filter):
+    """urllib3 logs every request line, query string included, at DEBUG (``harvester -vv``):
+    the API key is cut out of those records before any handler sees them."""
+
+    _PARAM = re.compile(r"(\bapi_key=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "api_key=" in message:
+            record.msg, record.args = self._PARAM.sub(r"\1<api_key>", message), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
+
+
+class HistoryExpired(FetchError):
+    """The history server no longer holds the search an efetch named: search again."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +171,16 @@ class EutilsClient:
             "retmax": str(retmax),
             "retmode": "xml",
         }
-        return self._call("efetch.fcgi", params, post=False, parse=self._parse_records)
+        url = self.settings.base_url + "efetch.fcgi"
+        shown = self._describe(url, params, post=False)
+
+        def parse(body: bytes) -> list[Hit]:
+            if _HISTORY_LOST.search(body[:1000]):
+                detail = self._snippet(body)
+                raise HistoryExpired(f"{shown}: the history server lost the search: {detail}")
+            return self._parse_records(body)
+
+        return self._call("efetch.fcgi", params, post=False, parse=parse)
 
     def efetch_ids(self, pmids: Sequence[str]) -> Iterator[list[Hit]]:
         """The records of ``pmids``, ``batch_size`` per request, sent by POST (ids in the body)."""
@@ -153,6 +192,16 @@ class EutilsClient:
     # ------------------------------------------------------------------------------ plumbing
 
     def _parse_records(self, body: bytes) -> list[Hit]:
+        """Records of an efetch body; bytes that are not UTF-8 are replaced, not fatal.
+
+        Such a byte would fail every retry of the same page (and so every later run) for the
+        sake of one character.
+        """
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            log.warning("PubMed efetch response: byte %d is not UTF-8; replaced", exc.start)
+            body = body.decode("utf-8", "replace").encode("utf-8")
         return list(parse_pubmed_xml(body, name="efetch response"))
 
     def _call(
@@ -191,9 +240,13 @@ class EutilsClient:
             self.requests_made += 1
             try:
                 if post:
-                    response = self._session.post(url, data=payload, timeout=timeout)
+                    response = self._session.post(
+                        url, data=payload, timeout=timeout, allow_redirects=False
+                    )
                 else:
-                    response = self._session.get(url, params=payload, timeout=timeout)
+                    response = self._session.get(
+                        url, params=payload, timeout=timeout, allow_redirects=False
+                    )
                 body = response.content
             except requests.RequestException as exc:
                 reason = describe_failure(exc, settings.connect_timeout, settings.read_timeout)
@@ -301,13 +354,33 @@ def harvest_pubmed(
             if start < end:
                 pending.extend(reversed(_split(start, end, search.count, cap)))
                 continue
-            overflow.append(f"{start}: {search.count} records, only {cap} reachable")
+            overflow.append(
+                f"{start}: {search.count} records, only {cap} reachable (one day cannot be cut)"
+            )
             reachable = cap
-        pages = math.ceil(reachable / batch)
-        for page in range(pages):
-            retstart = page * batch
+        retstart = 0
+        renewals = 0
+        while retstart < reachable:
             wanted = min(batch, reachable - retstart)
-            hits = client.efetch_history(search, retstart, wanted)
+            try:
+                hits = client.efetch_history(search, retstart, wanted)
+            except HistoryExpired:
+                renewals += 1
+                if renewals > MAX_RENEWALS:
+                    raise
+                log.warning(
+                    "PubMed search %s..%s expired on the history server; renewed", start, end
+                )
+                fresh = client.esearch(query, start, end)
+                if fresh.count != search.count:
+                    retstart = 0  # positions moved: fetch the slice again from the start
+                    if fresh.count > cap and search.count <= cap:
+                        overflow.append(
+                            f"{start}..{end}: grew to {fresh.count} records, only {cap} reachable"
+                        )
+                    reachable = min(fresh.count, cap)
+                search = fresh
+                continue
             if len(hits) != wanted:  # records deleted since the search, or a short answer
                 log.warning(
                     "PubMed efetch %s..%s at %d: %d records for %d asked",
@@ -317,16 +390,17 @@ def harvest_pubmed(
                     len(hits),
                     wanted,
                 )
-            if page == pages - 1 and not overflow:
+            retstart += wanted
+            if retstart >= reachable and not overflow:
                 complete = end
             yield PubMedBatch(hits=hits, complete_through=complete)
-        if pages == 0:
+        if reachable == 0:
             if not overflow:
                 complete = end
             yield PubMedBatch(hits=[], complete_through=complete)
     if overflow:
         raise FetchError(
-            f"PubMed search reached its {cap}-record limit within a single entrez day, so some "
-            f"records were not fetched: {'; '.join(overflow)}",
+            f"PubMed search reached its {cap}-record limit, so some records were not fetched: "
+            f"{'; '.join(overflow)}",
             hint="narrow the topic's query",
         )

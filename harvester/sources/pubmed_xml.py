@@ -25,6 +25,11 @@ Choices worth knowing:
   title when the record is a chapter. Only the ``authors`` list is read, not the book's editors.
 * A translated title is given in brackets (``[Title in English].``); the brackets are removed. An
   empty ``ArticleTitle`` falls back to ``VernacularTitle``; both stay in ``raw``.
+* A record without an ``Abstract`` takes its ``OtherAbstract`` (the English one first): old
+  records carry their only English abstract there (NLM's "PIP" abstracts). A ``MedlineCitation``
+  with nothing but its PMID still gives a Hit (no title, ids and dates from ``PubmedData``).
+  Language "und" (undetermined) is no language; an ``AbstractText`` without a ``Label`` is
+  labelled by its ``NlmCategory``.
 * ``<DeleteCitation>`` PMIDs come out as Hits with ``deleted=True`` and an empty title.
 * ``raw`` holds the record's own serialised element, so a later version can re-parse it.
 """
@@ -155,10 +160,14 @@ def _record(element: Element, name: str, number: int) -> Iterator[Hit]:
 
 def _article(element: Element, name: str, number: int) -> Hit:
     citation = element.find("MedlineCitation")
-    article = citation.find("Article") if citation is not None else None
-    if citation is None or article is None:
-        raise ParseError(f"{name}: record {number} has no MedlineCitation/Article")
+    if citation is None:
+        raise ParseError(f"{name}: record {number} has no MedlineCitation")
     pmid = _require_pmid(citation, name, number)
+    # A citation reduced to its PMID still names a record (its ids and dates are in PubmedData):
+    # keep it rather than fail the whole efetch page, and every later run, over it.
+    article = citation.find("Article")
+    if article is None:
+        article = etree.Element("Article")
     data = element.find("PubmedData")
     ids = _article_ids(data)
     journal = article.find("Journal")
@@ -189,10 +198,10 @@ def _article(element: Element, name: str, number: int) -> Hit:
         doi=ids.get("doi") or _elocation_doi(elocations),
         pmcid=ids.get("pmc"),
         url=PUBMED_URL.format(pmid=pmid),
-        abstract=_abstract(article.find("Abstract")),
+        abstract=_abstract(article.find("Abstract")) or _other_abstract(citation),
         source_name=journal_title,
         publication_types=_texts(article.iterfind("PublicationTypeList/PublicationType")),
-        language=_text(article.find("Language")),
+        language=_language(article),
         mesh=_texts(citation.iterfind("MeshHeadingList/MeshHeading/DescriptorName")),
         keywords=_texts(citation.iterfind("KeywordList/Keyword")),
         relations=_relations(citation),
@@ -235,7 +244,7 @@ def _book(element: Element, name: str, number: int) -> Hit:
         abstract=_abstract(document.find("Abstract")),
         source_name=book_title,
         publication_types=_texts(document.iterfind("PublicationType")),
-        language=_text(document.find("Language")),
+        language=_language(document),
         keywords=_texts(document.iterfind("KeywordList/Keyword")),
         raw=etree.tostring(element, with_tail=False),
     )
@@ -312,7 +321,7 @@ def _authors(author_list: Element | None) -> list[Author]:
             collective=_flat(element.find("CollectiveName")) or None,
             orcid=orcid,
         )
-        if author.family or author.collective or author.given:
+        if author.family or author.collective or author.given or author.initials:
             authors.append(author)
     return authors
 
@@ -440,12 +449,26 @@ def _abstract(abstract: Element | None) -> list[AbstractSection]:
     sections = []
     for element in abstract.iterfind("AbstractText"):
         text = _flat(element)
-        label = (element.get("Label") or "").strip()
-        if label.upper() == "UNLABELLED":  # NLM's name for the unlabelled part of an abstract
+        # NLM's category stands in for a missing label; "UNASSIGNED"/"UNLABELLED" mean none.
+        label = (element.get("Label") or element.get("NlmCategory") or "").strip()
+        if label.upper() in ("UNLABELLED", "UNASSIGNED"):
             label = ""
         if text or label:
             sections.append(AbstractSection(text=text, label=label or None))
     return sections
+
+
+def _other_abstract(citation: Element) -> list[AbstractSection]:
+    """An ``OtherAbstract`` (often another language's) when the record has no ``Abstract``:
+    the English one if there is one, else the first."""
+    others = list(citation.iterfind("OtherAbstract"))
+    english = [other for other in others if other.get("Language") == "eng"]
+    return next((_abstract(o) for o in english + others if _abstract(o)), [])
+
+
+def _language(parent: Element) -> str | None:
+    """The first determined language: "und" (undetermined) says nothing."""
+    return next((t for t in _texts(parent.iterfind("Language")) if t.lower() != "und"), None)
 
 
 def _relations(citation: Element) -> list[Relation]:
