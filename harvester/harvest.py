@@ -268,39 +268,29 @@ class Harvest:
                     self._store(summary, result.hits)
                 except HarvesterError as exc:
                     error = f"{url}: cannot store entries: {exc}"
+            with self.db.write() as session:
+                state = feed_store.record_fetch(
+                    session,
+                    topic=topic.slug,
+                    url=url,
+                    name=result.request.name,
+                    now=now,
+                    http_status=result.http_status,
+                    error=error,
+                    final_url=result.final_url,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    not_modified=result.status == "not_modified",
+                )
+                failures = state.error_count
             if error is None:
-                with self.db.write() as session:
-                    feed_store.record_success(
-                        session,
-                        topic=topic.slug,
-                        url=url,
-                        name=result.request.name,
-                        now=now,
-                        http_status=result.http_status,
-                        final_url=result.final_url,
-                        etag=result.etag,
-                        last_modified=result.last_modified,
-                        not_modified=result.status == "not_modified",
-                    )
                 if result.bozo:
                     detail["bozo"] = result.bozo
             else:
                 failed.append(error)
-                detail["status"] = "error"
-                detail["error"] = error
-                with self.db.write() as session:
-                    state = feed_store.record_failure(
-                        session,
-                        topic=topic.slug,
-                        url=url,
-                        name=result.request.name,
-                        now=now,
-                        http_status=result.http_status,
-                        error=error,
-                    )
-                    detail["failures_in_a_row"] = state.error_count
-                    if state.error_count >= threshold:
-                        detail["flagged"] = True
+                detail.update(status="error", error=error, failures_in_a_row=failures)
+                if failures >= threshold:
+                    detail["flagged"] = True
             summary.details[url] = detail
         if not failed:
             summary.status = RunStatus.OK

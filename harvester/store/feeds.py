@@ -24,7 +24,7 @@ def _state(session: Session, topic: str, url: str, name: str | None) -> FeedStat
     return state
 
 
-def record_success(
+def record_fetch(
     session: Session,
     *,
     topic: str,
@@ -32,15 +32,27 @@ def record_success(
     name: str | None,
     now: dt.datetime,
     http_status: int | None,
-    final_url: str | None,
-    etag: str | None,
-    last_modified: str | None,
-    not_modified: bool,
+    error: str | None = None,
+    final_url: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    not_modified: bool = False,
 ) -> FeedState:
-    """A fetch that worked (200 or 304): keep the validators and clear the error state."""
+    """Record one fetch of a feed.
+
+    A failure (``error`` given) is counted, and the stored validators stay so that the next
+    success can still be a 304. A success (200 or 304) clears the error state; a 200 replaces the
+    validators and the final URL, a 304 keeps them.
+    """
     state = _state(session, topic, url, name)
     state.last_status = http_status
     state.last_fetched_at = now
+    if error is not None:
+        state.error_count = (state.error_count or 0) + 1
+        state.last_error = error
+        if state.failing_since is None:
+            state.failing_since = now
+        return state
     state.last_success_at = now
     if not not_modified:
         state.etag = etag
@@ -49,25 +61,4 @@ def record_success(
     state.error_count = 0
     state.last_error = None
     state.failing_since = None
-    return state
-
-
-def record_failure(
-    session: Session,
-    *,
-    topic: str,
-    url: str,
-    name: str | None,
-    now: dt.datetime,
-    http_status: int | None,
-    error: str,
-) -> FeedState:
-    """A failed fetch: count it; the validators stay so the next success can still be a 304."""
-    state = _state(session, topic, url, name)
-    state.last_status = http_status
-    state.last_fetched_at = now
-    state.error_count = (state.error_count or 0) + 1
-    state.last_error = error
-    if state.failing_since is None:
-        state.failing_since = now
     return state
