@@ -223,3 +223,27 @@ def max_overlap(entries: Iterable[LoggedRequest]) -> int:
         current += step
         best = max(best, current)
     return best
+
+
+#: The example topic's feeds (queries/social-prescribing.toml), in its order, with the path and
+#: the fixture each one is served from in the end-to-end tests.
+EXAMPLE_TOPIC_FEEDS = {
+    "https://feeds.bbci.co.uk/news/health/rss.xml": ("/bbc.xml", "handwritten_hostile.xml"),
+    "https://www.theguardian.com/society/rss": ("/guardian.rss", "rssparser_guardian.rss"),
+    "https://www.gov.uk/search/news-and-communications.atom?keywords=%22social+prescribing%22": (
+        "/govuk.xml",
+        "rnrssparser_news_gov_scot_leading_newline.xml",
+    ),
+    "https://news.google.com/rss/search?q=%22social+prescribing%22&hl=en-GB&gl=GB&ceid=GB:en": (
+        "/google.xml",
+        "feedjira_google_alerts_atom.xml",
+    ),
+}
+
+
+def local_example_topic(server: FeedServer, topic: str) -> str:
+    """``topic`` (the example topic's text) with each feed URL pointed at ``server``."""
+    for real, (path, _) in EXAMPLE_TOPIC_FEEDS.items():
+        assert f'url = "{real}"' in topic
+        topic = topic.replace(f'url = "{real}"', f'url = "{server.url(path)}"')
+    return topic

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
-from feed_server import FeedServer, Route
+from feed_server import EXAMPLE_TOPIC_FEEDS, FeedServer, Route, local_example_topic
 from sqlalchemy import select
 
 from harvester.cli import cli
@@ -22,19 +22,6 @@ from harvester.store.tables import FeedState, Run, Sighting, Work
 
 TOPIC = "social-prescribing"
 LAST_MODIFIED = "Mon, 06 May 2024 09:00:00 GMT"
-# The example topic's feeds, in its order, and the fixture each one is served from.
-FEEDS = {
-    "https://feeds.bbci.co.uk/news/health/rss.xml": ("/bbc.xml", "handwritten_hostile.xml"),
-    "https://www.theguardian.com/society/rss": ("/guardian.rss", "rssparser_guardian.rss"),
-    "https://www.gov.uk/search/news-and-communications.atom?keywords=%22social+prescribing%22": (
-        "/govuk.xml",
-        "rnrssparser_news_gov_scot_leading_newline.xml",
-    ),
-    "https://news.google.com/rss/search?q=%22social+prescribing%22&hl=en-GB&gl=GB&ceid=GB:en": (
-        "/google.xml",
-        "feedjira_google_alerts_atom.xml",
-    ),
-}
 # hostile: 3 of 5 entries match the topic's phrases (one is a repeat, one says "careful");
 # Guardian: none of 55; gov.scot and Google Alerts are `all = true`: 2 + 20.
 EXPECTED_HITS = 3 + 0 + 2 + 20
@@ -43,7 +30,7 @@ EXPECTED_HITS = 3 + 0 + 2 + 20
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     with FeedServer() as feed_server:
-        for path, fixture in FEEDS.values():
+        for path, fixture in EXAMPLE_TOPIC_FEEDS.values():
             feed_server.add_fixture(path, fixture, etag=f'"{path}-1"', last_modified=LAST_MODIFIED)
         yield feed_server
 
@@ -54,10 +41,7 @@ def project(settings: Settings, server: FeedServer) -> Iterator[Database]:
     text = settings.config_file.read_text(encoding="utf-8")
     text += "\n[feeds]\nconnect_timeout = 2\nread_timeout = 2\nmax_retries = 0\nfailing_after = 3\n"
     settings.config_file.write_text(text, encoding="utf-8")
-    topic = example_topic()
-    for real, (path, _) in FEEDS.items():
-        assert f'url = "{real}"' in topic
-        topic = topic.replace(f'url = "{real}"', f'url = "{server.url(path)}"')
+    topic = local_example_topic(server, example_topic())
     (settings.config_file.parent / "queries" / f"{TOPIC}.toml").write_text(topic, encoding="utf-8")
     database = Database(settings.database.url)
     yield database
@@ -115,7 +99,7 @@ def test_matching_news_is_stored_and_a_second_run_downloads_nothing(
 def test_a_broken_feed_is_reported_and_flagged_while_the_others_are_stored(
     project: Database, server: FeedServer
 ) -> None:
-    broken_path = FEEDS["https://www.theguardian.com/society/rss"][0]
+    broken_path = EXAMPLE_TOPIC_FEEDS["https://www.theguardian.com/society/rss"][0]
     server.add(broken_path, Route(status=500, body=b"oops", content_type="text/plain"))
     broken = server.url(broken_path)
     for run in range(1, 4):

@@ -13,29 +13,17 @@ from pathlib import Path
 
 import pytest
 from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, serve
-from feed_server import FeedServer
+from feed_server import EXAMPLE_TOPIC_FEEDS, FeedServer, local_example_topic
 
 from harvester.scaffold import example_topic
 
 TOPIC = "social-prescribing"
-FEEDS = {
-    "https://feeds.bbci.co.uk/news/health/rss.xml": ("/bbc.xml", "handwritten_hostile.xml"),
-    "https://www.theguardian.com/society/rss": ("/guardian.rss", "rssparser_guardian.rss"),
-    "https://www.gov.uk/search/news-and-communications.atom?keywords=%22social+prescribing%22": (
-        "/govuk.xml",
-        "rnrssparser_news_gov_scot_leading_newline.xml",
-    ),
-    "https://news.google.com/rss/search?q=%22social+prescribing%22&hl=en-GB&gl=GB&ceid=GB:en": (
-        "/google.xml",
-        "feedjira_google_alerts_atom.xml",
-    ),
-}
 
 
 @pytest.fixture
 def servers() -> Iterator[tuple[EutilsServer, FeedServer]]:
     with serve(Corpus.from_files(TOPIC_SUBSET)) as eutils, FeedServer() as feeds:
-        for path, fixture in FEEDS.values():
+        for path, fixture in EXAMPLE_TOPIC_FEEDS.values():
             feeds.add_fixture(path, fixture, etag=f'"{path}"')
         yield eutils, feeds
 
@@ -66,10 +54,7 @@ def test_init_harvest_queue_export_as_a_user_would(
     init = run(tmp_path, env, "init")
     assert init.returncode == 0, init.stderr
     topic_file = tmp_path / "queries" / f"{TOPIC}.toml"
-    topic = example_topic()
-    for real, (path, _) in FEEDS.items():
-        topic = topic.replace(f'url = "{real}"', f'url = "{feeds.url(path)}"')
-    topic_file.write_text(topic, encoding="utf-8")
+    topic_file.write_text(local_example_topic(feeds, example_topic()), encoding="utf-8")
 
     first = run(tmp_path, env, "harvest", "--since", "2020-12-01", "--until", "2021-06-30")
     assert first.returncode == 0, first.stderr
