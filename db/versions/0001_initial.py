@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 22:08:33.988033
+Create Date: 2026-11-24 22:30:12.073399
 """
 
 from __future__ import annotations
@@ -154,8 +154,6 @@ def upgrade() -> None:
         sa.Column("keywords", sa.JSON(), nullable=False),
         sa.Column("relations", sa.JSON(), nullable=False),
         sa.Column("title_key", sa.Text(), nullable=False),
-        sa.Column("block_key", sa.String(length=64), nullable=False),
-        sa.Column("author_key", sa.String(length=128), nullable=True),
         sa.Column("dedupe_keys", sa.JSON(), nullable=True),
         sa.Column("metadata_source", sa.String(length=64), nullable=False),
         sa.Column("metadata_rank", sa.Integer(), nullable=False),
@@ -164,7 +162,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_work")),
     )
     with op.batch_alter_table("work", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_work_block_key"), ["block_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_work_doi"), ["doi"], unique=False)
         batch_op.create_index(batch_op.f("ix_work_pmid"), ["pmid"], unique=False)
         batch_op.create_index(batch_op.f("ix_work_pub_year"), ["pub_year"], unique=False)
@@ -369,7 +366,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_work_pub_year"))
         batch_op.drop_index(batch_op.f("ix_work_pmid"))
         batch_op.drop_index(batch_op.f("ix_work_doi"))
-        batch_op.drop_index(batch_op.f("ix_work_block_key"))
 
     op.drop_table("work")
     op.drop_table("watermark")

@@ -106,10 +106,8 @@ class Work(Base):
     mesh: Mapped[list[Any]] = mapped_column(default=list)
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     relations: Mapped[list[Any]] = mapped_column(default=list)
-    # dedupe keys (see harvester.dedupe): the normalised title, its blocking key, first author
+    # dedupe: the normalised title (a news headline without its site suffix)
     title_key: Mapped[str] = mapped_column(Text, default="")
-    block_key: Mapped[str] = mapped_column(String(64), default="", index=True)
-    author_key: Mapped[str | None] = mapped_column(String(128))
     # what dedupe compares a hit with: the work's Keys (harvester.dedupe.Keys.to_json), the title
     # keys of its sightings and its URL identities, kept here so that a lookup reads one column
     # instead of re-normalising every sighting (see harvester.store.works); null: not yet built

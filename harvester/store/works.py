@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from harvester.dedupe import KEYS_VERSION, Keys, decide, hit_keys, make_keys, news_title_key
 from harvester.models import CandidateStatus, Hit, Relation, WorkKind
-from harvester.normalise import author_key, normalise_doi, normalise_pmid, normalise_title
+from harvester.normalise import normalise_doi, normalise_pmid, normalise_title
 from harvester.store.tables import (
     Candidate,
     Decision,
@@ -511,9 +511,6 @@ def _merge_metadata(work: Work, hit: Hit, keys: Keys, now: dt.datetime) -> bool:
             if work.kind == WorkKind.NEWS.value
             else normalise_title(work.title)
         )
-        work.block_key = (keys.blocks() or [""])[0][:64]
-        first = work.authors[0] if work.authors else {}
-        work.author_key = author_key(first.get("family") or first.get("collective"))
         work.updated_at = now
     return changed
 
