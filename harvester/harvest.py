@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from harvester.config import Settings, Topic
+from harvester.config import PubMedSettings, Settings, Topic
 from harvester.errors import HarvesterError, SourceError
 from harvester.filters import compile_rules
 from harvester.models import Hit, RunStatus
@@ -156,28 +156,18 @@ class Harvest:
             self._pubmed = EutilsClient(self.settings.pubmed)
         return self._pubmed
 
-    def pubmed_window(
-        self, topic: Topic, *, since: dt.date | None, until: dt.date | None, today: dt.date
-    ) -> tuple[dt.date, dt.date]:
-        """The entrez-date window of the next PubMed run of ``topic``."""
-        settings = self.settings.pubmed
-        maxdate = until or today
-        if since is not None:
-            return since, maxdate
-        with self.db.read() as session:
-            mark = runs.get_watermark(
-                session, topic=topic.slug, source="pubmed", key=_query_key(topic)
-            )
-        if mark is None:
-            return maxdate - dt.timedelta(days=settings.initial_days), maxdate
-        return mark.date() - dt.timedelta(days=settings.overlap_days), maxdate
-
     def harvest_pubmed(
         self, topic: Topic, *, since: dt.date | None = None, until: dt.date | None = None
     ) -> RunSummary:
         assert topic.pubmed is not None
         now = self.clock()
-        mindate, maxdate = self.pubmed_window(topic, since=since, until=until, today=now.date())
+        with self.db.read() as session:
+            mark = runs.get_watermark(
+                session, topic=topic.slug, source="pubmed", key=_query_key(topic)
+            )
+        mindate, maxdate = pubmed_window(
+            self.settings.pubmed, mark, since=since, until=until, today=now.date()
+        )
         if mindate > maxdate:
             if since is not None:
                 raise HarvesterError(f"--since {mindate} is after --until {maxdate}")
@@ -210,7 +200,9 @@ class Harvest:
             if complete_through < mindate:  # the window held only NCBI's unfinished day
                 complete_through = None
         with self.db.write() as session:
-            if complete_through is not None and self._moves_watermark(session, topic, mindate):
+            # A backfill of an old window must not pull an existing watermark's window apart.
+            moves = mark is None or mindate <= mark.date()
+            if complete_through is not None and moves:
                 runs.set_watermark(
                     session,
                     topic=topic.slug,
@@ -221,35 +213,26 @@ class Harvest:
             self._finish(session, summary)
         return summary
 
-    def _moves_watermark(self, session: Any, topic: Topic, mindate: dt.date) -> bool:
-        """A backfill of an old window must not pull an existing watermark's window apart."""
-        mark = runs.get_watermark(session, topic=topic.slug, source="pubmed", key=_query_key(topic))
-        return mark is None or mindate <= mark.date()
-
     # -------------------------------------------------------------------------------- feeds
 
     def harvest_feeds(self, topic: Topic) -> RunSummary:
         now = self.clock()
         summary = self._start(topic, "feeds", now)
         feeds = [feed for feed in topic.feeds if feed.enabled]
-        validators: dict[str, tuple[str | None, str | None]] = {}
-        with self.db.read() as session:  # read inside: the rows expire when the session ends
+        requests = []
+        with self.db.read() as session:
             for feed in feeds:
                 state = feed_store.get_feed_state(session, topic=topic.slug, url=feed.url)
-                validators[feed.url] = (state.etag, state.last_modified) if state else (None, None)
-        requests = []
-        for feed in feeds:
-            rules = topic.feed_rules(feed)
-            etag, last_modified = validators[feed.url]
-            requests.append(
-                FeedRequest(
-                    url=feed.url,
-                    name=feed.name,
-                    rules=None if feed.all else compile_rules(rules.phrases, rules.exclude),
-                    etag=etag,
-                    last_modified=last_modified,
+                rules = topic.feed_rules(feed)
+                requests.append(
+                    FeedRequest(
+                        url=feed.url,
+                        name=feed.name,
+                        rules=None if feed.all else compile_rules(rules.phrases, rules.exclude),
+                        etag=state.etag if state else None,
+                        last_modified=state.last_modified if state else None,
+                    )
                 )
-            )
         failed: list[str] = []
         threshold = self.settings.feeds.failing_after
         for result in fetch_feeds(requests, self.settings.feeds, now=now):
@@ -352,6 +335,23 @@ class Harvest:
             requests=summary.requests,
             details=summary.details,
         )
+
+
+def pubmed_window(
+    settings: PubMedSettings,
+    mark: dt.datetime | None,
+    *,
+    since: dt.date | None,
+    until: dt.date | None,
+    today: dt.date,
+) -> tuple[dt.date, dt.date]:
+    """The entrez-date window of a PubMed run, given the topic's watermark ``mark``."""
+    maxdate = until or today
+    if since is not None:
+        return since, maxdate
+    if mark is None:
+        return maxdate - dt.timedelta(days=settings.initial_days), maxdate
+    return mark.date() - dt.timedelta(days=settings.overlap_days), maxdate
 
 
 def _query_key(topic: Topic) -> str:
