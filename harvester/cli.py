@@ -20,7 +20,7 @@ from harvester.errors import HarvesterError
 from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
 from harvester.store import migrate
-from harvester.store.db import Database
+from harvester.store.db import Database, safe_url
 
 if TYPE_CHECKING:
     from harvester.harvest import RunSummary
@@ -126,7 +126,7 @@ def init(app: App, directory: Path) -> None:
     settings = load_settings(config)
     url = settings.database.url
     migrate.upgrade(url)
-    click.echo(f"database ready at {_safe_url(url)} (revision {migrate.current(url)})")
+    click.echo(f"database ready at {safe_url(url)} (revision {migrate.current(url)})")
 
 
 # ----------------------------------------------------------------------------------------- db
@@ -143,7 +143,7 @@ def db_upgrade(app: App) -> None:
     """Create the database or bring it up to this version's schema."""
     url = app.settings.database.url
     migrate.upgrade(url)
-    click.echo(f"{_safe_url(url)}: at revision {migrate.current(url)} (head)")
+    click.echo(f"{safe_url(url)}: at revision {migrate.current(url)} (head)")
 
 
 @db.command("current")
@@ -311,12 +311,6 @@ def export(app: App, topic_slug: str, status: str | None, fmt: str, output: Path
 def _one_line(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def main() -> None:

@@ -86,9 +86,13 @@ class Database:
         self.dispose()
 
 
+def safe_url(url: str) -> str:
+    """A database URL fit to show: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _store_error(url: str, exc: OperationalError) -> StoreError:
-    safe = make_url(url).render_as_string(hide_password=True)
-    return StoreError(f"database {safe}: {exc.orig or exc}")
+    return StoreError(f"database {safe_url(url)}: {exc.orig or exc}")
 
 
 def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from harvester.errors import NotInitialisedError, StoreError
+from harvester.store.db import safe_url
 
 
 def migrations_dir() -> Path:
@@ -53,7 +54,7 @@ def upgrade(url: str, revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as exc:
-        raise StoreError(f"cannot migrate database {_safe(url)}: {exc.orig or exc}") from None
+        raise StoreError(f"cannot migrate database {safe_url(url)}: {exc.orig or exc}") from None
     finally:
         engine.dispose()
 
@@ -65,7 +66,7 @@ def current(url: str) -> str | None:
         with engine.connect() as connection:
             return _current(connection)
     except OperationalError as exc:
-        raise StoreError(f"cannot open database {_safe(url)}: {exc.orig or exc}") from None
+        raise StoreError(f"cannot open database {safe_url(url)}: {exc.orig or exc}") from None
     finally:
         engine.dispose()
 
@@ -82,14 +83,10 @@ def check_current(url: str) -> None:
             raise NotInitialisedError(f"no database at {path}")
     revision = current(url)
     if revision is None:
-        raise NotInitialisedError(f"database {_safe(url)} has no harvester schema")
+        raise NotInitialisedError(f"database {safe_url(url)} has no harvester schema")
 
 
 def _ensure_sqlite_folder(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
