@@ -165,15 +165,15 @@ SECTIONS: dict[str, type[_Section]] = {
 
 def load_settings(
     path: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Read settings from ``path`` (or ``HARVESTER_CONFIG``, or ``./harvester.toml``) and the env.
 
     A missing default file is not an error (defaults apply); a missing named file is.
     """
-    env = os.environ if environ is None else environ
-    explicit = path is not None or "HARVESTER_CONFIG" in env
-    file = Path(path if path is not None else env.get("HARVESTER_CONFIG", DEFAULT_CONFIG_FILE))
+    explicit = path is not None or "HARVESTER_CONFIG" in os.environ
+    file = Path(
+        path if path is not None else os.environ.get("HARVESTER_CONFIG", DEFAULT_CONFIG_FILE)
+    )
     data: dict[str, Any] = {}
     text = ""
     if file.exists():
@@ -183,10 +183,8 @@ def load_settings(
         raise ConfigError(f"{file}: settings file not found", hint="run `harvester init`")
     else:
         file = Path.cwd() / DEFAULT_CONFIG_FILE
-    if "HARVESTER_QUERIES" in env:
-        data = {**data, "queries": env["HARVESTER_QUERIES"]}
     try:
-        settings = Settings(**data) if environ is None else _settings_from_mapping(data, environ)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise _config_error(file, text, exc, env_prefix=ENV_PREFIX) from None
     settings.config_file = file.resolve()
@@ -203,19 +201,6 @@ def _anchor_sqlite(url: str, folder: Path) -> str:
     if not rest or rest.startswith((":memory:", "file:")):
         return url
     return f"{prefix}{folder / rest}"
-
-
-def _settings_from_mapping(data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
-    """Apply ``HARVESTER_<SECTION>__<KEY>`` from an explicit mapping (used by tests and services)."""
-    merged: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        merged.setdefault(section, {})
-        if isinstance(merged[section], dict):
-            merged[section][key] = value
-    return Settings.model_validate(merged)
 
 
 def _refuse_secrets(file: Path, text: str, data: dict[str, Any]) -> None:

@@ -53,6 +53,12 @@ def test_config_file_from_environment(workdir: Path, monkeypatch: pytest.MonkeyP
     assert settings.queries_dir == conf.parent / "topics"
 
 
+def test_queries_folder_from_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (workdir / "harvester.toml").write_text('queries = "topics"\n', encoding="utf-8")
+    monkeypatch.setenv("HARVESTER_QUERIES", "/srv/topics")
+    assert load_settings().queries_dir == Path("/srv/topics")
+
+
 def test_named_file_missing(workdir: Path) -> None:
     with pytest.raises(ConfigError, match="missing.toml: settings file not found"):
         load_settings(workdir / "missing.toml")
