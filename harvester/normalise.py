@@ -21,6 +21,7 @@ __all__ = [
     "compact",
     "first_page",
     "last_page",
+    "month_number",
     "normalise_doi",
     "normalise_pmcid",
     "normalise_pmid",
@@ -273,3 +274,22 @@ def last_page(pages: str | None) -> str | None:
     if not first or not last or int(last) <= int(first):
         return None
     return last
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+
+
+def month_number(text: str | None) -> int | None:
+    """A month as bibliographic records write it ("Jan", "January", "01", "1") to 1-12, or None."""
+    if not text:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        number = int(text)
+        return number if 1 <= number <= 12 else None
+    return _MONTHS.get(text[:3].casefold())

@@ -11,6 +11,7 @@ from harvester.normalise import (
     block_keys,
     first_page,
     last_page,
+    month_number,
     normalise_doi,
     normalise_pmcid,
     normalise_pmid,
@@ -137,3 +138,21 @@ def test_author_key_idempotent(value: str) -> None:
     key = author_key(value)
     if key is not None:
         assert author_key(key) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "month"),
+    [
+        ("Jan", 1),
+        ("january", 1),
+        ("Dec", 12),
+        ("09", 9),
+        ("9", 9),
+        ("13", None),
+        ("Spring", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_month_number(text: str | None, month: int | None) -> None:
+    assert month_number(text) == month

@@ -32,7 +32,7 @@ from Bio import Medline
 
 from harvester.errors import HarvesterError, ImportFormatError
 from harvester.models import AbstractSection, Author, DatePrecision, Hit, PubDate, WorkKind
-from harvester.normalise import normalise_doi, normalise_pmcid, normalise_pmid
+from harvester.normalise import month_number, normalise_doi, normalise_pmcid, normalise_pmid
 from harvester.sources.pubmed_xml import parse_pubmed_xml
 
 __all__ = ["FORMATS", "detect_format", "read_records"]
@@ -51,12 +51,6 @@ _CSL_NEWS = frozenset({"article-newspaper", "article-magazine"})
 _CSL_ARTICLE = frozenset({"article-journal", "article", "review"})
 _YEAR_MONTH_DAY = re.compile(r"^\s*(\d{4})(?:[/-](\d{1,2}))?(?:[/-](\d{1,2}))?")
 _MEDLINE_DATE = re.compile(r"^\s*(\d{4})(?:\s+([A-Za-z]{3}))?(?:\s+(\d{1,2}))?")
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
-    )
-}
 _SNIFF_BYTES = 4096
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 _RIS_START = re.compile(r"^TY {1,2}-", re.MULTILINE)
@@ -415,7 +409,7 @@ def _medline_date(value: str | None) -> PubDate | None:
     match = _MEDLINE_DATE.match(value or "")
     if not match:
         return None
-    month = _MONTHS.get((match.group(2) or "").casefold())
+    month = month_number(match.group(2))
     day = int(match.group(3)) if match.group(3) and month else None
     date = _pub_date(int(match.group(1)), month, day)
     if date and value and match.end() < len(value.rstrip()):  # "1998 Dec-1999 Jan", "2021 Spring"

@@ -54,6 +54,7 @@ from harvester.models import (
     Relation,
     WorkKind,
 )
+from harvester.normalise import month_number
 
 Element = etree._Element
 
@@ -63,12 +64,6 @@ PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 NO_TITLE = "[No title available]"
 
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
 _YEAR = re.compile(r"\b(1[6-9]\d\d|2\d\d\d)\b")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _DOI_IN_TEXT = re.compile(r"\bdoi:\s*(10\.\S+?)\.?(?:\s|$)", re.IGNORECASE)
@@ -404,7 +399,7 @@ def _pub_date(element: Element | None) -> PubDate | None:
     if season:
         return PubDate(year, precision=DatePrecision.SEASON, text=f"{year} {season}")
     month_text = _text(element.find("Month"))
-    month = _month(month_text)
+    month = month_number(month_text)
     if month is None:
         return PubDate(year, text=f"{year} {month_text}" if month_text else None)
     day_text = _text(element.find("Day"))
@@ -416,15 +411,6 @@ def _pub_date(element: Element | None) -> PubDate | None:
         else:
             return PubDate(year, month, int(day_text), precision=DatePrecision.DAY)
     return PubDate(year, month, precision=DatePrecision.MONTH)
-
-
-def _month(text: str | None) -> int | None:
-    if not text:
-        return None
-    if text.isdigit():
-        number = int(text)
-        return number if 1 <= number <= 12 else None
-    return _MONTHS.get(text[:3].lower())
 
 
 def _entrez_date(data: Element | None) -> dt.date | None:
