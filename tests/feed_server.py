@@ -229,7 +229,10 @@ def max_overlap(entries: Iterable[LoggedRequest]) -> int:
 #: the fixture each one is served from in the end-to-end tests.
 EXAMPLE_TOPIC_FEEDS = {
     "https://feeds.bbci.co.uk/news/health/rss.xml": ("/bbc.xml", "handwritten_hostile.xml"),
-    "https://www.theguardian.com/society/rss": ("/guardian.rss", "feedparser_large_atom_touchnokia_ru.xml"),
+    "https://www.theguardian.com/society/rss": (
+        "/guardian.rss",
+        "feedparser_large_atom_touchnokia_ru.xml",
+    ),
     "https://www.gov.uk/search/news-and-communications.atom?keywords=%22social+prescribing%22": (
         "/govuk.xml",
         "handwritten_gov_news_leading_newline.xml",

@@ -14,6 +14,7 @@ import re
 import socket
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,12 +33,13 @@ EXPECTED = FEEDS / "expected"
 FEED_FILES = sorted(p.name for p in FEEDS.iterdir() if p.is_file() and p.suffix != ".md")
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+LARGE = "feedparser_large_atom_touchnokia_ru.xml"  # 157,701 bytes, 15 entries, UTF-8 Russian
 TOPIC_PHRASES = ["social prescri*", "link worker*", "arts on prescription", "green prescri*"]
 
 
-def parse(name: str, rules: Any = None, url: str | None = None) -> Any:
+def parse(name: str, rules: Any = None, url: str | None = None, folder: Path = FEEDS) -> Any:
     return parse_feed(
-        (FEEDS / name).read_bytes(),
+        (folder / name).read_bytes(),
         url=url or f"https://feeds.example.org/{name}",
         name="Test feed",
         rules=rules,
@@ -63,9 +65,10 @@ def _hit_summary(hit: Hit) -> dict[str, Any]:
     }
 
 
-def _summary(name: str) -> dict[str, Any]:
+def summary(name: str, folder: Path = FEEDS) -> dict[str, Any]:
+    """What the golden files hold for the feed ``folder/name``."""
     try:
-        parsed = parse(name)
+        parsed = parse(name, folder=folder)
     except ParseError as exc:
         return {"error": str(exc)}
     return {
@@ -81,7 +84,7 @@ def _summary(name: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", FEED_FILES)
 def test_fixture_parses_as_expected(name: str) -> None:
-    actual = _summary(name)
+    actual = summary(name)
     path = EXPECTED / f"{name}.json"
     if UPDATE_GOLDEN:
         EXPECTED.mkdir(exist_ok=True)
@@ -136,9 +139,13 @@ def assert_safe_hit(hit: Hit, origin: str) -> None:
 
 @pytest.mark.parametrize("name", FEED_FILES)
 def test_every_hit_of_every_fixture_is_safe(name: str) -> None:
+    assert_every_hit_is_safe(name, FEEDS)
+
+
+def assert_every_hit_is_safe(name: str, folder: Path) -> None:
     url = f"https://feeds.example.org/{name}"
     try:
-        parsed = parse(name, url=url)
+        parsed = parse(name, url=url, folder=folder)
     except ParseError as exc:
         assert str(exc).startswith(f"{url}: not a feed")
         return
@@ -411,12 +418,12 @@ def request_for(url: str, rules: Any = None, **validators: Any) -> FeedRequest:
 
 
 def test_fetch_parses_and_sends_the_user_agent(server: FeedServer) -> None:
-    url = server.add_fixture("/large.xml", "feedparser_large_atom_touchnokia_ru.xml")
+    url = server.add_fixture("/large.xml", LARGE)
     result = fetch_one(request_for(url))
     assert result.status == "ok" and result.error is None and result.http_status == 200
     assert result.entries == 15 and len(result.hits) == 15
     assert result.final_url == url
-    assert result.bytes_received == (FEEDS / "feedparser_large_atom_touchnokia_ru.xml").stat().st_size
+    assert result.bytes_received == (FEEDS / LARGE).stat().st_size
     assert result.elapsed > 0
     (logged,) = server.requests_for("/large.xml")
     assert logged.headers["user-agent"] == USER_AGENT
@@ -437,7 +444,7 @@ def test_custom_user_agent(server: FeedServer) -> None:
 def test_conditional_get_second_fetch_is_a_304_without_body(server: FeedServer) -> None:
     url = server.add_fixture(
         "/large.xml",
-        "feedparser_large_atom_touchnokia_ru.xml",
+        LARGE,
         etag='"v1"',
         last_modified="Wed, 01 May 2024 10:00:00 GMT",
     )
@@ -473,10 +480,10 @@ def test_changed_feed_after_304_is_fetched_again(server: FeedServer) -> None:
 
 
 def test_gzip_body(server: FeedServer) -> None:
-    url = server.add_fixture("/gz.rss", "feedparser_large_atom_touchnokia_ru.xml", gzip=True)
+    url = server.add_fixture("/gz.rss", LARGE, gzip=True)
     result = fetch_one(request_for(url))
     assert result.status == "ok" and result.entries == 15
-    assert 0 < result.bytes_received < (FEEDS / "feedparser_large_atom_touchnokia_ru.xml").stat().st_size // 3
+    assert 0 < result.bytes_received < (FEEDS / LARGE).stat().st_size // 3
     assert "gzip" in server.requests_for("/gz.rss")[0].headers["accept-encoding"]
 
 
@@ -522,9 +529,7 @@ def test_slow_answer_times_out(server: FeedServer) -> None:
 
 
 def test_truncated_body_is_an_error_and_stores_no_validators(server: FeedServer) -> None:
-    url = server.add_fixture(
-        "/cut.rss", "feedparser_large_atom_touchnokia_ru.xml", truncate_to=5000, etag='"partial"'
-    )
+    url = server.add_fixture("/cut.rss", LARGE, truncate_to=5000, etag='"partial"')
     result = fetch_one(request_for(url))
     assert result.status == "error"
     assert result.error is not None and "body incomplete" in result.error
@@ -533,7 +538,7 @@ def test_truncated_body_is_an_error_and_stores_no_validators(server: FeedServer)
 
 
 def test_oversize_body_is_refused(server: FeedServer) -> None:
-    url = server.add_fixture("/big.rss", "feedparser_large_atom_touchnokia_ru.xml")
+    url = server.add_fixture("/big.rss", LARGE)
     result = fetch_one(request_for(url), max_bytes=20_000)
     assert result.error == f"{url}: body of 157701 bytes is over the 20000-byte limit"
     assert result.bytes_received == 0
@@ -641,9 +646,7 @@ def test_malformed_but_recoverable_feed_is_ok_with_bozo(server: FeedServer) -> N
     ],
 )
 def test_charset_in_content_type(server: FeedServer, content_type: str | None) -> None:
-    url = server.add_fixture(
-        "/gov.xml", "feedparser_large_atom_touchnokia_ru.xml", content_type=content_type
-    )
+    url = server.add_fixture("/gov.xml", LARGE, content_type=content_type)
     result = fetch_one(request_for(url))
     assert result.status == "ok" and result.entries == 15
     titles = [hit.title for hit in result.hits]
@@ -663,7 +666,7 @@ def test_latin1_feed_served_as_utf8(server: FeedServer) -> None:
 def test_one_failing_feed_never_stops_the_others(server: FeedServer) -> None:
     good = [
         server.add_fixture("/g1.xml", "handwritten_rss2_four_items.xml"),
-        server.add_fixture("/g2.rss", "feedparser_large_atom_touchnokia_ru.xml"),
+        server.add_fixture("/g2.rss", LARGE),
     ]
     with FeedServer() as other:
         good.append(other.add_fixture("/g3.xml", "handwritten_search_alerts_atom.xml"))

@@ -30,13 +30,13 @@ ARTICLE_FILES = sorted(
 )
 
 
-def parse_file(name: str) -> list[Hit]:
-    with (FIXTURES / name).open("rb") as handle:
+def parse_file(name: str, folder: Path = FIXTURES) -> list[Hit]:
+    with (folder / name).open("rb") as handle:
         return list(parse_pubmed_xml(handle, name=name))
 
 
-def by_pmid(name: str) -> dict[str, Hit]:
-    return {hit.source_id: hit for hit in parse_file(name) if not hit.deleted}
+def by_pmid(name: str, folder: Path = FIXTURES) -> dict[str, Hit]:
+    return {hit.source_id: hit for hit in parse_file(name, folder) if not hit.deleted}
 
 
 def expected_fields(hit: Hit) -> dict[str, Any]:
@@ -68,10 +68,10 @@ def expected_fields(hit: Hit) -> dict[str, Any]:
     }
 
 
-def golden(name: str) -> dict[str, Any]:
+def golden(name: str, folder: Path = FIXTURES) -> dict[str, Any]:
     return {
         f"{hit.source_id}{' (deleted)' if hit.deleted else ''}": expected_fields(hit)
-        for hit in parse_file(name)
+        for hit in parse_file(name, folder)
     }
 
 
@@ -86,7 +86,10 @@ def test_matches_the_hand_checked_expectations(name: str) -> None:
 
 @pytest.mark.parametrize("name", ARTICLE_FILES)
 def test_invariants_hold_for_every_record(name: str) -> None:
-    hits = parse_file(name)
+    assert_invariants(parse_file(name))
+
+
+def assert_invariants(hits: list[Hit]) -> None:
     for hit in hits:
         assert hit.source == "pubmed"
         assert hit.pmid and hit.pmid.isdigit() and hit.source_id == hit.pmid
@@ -217,7 +220,11 @@ def test_book_chapters_and_whole_books() -> None:
     assert chapter.pmcid is None and chapter.doi is None  # its ReferenceList's ids are not its own
     assert chapter.entrez_date == dt.date(2024, 11, 2)
     book = by_pmid("handwritten_whole_book.xml")["99000100"]
-    assert (book.kind, book.title, book.journal) == (WorkKind.OTHER, "Community Care Reviews™", None)
+    assert (book.kind, book.title, book.journal) == (
+        WorkKind.OTHER,
+        "Community Care Reviews™",
+        None,
+    )
     assert book.authors == []
     assert book.entrez_date == dt.date(2010, 3, 20)
 
