@@ -108,7 +108,8 @@ def default_period(
     (open when there is none) to today."""
     end = end or today
     if start is None and last_published_to is not None:
-        start = last_published_to + dt.timedelta(days=1)
+        # a bulletin published today: the next one's window starts today, not tomorrow
+        start = min(last_published_to + dt.timedelta(days=1), end)
     if start is not None and start > end:
         raise ValueError(f"the window starts ({start}) after it ends ({end})")
     return start, end
