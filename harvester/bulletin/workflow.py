@@ -37,8 +37,12 @@ def draft(
     now: dt.datetime,
     actor: str = "cli",
 ) -> tuple[int, BulletinDoc]:
-    """Create or refresh the topic's draft for the window (default: since the last published
-    bulletin, to today) and return its id and document."""
+    """Create or refresh the topic's draft and return its id and document.
+
+    The period shown runs from ``start`` (default: the day after the last published bulletin's
+    period) to ``end`` (default: today). The entries are the accepted candidates accepted up to
+    ``end`` and, only when ``start`` is given, from ``start``: without it, every accepted
+    candidate not yet published is taken."""
     with db.write() as session:
         last = store.last_published_end(session, topic.slug)
         try:
@@ -52,6 +56,7 @@ def draft(
             title=doc.title,
             period_from=period_from,
             period_to=period_to,
+            accepted_from=start,
             now=now,
             actor=actor,
         )

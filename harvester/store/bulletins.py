@@ -139,12 +139,15 @@ def refresh_draft(
     title: str,
     period_from: dt.date | None,
     period_to: dt.date,
+    accepted_from: dt.date | None,
     now: dt.datetime,
     actor: str,
 ) -> int:
-    """Create or update the topic's draft for the window; returns its id.
+    """Create or update the topic's draft for the period; returns its id.
 
-    Entries: the topic's accepted candidates accepted within the window (UTC days, inclusive).
+    Entries: the topic's accepted candidates accepted on or before ``period_to`` and, when
+    ``accepted_from`` is given, on or after it (UTC days). Without it every accepted candidate
+    is taken: one accepted late, or taken out of an earlier draft, is not lost.
     """
     bulletin = session.scalar(
         select(Bulletin).where(Bulletin.topic == topic, Bulletin.status == DRAFT)
@@ -160,8 +163,8 @@ def refresh_draft(
         Candidate.status == CandidateStatus.ACCEPTED.value,
         decided < _midnight(period_to + dt.timedelta(days=1)),
     )
-    if period_from is not None:
-        query = query.where(decided >= _midnight(period_from))
+    if accepted_from is not None:
+        query = query.where(decided >= _midnight(accepted_from))
     eligible = set(session.scalars(query))
     entries = session.scalars(
         select(BulletinEntry).where(BulletinEntry.bulletin_id == bulletin.id)
@@ -194,7 +197,7 @@ def bulletin_items(session: Session, bulletin_id: int) -> list[BulletinItem]:
         .order_by(BulletinEntry.id)
     )
     items = []
-    for entry, candidate, work in session.execute(query).tuples():
+    for entry, candidate, work in session.execute(query).all():
         if bulletin.status != DRAFT and entry.data is not None:
             items.append(BulletinItem.from_dict(entry.data))
             continue
