@@ -63,7 +63,11 @@ def test_news() -> None:
 
 def test_news_without_date_or_source() -> None:
     item = BulletinItem(
-        entry_id=1, candidate_id=1, work_id=1, title="Link workers hired", kind=WorkKind.NEWS,
+        entry_id=1,
+        candidate_id=1,
+        work_id=1,
+        title="Link workers hired",
+        kind=WorkKind.NEWS,
         url="https://example.org/a",
     )
     citation = cite(item)
@@ -123,7 +127,13 @@ def test_expand_pages(pages: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("given_initials", "given", "expected"),
-    [("K", None, "K."), ("JA", None, "J. A."), (None, "John Andrew", "J. A."), ("JP", "Jean-Pierre", "J.-P."), (None, None, "")],
+    [
+        ("K", None, "K."),
+        ("JA", None, "J. A."),
+        (None, "John Andrew", "J. A."),
+        ("JP", "Jean-Pierre", "J.-P."),
+        (None, None, ""),
+    ],
 )
 def test_initials(given_initials: str | None, given: str | None, expected: str) -> None:
     assert initials(given_initials, given) == expected
@@ -140,20 +150,29 @@ def test_link_order() -> None:
     assert link_for(base) is None
     with_url = BulletinItem(entry_id=1, candidate_id=1, work_id=1, title="T", url="https://x.org/a")
     assert link_for(with_url) == "https://x.org/a"
-    with_pmid = BulletinItem(entry_id=1, candidate_id=1, work_id=1, title="T", url="https://x.org/a", pmid="123")
+    with_pmid = BulletinItem(
+        entry_id=1, candidate_id=1, work_id=1, title="T", url="https://x.org/a", pmid="123"
+    )
     assert link_for(with_pmid) == "https://pubmed.ncbi.nlm.nih.gov/123/"
-    with_doi = BulletinItem(entry_id=1, candidate_id=1, work_id=1, title="T", pmid="123", doi="10.1/a")
+    with_doi = BulletinItem(
+        entry_id=1, candidate_id=1, work_id=1, title="T", pmid="123", doi="10.1/a"
+    )
     assert link_for(with_doi) == "https://doi.org/10.1/a"
 
 
 def test_no_authors_no_year() -> None:
-    item = BulletinItem(entry_id=1, candidate_id=1, work_id=1, title="Untitled note", journal="Nature")
+    item = BulletinItem(
+        entry_id=1, candidate_id=1, work_id=1, title="Untitled note", journal="Nature"
+    )
     assert cite(item).text() == "'Untitled Note.' Nature."
 
 
 def test_single_collective_and_person() -> None:
     item = BulletinItem(
-        entry_id=1, candidate_id=1, work_id=1, title="x",
+        entry_id=1,
+        candidate_id=1,
+        work_id=1,
+        title="x",
         authors=(Author(collective="NHS England"), Author(family="Smith", initials="J")),
         published_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
     )
@@ -173,4 +192,6 @@ def test_csl_styles_render_every_item(style: str) -> None:
 def test_vancouver_has_no_number_and_apa_italic_journal() -> None:
     assert cite(BY_ID[1], "vancouver").text().startswith("Vaughan K, Lavery J.")
     apa = cite(BY_ID[1], "apa")
-    assert any(run.italic and "British Journal of Community Nursing" in run.text for run in apa.runs)
+    assert any(
+        run.italic and "British Journal of Community Nursing" in run.text for run in apa.runs
+    )

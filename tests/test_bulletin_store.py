@@ -68,7 +68,9 @@ def statuses(db: Database) -> dict[str, str]:
 @pytest.fixture
 def loaded(db: Database) -> Database:
     early = NOW - dt.timedelta(days=60)
-    load(db, [hit(1, "Zeta"), hit(2, "Alpha")], CandidateStatus.ACCEPTED, NOW - dt.timedelta(days=5))
+    load(
+        db, [hit(1, "Zeta"), hit(2, "Alpha")], CandidateStatus.ACCEPTED, NOW - dt.timedelta(days=5)
+    )
     load(db, [hit(3, "Old")], CandidateStatus.ACCEPTED, early)
     load(db, [hit(4, "Queue")], CandidateStatus.NEW, NOW)
     load(db, [hit(5, "News", kind=WorkKind.NEWS)], CandidateStatus.ACCEPTED, NOW)
@@ -120,8 +122,11 @@ def test_publish_marks_published_and_they_never_return(loaded: Database, topic: 
     view = workflow.publish(loaded, topic, now=NOW, actor="alice")
     assert view.status == "published" and view.entries == 4
     assert statuses(loaded) == {
-        "Zeta": "published", "Alpha": "published", "Old": "published",
-        "Queue": "new", "News": "published",
+        "Zeta": "published",
+        "Alpha": "published",
+        "Old": "published",
+        "Queue": "new",
+        "News": "published",
     }
     with loaded.read() as session:
         decisions = session.scalars(

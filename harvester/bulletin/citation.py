@@ -42,7 +42,11 @@ __all__ = [
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 EN_DASH = "\u2013"
-_CSL_FILES = {"vancouver": "vancouver.csl", "apa": "apa.csl", "harvard": "harvard-cite-them-right.csl"}
+_CSL_FILES = {
+    "vancouver": "vancouver.csl",
+    "apa": "apa.csl",
+    "harvard": "harvard-cite-them-right.csl",
+}
 _CSL_TYPES = {
     WorkKind.ARTICLE: "article-journal",
     WorkKind.NEWS: "article-newspaper",
@@ -123,7 +127,7 @@ def house_citation(item: BulletinItem) -> Citation:
 
 
 def author_list(authors: tuple[Author, ...] | list[Author]) -> str:
-    """"Brown, C.", "Vaughan, K., and Lavery, J.", "Bu, F., et al." (empty without authors)."""
+    """ "Brown, C.", "Vaughan, K., and Lavery, J.", "Bu, F., et al." (empty without authors)."""
     names = [n for n in (_author(a) for a in authors) if n]
     if not names:
         return ""
@@ -145,7 +149,7 @@ def _author(author: Author) -> str:
 
 
 def initials(initials_: str | None, given: str | None) -> str:
-    """"K." from "K"; "J. A." from "JA" or "John Andrew"; "J.-P." from "Jean-Pierre"."""
+    """ "K." from "K"; "J. A." from "JA" or "John Andrew"; "J.-P." from "Jean-Pierre"."""
     if given and "-" in given and given.replace("-", "").isalpha():
         parts = [p for p in given.split("-") if p]
         return "-".join(f"{p[0].upper()}." for p in parts)

@@ -70,9 +70,7 @@ def arrange(doc: BulletinDoc) -> list[tuple[SectionSpec, list[BulletinItem]]]:
 
 def ordered_items(doc: BulletinDoc) -> list[BulletinItem]:
     """Every entry in reading order, each with its section filled in."""
-    return [
-        replace(item, section=spec.title) for spec, items in arrange(doc) for item in items
-    ]
+    return [replace(item, section=spec.title) for spec, items in arrange(doc) for item in items]
 
 
 def move(doc: BulletinDoc, entry_id: int, section: str, index: int) -> list[Placement]:

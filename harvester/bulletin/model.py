@@ -169,7 +169,9 @@ class BulletinDoc:
             "subtitle": self.subtitle,
             "period_from": self.period_from.isoformat() if self.period_from else None,
             "period_to": self.period_to.isoformat() if self.period_to else None,
-            "sections": [{"title": s.title, "kinds": [k.value for k in s.kinds]} for s in self.sections],
+            "sections": [
+                {"title": s.title, "kinds": [k.value for k in s.kinds]} for s in self.sections
+            ],
             "resources": [{"label": r.label, "url": r.url} for r in self.resources],
             "resources_heading": self.resources_heading,
             "footer": self.footer,
@@ -206,7 +208,7 @@ class BulletinDoc:
 
 
 def period_label(start: dt.date | None, end: dt.date | None) -> str:
-    """"October-November 2024", "November 2024", "December 2024-January 2025"."""
+    """ "October-November 2024", "November 2024", "December 2024-January 2025"."""
     if end is None and start is None:
         return ""
     if start is None or end is None:

@@ -57,7 +57,9 @@ def render_docx(doc: BulletinDoc) -> bytes:
     if doc.resources:
         document.add_heading(_t(doc.resources_heading), level=1)
         for resource in doc.resources:
-            _hyperlink(document.add_paragraph(style="List Bullet"), _t(resource.label), resource.url)
+            _hyperlink(
+                document.add_paragraph(style="List Bullet"), _t(resource.label), resource.url
+            )
     if doc.footer:
         document.add_paragraph(_t(doc.footer)).runs[0].font.size = Pt(9)
     if doc.contact:

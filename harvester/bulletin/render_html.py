@@ -56,16 +56,26 @@ def render_html(doc: BulletinDoc) -> str:
         )
         for item in items:
             citation = cite(item, doc.style)
-            add(f'<p style="{FONT} font-size: 14px; margin: 12px 0 4px 0;">{citation_html(citation)}</p>')
+            add(
+                f'<p style="{FONT} font-size: 14px; margin: 12px 0 4px 0;">{citation_html(citation)}</p>'
+            )
             for part in item.summary():
                 label = f"<b>{_e(part.label)}:</b> " if part.label else ""
-                add(f'<p style="{FONT} font-size: 13px; margin: 0 0 6px 0;">{label}{_e(part.text)}</p>')
+                add(
+                    f'<p style="{FONT} font-size: 13px; margin: 0 0 6px 0;">{label}{_e(part.text)}</p>'
+                )
             if citation.after_summary:
-                add(f'<p style="{FONT} font-size: 13px; margin: 0 0 6px 0;">{_e(citation.after_summary)}</p>')
+                add(
+                    f'<p style="{FONT} font-size: 13px; margin: 0 0 6px 0;">{_e(citation.after_summary)}</p>'
+                )
     if doc.resources:
-        add(f'<h2 style="{FONT} font-size: 18px; margin: 20px 0 8px 0;">{_e(doc.resources_heading)}</h2>')
+        add(
+            f'<h2 style="{FONT} font-size: 18px; margin: 20px 0 8px 0;">{_e(doc.resources_heading)}</h2>'
+        )
         for resource in doc.resources:
-            add(f'<p style="{FONT} font-size: 14px; margin: 0 0 4px 0;">{_link(resource.url, _e(resource.label))}</p>')
+            add(
+                f'<p style="{FONT} font-size: 14px; margin: 0 0 4px 0;">{_link(resource.url, _e(resource.label))}</p>'
+            )
     if doc.footer or doc.contact:
         add('<hr style="border: 0; border-top: 1px solid #cccccc; margin: 20px 0 8px 0;">')
         if doc.footer:

@@ -24,7 +24,9 @@ def render_pdf(doc: BulletinDoc) -> bytes:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     # nothing is fetched while printing: no protocol is allowed (the HTML has no images or
     # style sheets, and record text cannot add any: it is escaped)
-    page = HTML(string=render_html(doc), base_url=None, url_fetcher=URLFetcher(allowed_protocols=()))
+    page = HTML(
+        string=render_html(doc), base_url=None, url_fetcher=URLFetcher(allowed_protocols=())
+    )
     pdf = page.write_pdf()
     assert isinstance(pdf, bytes)
     return pdf

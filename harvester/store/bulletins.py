@@ -153,7 +153,9 @@ def refresh_draft(
         select(Bulletin).where(Bulletin.topic == topic, Bulletin.status == DRAFT)
     )
     if bulletin is None:
-        bulletin = Bulletin(topic=topic, title=title, status=DRAFT, created_by=actor, created_at=now)
+        bulletin = Bulletin(
+            topic=topic, title=title, status=DRAFT, created_by=actor, created_at=now
+        )
         session.add(bulletin)
         session.flush()
     bulletin.title, bulletin.period_from, bulletin.period_to = title, period_from, period_to
