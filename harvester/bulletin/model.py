@@ -207,16 +207,33 @@ class BulletinDoc:
         return period_label(self.period_from, self.period_to)
 
 
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def period_label(start: dt.date | None, end: dt.date | None) -> str:
-    """ "October-November 2024", "November 2024", "December 2024-January 2025"."""
+    """ "October-November 2024", "November 2024", "December 2024-January 2025" (English month
+    names whatever the locale)."""
     if end is None and start is None:
         return ""
     if start is None or end is None:
         only = end or start
         assert only is not None
-        return f"{only:%B %Y}"
+        return f"{_MONTHS[only.month - 1]} {only.year}"
     if (start.year, start.month) == (end.year, end.month):
-        return f"{end:%B %Y}"
+        return f"{_MONTHS[end.month - 1]} {end.year}"
     if start.year == end.year:
-        return f"{start:%B}-{end:%B %Y}"
-    return f"{start:%B %Y}-{end:%B %Y}"
+        return f"{_MONTHS[start.month - 1]}-{_MONTHS[end.month - 1]} {end.year}"
+    return f"{_MONTHS[start.month - 1]} {start.year}-{_MONTHS[end.month - 1]} {end.year}"
