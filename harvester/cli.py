@@ -195,6 +195,13 @@ def harvest(
     topics = select_topics(load_topics(app.settings.queries_dir), topic_slug)
     database = app.database()
     from harvester.harvest import Harvest  # the sources' libraries load only when needed
+    from harvester.store.runs import sweep_interrupted_runs
+
+    with database.write() as session:
+        swept = sweep_interrupted_runs(session, now=dt.datetime.now(dt.UTC))
+    if swept:
+        ids = ", ".join(str(i) for i in swept)
+        click.echo(f"marked failed (interrupted): run {ids}, left running by a stopped process")
 
     progress = _progress_line if sys.stderr.isatty() else None
     with Harvest(database, app.settings, report=_report, progress=progress) as harvester:

@@ -127,8 +127,7 @@ def test_hostile_ris_keeps_what_is_valid(tmp_path: Path) -> None:
         "record 1: date '2021/02/30/' does not exist; kept 2021-02",
         "record 2: date '2020/13/01/' has no month 13; kept the year 2020",
         "record 2: no title; kept with authors, journal and year",
-        "record 3: no title and nothing else to keep (authors, journal, year, identifier); "
-        "skipped",
+        "record 3: no title and nothing else to keep (authors, journal, year, identifier); skipped",
         "record 4: date '2019/02/29/' does not exist; kept 2019-02",
         "record 4: no title; kept with year and DOI",
     ]
