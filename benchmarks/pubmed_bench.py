@@ -2,8 +2,9 @@
 
 Usage: python benchmarks/pubmed_bench.py [--n 50 500 5000 30000] [--batch 200]
                                          [--parse-records 10000] [--memory-records 10000]
+                                         [--polite-records 3000] [--polite-batch 100]
 
-Prints three tables:
+Prints four tables:
 
 1. **Requests per harvest** for n records vs the minimum 1 + ceil(n / batch) (one esearch, then
    one efetch per batch from the history server). Past PubMed's 9,999-record search limit the
@@ -15,6 +16,10 @@ Prints three tables:
 3. **Peak Python memory** (tracemalloc) during a harvest of ``--memory-records`` records when each
    batch is dropped after use (what harvest.py does) vs when every batch is kept: the first is
    bounded by one batch. The server runs in a child process so its own memory is not counted.
+4. **Politeness**: HTTP 429s drawn by a backfill of ``--polite-records`` records at NCBI's
+   anonymous 3 requests/s from a stand-in that refuses any request over 3 in any sliding second,
+   with no safety margin on the limiter's interval and with :data:`SAFETY_MARGIN`; and what the
+   margin costs in requests per second.
 """
 
 from __future__ import annotations
@@ -38,7 +43,11 @@ from harvester.config import PubMedSettings  # noqa: E402
 from harvester.models import Hit  # noqa: E402
 from harvester.sources.pubmed import EutilsClient, PubMedBatch, harvest_pubmed  # noqa: E402
 from harvester.sources.pubmed_xml import parse_pubmed_xml  # noqa: E402
-from harvester.sources.ratelimit import RateLimiter  # noqa: E402
+from harvester.sources.ratelimit import (  # noqa: E402
+    NCBI_RATE_ANONYMOUS,
+    SAFETY_MARGIN,
+    RateLimiter,
+)
 
 START = dt.date(2020, 1, 1)
 END = dt.date(2020, 12, 31)
@@ -161,16 +170,54 @@ def _one_batch_size(batch: int) -> int:
     return current
 
 
+def politeness_table(records: int, batch: int) -> None:
+    corpus = Corpus.synthetic(base_corpus(), records, start=START, days=(END - START).days + 1)
+    rate = NCBI_RATE_ANONYMOUS
+    print(
+        f"4. Politeness: {records}-record backfill (batch_size={batch}) at {rate} requests/s, "
+        f"server refusing a request over {rate} in any sliding second"
+    )
+    print(f"{'margin s':>9} {'requests':>9} {'429s':>5} {'s':>7} {'req/s':>6} {'min gap s':>10}")
+    for margin in (0.0, SAFETY_MARGIN):
+        with serve(corpus, max_per_second=rate) as server:
+            settings = PubMedSettings(
+                base_url=server.base_url, batch_size=batch, read_timeout=30.0, backoff_base=1.0
+            )
+            client = EutilsClient(settings, limiter=RateLimiter(rate, margin=margin))
+            started = time.perf_counter()
+            got = sum(len(b.hits) for b in harvest_pubmed(client, "q", START, END))
+            elapsed = time.perf_counter() - started
+            arrivals = [r.at for r in server.requests]
+            refused = server.state.rate_limited
+        assert got == records, (got, records)
+        gap = min(arrivals[i + rate] - arrivals[i] for i in range(len(arrivals) - rate))
+        print(
+            f"{margin:>9.2f} {len(arrivals):>9} {refused:>5} {elapsed:>7.1f} "
+            f"{len(arrivals) / elapsed:>6.2f} {gap:>10.3f}"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[50, 500, 5_000, 30_000])
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--parse-records", type=int, default=10_000)
     parser.add_argument("--memory-records", type=int, default=10_000)
+    parser.add_argument("--polite-records", type=int, default=3_000)
+    parser.add_argument("--polite-batch", type=int, default=100)
+    parser.add_argument(
+        "--only", choices=["requests", "parse", "memory", "politeness"], help="One table only."
+    )
     args = parser.parse_args()
-    requests_table(args.n, args.batch)
-    parse_table(args.parse_records)
-    memory_table(args.memory_records, args.batch)
+    if args.only in (None, "requests"):
+        requests_table(args.n, args.batch)
+    if args.only in (None, "parse"):
+        parse_table(args.parse_records)
+    if args.only in (None, "memory"):
+        memory_table(args.memory_records, args.batch)
+    if args.only in (None, "politeness"):
+        politeness_table(args.polite_records, args.polite_batch)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,27 @@
 """The command line: each command parses its arguments, calls one domain function and prints.
 
 Every :class:`~harvester.errors.HarvesterError` becomes one line on stderr (``error: ...``) and
-exit status 1; no traceback reaches the user (``--debug`` shows it).
+exit status 1; any other exception, a bug, becomes one line too (``internal error: ...``) and exit
+status 2. No traceback reaches the user unless ``--debug`` asks for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
 from harvester import __version__
 from harvester.bulletin.cli import bulletin
 from harvester.config import Settings, load_settings, load_topics, select_topics
-from harvester.errors import HarvesterError
+from harvester.errors import HarvesterError, OutputError
 from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
 from harvester.store import migrate
@@ -31,15 +35,25 @@ STATUSES = click.Choice([s.value for s in CandidateStatus])
 
 
 class HarvesterGroup(click.Group):
-    """A group that turns domain errors into one clear line and exit status 1."""
+    """A group that turns domain errors into one clear line and exit status 1, and anything
+    unexpected into one ``internal error`` line and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors, --help, --version and Ctrl-C: click's own handling
         except HarvesterError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
             _fail(exc)
+        except Exception as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            logging.getLogger("harvester").debug("internal error", exc_info=True)
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())
+            click.echo(f"internal error: {text}; run with --debug for the traceback", err=True)
+            sys.exit(2)
 
 
 def _fail(exc: HarvesterError) -> NoReturn:
@@ -184,6 +198,13 @@ def harvest(
     topics = select_topics(load_topics(app.settings.queries_dir), topic_slug)
     database = app.database()
     from harvester.harvest import Harvest  # the sources' libraries load only when needed
+    from harvester.store.runs import sweep_interrupted_runs
+
+    with database.write() as session:
+        swept = sweep_interrupted_runs(session, now=dt.datetime.now(dt.UTC))
+    if swept:
+        ids = ", ".join(str(i) for i in swept)
+        click.echo(f"marked failed (interrupted): run {ids}, left running by a stopped process")
 
     progress = _progress_line if sys.stderr.isatty() else None
     with Harvest(database, app.settings, report=_report, progress=progress) as harvester:
@@ -195,8 +216,10 @@ def harvest(
         )
     if not summaries:
         click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
-    if any(s.status is RunStatus.FAILED for s in summaries):
-        sys.exit(1)
+    failed = [s for s in summaries if s.status is RunStatus.FAILED]
+    if failed:
+        reasons = "; ".join(dict.fromkeys(s.error or "no reason recorded" for s in failed))
+        raise HarvesterError(f"{len(failed)} of {len(summaries)} runs failed: {reasons}")
 
 
 def _progress_line(summary: RunSummary) -> None:
@@ -306,9 +329,29 @@ def export(app: App, topic_slug: str, status: str | None, fmt: str, output: Path
     else:
         # A byte order mark makes Excel read a CSV file as UTF-8 rather than the ANSI code page.
         encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-        with output.open("w", encoding=encoding, newline="") as out:
+        with output_file(output, encoding) as out:
             count = export_candidates(database, topic_slug, wanted, fmt, out)
     click.echo(f"exported {count} records", err=True)
+
+
+@contextmanager
+def output_file(path: Path, encoding: str) -> Iterator[TextIO]:
+    """``path`` opened for writing text; a missing folder, a refused permission or a full disk
+    (met on any write, or on the final flush) is an :class:`OutputError` naming the path."""
+    try:
+        with path.open("w", encoding=encoding, newline="") as out:
+            yield out
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT and not path.parent.exists():
+        return OutputError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"cannot write {path}: no space left on the device")
+    return OutputError(f"cannot write {path}: {reason}")
 
 
 def _one_line(text: str, width: int) -> str:

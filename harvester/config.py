@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from harvester.errors import ConfigError
 
@@ -39,10 +46,51 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+#: The database backends harvester runs on, and an example URL for each.
+DATABASE_EXAMPLES = "sqlite:///harvester.db or postgresql+psycopg://user@host/dbname"
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _hide_password(url: str) -> str:
+    return _URL_PASSWORD.sub(r"\1***@", url)
+
+
+def check_database_url(value: str) -> str:
+    """A URL SQLAlchemy can parse, for SQLite or PostgreSQL, whose driver is installed."""
+    shown = _hide_password(value)
+    try:
+        parsed = make_url(value)
+        backend = parsed.get_backend_name()
+    except ArgumentError:
+        raise ValueError(f"a database URL such as {DATABASE_EXAMPLES}, got {shown!r}") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"a SQLite or PostgreSQL URL ({DATABASE_EXAMPLES}); {backend!r} is not supported, "
+            f"got {shown!r}"
+        )
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ArgumentError:  # NoSuchModuleError: an unknown "+driver"
+        raise ValueError(
+            f"a URL with a known driver ({DATABASE_EXAMPLES}), got {shown!r}"
+        ) from None
+    except ImportError as exc:
+        raise ValueError(
+            f"a URL whose driver is installed ({DATABASE_EXAMPLES}); {parsed.drivername!r} "
+            f"needs the module {exc.name or exc}, which is not installed, got {shown!r}"
+        ) from None
+    return value
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite:///harvester.db"
     echo: bool = False
     busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_database_url(value)
 
 
 class PubMedSettings(_Section):
@@ -187,6 +235,8 @@ def load_settings(
         settings = Settings(**data)
     except ValidationError as exc:
         raise _config_error(file, text, exc, env_prefix=ENV_PREFIX) from None
+    except SettingsError as exc:  # an environment variable that should hold JSON does not
+        raise _env_error(exc) from None
     settings.config_file = file.resolve()
     settings.database.url = _anchor_sqlite(settings.database.url, settings.config_file.parent)
     return settings
@@ -578,8 +628,6 @@ def _config_error(
 ) -> ConfigError:
     error = exc.errors()[0]
     loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
-    line = find_line(text, loc) if text else None
-    where = f"{file} line {line}" if line else str(file)
     keys = [str(p) for p in loc if not isinstance(p, int)]
     if len(keys) >= 2:
         label = f"[{'.'.join(keys[:-1])}] {keys[-1]}"
@@ -587,10 +635,38 @@ def _config_error(
         label = keys[0]
     else:
         label = "file"
-    if line is None and env_prefix and keys:
-        env_name = env_prefix + "__".join(k.upper() for k in keys)
-        if env_name in os.environ:
-            where = f"environment variable {env_name}"
+    # The environment wins over the file: a key an environment variable sets is blamed on the
+    # variable, never on the line of the file it overrides.
+    env_name = _env_variable(env_prefix, keys) if env_prefix else None
+    if env_name is not None:
+        where = f"environment variable {env_name}"
+    else:
+        line = find_line(text, loc) if text else None
+        where = f"{file} line {line}" if line else str(file)
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
     return ConfigError(f"{where}: {label} {_describe(error)}{suffix}")
+
+
+def _env_variable(prefix: str, keys: Sequence[str]) -> str | None:
+    """The environment variable that set ``keys`` (``HARVESTER_PUBMED__BATCH_SIZE``, or a whole
+    section as JSON, ``HARVESTER_PUBMED``), matched without regard to case as pydantic-settings
+    does; None when the value came from the file."""
+    names = {name.upper(): name for name in os.environ if name.upper().startswith(prefix)}
+    for length in range(len(keys), 0, -1):
+        wanted = prefix + "__".join(k.upper() for k in keys[:length])
+        if wanted in names:
+            return names[wanted]
+    return None
+
+
+def _env_error(exc: SettingsError) -> ConfigError:
+    match = re.search(r'field "(\w+)"', str(exc))
+    field = match.group(1) if match else ""
+    name = _env_variable(ENV_PREFIX, [field]) if field else None
+    if name is None:
+        return ConfigError(f"environment: {exc}")
+    return ConfigError(
+        f"environment variable {name}: not valid JSON for the [{field}] section",
+        hint=f"set one key at a time instead, e.g. {ENV_PREFIX}{field.upper()}__<KEY>",
+    )

@@ -12,6 +12,7 @@ the class to a status code. Nothing outside this tree should reach a user as a t
     │   ├── FetchError     HTTP/transport failure after retries
     │   └── ParseError     the body was not what the source expected
     ├── ImportFormatError  an import file could not be read (file, record number)
+    ├── OutputError        a file the user named cannot be written (path and reason)
     ├── QueueError         an impossible candidate transition or unknown candidate
     ├── BulletinError      nothing to publish, already published, no such bulletin or entry
     └── MailError          SMTP failure (host:port and reason)
@@ -67,6 +68,11 @@ class ParseError(SourceError):
 
 class ImportFormatError(HarvesterError):
     """An import file could not be read."""
+
+
+class OutputError(HarvesterError):
+    """A file the user asked for cannot be written: a missing folder, no permission, a full
+    disk."""
 
 
 class QueueError(HarvesterError):

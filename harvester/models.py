@@ -192,3 +192,14 @@ class Hit:
 
 def _slots_items(obj: Any) -> list[tuple[str, Any]]:
     return [(name, getattr(obj, name)) for name in obj.__slots__]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """A record of an import file that was kept but had to be repaired, and how."""
+
+    record: int
+    message: str
+
+    def line(self) -> str:
+        return f"record {self.record}: {self.message}"

@@ -17,6 +17,11 @@ records (the fixture files), the way NCBI does where it matters to a client:
   proxy error page in HTML, an HTTP 200 with an empty body, a body with bytes that are not UTF-8,
   and the history server forgetting every ``WebEnv`` (as NCBI does after about an hour).
 
+A strict rate limit can be switched on (``serve(..., max_per_second=3)``): then any one-second
+window of arrivals (closed at both ends, every request counted, refused ones too) may hold at most
+that many requests, and a request that would make one more is answered 429 with NCBI's JSON body,
+as a server counting requests in a sliding second would.
+
 Every request is recorded (method, endpoint, merged parameters, arrival time) so tests can check
 what a client sent. :meth:`Corpus.synthetic` clones real records with new PMIDs and spread entrez
 dates to build large result sets cheaply (records are rendered from templates on demand).
@@ -209,6 +214,8 @@ class ServerState:
     faults: dict[str, list[str]] = field(default_factory=dict)
     history: dict[str, dict[str, _Search]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    max_per_second: int | None = None
+    rate_limited: int = 0  # requests refused by the strict limit
 
     def __post_init__(self) -> None:
         # PubMed's default esearch order is newest first; PMIDs stand in for that.
@@ -244,6 +251,22 @@ class ServerState:
     def count(self, endpoint: str) -> int:
         return sum(1 for r in self.requests if r.endpoint == endpoint)
 
+    def over_limit(self, at: float) -> bool:
+        """Whether a request arriving ``at`` makes more than ``max_per_second`` arrivals in the
+        second ending then (the request itself, and every earlier one, counted); call with the
+        lock held, after recording the request."""
+        if self.max_per_second is None:
+            return False
+        recent = 0
+        for earlier in reversed(self.requests):  # arrivals are stamped before the lock: scan on
+            if earlier.at < at - 2.0:
+                break
+            recent += at - 1.0 <= earlier.at <= at
+        if recent > self.max_per_second:
+            self.rate_limited += 1
+            return True
+        return False
+
 
 # -------------------------------------------------------------------------------------- server
 
@@ -271,11 +294,14 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         params = {key: values[-1] for key, values in raw.items()}
         endpoint = urlsplit(self.path).path.rsplit("/", 1)[-1].removesuffix(".fcgi")
+        arrived = time.monotonic()
         fault = state.next_fault(endpoint)
         with state.lock:
             state.requests.append(
-                Request(self.command, self.path, endpoint, params, time.monotonic(), fault=fault)
+                Request(self.command, self.path, endpoint, params, arrived, fault=fault)
             )
+            if fault is None and state.over_limit(arrived):
+                fault = state.requests[-1].fault = Fault.RATE_LIMIT
         if fault == Fault.RESET:
             self._reset()
             return
@@ -286,8 +312,8 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "error": "API rate limit exceeded",
                     "api-key": _client_ip(self),
-                    "count": "4",
-                    "limit": "3",
+                    "count": str((state.max_per_second or 3) + 1),
+                    "limit": str(state.max_per_second or 3),
                 }
             ).encode()
             self._send(429, body, "application/json", {"Retry-After": state.retry_after})
@@ -465,10 +491,12 @@ def serve(
     corpus: Corpus,
     *,
     term_filter: Callable[[str, Record], bool] | None = None,
+    max_per_second: int | None = None,
 ) -> Iterator[EutilsServer]:
-    """Run an E-utilities server on 127.0.0.1 (a free port) in a thread for the ``with`` block."""
+    """Run an E-utilities server on 127.0.0.1 (a free port) in a thread for the ``with`` block;
+    ``max_per_second`` switches the strict sliding-window rate limit on."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.state = ServerState(corpus, term_filter=term_filter)
+    server.state = ServerState(corpus, term_filter=term_filter, max_per_second=max_per_second)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="eutils-server", daemon=True
     )

@@ -37,11 +37,20 @@ def test_import_then_export(workdir: Path) -> None:
     assert (workdir / "out.csv").read_bytes().startswith(codecs.BOM_UTF8)
 
 
-def test_bad_import_file_is_one_line_error(workdir: Path) -> None:
+def test_title_less_record_is_imported_not_refused(workdir: Path) -> None:
     assert invoke("init").exit_code == 0
     result = invoke("import", str(IMPORT / "handmade_no_title.ris"))
+    assert result.exit_code == 0, result.output
+    assert "2 records" in result.stdout
+
+
+def test_unreadable_import_file_is_one_line_error(workdir: Path) -> None:
+    assert invoke("init").exit_code == 0
+    (workdir / "binary.ris").write_bytes(bytes(range(256)) * 4)
+    result = invoke("import", "binary.ris")
     assert result.exit_code == 1
-    assert result.stderr.strip().endswith("handmade_no_title.ris: record 2: no title (TI or T1)")
+    assert result.stderr.startswith("error: binary.ris: no records found")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def _export_rows(topic: str) -> list[dict[str, str]]:

@@ -40,6 +40,7 @@ from harvester.sources.pubmed_xml import parse_pubmed_xml
 from harvester.sources.ratelimit import (
     NCBI_RATE_ANONYMOUS,
     NCBI_RATE_WITH_KEY,
+    SAFETY_MARGIN,
     RateLimiter,
     limiter_key,
     shared_limiter,
@@ -530,13 +531,55 @@ def test_the_limiter_allows_rate_requests_in_any_second(rate: int) -> None:
     for _ in range(3 * rate + 1):
         limiter.acquire()
         starts.append(clock.now)
+    step = 1.0 + SAFETY_MARGIN
     assert starts[:rate] == [100.0] * rate
-    assert starts[rate] == 101.0 and starts[-1] == 103.0
+    assert starts[rate] == pytest.approx(100 + step)
+    assert starts[-1] == pytest.approx(100 + 3 * step)
     for i in range(len(starts) - rate):
-        assert starts[i + rate] - starts[i] >= 1.0
+        # Strictly more than a second: a server counting arrivals in any closed one-second
+        # window (and seeing the first request a little late) still counts at most `rate`.
+        assert starts[i + rate] - starts[i] >= 1.0 + SAFETY_MARGIN - 1e-9
     clock.now += 10  # after a pause, a burst is allowed again without waiting
     waited = [limiter.acquire() for _ in range(rate)]
     assert waited == [0.0] * rate
+
+
+def test_the_limiter_keeps_a_safety_margin() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    for _ in range(4):
+        limiter.acquire()
+    assert clock.now - 100.0 > 1.0  # the 4th never starts exactly one second after the 1st
+    assert SAFETY_MARGIN >= 0.05
+    with pytest.raises(ValueError, match="margin"):
+        RateLimiter(3, margin=-0.1)
+
+
+def test_no_429_from_a_server_counting_requests_in_any_sliding_second() -> None:
+    """A backfill of 600 records in 31 quick requests at 10 requests/s against a stand-in that
+    refuses the 11th request in any one second, as a strict counter would. Without the safety
+    margin the (N+1)th request starts exactly a second after the first and arrival jitter drew
+    one or two 429s per run."""
+    corpus = Corpus.synthetic(Corpus.from_files(TOPIC_SUBSET), 600, start=WINDOW[0], days=30)
+    with serve(corpus, max_per_second=NCBI_RATE_WITH_KEY) as strict:
+        settings = make_settings(strict, max_retries=3, backoff_base=0.5, read_timeout=10.0)
+        client = EutilsClient(settings, limiter=RateLimiter(NCBI_RATE_WITH_KEY))
+        fetched = sum(len(batch.hits) for batch in harvest_pubmed(client, "q", *WINDOW))
+        assert fetched == 600
+        assert strict.state.rate_limited == 0
+        assert len(strict.requests) == 31
+
+
+def test_the_strict_stand_in_refuses_the_request_over_the_limit() -> None:
+    corpus = Corpus.from_files(TOPIC_SUBSET)
+    with serve(corpus, max_per_second=3) as strict:
+        settings = make_settings(strict, max_retries=0)
+        client = EutilsClient(settings, limiter=RateLimiter(1000))  # no limiter to speak of
+        for _ in range(3):
+            client.esearch("q", *WINDOW)
+        with pytest.raises(FetchError, match="HTTP 429: .*API rate limit exceeded"):
+            client.esearch("q", *WINDOW)
+        assert strict.state.rate_limited == 1
 
 
 def test_the_limiter_is_thread_safe() -> None:
@@ -558,7 +601,7 @@ def test_the_limiter_is_thread_safe() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(waits) == [0.5 * (i // 4) for i in range(40)]
+    assert sorted(waits) == pytest.approx([(0.5 + SAFETY_MARGIN) * (i // 4) for i in range(40)])
 
 
 def test_one_limiter_per_identity_for_the_whole_process() -> None:

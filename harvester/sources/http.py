@@ -58,6 +58,12 @@ def describe_failure(
     return type(exc).__name__
 
 
+def host_not_found(exc: BaseException) -> bool:
+    """Whether a request failed because its host name could not be resolved: no network, or a
+    wrong address. Retrying that only makes the user wait, so callers fail at once."""
+    return _root_cause(exc) == "host name not found"
+
+
 def _root_cause(exc: BaseException) -> str:
     names = []
     seen: set[int] = set()

@@ -19,7 +19,8 @@ was, or starts the slice over when the new search counts differently (dedupe abs
 
 Faults: HTTP 429 and 5xx, timeouts, dropped connections, truncated or malformed bodies and NCBI's
 in-band ``<ERROR>`` answers (HTTP 200) are retried ``max_retries`` times with exponential back-off
-plus jitter, honouring ``Retry-After``. Other HTTP errors fail at once. A request that keeps failing
+plus jitter, honouring ``Retry-After``. Other HTTP errors fail at once, and so does a host name that
+does not resolve (no network: half a minute of retries would not bring it back). A request that keeps failing
 raises :class:`FetchError` naming the URL (the API key is never shown, in errors or in the HTTP
 library's debug log) and the last reason.
 """
@@ -34,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from lxml import etree
@@ -43,7 +44,12 @@ from harvester import __version__
 from harvester.config import PubMedSettings
 from harvester.errors import FetchError, ParseError
 from harvester.models import Hit
-from harvester.sources.http import backoff_delay, describe_failure, retry_after_seconds
+from harvester.sources.http import (
+    backoff_delay,
+    describe_failure,
+    host_not_found,
+    retry_after_seconds,
+)
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
 from harvester.sources.ratelimit import RateLimiter, shared_limiter
 
@@ -249,6 +255,12 @@ class EutilsClient:
                     )
                 body = response.content
             except requests.RequestException as exc:
+                if host_not_found(exc):  # no network, or a wrong base_url: no use retrying
+                    raise FetchError(
+                        f"cannot reach {urlsplit(url).hostname}: host name not found (no "
+                        "network, or a wrong [pubmed] base_url?)",
+                        url=shown,
+                    ) from None
                 reason = describe_failure(exc, settings.connect_timeout, settings.read_timeout)
                 continue
             status = response.status_code

@@ -1,9 +1,20 @@
-"""Run records and watermarks: what each harvest did, and where the next one starts."""
+"""Run records and watermarks: what each harvest did, and where the next one starts.
+
+Every run row is finished. A run is started with its owner in ``details["owner"]`` (host, pid,
+the process's start time and the machine's boot id), so a row a killed process left ``running`` can
+be told from one another process is still working on, also when two processes share a PostgreSQL
+database: :func:`sweep_interrupted_runs` marks ``failed`` ("interrupted") every running run whose
+owning process no longer exists on this host, whose owner is unknown, or, on another host (whose
+processes cannot be seen from here), that started more than ``stale_after`` ago.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +40,7 @@ def start_run(
         status=RunStatus.RUNNING.value,
         window_start=window_start,
         window_end=window_end,
-        details={},
+        details={"owner": process_identity()},
     )
     session.add(run)
     session.flush()
@@ -112,3 +123,86 @@ def set_watermark(
         session.add(Watermark(topic=topic, source=source, key=key, value=value))
     elif value > row.value:
         row.value = value
+
+
+# ------------------------------------------------------------------------------ interrupted runs
+
+#: A run another host left running this long ago is taken for interrupted (a backfill of tens of
+#: thousands of PubMed records takes well under an hour at NCBI's rate).
+STALE_AFTER = dt.timedelta(hours=12)
+
+
+def process_identity(pid: int | None = None) -> dict[str, Any]:
+    """Who runs a run: host name, pid, and what tells this process from a later one that was
+    given the same pid (its start time since boot, and the boot id), where the system says."""
+    pid = os.getpid() if pid is None else pid
+    return {
+        "host": socket.gethostname(),
+        "pid": pid,
+        "proc_start": _proc_start(pid),
+        "boot": _boot_id(),
+    }
+
+
+def _proc_start(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces and brackets
+    return fields[19] if len(fields) > 19 else None  # field 22, starttime
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+
+
+def _alive_here(owner: dict[str, Any]) -> bool:
+    """Whether the process ``owner`` names (on this host) is still running."""
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    boot = _boot_id()
+    if owner.get("boot") and boot and owner["boot"] != boot:
+        return False  # the machine restarted since
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    recorded, current = owner.get("proc_start"), _proc_start(pid)
+    return not (recorded and current and recorded != current)  # a new process, same pid
+
+
+def sweep_interrupted_runs(
+    session: Session, *, now: dt.datetime, stale_after: dt.timedelta = STALE_AFTER
+) -> list[int]:
+    """Mark ``failed`` (error "interrupted: ...") every run left ``running`` by a process that
+    stopped; return their ids. Call it when a harvest or the service starts."""
+    host = socket.gethostname()
+    swept = []
+    running = select(Run).where(Run.status == RunStatus.RUNNING.value).order_by(Run.id)
+    for run in session.scalars(running):
+        owner = (run.details or {}).get("owner")
+        if not isinstance(owner, dict):
+            reason = "its process is unknown"
+        elif owner.get("host") == host:
+            if _alive_here(owner):
+                continue
+            reason = f"process {owner.get('pid')} on {host} is gone"
+        else:
+            started = run.started_at
+            if started.tzinfo is None:
+                started = started.replace(tzinfo=dt.UTC)
+            if now - started < stale_after:
+                continue  # another host's process may still be on it
+            reason = f"started on {owner.get('host')} more than {stale_after} ago"
+        run.status = RunStatus.FAILED.value
+        run.finished_at = now
+        run.error = f"interrupted: the run never finished ({reason})"
+        swept.append(run.id)
+    return swept
