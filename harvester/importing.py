@@ -15,7 +15,7 @@ from typing import TextIO
 
 from harvester.bulletin.export import EXPORT_FORMATS, ExportItem, ExportSighting, write_export
 from harvester.models import AbstractSection, Author, CandidateStatus, PubDate, WorkKind
-from harvester.sources.importers import detect_format, read_records
+from harvester.sources.importers import detect_format, read_records, record_id
 from harvester.store.candidates import list_candidates
 from harvester.store.db import Database
 from harvester.store.tables import Candidate
@@ -116,6 +116,7 @@ def _item(candidate: Candidate) -> ExportItem:
             ExportSighting(
                 source=s.source,
                 source_id=s.source_id,
+                record_id=record_id(s.source_id) if s.source.startswith("import:") else "",
                 origin=s.origin,
                 match_reason=s.match_reason,
                 title=s.title,

@@ -42,3 +42,67 @@ def test_bad_import_file_is_one_line_error(workdir: Path) -> None:
     result = invoke("import", str(IMPORT / "handmade_no_title.ris"))
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("handmade_no_title.ris: record 2: no title (TI or T1)")
+
+
+def _export_rows(topic: str) -> list[dict[str, str]]:
+    exported = invoke("export", "--topic", topic, "--format", "csv")
+    assert exported.exit_code == 0, exported.output
+    return list(csv.DictReader(io.StringIO(exported.stdout)))
+
+
+def test_file_holding_the_same_record_twice(workdir: Path) -> None:
+    """Duplicates inside one export (why people import them) are merged, never a crash."""
+    assert invoke("init").exit_code == 0
+    (workdir / "queries" / "t.toml").write_text("[pubmed]\nquery = 'x'\n")
+    records = [
+        ("1", "A trial of link workers", "10.1000/one", None),
+        ("2", "A trial of link workers.", "10.1000/ONE", None),  # same DOI
+        ("3", "Green prescriptions in practice", None, "12345678"),
+        ("4", "Green prescriptions in practice", None, "12345678"),  # same PMID
+        ("5", "Arts on prescription for older adults: a cohort", None, None),
+        ("6", "Arts on prescription for older adults: a cohort", None, None),  # same title/year
+    ]
+    lines = []
+    for rid, title, doi, pmid in records:
+        lines += ["TY  - JOUR", f"ID  - {rid}", f"TI  - {title}", "PY  - 2021", "AU  - Doe, Jane"]
+        lines += ["T2  - Perspectives in Public Health", "VL  - 141"]
+        lines += [f"DO  - {doi}"] if doi else []
+        lines += [f"AN  - {pmid}", "DB  - PubMed"] if pmid else []
+        lines += ["ER  - ", ""]
+    (workdir / "dups.ris").write_text("\n".join(lines), encoding="utf-8")
+    result = invoke("import", "dups.ris", "--topic", "t")
+    assert result.exit_code == 0, result.output
+    assert "6 records, 3 new works" in result.stdout
+    rows = _export_rows("t")
+    assert sorted(r["record_id"] for r in rows) == ["1", "2", "3", "4", "5", "6"]
+    by_id = {r["record_id"]: r["work_id"] for r in rows}
+    assert by_id["1"] == by_id["2"] and by_id["3"] == by_id["4"] and by_id["5"] == by_id["6"]
+    assert len(set(by_id.values())) == 3
+    again = invoke("import", "dups.ris", "--topic", "t")
+    assert "0 new works" in again.stdout and "0 new sightings" in again.stdout
+    assert len(_export_rows("t")) == 6
+
+
+def test_records_without_ids_are_never_one_sighting(workdir: Path) -> None:
+    """Two different records called "Editorial" (2021) without ids, and two different records
+    sharing one URL, each keep their own sighting."""
+    assert invoke("init").exit_code == 0
+    (workdir / "queries" / "t.toml").write_text("[pubmed]\nquery = 'x'\n")
+    text = (
+        "TY  - JOUR\nTI  - Editorial\nPY  - 2021\nT2  - Journal of Public Health\nVL  - 43\n"
+        "ER  - \n\n"
+        "TY  - JOUR\nTI  - Editorial\nPY  - 2021\nT2  - Perspectives in Public Health\nVL  - 141\n"
+        "ER  - \n\n"
+        "TY  - JOUR\nTI  - Social prescribing for loneliness\nPY  - 2020\n"
+        "UR  - https://example.org/collection\nER  - \n\n"
+        "TY  - JOUR\nTI  - Nature-based interventions for stress\nPY  - 2019\n"
+        "UR  - https://example.org/collection\nER  - \n"
+    )
+    (workdir / "noids.ris").write_text(text, encoding="utf-8")
+    result = invoke("import", "noids.ris", "--topic", "t")
+    assert result.exit_code == 0, result.output
+    rows = _export_rows("t")
+    assert len(rows) == 4 and len({r["source_id"] for r in rows}) == 4
+    assert all(r["record_id"] == "" for r in rows)
+    titles = sorted(r["record_title"] for r in rows)
+    assert titles.count("Editorial") == 2

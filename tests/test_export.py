@@ -73,13 +73,13 @@ def test_csv_has_one_row_per_sighting_with_its_work(db: Database) -> None:
         sightings = {(s.source, s.source_id): s.work_id for s in session.scalars(select(Sighting))}
     assert rows_written == len(rows) == len(sightings) == 8
     assert {(r["source"], r["source_id"]): int(r["work_id"]) for r in rows} == sightings
-    merged = [r for r in rows if r["source_id"] in ("16403221", "10.1186/1471-2105-7-10")]
-    assert len({r["work_id"] for r in merged}) == 1
+    merged = [r for r in rows if r["doi"] == "10.1186/1471-2105-7-10"]
+    assert len(merged) == 2 and len({r["work_id"] for r in merged}) == 1
     assert {r["match_reason"] for r in merged} == {"new", "doi"}
 
 
 def test_csv_cells_are_not_formulas() -> None:
-    seen = ExportSighting("feeds", "1", "feed", "new", "=HYPERLINK(1)", NOW, NOW)
+    seen = ExportSighting("feeds", "1", "", "feed", "new", "=HYPERLINK(1)", NOW, NOW)
     item = ExportItem(work_id=1, title="@SUM(A1)", sightings=[seen])
     out = io.StringIO()
     assert write_export([item], "csv", out) == 1

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from harvester.errors import ImportFormatError
 from harvester.importing import import_file
 from harvester.models import CandidateStatus, WorkKind
-from harvester.sources.importers import detect_format, read_records
+from harvester.sources.importers import detect_format, read_records, record_id
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Work
 
@@ -47,7 +47,8 @@ def test_pubmed_xml_uses_the_shared_parser() -> None:
 
 def test_csljson_from_crossref() -> None:
     (hit,) = read_records(IMPORT / "transform_csl-json_10.1126_science.169.3946.635.json")
-    assert (hit.source, hit.source_id) == ("import:csljson", "10.1126/science.169.3946.635")
+    assert hit.source == "import:csljson" and hit.doi == "10.1126/science.169.3946.635"
+    assert hit.source_id.startswith("sha1:")  # no CSL id: a digest of the whole record
     assert hit.title == "The Structure of Ordinary Water"
     assert hit.journal == "Science" and hit.volume == "169" and hit.pages == "635-641"
     assert hit.pub_date is not None and (hit.pub_date.year, hit.pub_date.month) == (1970, 8)
@@ -56,11 +57,12 @@ def test_csljson_from_crossref() -> None:
 def test_ris() -> None:
     hits = list(read_records(IMPORT / "handmade_records.ris"))
     assert len(hits) == 3
-    assert hits[0].doi == "10.1186/1471-2105-7-10" and hits[0].source_id == hits[0].doi
+    assert hits[0].doi == "10.1186/1471-2105-7-10" and hits[0].source_id.startswith("sha1:")
+    assert len({hit.source_id for hit in hits}) == 3
     assert [a.family for a in hits[0].authors] == ["Casbon", "Crooks", "Saqi"]
     assert hits[1].pages == "101-109" and hits[1].pub_date is not None
     assert (hits[1].pub_date.month, hits[1].pub_date.day) == (5, 1)
-    assert hits[1].source_id.startswith("title:")  # no PMID or DOI: a digest of title and year
+    assert hits[1].source_id.startswith("sha1:")  # no ID: a digest of the whole record
     assert hits[2].kind is WorkKind.NEWS
 
 
@@ -129,7 +131,7 @@ def test_ris_quirks_of_real_exports() -> None:
         "Trust opens new falls clinic",
     ]
     first, second, third, news = hits
-    assert first.doi == "10.1000/nt.2019.22" and first.source_id == first.doi
+    assert first.doi == "10.1000/nt.2019.22" and first.source_id.startswith("sha1:")
     assert (first.journal, first.pages, first.url) == (
         "Nursing Times",
         "22-25",
@@ -239,3 +241,23 @@ def test_csljson_quirks(tmp_path: Path) -> None:
 )
 def test_format_sniffing(name: str, content: bytes, expected: str) -> None:
     assert detect_format(Path(name), content) == expected
+
+
+def test_record_ids_are_the_records_own_and_never_shared(tmp_path: Path) -> None:
+    """RIS ``ID`` (else ``AN``) and CSL ``id`` name the record; a digest of its content keeps two
+    different records with one id (two exports both numbered from 1) apart."""
+    ris = tmp_path / "savedrecs.ris"
+    ris.write_text(
+        "TY  - JOUR\nID  - 7\nTI  - First\nER  - \n\nTY  - JOUR\nID  - 7\nTI  - Second\nER  - \n\n"
+        "TY  - JOUR\nAN  - EMB-123\nTI  - Third\nER  - \n",
+        encoding="utf-8",
+    )
+    first, second, third = read_records(ris)
+    assert record_id(first.source_id) == record_id(second.source_id) == "7"
+    assert first.source_id != second.source_id
+    assert record_id(third.source_id) == "EMB-123"
+    assert [h.source_id for h in read_records(ris)] == [h.source_id for h in (first, second, third)]
+    csl = tmp_path / "items.json"
+    csl.write_text('[{"id": "doe2021", "title": "A"}, {"title": "B"}]', encoding="utf-8")
+    a, b = read_records(csl)
+    assert record_id(a.source_id) == "doe2021" and record_id(b.source_id) == ""

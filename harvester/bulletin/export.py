@@ -29,6 +29,7 @@ CSV_COLUMNS = (
     "status",
     "source",
     "source_id",
+    "record_id",
     "origin",
     "match_reason",
     "first_seen_at",
@@ -53,6 +54,8 @@ _CSL_TYPES = {
 class ExportSighting:
     source: str
     source_id: str
+    #: The id the record carries in the user's own file, for imports ("" when none).
+    record_id: str
     origin: str
     match_reason: str | None
     title: str | None
@@ -199,6 +202,7 @@ def _csv(items: list[ExportItem], out: TextIO) -> int:
                         "status": item.status or "",
                         "source": sighting.source,
                         "source_id": sighting.source_id,
+                        "record_id": sighting.record_id,
                         "origin": sighting.origin,
                         "match_reason": sighting.match_reason or "",
                         "first_seen_at": sighting.first_seen_at.isoformat(),

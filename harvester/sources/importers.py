@@ -1,12 +1,16 @@
 """Import files to Hits: RIS, CSL-JSON, PubMed XML and MEDLINE (``.nbib``).
 
 A librarian loads past bulletins or a manual database export; every record becomes a Hit with
-``source`` "import:<format>", ``origin`` the file name and ``source_id`` the record's PMID, else
-its DOI, else a digest of its title and year, so importing the same file twice finds the same
-sightings and changes nothing. A record's own ID field is not used: reference managers number
-records per library or per export (EndNote ``ID  - 1``, citekeys), and exports are routinely saved
-under the same name (``savedrecs.ris``, ``Exported Items.ris``), so such ids would make different
-records of two files look like the same sighting.
+``source`` "import:<format>", ``origin`` the file name and ``source_id`` naming that one input
+record, so that no two different records ever share a sighting and importing the same file twice
+finds the same sightings and changes nothing:
+
+- MEDLINE and PubMed XML: the PMID (a PubMed record is that record, whatever its revision);
+- RIS and CSL-JSON: the record's own id (RIS ``ID``, else ``AN``; CSL ``id``) joined by ``#`` to a
+  digest of the record's whole content, else ``sha1:`` and the digest alone. Reference managers
+  number records per library or per export (EndNote ``ID  - 1``) and exports are routinely saved
+  under the same name (``savedrecs.ris``), so the id alone could name two different records; the
+  digest keeps them apart while :func:`record_id` still gives the id the user's file carries.
 
 The format comes from the file's first bytes, else its extension (a PubMed export saved as
 ``.txt`` is still MEDLINE). Text is UTF-8 (with or without a BOM) or UTF-16 with a BOM (EndNote);
@@ -35,7 +39,7 @@ from harvester.models import AbstractSection, Author, DatePrecision, Hit, PubDat
 from harvester.normalise import month_number, normalise_doi, normalise_pmcid, normalise_pmid
 from harvester.sources.pubmed_xml import parse_pubmed_xml
 
-__all__ = ["FORMATS", "detect_format", "read_records"]
+__all__ = ["FORMATS", "detect_format", "read_records", "record_id"]
 
 FORMATS = ("ris", "csljson", "pubmed-xml", "medline")
 _EXTENSIONS = {
@@ -127,14 +131,21 @@ def _text(handle: BinaryIO, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(handle, encoding=encoding, errors="harvester-cp1252", newline=None)
 
 
-def _source_id(title: str, year: int | None, *ids: str | None) -> str:
-    for value in ids:
-        if value:
-            return value
-    # Folded here rather than by normalise_title, whose rules may change: a digest must not.
-    folded = " ".join(title.casefold().split())
-    digest = hashlib.sha1(f"{folded}|{year or ''}".encode(), usedforsecurity=False)
-    return f"title:{digest.hexdigest()[:20]}"
+def _source_id(own_id: Any, content: Any) -> str:
+    """The sighting id of one RIS or CSL-JSON record (see the module docstring)."""
+    serial = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha1(serial.encode(), usedforsecurity=False).hexdigest()
+    own = str(own_id).strip() if isinstance(own_id, str | int) else ""
+    return f"{own}#{digest[:16]}" if own else f"sha1:{digest[:20]}"
+
+
+def record_id(source_id: str) -> str:
+    """The id an imported record carries in its own file ("" when it had none), from its
+    sighting's ``source_id``."""
+    if source_id.startswith("sha1:"):
+        return ""
+    own, sep, _digest = source_id.rpartition("#")
+    return own if sep else source_id
 
 
 # --- RIS -----------------------------------------------------------------------------------
@@ -212,7 +223,7 @@ def _ris_hit(path: Path, number: int, record: dict[str, Any]) -> Hit:
     )
     return Hit(
         source="import:ris",
-        source_id=_source_id(title, pub_date.year if pub_date else None, pmid, doi),
+        source_id=_source_id(record.get("id") or record.get("accession_number"), record),
         origin=path.name,
         title=title,
         kind=WorkKind.NEWS if kind in _RIS_NEWS else _article_or_other(kind in _RIS_ARTICLE),
@@ -287,7 +298,7 @@ def _csl_hit(path: Path, number: int, item: dict[str, Any]) -> Hit:
     pub_date = _csl_date(item.get("issued")) or _csl_date(item.get("published-print"))
     return Hit(
         source="import:csljson",
-        source_id=_source_id(title, pub_date.year if pub_date else None, pmid, doi),
+        source_id=_source_id(item.get("id"), item),
         origin=path.name,
         title=title,
         kind=WorkKind.NEWS if ctype in _CSL_NEWS else _article_or_other(ctype in _CSL_ARTICLE),

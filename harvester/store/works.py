@@ -21,7 +21,8 @@ Every hit, from a harvest or an import, goes through :func:`ingest_hits`:
      published). A human decision is never undone by an import.
 
    A feed entry whose guid changed while its link stayed the same is the same entry: its
-   sighting takes the new id instead of a second sighting being added.
+   sighting takes the new id instead of a second sighting being added. This holds for feeds
+   only: two imported records that share a URL are two records.
 5. A hit marked ``deleted`` (PubMed DeleteCitation) only leaves a sighting with reason
    ``deleted`` on the work it names, if there is one: nothing a user decided on is removed.
 
@@ -71,6 +72,8 @@ IMPORT_RANK = 20
 #: This keeps the cost of one hit bounded however large the store grows.
 MAX_BLOCK = 100
 DEFAULT_RANK = 10
+#: The source whose entries may be re-issued under a new id (see the module docstring, 4.).
+FEED_SOURCE = "feeds"
 # Ids per IN list when reading rows for many hits or works at once.
 _CHUNK = 500
 
@@ -265,7 +268,9 @@ def _ingest_one(
     changed = _merge_metadata(work, hit, keys, now)
     if created:
         session.flush()  # for the work's id
-    same_entry = None if created else _same_entry(session, work.id, hit)
+    same_entry = (
+        None if created or hit.source != FEED_SOURCE else _same_entry(session, work.id, hit)
+    )
     if same_entry is not None:
         # A feed re-issued an entry under a new guid with the same link: it is the same entry.
         batch.sightings.pop((same_entry.source, same_entry.source_id, same_entry.origin), None)
@@ -529,7 +534,7 @@ def _add_sighting(
     now: dt.datetime,
 ) -> None:
     sighting = Sighting(
-        work_id=work.id,
+        work=work,
         run_id=run_id,
         topic=topic,
         source=hit.source,
