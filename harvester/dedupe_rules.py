@@ -100,7 +100,30 @@ _RESPONSE_RAW = re.compile(r"^\W*(?:re|reply|response|comment|in reply)\s*:", re
 SHORT_TITLE_WORDS = 2
 
 JOURNAL_STOPWORDS = frozenset(
-    "the of and for in on de des du la le et y fur und der die das d l a an".split()
+    [
+        "the",
+        "of",
+        "and",
+        "for",
+        "in",
+        "on",
+        "de",
+        "des",
+        "du",
+        "la",
+        "le",
+        "et",
+        "y",
+        "fur",
+        "und",
+        "der",
+        "die",
+        "das",
+        "d",
+        "l",
+        "a",
+        "an",
+    ]
 )
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _ALTERNATIVES = re.compile(r"\s=\s|\s*[:.;]\s+|\s+-\s+")
