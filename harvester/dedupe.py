@@ -446,7 +446,7 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return None
     if a.kind is WorkKind.NEWS or b.kind is WorkKind.NEWS:
         return _near_news(a, b)
-    if a.year and b.year and abs(a.year - b.year) > 1:
+    if a.year and b.year and abs(a.year - b.year) > 1 and not _same_article_number(a, b):
         return None
     if a.volume and b.volume and a.volume != b.volume:
         return None
@@ -485,14 +485,29 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
             what = "title prefix" if prefix else "title"
             who = {True: "author", None: "no author", False: "volume+page"}[authors]
             return Verdict(True, f"{what}+year+{who} {ratio / 100:.2f}", ratio / 100)
-    if same_year and located and authors is True:
-        # Same first author, year, volume and first page: one article, its title translated or
-        # reworded by one database. The titles must still share words, or the journals agree.
+    if same_year and located and (authors is True or (authors is None and journals is True)):
+        # Same first author (or none given, in the same journal), year, volume and page range:
+        # one article, its title translated or reworded by one database. The titles must still
+        # share words, or the journals agree.
         words = max(fuzz.token_set_ratio(ta, tb) for ta in a.titles for tb in b.titles)
-        enough = LOCATOR_WORDS_OTHER_ISSUE if issues_differ else LOCATOR_WORDS
-        if words >= enough or (journals is True and not issues_differ):
-            return Verdict(True, f"volume+page+year+author {words / 100:.2f}", words / 200)
+        enough = LOCATOR_WORDS if authors and not issues_differ else LOCATOR_WORDS_OTHER_ISSUE
+        if words >= enough or (journals is True and authors and not issues_differ):
+            who = "author" if authors else "journal"
+            return Verdict(True, f"volume+page+year+{who} {words / 100:.2f}", words / 200)
+    if ratio is not None and ratio >= EXACT_RATIO and not prefix and authors and journals:
+        # An article number that is no page ("CD006828"): the versions of one updated review.
+        if a.page and a.page == b.page and _article_number(a.page):
+            return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
     return None
+
+
+def _same_article_number(a: Keys, b: Keys) -> bool:
+    return bool(a.page and a.page == b.page and _article_number(a.page))
+
+
+def _article_number(page: str) -> bool:
+    """A locator of letters and at least five digits: an article number, not a page."""
+    return bool(re.fullmatch(r"[a-z]{1,3}\d{5,}", page))
 
 
 def _near_recurring(a: Keys, b: Keys) -> Verdict | None:

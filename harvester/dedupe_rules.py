@@ -99,6 +99,7 @@ _RESPONSE_RAW = re.compile(r"^\W*(?:re|reply|response|comment|in reply)\s*:", re
 # A title of this few significant words can belong to several items ("Intrapleural therapy").
 SHORT_TITLE_WORDS = 2
 
+# Words a journal's or proceedings' name can carry or drop ("Amcis 2017 Proceedings").
 JOURNAL_STOPWORDS = frozenset(
     [
         "the",
@@ -123,6 +124,8 @@ JOURNAL_STOPWORDS = frozenset(
         "l",
         "a",
         "an",
+        "proceedings",
+        "proc",
     ]
 )
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -227,13 +230,15 @@ def journals_agree(a: Iterable[str], b: Iterable[str]) -> bool | None:
 
 
 def _forms_agree(a: str, b: str) -> bool:
-    wa = [w for w in a.split() if w not in JOURNAL_STOPWORDS]
-    wb = [w for w in b.split() if w not in JOURNAL_STOPWORDS]
+    wa = [w for w in a.split() if w not in JOURNAL_STOPWORDS and not w.isdigit()]
+    wb = [w for w in b.split() if w not in JOURNAL_STOPWORDS and not w.isdigit()]
+    if not wa or not wb:
+        return False
     if wa == wb:
         return True
     short, long = sorted((wa, wb), key=lambda words: (len(words), words))
-    if len(short) == 1 and len(long) >= 3 and short[0] == "".join(w[0] for w in long):
-        return True  # an acronym: "bmj" / "british medical journal"
+    if len(short) == 1 and len(long) >= 3 and _acronym(short[0], long):
+        return True  # "bmj" / "british medical journal", "amcis" / "americas conference ..."
     position = 0
     for word in short:
         while position < len(long) and not _abbreviates(word, long[position]):
@@ -242,6 +247,21 @@ def _forms_agree(a: str, b: str) -> bool:
             return False
         position += 1
     return True
+
+
+def _acronym(word: str, words: list[str]) -> bool:
+    """``word`` is made of a start of each of ``words`` in order, at most two letters each ("bmj"
+    / "british medical journal", "amcis" / "americas conference information systems")."""
+    if len(word) < len(words) or len(word) > 2 * len(words):
+        return False
+    if not words:
+        return not word
+    first, rest = words[0], words[1:]
+    return any(
+        word.startswith(first[:size]) and _acronym(word[size:], rest)
+        for size in (1, 2)
+        if size <= len(first) and (rest or size == len(word))
+    )
 
 
 def _abbreviates(one: str, other: str) -> bool:

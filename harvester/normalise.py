@@ -44,11 +44,12 @@ _PMCID_SHAPE = re.compile(r"^(?:pmc(?:id)?\s*[:=]?\s*)?(?:pmc)?0*(\d{1,9})$", re
 _TAG = re.compile(r"<[^>]{0,200}>")
 # Notes that databases add to a title: "[published correction appears in ...]", "[Erratum in:
 # ...]" (often cut off by a field-length limit, so the closing bracket may be missing), "[Review]
-# [57 refs]", "(Provisional abstract)", and Embase's "<ORIGINAL> ..." vernacular title. They say
+# [57 refs]", "[abstract no: 134]", "(Provisional abstract)", and Embase's "<ORIGINAL> ..." vernacular title. They say
 # nothing about which article it is.
 _TRAILING_NOTE = re.compile(
     r"\s*(?:\[\s*(?:published|erratum|errata|corrected and republished|retraction|retracted"
-    r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\])"
+    r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\]"
+    r"|abstract(?: no\.?| number)?\s*:?\s*[\w.-]*\])"
     r"|\(provisional abstract\)|<ORIGINAL>)",
     re.IGNORECASE,
 )
