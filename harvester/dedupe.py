@@ -494,10 +494,11 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         if words >= enough or (journals is True and authors and not issues_differ):
             who = "author" if authors else "journal"
             return Verdict(True, f"volume+page+year+{who} {words / 100:.2f}", words / 200)
-    if ratio is not None and ratio >= EXACT_RATIO and not prefix and authors and journals:
+    exact = ratio is not None and ratio >= EXACT_RATIO and not prefix
+    if exact and authors and journals and _same_article_number(a, b):
         # An article number that is no page ("CD006828"): the versions of one updated review.
-        if a.page and a.page == b.page and _article_number(a.page):
-            return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
+        assert ratio is not None
+        return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
     return None
 
 

@@ -239,6 +239,8 @@ def _forms_agree(a: str, b: str) -> bool:
     short, long = sorted((wa, wb), key=lambda words: (len(words), words))
     if len(short) == 1 and len(long) >= 3 and _acronym(short[0], long):
         return True  # "bmj" / "british medical journal", "amcis" / "americas conference ..."
+    if not _abbreviates(short[0], long[0]):
+        return False  # "Stroke" is not "Journal of Stroke and ..."
     position = 0
     for word in short:
         while position < len(long) and not _abbreviates(word, long[position]):

@@ -253,12 +253,15 @@ def author_key(family: str | None) -> str | None:
 
 # The first page opens the field (after "p."/"pp."): a field such as "t-20" or "Suppl-6" is a
 # garbled range whose first page is lost.
-_PAGE = re.compile(r"^[\s\"'(\[]*(?:pp?\.?\s*)?([A-Za-z]*\d+[A-Za-z]?)(?![A-Za-z])", re.IGNORECASE)
+_PAGE = re.compile(
+    r"^[\s\"'(\[]*(?:pp?\.?\s*)?([A-Za-z]*\d+[A-Za-z]?|[ivxlc]+)(?![A-Za-z])", re.IGNORECASE
+)
 _RANGE = re.compile(r"^[\s\"'(\[]*(?:pp?\.?\s*)?(\d+)\s*[-\u2013]+\s*(\d+)\b", re.IGNORECASE)
 
 
 def first_page(pages: str | None) -> str | None:
-    """The first page of a page range ("e0123-e0130" -> "e0123"), lower-case, or None (also
+    """The first page of a page range ("e0123-e0130" -> "e0123", "iii-vi" -> "iii"), lower-case,
+    or None (also
     when the field does not open with a page: "t-20", "Suppl-6")."""
     if not pages:
         return None
