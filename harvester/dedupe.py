@@ -7,9 +7,11 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    different works, however alike their titles (errata, corrections, reprints, the same abstract
    in two meetings). Merging two articles hides one from the reviewer, which is worse than showing
    a duplicate, so every doubtful case ends as "different".
-2. **Notices and preprints stay apart.** An erratum, retraction or other notice is never merged
+2. **Notices and preprints stay apart.** An erratum, retraction or other notice (by its
+   publication type or its title's structure, :mod:`harvester.dedupe_rules`) is never merged
    with the article it is about, nor a preprint with its published version; when their titles
-   match they are *linked* instead (``erratum-of``, ``retraction-of``, ``preprint-of``).
+   match they are *linked* instead (``erratum-of``, ``retraction-of``, ``preprint-of``). A
+   shared PMID, or a DOI when not both records state their types, still merges.
 3. **A shared exact id merges**: PMID, then DOI, then PMCID, then canonical URL.
 4. **Near-identity** for records without a shared id: the normalised titles agree (rapidfuzz
    ratio over the titles without spaces, or one title is a long prefix of the other, as when a
@@ -19,6 +21,10 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    or abbreviation). A year apart, a prefix-only title or a missing first author each need
    corroboration (same volume or first page); differing first authors or differing journals
    need the same volume and page range. News stories compare publication days, not authors.
+   A recurring title (editorial, column, reply, "Erratum", a title citing another) merges only
+   at the same volume, issue and first page; a short title only at the same page range; a
+   notice-sized item far from the other's pages in one volume is not the article; differing
+   issues ask for more shared title words.
 5. **Same place in the same volume**: same first author, year, volume and page range (of several
    pages: one-page abstracts share pages) is one article even when one database translated or
    reworded its title, if the titles still share words or the journals agree.
@@ -38,11 +44,14 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from harvester.dedupe_rules import (
+    authors_agree,
+    is_article_number,
     is_short_title,
     issue_numbers,
     journal_forms,
     journals_agree,
     title_class,
+    title_numbers,
 )
 from harvester.models import Hit, WorkKind
 from harvester.normalise import (
@@ -98,9 +107,6 @@ PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.20944/", "10.48550/", "10.
 PREPRINT_VENUES = frozenset(
     ["biorxiv", "medrxiv", "arxiv", "research square", "ssrn", "preprints", "psyarxiv", "osf"]
 )
-_DIGITS = re.compile(r"\d+")
-_ROMAN = frozenset(["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"])
-
 STRENGTH = {"pmid": 50, "doi": 40, "pmcid": 30, "url": 20}
 #: The version of :meth:`Keys.to_json`'s keys. The store keeps each work's keys so that a lookup
 #: does not re-normalise every sighting; bump this whenever a change here or in
@@ -432,7 +438,7 @@ def _preprint_link(a: Keys, b: Keys) -> Verdict | None:
     published version. Venue, volume and pages cannot agree, so they are not asked."""
     if a.year and b.year and abs(a.year - b.year) > 1:
         return None
-    if a.authors and b.authors and not _authors_agree(a.authors, b.authors):
+    if a.authors and b.authors and not authors_agree(a.authors, b.authors):
         return None
     ratio, prefix = _title_similarity(a.titles, b.titles)
     if ratio is None or prefix:
@@ -446,7 +452,7 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return None
     if a.kind is WorkKind.NEWS or b.kind is WorkKind.NEWS:
         return _near_news(a, b)
-    if a.year and b.year and abs(a.year - b.year) > 1 and not _same_article_number(a, b):
+    if a.year and b.year and abs(a.year - b.year) > 1 and not _sameis_article_number(a, b):
         return None
     if a.volume and b.volume and a.volume != b.volume:
         return None
@@ -468,7 +474,7 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
     if all(is_short_title(t) for t in (*a.titles, *b.titles)) and not (located and same_year):
         return None  # "Intrapleural therapy": one item only at one page range
     journals = journals_agree(a.journals, b.journals)
-    authors = _authors_agree(a.authors, b.authors) if a.authors and b.authors else None
+    authors = authors_agree(a.authors, b.authors) if a.authors and b.authors else None
     ratio, prefix = _title_similarity(a.titles, b.titles)
     if ratio is not None:
         exact = ratio >= EXACT_RATIO and not prefix
@@ -495,20 +501,15 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
             who = "author" if authors else "journal"
             return Verdict(True, f"volume+page+year+{who} {words / 100:.2f}", words / 200)
     exact = ratio is not None and ratio >= EXACT_RATIO and not prefix
-    if exact and authors and journals and _same_article_number(a, b):
+    if exact and authors and journals and _sameis_article_number(a, b):
         # An article number that is no page ("CD006828"): the versions of one updated review.
         assert ratio is not None
         return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
     return None
 
 
-def _same_article_number(a: Keys, b: Keys) -> bool:
-    return bool(a.page and a.page == b.page and _article_number(a.page))
-
-
-def _article_number(page: str) -> bool:
-    """A locator of letters and at least five digits: an article number, not a page."""
-    return bool(re.fullmatch(r"[a-z]{1,3}\d{5,}", page))
+def _sameis_article_number(a: Keys, b: Keys) -> bool:
+    return bool(a.page and a.page == b.page and is_article_number(a.page))
 
 
 def _near_recurring(a: Keys, b: Keys) -> Verdict | None:
@@ -529,7 +530,7 @@ def _near_recurring(a: Keys, b: Keys) -> Verdict | None:
     )
     if not placed or (a.year and b.year and a.year != b.year):
         return None
-    if a.authors and b.authors and not _authors_agree(a.authors, b.authors):
+    if a.authors and b.authors and not authors_agree(a.authors, b.authors):
         return None
     if journals_agree(a.journals, b.journals) is False:
         return None
@@ -545,7 +546,7 @@ def _near_news(a: Keys, b: Keys) -> Verdict | None:
     best = 0.0
     for ta in a.titles:
         for tb in b.titles:
-            if _numbers(ta) != _numbers(tb):
+            if title_numbers(ta) != title_numbers(tb):
                 continue
             best = max(best, _ratio(ta, tb))
     if best < NEWS_RATIO:
@@ -562,14 +563,14 @@ def _title_similarity(
     for ta in titles_a:
         for tb in titles_b:
             ratio = _ratio(ta, tb)
-            if ratio >= TITLE_RATIO and _numbers(ta) == _numbers(tb):
+            if ratio >= TITLE_RATIO and title_numbers(ta) == title_numbers(tb):
                 best_full = max(best_full, ratio)
                 continue
             short, long = sorted((compact(ta), compact(tb)), key=lambda t: (len(t), t))
             if len(short) < PREFIX_MIN_CHARS:
                 continue
             prefix_ratio = fuzz.ratio(short, long[: len(short)])
-            if prefix_ratio >= PREFIX_RATIO and _numbers(ta) == _numbers(tb):
+            if prefix_ratio >= PREFIX_RATIO and title_numbers(ta) == title_numbers(tb):
                 best_prefix = max(best_prefix, prefix_ratio)
     if best_full:
         return best_full, False
@@ -580,12 +581,6 @@ def _title_similarity(
 
 def _ratio(a: str, b: str) -> float:
     return float(fuzz.ratio(compact(a), compact(b)))
-
-
-def _numbers(title: str) -> frozenset[str]:
-    """The numbers in a title ("co 2" and "co2" agree; "d2" and "d4", "phase ii" and "phase
-    iii" do not)."""
-    return frozenset(_DIGITS.findall(compact(title))) | {w for w in title.split() if w in _ROMAN}
 
 
 def _same_span(a: Keys, b: Keys) -> bool:
@@ -618,18 +613,3 @@ def _pages_disjoint(a: str | None, b: str | None) -> bool:
     if not (a and b and a.isdigit() and b.isdigit()):
         return False
     return abs(int(a) - int(b)) > 10
-
-
-def _authors_agree(a: Sequence[str], b: Sequence[str]) -> bool:
-    """First authors agree: equal, one a particle-less form of the other ("von pawel" /
-    "pawel"), close in spelling (transliteration, lost diacritics), or listed second in the
-    other record (a group or a dropped first author)."""
-    fa, fb = a[0], b[0]
-    if fa == fb:
-        return True
-    short, long = sorted((fa, fb), key=len)
-    if len(short) >= 3 and (long.endswith(short) or long.startswith(short)):
-        return True
-    if fuzz.ratio(fa, fb) >= 80:
-        return True
-    return (len(b) > 1 and fa == b[1]) or (len(a) > 1 and fb == a[1])

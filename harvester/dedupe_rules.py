@@ -24,16 +24,21 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harvester.normalise import STOPWORDS, normalise_text
+from rapidfuzz import fuzz
+
+from harvester.normalise import STOPWORDS, compact, normalise_text
 
 __all__ = [
     "JOURNAL_STOPWORDS",
     "TitleClass",
+    "authors_agree",
+    "is_article_number",
     "is_short_title",
     "issue_numbers",
     "journal_forms",
     "journals_agree",
     "title_class",
+    "title_numbers",
 ]
 
 _NOTICE_TYPES = {
@@ -276,3 +281,33 @@ def _abbreviates(one: str, other: str) -> bool:
         return False
     letters = iter(long)
     return all(ch in letters for ch in short)
+
+
+_DIGITS = re.compile(r"\d+")
+_ROMAN = frozenset(["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"])
+
+
+def title_numbers(title: str) -> frozenset[str]:
+    """The numbers in a title ("co 2" and "co2" agree; "d2" and "d4", "phase ii" and "phase
+    iii" do not)."""
+    return frozenset(_DIGITS.findall(compact(title))) | {w for w in title.split() if w in _ROMAN}
+
+
+def is_article_number(page: str) -> bool:
+    """A locator of letters and at least five digits: an article number, not a page."""
+    return bool(re.fullmatch(r"[a-z]{1,3}\d{5,}", page))
+
+
+def authors_agree(a: Sequence[str], b: Sequence[str]) -> bool:
+    """First authors agree: equal, one a particle-less form of the other ("von pawel" /
+    "pawel"), close in spelling (transliteration, lost diacritics), or listed second in the
+    other record (a group or a dropped first author)."""
+    fa, fb = a[0], b[0]
+    if fa == fb:
+        return True
+    short, long = sorted((fa, fb), key=len)
+    if len(short) >= 3 and (long.endswith(short) or long.startswith(short)):
+        return True
+    if fuzz.ratio(fa, fb) >= 80:
+        return True
+    return (len(b) > 1 and fa == b[1]) or (len(a) > 1 and fb == a[1])
