@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from harvester import __version__
+from harvester.bulletin.cli import bulletin
 from harvester.config import Settings, load_settings, load_topics, select_topics
 from harvester.errors import HarvesterError
 from harvester.models import CandidateStatus, RunStatus
@@ -105,6 +106,8 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> N
     ctx.obj = app
     ctx.call_on_close(app.close)
 
+
+cli.add_command(bulletin)
 
 # --------------------------------------------------------------------------------------- init
 

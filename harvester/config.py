@@ -308,12 +308,58 @@ class BulletinResource(_Section):
         return _check_http_url(value)
 
 
+_WORK_KINDS = ("article", "news", "other")
+
+
+class BulletinSection(_Section):
+    """A section of the bulletin and the kinds of work it takes unless a reviewer moves them."""
+
+    title: str = Field(min_length=1)
+    kinds: list[str] = Field(default_factory=lambda: list(_WORK_KINDS))
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        for kind in value:
+            if kind not in _WORK_KINDS:
+                raise ValueError(f"kinds among {', '.join(_WORK_KINDS)}, got {kind!r}")
+        return value
+
+
 class BulletinConfig(_Section):
     title: str | None = None
     subtitle: str | None = None
     footer: str | None = None
-    sections: list[str] = Field(default_factory=lambda: ["Journal articles", "News"])
+    contact: str | None = None
+    style: str = "house"
+    sections: list[BulletinSection] = Field(
+        default_factory=lambda: [BulletinSection(title="NEW EVIDENCE")], min_length=1
+    )
+    resources_heading: str = "Additional Resources"
     resources: list[BulletinResource] = Field(default_factory=list)
+
+    @field_validator("style")
+    @classmethod
+    def _style(cls, value: str) -> str:
+        styles = ("house", "vancouver", "apa", "harvard")
+        if value not in styles:
+            raise ValueError(f"one of {', '.join(styles)}, got {value!r}")
+        return value
+
+    @field_validator("sections", mode="before")
+    @classmethod
+    def _section_names(cls, value: Any) -> Any:
+        """A section may be given by its title alone: ``sections = ["NEW EVIDENCE"]``."""
+        if isinstance(value, list):
+            return [{"title": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _unique_sections(self) -> BulletinConfig:
+        titles = [s.title for s in self.sections]
+        if len(set(titles)) != len(titles):
+            raise ValueError("section titles must be unique")
+        return self
 
 
 class Topic(_Section):

@@ -13,6 +13,7 @@ the class to a status code. Nothing outside this tree should reach a user as a t
     │   └── ParseError     the body was not what the source expected
     ├── ImportFormatError  an import file could not be read (file, record number)
     ├── QueueError         an impossible candidate transition or unknown candidate
+    ├── BulletinError      nothing to publish, already published, no such bulletin or entry
     └── MailError          SMTP failure (host:port and reason)
 """
 
@@ -74,3 +75,8 @@ class QueueError(HarvesterError):
 
 class MailError(HarvesterError):
     """Sending mail failed."""
+
+
+class BulletinError(HarvesterError):
+    """A bulletin operation that cannot be done: nothing to publish, already published, no such
+    bulletin or entry."""

@@ -148,3 +148,17 @@ def settings(workdir: Path, db_url: str) -> Settings:
     (workdir / "queries").mkdir(exist_ok=True)
     (workdir / "harvester.toml").write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     return load_settings(workdir / "harvester.toml")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite golden files (tests/golden/) from the current output.",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -229,14 +229,17 @@ def max_overlap(entries: Iterable[LoggedRequest]) -> int:
 #: the fixture each one is served from in the end-to-end tests.
 EXAMPLE_TOPIC_FEEDS = {
     "https://feeds.bbci.co.uk/news/health/rss.xml": ("/bbc.xml", "handwritten_hostile.xml"),
-    "https://www.theguardian.com/society/rss": ("/guardian.rss", "rssparser_guardian.rss"),
+    "https://www.theguardian.com/society/rss": (
+        "/guardian.rss",
+        "feedparser_large_atom_touchnokia_ru.xml",
+    ),
     "https://www.gov.uk/search/news-and-communications.atom?keywords=%22social+prescribing%22": (
         "/govuk.xml",
-        "rnrssparser_news_gov_scot_leading_newline.xml",
+        "handwritten_gov_news_leading_newline.xml",
     ),
     "https://news.google.com/rss/search?q=%22social+prescribing%22&hl=en-GB&gl=GB&ceid=GB:en": (
         "/google.xml",
-        "feedjira_google_alerts_atom.xml",
+        "handwritten_search_alerts_atom.xml",
     ),
 }
 

@@ -28,7 +28,7 @@ def load(db: Database) -> None:
     import_file(db, IMPORT / "handmade_records.ris", topic="bio", now=NOW)
     import_file(
         db,
-        IMPORT / "transform_csl-json_10.1126_science.169.3946.635.json",
+        IMPORT / "handmade_crossref_citeproc.json",
         topic="bio",
         now=NOW,
         status=CandidateStatus.ACCEPTED,
@@ -60,8 +60,8 @@ def test_export_filters_by_status(db: Database) -> None:
     out = io.StringIO()
     assert export_candidates(db, "bio", CandidateStatus.ACCEPTED, "csljson", out) == 1
     (item,) = json.loads(out.getvalue())
-    assert item["DOI"] == "10.1126/science.169.3946.635"
-    assert item["issued"] == {"date-parts": [[1970, 8, 14]]}
+    assert item["DOI"] == "10.5555/jchp.2019.0412"
+    assert item["issued"] == {"date-parts": [[2019, 8, 14]]}
 
 
 def test_csv_has_one_row_per_sighting_with_its_work(db: Database) -> None:

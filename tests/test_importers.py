@@ -45,13 +45,15 @@ def test_pubmed_xml_uses_the_shared_parser() -> None:
     assert {h.origin for h in hits} == {"biopython_pubmed1.xml"}
 
 
-def test_csljson_from_crossref() -> None:
-    (hit,) = read_records(IMPORT / "transform_csl-json_10.1126_science.169.3946.635.json")
-    assert hit.source == "import:csljson" and hit.doi == "10.1126/science.169.3946.635"
+def test_csljson_in_crossrefs_citeproc_shape() -> None:
+    (hit,) = read_records(IMPORT / "handmade_crossref_citeproc.json")
+    assert hit.source == "import:csljson" and hit.doi == "10.5555/jchp.2019.0412"
     assert hit.source_id.startswith("sha1:")  # no CSL id: a digest of the whole record
-    assert hit.title == "The Structure of Ordinary Water"
-    assert hit.journal == "Science" and hit.volume == "169" and hit.pages == "635-641"
-    assert hit.pub_date is not None and (hit.pub_date.year, hit.pub_date.month) == (1970, 8)
+    assert hit.title == "Link Workers and Frequent Attenders in General Practice"
+    assert hit.journal == "Journal of Community Health Practice"
+    assert hit.volume == "7" and hit.pages == "412-419"
+    assert hit.pub_date is not None and (hit.pub_date.year, hit.pub_date.month) == (2019, 8)
+    assert [a.family for a in hit.authors] == ["Okafor", "van der Berg"]
 
 
 def test_ris() -> None:

@@ -60,7 +60,7 @@ def test_init_harvest_queue_export_as_a_user_would(
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert lines[0].startswith(f"{TOPIC} pubmed 2020-12-01..2021-06-30: ok, 67 fetched, 67 new")
-    assert lines[1].startswith(f"{TOPIC} feeds: ok, 25 fetched")
+    assert lines[1].startswith(f"{TOPIC} feeds: ok, 10 fetched")
     assert "smoke-test-key" not in first.stdout + first.stderr
 
     second = run(tmp_path, env, "harvest", "--source", "feeds")
@@ -69,12 +69,12 @@ def test_init_harvest_queue_export_as_a_user_would(
 
     queue = run(tmp_path, env, "queue", "--topic", TOPIC, "--limit", "500")
     assert queue.returncode == 0
-    assert len(queue.stdout.splitlines()) == 67 + 25 - _merged(first.stdout)
+    assert len(queue.stdout.splitlines()) == 67 + 10 - _merged(first.stdout)
 
     export = run(tmp_path, env, "export", "--topic", TOPIC, "--format", "csv")
     assert export.returncode == 0, export.stderr
     rows = list(csv.DictReader(io.StringIO(export.stdout.lstrip("\ufeff"))))
-    assert len(rows) == 67 + 25
+    assert len(rows) == 67 + 10
     assert {r["source"] for r in rows} == {"pubmed", "feeds"}
 
 

@@ -503,7 +503,7 @@ def test_esearch_bodies_from_ncbi() -> None:
     assert empty.count == 0
     assert empty.warnings == ["PhraseNotFound: abcXYZ", "OutputMessage: No items found."]
     with pytest.raises(ParseError, match="Invalid db name specified: fleegle"):
-        parse_esearch((FIXTURES / "esearch" / "ncbi_eutilsjson_esearch.baderror.xml").read_bytes())
+        parse_esearch((FIXTURES / "esearch" / "handwritten_esearch_baderror.xml").read_bytes())
 
 
 # -------------------------------------------------------------------------------- rate limits

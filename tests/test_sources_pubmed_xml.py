@@ -30,13 +30,13 @@ ARTICLE_FILES = sorted(
 )
 
 
-def parse_file(name: str) -> list[Hit]:
-    with (FIXTURES / name).open("rb") as handle:
+def parse_file(name: str, folder: Path = FIXTURES) -> list[Hit]:
+    with (folder / name).open("rb") as handle:
         return list(parse_pubmed_xml(handle, name=name))
 
 
-def by_pmid(name: str) -> dict[str, Hit]:
-    return {hit.source_id: hit for hit in parse_file(name) if not hit.deleted}
+def by_pmid(name: str, folder: Path = FIXTURES) -> dict[str, Hit]:
+    return {hit.source_id: hit for hit in parse_file(name, folder) if not hit.deleted}
 
 
 def expected_fields(hit: Hit) -> dict[str, Any]:
@@ -68,10 +68,10 @@ def expected_fields(hit: Hit) -> dict[str, Any]:
     }
 
 
-def golden(name: str) -> dict[str, Any]:
+def golden(name: str, folder: Path = FIXTURES) -> dict[str, Any]:
     return {
         f"{hit.source_id}{' (deleted)' if hit.deleted else ''}": expected_fields(hit)
-        for hit in parse_file(name)
+        for hit in parse_file(name, folder)
     }
 
 
@@ -86,7 +86,10 @@ def test_matches_the_hand_checked_expectations(name: str) -> None:
 
 @pytest.mark.parametrize("name", ARTICLE_FILES)
 def test_invariants_hold_for_every_record(name: str) -> None:
-    hits = parse_file(name)
+    assert_invariants(parse_file(name))
+
+
+def assert_invariants(hits: list[Hit]) -> None:
     for hit in hits:
         assert hit.source == "pubmed"
         assert hit.pmid and hit.pmid.isdigit() and hit.source_id == hit.pmid
@@ -207,22 +210,37 @@ def test_delete_citation_pmids_come_out_as_deletions() -> None:
 
 
 def test_book_chapters_and_whole_books() -> None:
-    chapter = by_pmid("metapub_sample_article_20301577.xml")["20301577"]
+    chapter = by_pmid("handwritten_book_chapter.xml")["99000101"]
     assert chapter.kind is WorkKind.OTHER
-    assert chapter.title == "CACNA1C-Related Disorders"
-    assert chapter.journal == chapter.source_name == "GeneReviews®"
-    assert [a.family for a in chapter.authors] == ["Napolitano", "Priori"]  # not the editors
-    assert chapter.pub_date is not None and chapter.pub_date.iso() == "2006-02-15"
-    assert chapter.abstract[0].label == "CLINICAL CHARACTERISTICS"
-    assert chapter.pmcid is None  # the PMC ids in its ReferenceList are not its own
-    book = by_pmid("ncbi_eutilsjson_efetch.pubmedbook.xml")["20301295"]
-    assert (book.kind, book.title, book.journal) == (WorkKind.OTHER, "GeneReviews™", None)
+    assert chapter.title == "Link Worker-Led Social Prescribing"  # <i> flattened
+    assert chapter.journal == chapter.source_name == "Community Care Reviews®"  # <sup>®</sup>
+    assert [a.family for a in chapter.authors] == ["Rahman", "Lindqvist"]  # not the editors
+    assert chapter.pub_date is not None and chapter.pub_date.iso() == "2019-03-07"
+    assert chapter.abstract[0].label == "WHAT IT IS"
+    assert chapter.pmcid is None and chapter.doi is None  # its ReferenceList's ids are not its own
+    assert chapter.entrez_date == dt.date(2024, 11, 2)
+    book = by_pmid("handwritten_whole_book.xml")["99000100"]
+    assert (book.kind, book.title, book.journal) == (
+        WorkKind.OTHER,
+        "Community Care Reviews™",
+        None,
+    )
     assert book.authors == []
     assert book.entrez_date == dt.date(2010, 3, 20)
 
 
+def test_an_old_dtd_record_with_date_created_is_read() -> None:
+    hits = by_pmid("handwritten_2013_dtd.xml")
+    first = hits["99000201"]
+    assert first.doi == "10.5555/ejpc.5823007" and first.pmcid == "PMC9900201"
+    assert first.pub_date is not None and first.pub_date.iso() == "2007-03"
+    assert first.entrez_date == dt.date(2007, 2, 8) and first.pages == "311-9"
+    second = hits["99000202"]
+    assert second.doi == "10.5555/eoh.0046493" and second.elocation == "doi: 10.5555/eoh.0046493"
+
+
 def test_an_empty_result_set_yields_nothing() -> None:
-    assert parse_file("metapub_37909814_empty.xml") == []
+    assert parse_file("handwritten_empty_result.xml") == []
 
 
 # ------------------------------------------------------------------------- errors and safety

@@ -208,6 +208,8 @@ class Candidate(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     section: Mapped[str | None] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
+    # the reviewer's edited summary, shown in the bulletin instead of the abstract
+    summary: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column()
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[dt.datetime | None] = mapped_column()
@@ -312,6 +314,8 @@ class Bulletin(Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column()
+    # the settings it was rendered with (harvester.bulletin.model.BulletinDoc.settings_dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     entries: Mapped[list[BulletinEntry]] = relationship(
         back_populates="bulletin", cascade="all, delete-orphan", order_by="BulletinEntry.position"
@@ -330,6 +334,10 @@ class BulletinEntry(Base):
     section: Mapped[str | None] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0)
     citation: Mapped[str | None] = mapped_column(Text)
+    # removed from the draft by a reviewer: kept so that refreshing the draft does not add it back
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # once published: the entry's frozen citation data (BulletinItem.to_dict), for re-rendering
+    data: Mapped[dict[str, Any] | None] = mapped_column()
 
     bulletin: Mapped[Bulletin] = relationship(back_populates="entries")
 

@@ -1,0 +1,163 @@
+"""The bulletin's layout rules (pure): which section an entry is in, its order there, how a
+reviewer's move is applied, the default period, and one entry point that renders any format.
+
+The store (:mod:`harvester.store.bulletins`) reads and writes; this module decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from harvester.bulletin.citation import sort_key
+from harvester.bulletin.model import BulletinDoc, BulletinItem, Resource, SectionSpec
+from harvester.models import WorkKind
+
+if TYPE_CHECKING:
+    from harvester.config import Topic
+
+__all__ = [
+    "FORMATS",
+    "Placement",
+    "arrange",
+    "default_period",
+    "doc_for_topic",
+    "move",
+    "ordered_items",
+    "render",
+    "section_of",
+]
+
+FORMATS = ("html", "md", "docx", "pdf", "ris", "csljson")
+BINARY_FORMATS = ("docx", "pdf")
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an entry goes: the intent the store applies after a move."""
+
+    entry_id: int
+    section: str
+    position: int
+
+
+def section_of(item: BulletinItem, sections: Sequence[SectionSpec]) -> SectionSpec:
+    """The entry's own section when it names one of the bulletin's, else the first section that
+    takes its kind, else the first section."""
+    for spec in sections:
+        if item.section is not None and spec.title == item.section:
+            return spec
+    for spec in sections:
+        if item.kind in spec.kinds:
+            return spec
+    return sections[0]
+
+
+def _order(item: BulletinItem) -> tuple[int, int, tuple[str, str], int]:
+    # entries placed by hand (position > 0) first in their order; the rest alphabetically
+    return (0 if item.position > 0 else 1, item.position, sort_key(item), item.entry_id)
+
+
+def arrange(doc: BulletinDoc) -> list[tuple[SectionSpec, list[BulletinItem]]]:
+    """The sections in the configured order with their entries in order (empty ones too)."""
+    groups: dict[str, list[BulletinItem]] = {spec.title: [] for spec in doc.sections}
+    for item in doc.items:
+        groups[section_of(item, doc.sections).title].append(item)
+    return [(spec, sorted(groups[spec.title], key=_order)) for spec in doc.sections]
+
+
+def ordered_items(doc: BulletinDoc) -> list[BulletinItem]:
+    """Every entry in reading order, each with its section filled in."""
+    return [replace(item, section=spec.title) for spec, items in arrange(doc) for item in items]
+
+
+def move(doc: BulletinDoc, entry_id: int, section: str, index: int) -> list[Placement]:
+    """Put entry ``entry_id`` at ``index`` (0-based, clamped) of ``section``; returns the
+    placements of every entry of the sections involved, numbered from 1 so that the order
+    shown is the order kept."""
+    titles = [spec.title for spec in doc.sections]
+    if section not in titles:
+        raise ValueError(f"unknown section {section!r} (sections: {', '.join(titles)})")
+    layout = {spec.title: [i.entry_id for i in items] for spec, items in arrange(doc)}
+    source = next((title for title, ids in layout.items() if entry_id in ids), None)
+    if source is None:
+        raise ValueError(f"entry {entry_id} is not in this bulletin")
+    layout[source].remove(entry_id)
+    target = layout[section]
+    target.insert(max(0, min(index, len(target))), entry_id)
+    touched = {source, section}
+    return [
+        Placement(entry_id=eid, section=title, position=number)
+        for title in titles
+        if title in touched
+        for number, eid in enumerate(layout[title], start=1)
+    ]
+
+
+def default_period(
+    last_published_to: dt.date | None,
+    today: dt.date,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> tuple[dt.date | None, dt.date]:
+    """The draft's window: as given, else from the day after the topic's last published bulletin
+    (open when there is none) to today."""
+    end = end or today
+    if start is None and last_published_to is not None:
+        # a bulletin published today: the next one's window starts today, not tomorrow
+        start = min(last_published_to + dt.timedelta(days=1), end)
+    if start is not None and start > end:
+        raise ValueError(f"the window starts ({start}) after it ends ({end})")
+    return start, end
+
+
+def doc_for_topic(
+    topic: Topic,
+    items: Sequence[BulletinItem],
+    period_from: dt.date | None,
+    period_to: dt.date | None,
+) -> BulletinDoc:
+    """The bulletin of ``topic`` from its ``[bulletin]`` settings."""
+    settings = topic.bulletin
+    return BulletinDoc(
+        title=settings.title or topic.name.upper(),
+        subtitle=settings.subtitle if settings.subtitle is not None else "Evidence Bulletin",
+        period_from=period_from,
+        period_to=period_to,
+        sections=tuple(
+            SectionSpec(s.title, tuple(WorkKind(k) for k in s.kinds)) for s in settings.sections
+        ),
+        resources=tuple(Resource(r.label, r.url) for r in settings.resources),
+        resources_heading=settings.resources_heading,
+        footer=settings.footer,
+        contact=settings.contact,
+        style=settings.style,
+        items=tuple(items),
+    )
+
+
+def render(doc: BulletinDoc, fmt: str) -> bytes:
+    """The bulletin in ``fmt`` (one of :data:`FORMATS`) as bytes (text formats in UTF-8)."""
+    if fmt == "html":
+        from harvester.bulletin.render_html import render_html
+
+        return render_html(doc).encode("utf-8")
+    if fmt == "md":
+        from harvester.bulletin.render_md import render_md
+
+        return render_md(doc).encode("utf-8")
+    if fmt == "docx":
+        from harvester.bulletin.render_docx import render_docx
+
+        return render_docx(doc)
+    if fmt == "pdf":
+        from harvester.bulletin.render_pdf import render_pdf
+
+        return render_pdf(doc)
+    if fmt in ("ris", "csljson"):
+        from harvester.bulletin.references import render_references
+
+        return render_references(doc, fmt).encode("utf-8")
+    raise ValueError(f"unknown bulletin format {fmt!r}; expected one of {', '.join(FORMATS)}")
