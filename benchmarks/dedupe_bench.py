@@ -1,11 +1,20 @@
 """Dedupe accuracy on labelled systematic-review exports (the BibDedupe benchmark data).
 
-Usage: python benchmarks/dedupe_bench.py [DATA_DIR] [--dataset NAME ...]
+Usage: python benchmarks/dedupe_bench.py [DATA_DIR] [--dataset NAME ...] [--show-errors]
+       [--no-cli]
 
 DATA_DIR (default /work/shared/fixtures/dedupe) holds one folder per dataset with
 ``records_pre_merged.csv`` (one row per record) and ``merged_record_ids.csv`` (the true duplicate
-groups). Each record becomes a Hit and goes through the real ingest (harvester.store.works) into a
-fresh SQLite database; the work id each record ended in is the predicted grouping.
+groups). Each dataset is measured twice:
+
+- **internal**: each record becomes a Hit and goes through the real ingest
+  (harvester.store.works) into a fresh SQLite database; the work id each record ended in is the
+  predicted grouping.
+- **cli**: the records are written as one RIS file (TY, ID, TI, PY, VL, IS, T2, DO, AB, SP/EP,
+  AU), and ``harvester init``, ``harvester import FILE --topic SLUG`` and ``harvester export
+  --topic SLUG --format csv`` run as subprocesses in a temporary folder, as a user would run
+  them; the CSV export (one row per record: its own RIS ID and the work it was merged into) is
+  the predicted grouping. Whether the two groupings are identical is printed.
 
 Two ways of counting are printed:
 
@@ -23,7 +32,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -102,11 +113,93 @@ def row_to_hit(row: dict[str, str], dataset: str) -> Hit:
     )
 
 
-def evaluate(folder: Path, *, show_errors: bool = False) -> tuple[Counts, Counts, int, float]:
+def read_dataset(folder: Path) -> tuple[list[dict[str, str]], list[list[str]]]:
     with (folder / "records_pre_merged.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     with (folder / "merged_record_ids.csv").open(encoding="utf-8", newline="") as handle:
         true_groups = [r["merged_ids"].split(";") for r in csv.DictReader(handle)]
+    return rows, true_groups
+
+
+def write_ris(rows: list[dict[str, str]], path: Path) -> None:
+    """The records as a RIS file, each with its own ``ID``."""
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(f"TY  - JOUR\nID  - {row['ID']}\n")
+            fields = (
+                ("TI", row.get("title")),
+                ("PY", row.get("year")),
+                ("VL", row.get("volume")),
+                ("IS", row.get("number") or row.get("issue")),
+                ("T2", row.get("journal") or row.get("booktitle")),
+                ("DO", row.get("doi")),
+                ("AB", row.get("abstract")),
+            )
+            for tag, value in fields:
+                if value and value.strip():
+                    out.write(f"{tag}  - {' '.join(value.split())}\n")
+            if row.get("pages"):
+                start, _, end = row["pages"].partition("-")
+                out.write(f"SP  - {start}\n" + (f"EP  - {end}\n" if end else ""))
+            for name in re.split(r"\s+and\s+", row.get("author") or ""):
+                if name.strip():
+                    out.write(f"AU  - {name.strip()}\n")
+            out.write("ER  - \n\n")
+
+
+def run_cli(rows: list[dict[str, str]], name: str) -> tuple[dict[str, int | None], float]:
+    """Import the records as a RIS file and export the topic as CSV with the real commands;
+    the work each record (by its RIS ID) ended in, and the seconds the import took."""
+    harvester = Path(sys.executable).with_name("harvester")
+    command = [str(harvester)] if harvester.exists() else [sys.executable, "-m", "harvester"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+
+        def run(*args: str) -> None:
+            done = subprocess.run(
+                [*command, *args], cwd=folder, env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+                raise SystemExit(f"harvester {args[0]} failed on {name}: {' '.join(tail)}")
+
+        run("init")
+        topic = sorted((folder / "queries").glob("*.toml"))[0].stem
+        write_ris(rows, folder / f"{name}.ris")
+        started = time.perf_counter()
+        run("import", f"{name}.ris", "--topic", topic)
+        elapsed = time.perf_counter() - started
+        run("export", "--topic", topic, "--format", "csv", "-o", "out.csv")
+        with (folder / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
+            exported = list(csv.DictReader(handle))
+    work_of: dict[str, int | None] = {}
+    for line in exported:
+        work_of[line["record_id"]] = int(line["work_id"])
+    missing = [row["ID"] for row in rows if row["ID"] not in work_of]
+    if missing or len(exported) != len(rows):
+        raise SystemExit(
+            f"{name}: the CSV export has {len(exported)} rows for {len(rows)} records "
+            f"({len(missing)} records missing, e.g. {missing[:3]})"
+        )
+    return work_of, elapsed
+
+
+def same_grouping(
+    rows: list[dict[str, str]], a: dict[str, int | None], b: dict[str, int | None]
+) -> bool:
+    """Whether two record -> work maps put the records in the same groups."""
+    pairs = {(a[row["ID"]], b[row["ID"]]) for row in rows}
+    return len(pairs) == len({x for x, _ in pairs}) == len({y for _, y in pairs})
+
+
+def evaluate(
+    folder: Path,
+    rows: list[dict[str, str]],
+    true_groups: list[list[str]],
+    *,
+    show_errors: bool = False,
+) -> tuple[Counts, Counts, dict[str, int | None], float]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         upgrade(url)
@@ -133,7 +226,7 @@ def evaluate(folder: Path, *, show_errors: bool = False) -> tuple[Counts, Counts
     return (
         pairwise(rows, work_of, true_groups),
         by_record(rows, work_of, true_groups),
-        len(rows),
+        work_of,
         elapsed,
     )
 
@@ -213,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
     parser.add_argument("--show-errors", action="store_true", help="print wrong and missed pairs")
+    parser.add_argument(
+        "--no-cli", action="store_true", help="skip the harvester import/export run"
+    )
     args = parser.parse_args(argv)
     if not args.data_dir.is_dir():
         print(f"no benchmark data at {args.data_dir}: nothing to measure (pass DATA_DIR)")
@@ -223,19 +319,48 @@ def main(argv: list[str] | None = None) -> int:
     if not folders:
         print(f"no datasets (records_pre_merged.csv) under {args.data_dir}")
         return 0
-    total_pairs, total_records, total_n, total_time = Counts(), Counts(), 0, 0.0
+    totals = {"internal": (Counts(), Counts()), "cli": (Counts(), Counts())}
+    total_n, identical = 0, True
     for folder in folders:
-        pairs, records, n, elapsed = evaluate(folder, show_errors=args.show_errors)
-        total_pairs.add(pairs)
-        total_records.add(records)
-        total_n += n
-        total_time += elapsed
-        print(f"{folder.name} (n={n}, {elapsed:.1f} s, {n / elapsed:.0f} records/s)")
-        print(f"  pairwise  {pairs.row()}")
-        print(f"  record    {records.row()}")
-    print(f"overall (n={total_n}, {total_time:.1f} s)")
-    print(f"  pairwise  {total_pairs.row()}")
-    print(f"  record    {total_records.row()}")
+        rows, true_groups = read_dataset(folder)
+        pairs, records, work_of, elapsed = evaluate(
+            folder, rows, true_groups, show_errors=args.show_errors
+        )
+        total_n += len(rows)
+        n = len(rows)
+        print(f"{folder.name} (n={n})")
+        results = [("internal", pairs, records, elapsed)]
+        if not args.no_cli:
+            cli_work_of, cli_elapsed = run_cli(rows, folder.name)
+            results.append(
+                (
+                    "cli",
+                    pairwise(rows, cli_work_of, true_groups),
+                    by_record(rows, cli_work_of, true_groups),
+                    cli_elapsed,
+                )
+            )
+        for path, path_pairs, path_records, seconds in results:
+            totals[path][0].add(path_pairs)
+            totals[path][1].add(path_records)
+            print(f"  {path:8s} {seconds:5.1f} s ({n / seconds:.0f} records/s)")
+            print(f"    pairwise  {path_pairs.row()}")
+            print(f"    record    {path_records.row()}")
+        if not args.no_cli:
+            same = same_grouping(rows, work_of, cli_work_of)
+            identical = identical and same
+            print(f"  internal and cli groupings identical: {'yes' if same else 'NO'}")
+    print(f"overall (n={total_n})")
+    for path, (path_pairs, path_records) in totals.items():
+        if path == "cli" and args.no_cli:
+            continue
+        print(f"  {path}")
+        print(f"    pairwise  {path_pairs.row()}")
+        print(f"    record    {path_records.row()}")
+    if not args.no_cli:
+        print(
+            f"  internal and cli groupings identical on every dataset: {'yes' if identical else 'NO'}"
+        )
     return 0
 
 

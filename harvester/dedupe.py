@@ -7,9 +7,11 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    different works, however alike their titles (errata, corrections, reprints, the same abstract
    in two meetings). Merging two articles hides one from the reviewer, which is worse than showing
    a duplicate, so every doubtful case ends as "different".
-2. **Notices and preprints stay apart.** An erratum, retraction or other notice is never merged
+2. **Notices and preprints stay apart.** An erratum, retraction or other notice (by its
+   publication type or its title's structure, :mod:`harvester.dedupe_rules`) is never merged
    with the article it is about, nor a preprint with its published version; when their titles
-   match they are *linked* instead (``erratum-of``, ``retraction-of``, ``preprint-of``).
+   match they are *linked* instead (``erratum-of``, ``retraction-of``, ``preprint-of``). A
+   shared PMID, or a DOI when not both records state their types, still merges.
 3. **A shared exact id merges**: PMID, then DOI, then PMCID, then canonical URL.
 4. **Near-identity** for records without a shared id: the normalised titles agree (rapidfuzz
    ratio over the titles without spaces, or one title is a long prefix of the other, as when a
@@ -19,6 +21,10 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    or abbreviation). A year apart, a prefix-only title or a missing first author each need
    corroboration (same volume or first page); differing first authors or differing journals
    need the same volume and page range. News stories compare publication days, not authors.
+   A recurring title (editorial, column, reply, "Erratum", a title citing another) merges only
+   at the same volume, issue and first page; a short title only at the same page range; a
+   notice-sized item far from the other's pages in one volume is not the article; differing
+   issues ask for more shared title words.
 5. **Same place in the same volume**: same first author, year, volume and page range (of several
    pages: one-page abstracts share pages) is one article even when one database translated or
    reworded its title, if the titles still share words or the journals agree.
@@ -37,6 +43,16 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from harvester.dedupe_rules import (
+    authors_agree,
+    is_article_number,
+    is_short_title,
+    issue_numbers,
+    journal_forms,
+    journals_agree,
+    title_class,
+    title_numbers,
+)
 from harvester.models import Hit, WorkKind
 from harvester.normalise import (
     author_key,
@@ -75,32 +91,14 @@ PREFIX_MIN_CHARS = 40
 EXACT_RATIO = 98.0
 # Shared words needed when only the locator (volume, first page, year, author) agrees.
 LOCATOR_WORDS = 60.0
-JOURNAL_STOPWORDS = frozenset(
-    [
-        "the",
-        "of",
-        "and",
-        "for",
-        "in",
-        "on",
-        "de",
-        "des",
-        "du",
-        "la",
-        "le",
-        "et",
-        "y",
-        "fur",
-        "und",
-        "der",
-        "die",
-        "das",
-        "d",
-        "l",
-        "a",
-        "an",
-    ]
-)
+# ... when the records give different issues (a per-issue pagination can repeat a page range;
+# an export's issue field can also hold a record number, so a differing issue alone does not
+# part two records).
+LOCATOR_WORDS_OTHER_ISSUE = 75.0
+# Page ranges this far apart in one volume are two items (more slack: a database that gives
+# one of several page ranges, a supplement's pages).
+PAGES_APART = 10
+NOTICE_PAGES = 2
 # Headlines are short, so they must agree more closely and be at most this far apart in time.
 NEWS_RATIO = 95.0
 NEWS_DAYS = 7
@@ -109,26 +107,12 @@ PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.20944/", "10.48550/", "10.
 PREPRINT_VENUES = frozenset(
     ["biorxiv", "medrxiv", "arxiv", "research square", "ssrn", "preprints", "psyarxiv", "osf"]
 )
-_NOTICE_TYPES = {
-    "published erratum": "erratum-of",
-    "retraction of publication": "retraction-of",
-    "expression of concern": "concern-of",
-}
-_NOTICE_TITLE = re.compile(
-    r"^(?:(?P<erratum>erratum|errata|correction|corrigendum|author correction|publisher correction)"
-    r"|(?P<retraction>retraction(?: notice)?|retracted)"
-    r"|(?P<concern>expression of concern|editorial expression of concern))"
-    r"(?:\s+(?:to|for|of|on|in|notice))?\s+(?P<rest>.+)$"
-)
-_DIGITS = re.compile(r"\d+")
-_ROMAN = frozenset(["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"])
-
 STRENGTH = {"pmid": 50, "doi": 40, "pmcid": 30, "url": 20}
 #: The version of :meth:`Keys.to_json`'s keys. The store keeps each work's keys so that a lookup
 #: does not re-normalise every sighting; bump this whenever a change here or in
 #: :mod:`harvester.normalise` changes what :func:`make_keys` returns, and stored keys of an older
 #: version are rebuilt from their work the next time they are needed.
-KEYS_VERSION = 1
+KEYS_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +128,16 @@ class Keys:
     day: dt.date | None = None
     authors: tuple[str, ...] = ()
     volume: str | None = None
+    issue: tuple[str, ...] = ()  # the issue's numbers (harvester.dedupe_rules.issue_numbers)
     page: str | None = None
     last_page: str | None = None
-    journal: str | None = None
+    journals: tuple[str, ...] = ()  # the journal's names (harvester.dedupe_rules.journal_forms)
     kind: WorkKind = WorkKind.ARTICLE
     preprint: bool = False
     notice: str | None = None  # "erratum-of", "retraction-of", ... when the record is a notice
     notice_title: str = ""  # the title of the article a notice is about, when it says
+    recurring: bool = False  # a title many items carry (editorials, letters, "Erratum", ...)
+    typed: bool = False  # the record states its publication types
 
     @property
     def author(self) -> str | None:
@@ -182,13 +169,16 @@ class Keys:
             "day": self.day.isoformat() if self.day else None,
             "authors": list(self.authors),
             "volume": self.volume,
+            "issue": list(self.issue),
             "page": self.page,
             "last_page": self.last_page,
-            "journal": self.journal,
+            "journals": list(self.journals),
             "kind": self.kind.value,
             "preprint": self.preprint,
             "notice": self.notice,
             "notice_title": self.notice_title,
+            "recurring": self.recurring,
+            "typed": self.typed,
         }
 
     @classmethod
@@ -203,13 +193,16 @@ class Keys:
             day=dt.date.fromisoformat(data["day"]) if data["day"] else None,
             authors=tuple(data["authors"]),
             volume=data["volume"],
+            issue=tuple(data["issue"]),
             page=data["page"],
             last_page=data["last_page"],
-            journal=data["journal"],
+            journals=tuple(data["journals"]),
             kind=WorkKind(data["kind"]),
             preprint=data["preprint"],
             notice=data["notice"],
             notice_title=data["notice_title"],
+            recurring=data["recurring"],
+            typed=data["typed"],
         )
 
 
@@ -264,10 +257,13 @@ def hit_keys(hit: Hit) -> Keys:
         day=day,
         authors=[a.family or a.collective for a in hit.authors],
         volume=hit.volume,
+        issue=hit.issue,
         pages=hit.pages,
         kind=hit.kind,
         journal=hit.journal,
+        journal_iso=hit.journal_iso,
         publication_types=hit.publication_types,
+        title=hit.title,
     )
 
 
@@ -286,10 +282,18 @@ def make_keys(
     kind: WorkKind,
     journal: str | None,
     publication_types: Sequence[str],
+    issue: str | None = None,
+    journal_iso: str | None = None,
+    title: str | None = None,
 ) -> Keys:
-    """Keys from already-normalised title keys and identifiers (a hit's, or a stored work's)."""
+    """Keys from already-normalised title keys and identifiers (a hit's, or a stored work's).
+
+    ``title`` is the record's title as given (its punctuation tells a notice such as
+    "Correction: ..." from an article such as "Correction of ..."); without it the first title
+    key is read.
+    """
     titles = [t for t in dict.fromkeys(titles) if t]
-    notice, notice_title = _notice(titles[0] if titles else "", publication_types)
+    classed = title_class(title, titles[0] if titles else "", publication_types)
     return Keys(
         titles=tuple(titles),
         doi=doi,
@@ -300,13 +304,16 @@ def make_keys(
         day=day,
         authors=author_keys(authors),
         volume=normalise_volume(volume),
+        issue=tuple(sorted(issue_numbers(issue))),
         page=first_page(pages),
         last_page=last_page(pages),
-        journal=normalise_text(journal) or None if journal else None,
+        journals=journal_forms(journal, journal_iso),
         kind=kind,
         preprint=is_preprint(doi, journal, publication_types),
-        notice=notice,
-        notice_title=notice_title,
+        notice=classed.notice,
+        notice_title=classed.notice_title,
+        recurring=classed.recurring,
+        typed=bool(publication_types),
     )
 
 
@@ -339,25 +346,6 @@ def is_preprint(doi: str | None, venue: str | None, publication_types: Sequence[
     if any(t.casefold() == "preprint" for t in publication_types):
         return True
     return bool(venue) and normalise_text(venue or "") in PREPRINT_VENUES
-
-
-def _notice(title: str, publication_types: Sequence[str]) -> tuple[str | None, str]:
-    for ptype in publication_types:
-        relation = _NOTICE_TYPES.get(ptype.casefold())
-        if relation:
-            match = _NOTICE_TITLE.match(title)
-            return relation, match.group("rest") if match else ""
-    match = _NOTICE_TITLE.match(title)
-    if not match:
-        return None, ""
-    relation = (
-        "erratum-of"
-        if match.group("erratum")
-        else "retraction-of"
-        if match.group("retraction")
-        else "concern-of"
-    )
-    return relation, match.group("rest")
 
 
 def compare(a: Keys, b: Keys) -> Verdict | None:
@@ -426,6 +414,13 @@ def _notice_link(a: Keys, b: Keys) -> Verdict | None:
         if set(a.urls) & set(b.urls):
             return Verdict(True, "url", STRENGTH["url"])
         return None
+    if not _id_conflict(a, b):
+        if a.pmid and a.pmid == b.pmid:
+            return Verdict(True, "pmid", STRENGTH["pmid"])
+        if a.doi and a.doi == b.doi and not (a.typed and b.typed):
+            # One record says it is a notice and the other says nothing of its type: a shared
+            # DOI is the stronger word (a correction exported without its publication type).
+            return Verdict(True, "doi", STRENGTH["doi"])
     notice, article = (a, b) if a.notice else (b, a)
     if not notice.notice_title:
         return None
@@ -443,7 +438,7 @@ def _preprint_link(a: Keys, b: Keys) -> Verdict | None:
     published version. Venue, volume and pages cannot agree, so they are not asked."""
     if a.year and b.year and abs(a.year - b.year) > 1:
         return None
-    if a.authors and b.authors and not _authors_agree(a.authors, b.authors):
+    if a.authors and b.authors and not authors_agree(a.authors, b.authors):
         return None
     ratio, prefix = _title_similarity(a.titles, b.titles)
     if ratio is None or prefix:
@@ -457,15 +452,29 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return None
     if a.kind is WorkKind.NEWS or b.kind is WorkKind.NEWS:
         return _near_news(a, b)
-    if a.year and b.year and abs(a.year - b.year) > 1:
+    if a.year and b.year and abs(a.year - b.year) > 1 and not _sameis_article_number(a, b):
         return None
     if a.volume and b.volume and a.volume != b.volume:
         return None
+    if a.recurring or b.recurring:
+        return _near_recurring(a, b)
+    if a.volume and a.volume == b.volume and _pages_apart(a, b):
+        return None  # two places in one volume: an article and its erratum, two columns
+    # Different issues: the same page range does not place two records together when it
+    # starts an issue (journals that number pages per issue).
+    issues_differ = bool(a.issue and b.issue and not set(a.issue) & set(b.issue))
     same_year = a.year == b.year
-    located = bool(a.volume and a.volume == b.volume and _same_span(a, b))
+    located = bool(
+        a.volume
+        and a.volume == b.volume
+        and _same_span(a, b)
+        and not (issues_differ and a.page == "1")
+    )
     corroborated = bool((a.volume and a.volume == b.volume) or _same_page(a, b))
-    journals = _journals_agree(a.journal, b.journal)
-    authors = _authors_agree(a.authors, b.authors) if a.authors and b.authors else None
+    if all(is_short_title(t) for t in (*a.titles, *b.titles)) and not (located and same_year):
+        return None  # "Intrapleural therapy": one item only at one page range
+    journals = journals_agree(a.journals, b.journals)
+    authors = authors_agree(a.authors, b.authors) if a.authors and b.authors else None
     ratio, prefix = _title_similarity(a.titles, b.titles)
     if ratio is not None:
         exact = ratio >= EXACT_RATIO and not prefix
@@ -482,13 +491,50 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
             what = "title prefix" if prefix else "title"
             who = {True: "author", None: "no author", False: "volume+page"}[authors]
             return Verdict(True, f"{what}+year+{who} {ratio / 100:.2f}", ratio / 100)
-    if same_year and located and authors is True:
-        # Same first author, year, volume and first page: one article, its title translated or
-        # reworded by one database. The titles must still share words, or the journals agree.
+    if same_year and located and (authors is True or (authors is None and journals is True)):
+        # Same first author (or none given, in the same journal), year, volume and page range:
+        # one article, its title translated or reworded by one database. The titles must still
+        # share words, or the journals agree.
         words = max(fuzz.token_set_ratio(ta, tb) for ta in a.titles for tb in b.titles)
-        if journals is True or words >= LOCATOR_WORDS:
-            return Verdict(True, f"volume+page+year+author {words / 100:.2f}", words / 200)
+        enough = LOCATOR_WORDS if authors and not issues_differ else LOCATOR_WORDS_OTHER_ISSUE
+        if words >= enough or (journals is True and authors and not issues_differ):
+            who = "author" if authors else "journal"
+            return Verdict(True, f"volume+page+year+{who} {words / 100:.2f}", words / 200)
+    exact = ratio is not None and ratio >= EXACT_RATIO and not prefix
+    if exact and authors and journals and _sameis_article_number(a, b):
+        # An article number that is no page ("CD006828"): the versions of one updated review.
+        assert ratio is not None
+        return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
     return None
+
+
+def _sameis_article_number(a: Keys, b: Keys) -> bool:
+    return bool(a.page and a.page == b.page and is_article_number(a.page))
+
+
+def _near_recurring(a: Keys, b: Keys) -> Verdict | None:
+    """Records of a recurring title (an editorial, a column, a reply, "Erratum") are one item
+    only at one bibliographic position: the same volume, issue and first page (and last page,
+    when both give one), year, author and journal, besides the same title."""
+    ratio, prefix = _title_similarity(a.titles, b.titles)
+    if ratio is None or prefix or ratio < EXACT_RATIO:
+        return None
+    placed = (
+        a.volume
+        and a.volume == b.volume
+        and a.issue
+        and a.issue == b.issue
+        and a.page
+        and a.page == b.page
+        and not (a.last_page and b.last_page and a.last_page != b.last_page)
+    )
+    if not placed or (a.year and b.year and a.year != b.year):
+        return None
+    if a.authors and b.authors and not authors_agree(a.authors, b.authors):
+        return None
+    if journals_agree(a.journals, b.journals) is False:
+        return None
+    return Verdict(True, f"recurring title+position {ratio / 100:.2f}", ratio / 100)
 
 
 def _near_news(a: Keys, b: Keys) -> Verdict | None:
@@ -500,7 +546,7 @@ def _near_news(a: Keys, b: Keys) -> Verdict | None:
     best = 0.0
     for ta in a.titles:
         for tb in b.titles:
-            if _numbers(ta) != _numbers(tb):
+            if title_numbers(ta) != title_numbers(tb):
                 continue
             best = max(best, _ratio(ta, tb))
     if best < NEWS_RATIO:
@@ -517,14 +563,14 @@ def _title_similarity(
     for ta in titles_a:
         for tb in titles_b:
             ratio = _ratio(ta, tb)
-            if ratio >= TITLE_RATIO and _numbers(ta) == _numbers(tb):
+            if ratio >= TITLE_RATIO and title_numbers(ta) == title_numbers(tb):
                 best_full = max(best_full, ratio)
                 continue
             short, long = sorted((compact(ta), compact(tb)), key=lambda t: (len(t), t))
             if len(short) < PREFIX_MIN_CHARS:
                 continue
             prefix_ratio = fuzz.ratio(short, long[: len(short)])
-            if prefix_ratio >= PREFIX_RATIO and _numbers(ta) == _numbers(tb):
+            if prefix_ratio >= PREFIX_RATIO and title_numbers(ta) == title_numbers(tb):
                 best_prefix = max(best_prefix, prefix_ratio)
     if best_full:
         return best_full, False
@@ -535,12 +581,6 @@ def _title_similarity(
 
 def _ratio(a: str, b: str) -> float:
     return float(fuzz.ratio(compact(a), compact(b)))
-
-
-def _numbers(title: str) -> frozenset[str]:
-    """The numbers in a title ("co 2" and "co2" agree; "d2" and "d4", "phase ii" and "phase
-    iii" do not)."""
-    return frozenset(_DIGITS.findall(compact(title))) | {w for w in title.split() if w in _ROMAN}
 
 
 def _same_span(a: Keys, b: Keys) -> bool:
@@ -554,52 +594,22 @@ def _same_page(a: Keys, b: Keys) -> bool:
     return bool(a.page and a.page == b.page and a.page != "1")
 
 
+def _pages_apart(a: Keys, b: Keys) -> bool:
+    """Both records give printed pages, their page ranges are more than ``PAGES_APART`` pages
+    apart and one of them is notice-sized (at most ``NOTICE_PAGES`` pages): an article and its
+    erratum under the same title. An electronic locator and a printed page are not compared."""
+    if not (a.page and b.page and a.page.isdigit() and b.page.isdigit()):
+        return False
+    first_a, first_b = int(a.page), int(b.page)
+    last_a = int(a.last_page) if a.last_page else first_a
+    last_b = int(b.last_page) if b.last_page else first_b
+    if min(last_a - first_a, last_b - first_b) >= NOTICE_PAGES:
+        return False  # two articles' ranges: one of them garbled more likely than two items
+    return first_b - last_a > PAGES_APART or first_a - last_b > PAGES_APART
+
+
 def _pages_disjoint(a: str | None, b: str | None) -> bool:
     """Two plain page numbers far apart: the records probably locate different articles."""
     if not (a and b and a.isdigit() and b.isdigit()):
         return False
     return abs(int(a) - int(b)) > 10
-
-
-def _journals_agree(a: str | None, b: str | None) -> bool | None:
-    """Whether two journal names can be one journal: the shorter name's words abbreviate the
-    longer one's in order ("pathol biol" / "pathologie biologie", "jpen" / "jpen journal of
-    ..."). None when either is unknown."""
-    if not a or not b:
-        return None
-    wa = [w for w in a.split() if w not in JOURNAL_STOPWORDS]
-    wb = [w for w in b.split() if w not in JOURNAL_STOPWORDS]
-    short, long = sorted((wa, wb), key=lambda words: (len(words), words))
-    position = 0
-    for word in short:
-        while position < len(long) and not _abbreviates(word, long[position]):
-            position += 1
-        if position == len(long):
-            return False
-        position += 1
-    return True
-
-
-def _abbreviates(short: str, long: str) -> bool:
-    """``short`` is ``long`` or an abbreviation of it: same first letter, a subsequence."""
-    if short == long:
-        return True
-    if not short or not long or short[0] != long[0] or len(short) > len(long):
-        return False
-    letters = iter(long)
-    return all(ch in letters for ch in short)
-
-
-def _authors_agree(a: Sequence[str], b: Sequence[str]) -> bool:
-    """First authors agree: equal, one a particle-less form of the other ("von pawel" /
-    "pawel"), close in spelling (transliteration, lost diacritics), or listed second in the
-    other record (a group or a dropped first author)."""
-    fa, fb = a[0], b[0]
-    if fa == fb:
-        return True
-    short, long = sorted((fa, fb), key=len)
-    if len(short) >= 3 and (long.endswith(short) or long.startswith(short)):
-        return True
-    if fuzz.ratio(fa, fb) >= 80:
-        return True
-    return (len(b) > 1 and fa == b[1]) or (len(a) > 1 and fb == a[1])

@@ -44,11 +44,12 @@ _PMCID_SHAPE = re.compile(r"^(?:pmc(?:id)?\s*[:=]?\s*)?(?:pmc)?0*(\d{1,9})$", re
 _TAG = re.compile(r"<[^>]{0,200}>")
 # Notes that databases add to a title: "[published correction appears in ...]", "[Erratum in:
 # ...]" (often cut off by a field-length limit, so the closing bracket may be missing), "[Review]
-# [57 refs]", "(Provisional abstract)", and Embase's "<ORIGINAL> ..." vernacular title. They say
+# [57 refs]", "[abstract no: 134]", "(Provisional abstract)", and Embase's "<ORIGINAL> ..." vernacular title. They say
 # nothing about which article it is.
 _TRAILING_NOTE = re.compile(
     r"\s*(?:\[\s*(?:published|erratum|errata|corrected and republished|retraction|retracted"
-    r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\])"
+    r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\]"
+    r"|abstract(?: no\.?| number)?\s*:?\s*[\w.-]*\])"
     r"|\(provisional abstract\)|<ORIGINAL>)",
     re.IGNORECASE,
 )
@@ -250,16 +251,22 @@ def author_key(family: str | None) -> str | None:
     return key[:128] or None
 
 
-_PAGE = re.compile(r"[A-Za-z]*\d+[A-Za-z]?")
-_RANGE = re.compile(r"^\s*(\d+)\s*[-\u2013]+\s*(\d+)\b")
+# The first page opens the field (after "p."/"pp."): a field such as "t-20" or "Suppl-6" is a
+# garbled range whose first page is lost.
+_PAGE = re.compile(
+    r"^[\s\"'(\[]*(?:pp?\.?\s*)?([A-Za-z]*\d+[A-Za-z]?|[ivxlc]+)(?![A-Za-z])", re.IGNORECASE
+)
+_RANGE = re.compile(r"^[\s\"'(\[]*(?:pp?\.?\s*)?(\d+)\s*[-\u2013]+\s*(\d+)\b", re.IGNORECASE)
 
 
 def first_page(pages: str | None) -> str | None:
-    """The first page of a page range ("e0123-e0130" -> "e0123"), lower-case, or None."""
+    """The first page of a page range ("e0123-e0130" -> "e0123", "iii-vi" -> "iii"), lower-case,
+    or None (also
+    when the field does not open with a page: "t-20", "Suppl-6")."""
     if not pages:
         return None
-    match = _PAGE.search(pages)
-    return match.group(0).casefold().lstrip("0") or None if match else None
+    match = _PAGE.match(pages)
+    return match.group(1).casefold().lstrip("0") or None if match else None
 
 
 def last_page(pages: str | None) -> str | None:

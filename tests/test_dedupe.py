@@ -150,6 +150,10 @@ keys = st.builds(
     preprint=st.booleans(),
     notice=st.sampled_from([None, "erratum-of"]),
     notice_title=st.sampled_from(["", "social prescribing trial"]),
+    issue=st.sampled_from([(), ("3",), ("4",)]),
+    journals=st.sampled_from([(), ("bmc bioinformatics",), ("bmc bioinform",), ("oncology",)]),
+    recurring=st.booleans(),
+    typed=st.booleans(),
 )
 
 

@@ -104,6 +104,11 @@ def test_keys() -> None:
     assert author_key("Van Schil") == "vanschil"
     assert first_page("e0123-e0130") == "e0123"
     assert first_page("0091-92") == "91"
+    assert first_page("iii-vi") == "iii"
+    assert first_page("pp. 12-15") == "12"
+    assert first_page("t-20") is None  # a garbled range: its first page is lost
+    assert first_page("Suppl-6") is None
+    assert last_page('"230-5, 246-51"') == "235"
     assert last_page("2243-5; author reply") == "2245"
     assert last_page("63") is None
 

@@ -462,10 +462,13 @@ def _work_keys(work: Work, seen: list[str], urls: list[str]) -> Keys:
         day=day,
         authors=[a.get("family") or a.get("collective") for a in work.authors],
         volume=work.volume,
+        issue=work.issue,
         pages=work.pages,
         kind=WorkKind(work.kind),
         journal=work.journal,
+        journal_iso=work.journal_iso,
         publication_types=work.publication_types,
+        title=work.title,
     )
 
 

@@ -1,0 +1,240 @@
+"""Dedupe rules against false merges on real exports, each with a merge and a keep-apart case.
+
+All records are written for these tests: recurring titles, issues, notices recognised by their
+structure, journal abbreviations, errata under the article's title, short titles, article
+numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from harvester.dedupe import compare, hit_keys
+from harvester.dedupe_rules import issue_numbers, journal_forms, journals_agree, title_class
+from harvester.models import Author, Hit, PubDate
+from harvester.normalise import normalise_title
+
+TITLE = "Effects of early mobilisation on functional recovery after acute ischaemic stroke"
+
+
+def record(**changes: object) -> Hit:
+    values: dict[str, object] = {
+        "source": "import:ris",
+        "source_id": "1",
+        "title": TITLE,
+        "authors": [Author(family="Okafor", given="N")],
+        "journal": "Stroke Research",
+        "volume": "12",
+        "issue": "3",
+        "pages": "201-209",
+        "pub_date": PubDate(2019),
+    }
+    values.update(changes)
+    return Hit(**values)  # type: ignore[arg-type]
+
+
+def same(a: Hit, b: Hit) -> bool:
+    verdict = compare(hit_keys(a), hit_keys(b))
+    back = compare(hit_keys(b), hit_keys(a))
+    assert (verdict is not None and verdict.same) == (back is not None and back.same)
+    return verdict is not None and verdict.same
+
+
+def classify(title: str, types: tuple[str, ...] = ()) -> tuple[str | None, str, bool]:
+    found = title_class(title, normalise_title(title), types)
+    return found.notice, found.notice_title, found.recurring
+
+
+# --- recurring titles: one item only at one bibliographic position -----------------------
+
+
+def column(**changes: object) -> Hit:
+    values: dict[str, object] = {
+        "title": "Editor's Comments",
+        "authors": [Author(family="Rai", given="A")],
+        "journal": "MIS Quarterly",
+        "volume": "41",
+        "issue": "1",
+        "pages": "iii-vi",
+        "pub_date": PubDate(2017),
+    }
+    values.update(changes)
+    return record(**values)
+
+
+def test_a_recurring_column_merges_only_at_the_same_volume_issue_and_pages() -> None:
+    assert same(column(), column(journal="MIS Q"))
+    assert not same(column(), column(issue="2"))  # the same column in the next issue
+    assert not same(column(), column(issue=None))  # position not established
+    assert not same(column(), column(pages="vii-x"))
+    assert not same(column(pages="1-2"), column(pages="1-3"))
+    assert not same(column(volume=None), column(volume=None))
+
+
+def test_a_recurring_title_merges_through_a_shared_identifier() -> None:
+    assert same(column(doi="10.1000/misq.41.1.ed"), column(issue="2", doi="10.1000/misq.41.1.ed"))
+    assert not same(column(doi="10.1000/misq.41.1.ed"), column(doi="10.1000/misq.41.2.ed"))
+
+
+def test_recurring_title_kinds() -> None:
+    for title in (
+        "Editorial",
+        "Editor's comments",
+        "From the Editor",
+        "In this issue",
+        "Letter to the editor",
+        "Reply",
+        "Authors' reply",
+        "In reply",
+        "Commentary",
+        "Book reviews",
+        "Erratum",
+        "Re: " + TITLE,
+        "Comment on: " + TITLE,
+        "Introduction to the Minitrack on Digital Work",
+    ):
+        assert classify(title)[2], title
+    for title in (TITLE, "Response to treatment in stroke units", "Re-evaluation of stroke scales"):
+        assert not classify(title)[2], title
+
+
+def test_a_reply_never_merges_with_the_article_it_answers() -> None:
+    reply = record(title="Re: " + TITLE, pages="1120", issue="9")
+    assert not same(record(), reply)
+    assert same(reply, record(title="RE: " + TITLE, pages="1120", issue="9"))
+
+
+# --- issues ----------------------------------------------------------------------------------
+
+
+def test_issue_numbers() -> None:
+    assert issue_numbers("04") == {"4"}
+    assert issue_numbers("2-3") == {"2", "3"}
+    assert issue_numbers("Suppl 1") == {"s1"}
+    assert issue_numbers(None) == frozenset()
+
+
+def test_a_page_range_in_another_issue_is_another_article() -> None:
+    # Same author, year, volume and pages; a reworded title: the same place only in one issue.
+    reworded = record(title="Functional outcome of very early rehabilitation in stroke patients")
+    assert same(record(), reworded)
+    assert not same(record(), record(title=reworded.title, issue="4"))
+    # a title sharing most words still merges: an export's issue field can hold a record number
+    closer = "Early mobility and recovery of function after ischaemic stroke"
+    assert same(record(), record(title=closer, issue="1113"))
+    # journals paginated per issue: pages 1-8 of issue 3 and of issue 4
+    first = record(title="Telestroke networks in rural hospitals", pages="1-8")
+    other = record(title="Rural hospital networks for telestroke triage", pages="1-8")
+    assert not same(first, record(title=other.title, pages="1-8", issue="4"))
+
+
+def test_issue_2_3_includes_issue_3() -> None:
+    reworded = record(title="Functional outcome of very early rehabilitation in stroke patients")
+    assert same(record(issue="2-3"), reworded)
+    assert not same(record(issue="4-5"), reworded)
+
+
+# --- notices by their structure ------------------------------------------------------------
+
+
+def test_notices_are_recognised_by_their_structure() -> None:
+    assert classify("Erratum to: " + TITLE)[:2] == ("erratum-of", normalise_title(TITLE))
+    assert classify("Correction to: " + TITLE)[0] == "erratum-of"
+    assert classify("Correction: " + TITLE)[0] == "erratum-of"
+    assert classify("Corrigendum to " + TITLE)[0] == "erratum-of"
+    assert classify("Correction")[0] == "erratum-of"
+    assert classify(f'Correction to "{TITLE}"')[:2] == ("erratum-of", normalise_title(TITLE))
+    assert classify("Retraction: " + TITLE)[0] == "retraction-of"
+    assert classify("Retraction notice to " + TITLE)[0] == "retraction-of"
+    assert classify("Notice of retraction")[0] == "retraction-of"
+    assert classify("Expression of concern: " + TITLE)[0] == "concern-of"
+    assert classify(TITLE, ("Published Erratum",))[0] == "erratum-of"
+
+
+def test_a_medical_correction_or_retraction_is_an_ordinary_article() -> None:
+    for title in (
+        "Correction of severe scoliosis with posterior instrumentation",
+        "Correction for multiple comparisons in stroke trials",
+        "Retraction of the upper eyelid after facial palsy",
+        "Corrections of hyponatraemia in the intensive care unit",
+    ):
+        assert classify(title) == (None, "", False), title
+    scoliosis = "Correction of severe scoliosis with posterior instrumentation"
+    assert same(record(title=scoliosis), record(title=scoliosis.upper(), issue=None))
+
+
+def test_a_notice_is_linked_to_its_article_not_merged() -> None:
+    notice = record(title="Correction: " + TITLE, pages="1300", issue="5")
+    verdict = compare(hit_keys(notice), hit_keys(record()))
+    assert verdict is not None and not verdict.same and verdict.relation == "erratum-of"
+
+
+def test_a_shared_doi_beats_a_notice_known_only_from_one_side() -> None:
+    doi = "10.1000/stroke.corr.1"
+    pubmed = record(title="Correction", doi=doi, pmid="9", publication_types=["Published Erratum"])
+    exported = record(title="Correction to: " + TITLE, doi=doi)
+    untyped = record(title="Notice", doi=doi, pages="1300")
+    assert same(pubmed, exported)
+    assert same(pubmed, untyped)  # the export dropped the publication type
+    # both records state their types: an article and a notice never merge
+    article = record(doi=doi, publication_types=["Journal Article"])
+    assert not same(pubmed, article)
+
+
+# --- errata under the article's own title ----------------------------------------------------
+
+
+def test_a_one_page_item_far_from_the_article_in_its_volume_is_not_the_article() -> None:
+    assert not same(record(), record(issue="7", pages="1304"))
+    assert not same(record(issue=None), record(issue=None, pages="1304"))
+    # a garbled range of the same article still merges ("t-9": the first page lost)
+    assert same(record(issue=None), record(issue=None, pages="t-9"))
+    assert same(record(issue=None), record(issue=None, pages="201"))
+
+
+# --- journals ----------------------------------------------------------------------------------
+
+
+def test_journal_abbreviations_and_full_titles() -> None:
+    def agree(a: str, b: str) -> bool | None:
+        return journals_agree(journal_forms(a), journal_forms(b))
+
+    assert agree("Chin Med J (Engl)", "Chinese Medical Journal")
+    assert agree(
+        "J. Neurol. Neurosurg. Psychiatry", "Journal of Neurology, Neurosurgery & Psychiatry"
+    )
+    assert agree("BMJ", "British Medical Journal")
+    assert agree("Amcis 2017 Proceedings", "Americas Conference on Information Systems")
+    assert agree("Ai zheng = Aizheng = Chinese journal of cancer", "Chinese Journal of Cancer")
+    assert agree("PLoS ONE [Electronic Resource]", "PLOS One")
+    assert not agree("Chin Med J (Engl)", "Chinese Journal of Cancer")
+    assert not agree("Blood", "British Journal of Haematology")
+    assert not agree("Stroke", "Journal of Stroke and Cerebrovascular Diseases")
+    assert agree("Stroke", "") is None
+
+
+def test_records_naming_one_journal_two_ways_merge() -> None:
+    iso = record(journal="Chin Med J (Engl)", volume=None, issue=None, pages=None)
+    full = record(journal="Chinese Medical Journal", volume=None, issue=None, pages=None)
+    other = record(journal="Chinese Journal of Cancer", volume=None, issue=None, pages=None)
+    assert same(iso, full)
+    assert not same(iso, other)
+
+
+# --- short titles and article numbers ---------------------------------------------------------
+
+
+def test_a_short_title_merges_only_at_one_page_range() -> None:
+    short = record(title="Intrapleural therapy", issue=None)
+    assert same(short, record(title="Intrapleural therapy.", issue=None))
+    assert not same(short, record(title="Intrapleural therapy", issue=None, pages=None))
+    assert not same(short, record(title="Intrapleural therapy", issue=None, pages="410-418"))
+
+
+def test_review_updates_share_their_article_number() -> None:
+    review = record(journal="Cochrane Database Syst Rev", volume=None, issue=None)
+    first = replace(review, pages="CD006828", pub_date=PubDate(2008))
+    update = replace(review, pages="CD006828", pub_date=PubDate(2012))
+    other = replace(review, pages="CD006829", pub_date=PubDate(2012))
+    assert same(first, update)
+    assert not same(first, other)
