@@ -11,6 +11,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The title an imported record without one is stored under (work.title may not be empty).
+NO_TITLE = "[no title]"
+#: Titles that stand for "no title" (ours, and PubMed's own): never compared as titles.
+PLACEHOLDER_TITLES = frozenset({NO_TITLE, "[no title available]"})
+
 
 class WorkKind(enum.StrEnum):
     ARTICLE = "article"

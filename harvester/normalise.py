@@ -13,6 +13,7 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
+from harvester.models import PLACEHOLDER_TITLES
 from harvester.sources.urls import canonical_url, is_http_url
 
 __all__ = [
@@ -184,8 +185,9 @@ def normalise_text(value: str) -> str:
 
 def normalise_title(value: str | None) -> str:
     """A title for matching: :func:`normalise_text` after dropping the notes databases append
-    ("[published correction appears in ...]", "[Erratum in ...]")."""
-    if not value:
+    ("[published correction appears in ...]", "[Erratum in ...]"); "" for a placeholder that
+    stands for no title (``[no title]``), which must never match another placeholder."""
+    if not value or value.strip().casefold() in PLACEHOLDER_TITLES:
         return ""
     text = _INLINE_NOTE.sub("", html.unescape(value)).strip().strip('"')
     note = _TRAILING_NOTE.search(text, 1)

@@ -190,10 +190,6 @@ def test_medline_bad_dates_and_missing_fields_are_kept(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dedupe keys NO_TITLE as the title 'no title'; it must treat it as no title",
-)
 def test_title_less_records_never_merge_by_title(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "letters.ris"
     path.write_text(

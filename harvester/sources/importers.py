@@ -46,6 +46,7 @@ from Bio import Medline
 
 from harvester.errors import HarvesterError, ImportFormatError
 from harvester.models import (
+    NO_TITLE,
     AbstractSection,
     Author,
     DatePrecision,
@@ -61,7 +62,6 @@ __all__ = ["FORMATS", "NO_TITLE", "detect_format", "read_records", "record_id"]
 
 #: The title a record without one is stored under (a work's title cannot be empty). It is never
 #: read back as a title: a file exported with it imports as title-less again.
-NO_TITLE = "[no title]"
 
 FORMATS = ("ris", "csljson", "pubmed-xml", "medline")
 _EXTENSIONS = {

@@ -61,7 +61,7 @@ Element = etree._Element
 RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 ROOT_TAGS = frozenset({"PubmedArticleSet", "PubmedBookArticleSet"})
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
-NO_TITLE = "[No title available]"
+NO_TITLE = "[No title available]"  # PubMed's own words (see models.PLACEHOLDER_TITLES)
 
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"
 _YEAR = re.compile(r"\b(1[6-9]\d\d|2\d\d\d)\b")
