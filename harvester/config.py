@@ -107,7 +107,9 @@ class SMTPSettings(_Section):
     @model_validator(mode="after")
     def _one_tls(self) -> SMTPSettings:
         if self.starttls and self.ssl:
-            raise ValueError("starttls and ssl exclusive: STARTTLS upgrades a plain connection, ssl is TLS from the start")
+            raise ValueError(
+                "starttls and ssl exclusive: STARTTLS upgrades a plain connection, ssl is TLS from the start"
+            )
         return self
 
 
@@ -314,8 +316,13 @@ def cron_trigger(expression: str, timezone: str | None = None) -> Any:
     if len(fields) == 6:
         second, minute, hour, day, month, weekday = fields
         return CronTrigger(
-            second=second, minute=minute, hour=hour, day=day, month=month,
-            day_of_week=weekday, timezone=timezone,
+            second=second,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=weekday,
+            timezone=timezone,
         )
     return CronTrigger.from_crontab(expression, timezone=timezone)
 

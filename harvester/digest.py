@@ -171,8 +171,8 @@ def compose(data: DigestData, envelope: Envelope, *, now: dt.datetime) -> EmailM
     if not envelope.recipients:
         raise ValueError(f"topic {data.topic} has no [digest] recipients")
     context = _context(data, envelope)
-    text = _env(False).get_template("digest.txt").render(**context).strip() + "\n"
-    page = _env(True).get_template("digest.html").render(**context, css=_css())
+    text = _env().get_template("digest.txt").render(**context).strip() + "\n"
+    page = _env().get_template("digest.html").render(**context, css=_css())
     inlined = css_inline.inline(page)
 
     message = EmailMessage()
@@ -281,10 +281,11 @@ def _domain(envelope: Envelope) -> str:
 
 
 @cache
-def _env(autoescape: bool) -> Environment:
+def _env() -> Environment:
+    # .html templates escape every value; the .txt one is plain text and escapes nothing.
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html",)) if autoescape else False,
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )

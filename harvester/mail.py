@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -89,7 +88,7 @@ def send_smtp(
         raise MailError(f"SMTP {where}: {exc}") from None
     except ssl.SSLError as exc:
         raise MailError(f"SMTP {where}: TLS failed ({exc.reason or exc})") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise MailError(f"SMTP {where}: timed out after {settings.timeout:g} s") from None
     except OSError as exc:
         raise MailError(f"SMTP {where}: {exc.strerror or exc}") from None

@@ -82,7 +82,9 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+def _authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
     ok = (
         isinstance(auth_data, LoginPassword)
         and auth_data.login == USER.encode()
@@ -90,7 +92,9 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
     )
     if ok:
         return AuthResult(success=True)
-    return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+    return AuthResult(
+        success=False, handled=False, message="535 5.7.8 Authentication credentials invalid"
+    )
 
 
 @contextmanager

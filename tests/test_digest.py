@@ -60,7 +60,13 @@ def _data(**kw: object) -> DigestData:
             _item(3, kind="news", source="feeds", venue="Example News", abstract=None),
         ),
         "feed_problems": (
-            FeedProblem("BBC <Health>", "https://feeds.example/rss", NOW - dt.timedelta(days=3), 4, "HTTP 503"),
+            FeedProblem(
+                "BBC <Health>",
+                "https://feeds.example/rss",
+                NOW - dt.timedelta(days=3),
+                4,
+                "HTTP 503",
+            ),
         ),
         "run_problems": (RunProblem("pubmed", NOW - dt.timedelta(days=2), "failed", "timed out"),),
         "silent": (SilentSource("pubmed", 21, NOW - dt.timedelta(weeks=3)),),
@@ -103,7 +109,11 @@ def test_structure_headers_escaping_and_inline_css() -> None:
     assert parts == ["text/plain", "text/html"]
     assert not any(part.get_content_disposition() == "attachment" for part in parsed.walk())
     assert parsed["Message-ID"] == "<digest.social-prescribing.2025-W03@library.example.org>"
-    assert str(parsed["List-Unsubscribe"]).strip().startswith("<mailto:digest@library.example.org?subject=")
+    assert (
+        str(parsed["List-Unsubscribe"])
+        .strip()
+        .startswith("<mailto:digest@library.example.org?subject=")
+    )
     html_part = parsed.get_body(("html",))
     assert html_part is not None
     collector = _Collect()
@@ -138,7 +148,9 @@ def test_no_recipients_is_refused() -> None:
 
 
 def test_no_base_url_means_no_links() -> None:
-    message = compose(_data(), Envelope(sender="x@example.org", recipients=("a@example.org",)), now=NOW)
+    message = compose(
+        _data(), Envelope(sender="x@example.org", recipients=("a@example.org",)), now=NOW
+    )
     assert "/candidates/" not in message.as_string()
 
 

@@ -31,16 +31,16 @@ class Crash(BaseException):
     """Stands for the process dying: nothing catches it."""
 
 
-def _project(settings: Settings, smtp: str = "", send_empty: bool = True) -> tuple[Settings, object]:
+def _project(
+    settings: Settings, smtp: str = "", send_empty: bool = True
+) -> tuple[Settings, object]:
     assert settings.config_file is not None
     folder = settings.config_file.parent
     text = 'timezone = "Europe/London"\n' + settings.config_file.read_text(encoding="utf-8")
     text += f'\n[smtp]\nsender = "digest@library.example.org"\n{smtp}\n[web]\nbase_url = "https://h.example.org"\n'
     settings.config_file.write_text(text, encoding="utf-8")
     topic_file = folder / "queries" / f"{TOPIC}.toml"
-    topic_file.write_text(
-        TOPIC_TOML.format(send_empty=str(send_empty).lower()), encoding="utf-8"
-    )
+    topic_file.write_text(TOPIC_TOML.format(send_empty=str(send_empty).lower()), encoding="utf-8")
     return load_settings(settings.config_file), load_topic(topic_file)
 
 
@@ -79,7 +79,9 @@ def test_wrong_password_is_one_clear_error_and_recorded(
         assert server.messages == []
     with db.read() as session:
         record = digests.get_digest(session, topic=TOPIC, week="2025-W03")
-    assert record is not None and record.status == "failed" and "login refused" in (record.error or "")
+    assert (
+        record is not None and record.status == "failed" and "login refused" in (record.error or "")
+    )
 
 
 def test_never_twice_across_a_crash_between_send_and_commit(
@@ -95,11 +97,17 @@ def test_never_twice_across_a_crash_between_send_and_commit(
         smtp = f'host = "127.0.0.1"\nport = {server.port}\nstarttls = true\ntimeout = 5\nusername = "{USER}"\n'
         conf, topic = _project(settings, smtp)
         with pytest.raises(Crash):
-            send_digest(db, conf, topic, now=NOW, ssl_context=server.client_context, after_send=crash)
+            send_digest(
+                db, conf, topic, now=NOW, ssl_context=server.client_context, after_send=crash
+            )
         assert len(server.messages) == 1
         for hours in (1, 2):
             later = send_digest(
-                db, conf, topic, now=NOW + dt.timedelta(hours=hours), ssl_context=server.client_context
+                db,
+                conf,
+                topic,
+                now=NOW + dt.timedelta(hours=hours),
+                ssl_context=server.client_context,
             )
             assert later.status == "already"
             assert "may have gone out" in later.line()
@@ -119,7 +127,9 @@ def test_smtp_failure_is_recorded_and_retried_not_lost(
             send_digest(db, conf, topic, now=NOW, ssl_context=server.client_context)
         with db.read() as session:
             assert [r.week for r in digests.retryable(session, weeks=["2025-W03"])] == ["2025-W03"]
-        again = send_digest(db, conf, topic, now=NOW + dt.timedelta(minutes=15), ssl_context=server.client_context)
+        again = send_digest(
+            db, conf, topic, now=NOW + dt.timedelta(minutes=15), ssl_context=server.client_context
+        )
         assert again.status == "sent"
         assert len(server.messages) == 1
     with db.read() as session:

@@ -74,9 +74,7 @@ def claim(
     A new week gets a row; a ``failed`` week is taken again (atomically: of two processes, one
     wins). Any other status (sent, outbox, empty, or sending: perhaps sent) refuses.
     """
-    existing = session.scalar(
-        select(Digest).where(Digest.topic == topic, Digest.iso_week == week)
-    )
+    existing = session.scalar(select(Digest).where(Digest.topic == topic, Digest.iso_week == week))
     if existing is None:
         row = Digest(
             topic=topic,
@@ -243,7 +241,9 @@ def problems(
         by_source.setdefault(run.source, []).append(run)
     for source, source_runs in sorted(by_source.items()):
         older = session.scalar(
-            select(Run.id).where(Run.topic == topic, Run.source == source, Run.started_at <= horizon)
+            select(Run.id).where(
+                Run.topic == topic, Run.source == source, Run.started_at <= horizon
+            )
         )
         if older is None:  # not yet running for the whole period
             continue
