@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
 from harvester.config import Settings, Topic, cron_trigger, load_topics, select_topics
@@ -108,8 +109,23 @@ def wanted_jobs(topics: Sequence[Topic], settings: Settings) -> list[JobSpec]:
     return specs
 
 
-def build_scheduler(db: Database, settings: Settings) -> BackgroundScheduler:
-    return BackgroundScheduler(
+class Scheduler(BackgroundScheduler):  # type: ignore[misc] - APScheduler 3 is untyped
+    """A BackgroundScheduler that processes jobs only while running.
+
+    APScheduler 3's scheduler thread, woken by ``shutdown()``, processes due jobs once more after
+    the executor is closed: the submission fails and the job's next run time still moves on, so a
+    slot due at that moment would be lost rather than caught up by the next start.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state != STATE_RUNNING:
+            return None
+        result: float | None = super()._process_jobs()
+        return result
+
+
+def build_scheduler(db: Database, settings: Settings) -> Scheduler:
+    return Scheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={
