@@ -80,7 +80,7 @@ def schedule_list(app: App) -> None:
             when = stored[spec.id]
             next_run = when.astimezone(tz).isoformat(timespec="seconds") if when else "paused"
         else:
-            upcoming = spec.trigger().get_fire_time(None, now)
+            upcoming = spec.trigger().get_next_fire_time(None, now)
             next_run = f"{upcoming.isoformat(timespec='seconds')} (once the service runs)"
         click.echo(f"{spec.id:<32} {spec.name:<36} next {next_run}")
     for job_id in sorted(set(stored) - {spec.id for spec in specs}):

@@ -112,8 +112,10 @@ def runs(db: Database, source: str | None = None) -> list[Run]:
 def test_a_harvest_and_then_a_digest_fire_by_themselves(
     settings: Settings, db: Database, eutils: EutilsServer, feeds: FeedServer
 ) -> None:
+    # the harvest every two seconds; the digest once, at a second about 15 s from now
+    second = (dt.datetime.now().second + 15) % 60
     conf = write_project(
-        settings, eutils, harvest="*/2 * * * * *", digest="*/3 * * * * *",
+        settings, eutils, harvest="*/2 * * * * *", digest=f"{second} * * * * *",
         feed_url=feeds.url("/gov.xml"),
     )
     service = Service(conf, db)
@@ -126,7 +128,7 @@ def test_a_harvest_and_then_a_digest_fire_by_themselves(
             with db.read() as session:
                 return session.scalar(select(Digest).where(Digest.status == "outbox"))
 
-        record = wait_for(sent, 30, "the digest")
+        record = wait_for(sent, 40, "the digest")
         health = service.health()
     finally:
         assert service.stop(timeout=20)
