@@ -109,7 +109,7 @@ def wanted_jobs(topics: Sequence[Topic], settings: Settings) -> list[JobSpec]:
     return specs
 
 
-class Scheduler(BackgroundScheduler):  # type: ignore[misc] - APScheduler 3 is untyped
+class Scheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler 3 is untyped
     """A BackgroundScheduler that processes jobs only while running.
 
     APScheduler 3's scheduler thread, woken by ``shutdown()``, processes due jobs once more after

@@ -1,7 +1,7 @@
 """The service process: one ASGI app served by uvicorn, and the scheduler when this process owns it.
 
 :func:`run_service` is what ``harvester serve`` runs. A :class:`Service` keeps a small thread
-that every ``lease_seconds / 3`` renews (or tries to take) the scheduler lease and, while it owns
+that every ``lease_seconds / 3`` (or ``reload_seconds``, if shorter) renews (or tries to take) the scheduler lease and, while it owns
 the scheduler, notices changed topic files and reconciles the jobs. A second process on the same
 database serves the app only and says so in its log; it takes the scheduler over when the owner's
 lease runs out (the owner died) or is released (the owner stopped).
@@ -116,7 +116,8 @@ class Service:
         return idle
 
     def _loop(self) -> None:
-        interval = self.settings.service.lease_seconds / 3
+        service = self.settings.service
+        interval = min(service.lease_seconds / 3, service.reload_seconds)
         while not self._wake.wait(interval):
             self._tick()
 

@@ -115,7 +115,10 @@ def test_a_harvest_and_then_a_digest_fire_by_themselves(
     # the harvest every two seconds; the digest once, at a second about 15 s from now
     second = (dt.datetime.now().second + 15) % 60
     conf = write_project(
-        settings, eutils, harvest="*/2 * * * * *", digest=f"{second} * * * * *",
+        settings,
+        eutils,
+        harvest="*/2 * * * * *",
+        digest=f"{second} * * * * *",
         feed_url=feeds.url("/gov.xml"),
     )
     service = Service(conf, db)
@@ -188,7 +191,11 @@ def test_changed_topic_files_are_reconciled(
 
         def changed() -> bool:
             job = service.scheduler.get_job(f"harvest:{TOPIC}")
-            return job is not None and job.name.startswith("0 5 * * *") and service.scheduler.get_job(f"digest:{TOPIC}") is None
+            return (
+                job is not None
+                and job.name.startswith("0 5 * * *")
+                and service.scheduler.get_job(f"digest:{TOPIC}") is None
+            )
 
         wait_for(changed, 10, "the jobs to follow the topic file")
         (folder / "queries" / f"{TOPIC}.toml").unlink()

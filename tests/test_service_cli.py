@@ -23,7 +23,9 @@ def _topic(settings: Settings, *, recipients: str = '["team@example.org"]') -> N
     )
 
 
-def test_digest_send_writes_the_outbox_once_and_says_where(settings: Settings, db: Database) -> None:
+def test_digest_send_writes_the_outbox_once_and_says_where(
+    settings: Settings, db: Database
+) -> None:
     _topic(settings)
     add_candidates(db, TOPIC, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), count=1)
     runner = CliRunner()
@@ -37,7 +39,9 @@ def test_digest_send_writes_the_outbox_once_and_says_where(settings: Settings, d
 def test_digest_send_dry_run_and_bad_week(settings: Settings, db: Database) -> None:
     _topic(settings)
     runner = CliRunner()
-    dry = runner.invoke(cli, ["digest", "send", "--topic", TOPIC, "--dry-run", "--week", "2025-W02"])
+    dry = runner.invoke(
+        cli, ["digest", "send", "--topic", TOPIC, "--dry-run", "--week", "2025-W02"]
+    )
     assert dry.exit_code == 0, dry.output
     assert "Subject: SP weekly digest, 2025-W02: nothing new" in dry.output
     bad = runner.invoke(cli, ["digest", "send", "--topic", TOPIC, "--week", "2025-13"])

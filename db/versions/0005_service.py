@@ -40,9 +40,7 @@ def upgrade() -> None:
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_job_run_job_id"), ["job_id"], unique=False)
     with op.batch_alter_table("digest", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("digest", schema=None) as batch_op:
         batch_op.alter_column("attempts", server_default=None)
 
