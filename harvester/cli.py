@@ -361,3 +361,10 @@ def _one_line(text: str, width: int) -> str:
 
 def main() -> None:
     cli(prog_name="harvester")
+
+
+# The service's commands (digest send, schedule list/run) live in their own module.
+from harvester.service_cli import digest, schedule  # noqa: E402 - registered after the group
+
+cli.add_command(digest)
+cli.add_command(schedule)

@@ -139,7 +139,8 @@ class EuropePMCSettings(_Section):
 
 
 class SMTPSettings(_Section):
-    host: str = "localhost"
+    # No host: digests are written as .eml files to the outbox folder instead of being sent.
+    host: str | None = None
     port: int = Field(default=25, ge=1, le=65535)
     username: str | None = None
     password: str | None = None
@@ -147,8 +148,17 @@ class SMTPSettings(_Section):
     ssl: bool = False
     timeout: float = Field(default=30.0, gt=0)
     sender: str = "harvester@localhost"
+    outbox: str = "outbox"
 
     secrets: ClassVar[tuple[str, ...]] = ("password",)
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> SMTPSettings:
+        if self.starttls and self.ssl:
+            raise ValueError(
+                "starttls and ssl exclusive: STARTTLS upgrades a plain connection, ssl is TLS from the start"
+            )
+        return self
 
 
 class WebSettings(_Section):
@@ -158,6 +168,16 @@ class WebSettings(_Section):
     base_url: str | None = None
 
     secrets: ClassVar[tuple[str, ...]] = ("secret_key",)
+
+
+class ServiceSettings(_Section):
+    """`harvester serve`: the scheduler's lease, catch-up, retries and shutdown."""
+
+    lease_seconds: float = Field(default=60.0, gt=0)
+    misfire_grace_hours: float = Field(default=72.0, gt=0)
+    retry_seconds: float = Field(default=900.0, gt=0)
+    reload_seconds: float = Field(default=30.0, gt=0)
+    stop_timeout: float = Field(default=30.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -176,6 +196,7 @@ class Settings(BaseSettings):
     europepmc: EuropePMCSettings = Field(default_factory=EuropePMCSettings)
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
     queries: str = DEFAULT_QUERIES_DIR
     timezone: str = "Europe/London"
 
@@ -193,9 +214,27 @@ class Settings(BaseSettings):
         # The environment wins over the file; the file's values arrive as init arguments.
         return (env_settings, init_settings)
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"an IANA time zone such as 'Europe/London', got {value!r}") from None
+        return value
+
     @property
     def queries_dir(self) -> Path:
-        path = Path(self.queries)
+        return self._relative(self.queries)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self._relative(self.smtp.outbox)
+
+    def _relative(self, value: str) -> Path:
+        path = Path(value)
         if not path.is_absolute() and self.config_file is not None:
             path = self.config_file.parent / path
         return path
@@ -208,6 +247,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "europepmc": EuropePMCSettings,
     "smtp": SMTPSettings,
     "web": WebSettings,
+    "service": ServiceSettings,
 }
 
 
@@ -317,6 +357,26 @@ class FeedConfig(_Section):
         return _check_http_url(value)
 
 
+def cron_trigger(expression: str, timezone: str | None = None) -> Any:
+    """An APScheduler CronTrigger from five cron fields (minute hour day month weekday), or six
+    with seconds first (short intervals for trials and tests)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(
+            second=second,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=weekday,
+            timezone=timezone,
+        )
+    return CronTrigger.from_crontab(expression, timezone=timezone)
+
+
 class ScheduleConfig(_Section):
     harvest: str | None = "0 6 * * *"
     digest: str | None = "0 8 * * MON"
@@ -326,10 +386,8 @@ class ScheduleConfig(_Section):
     def _cron(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        from apscheduler.triggers.cron import CronTrigger
-
         try:
-            CronTrigger.from_crontab(value)
+            cron_trigger(value)
         except ValueError as exc:
             raise ValueError(f"a cron expression such as '0 6 * * *' ({exc})") from None
         return value
@@ -338,6 +396,7 @@ class ScheduleConfig(_Section):
 class DigestConfig(_Section):
     recipients: list[str] = Field(default_factory=list)
     subject: str | None = None
+    send_empty: bool = True  # a week with nothing new: a short "nothing new" digest, or none
 
     @field_validator("recipients")
     @classmethod

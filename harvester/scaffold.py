@@ -29,9 +29,13 @@ concurrency = 8
 failing_after = 3
 
 [smtp]
-host = "localhost"
-port = 25
+# No host: each weekly digest is written to the outbox folder as an .eml file.
+# host = "smtp.example.org"
+# port = 587
+# starttls = true
+# username = "harvester@example.org"   # the password: HARVESTER_SMTP__PASSWORD
 sender = "harvester@example.org"
+outbox = "outbox"
 
 [web]
 host = "127.0.0.1"
