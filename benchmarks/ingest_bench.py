@@ -23,12 +23,14 @@ instead of a SQLite file, and bytes per work is the database's size.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import multiprocessing
 import multiprocessing.synchronize
 import os
 import random
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
@@ -51,17 +53,8 @@ from harvester.store.tables import Work  # noqa: E402
 
 START = dt.date(2020, 1, 1)
 END = dt.date(2020, 12, 31)
-WORDS = (
-    "social prescribing loneliness older adults community link worker primary care wellbeing "
-    "mental health intervention randomised trial cohort qualitative evaluation outcomes cost "
-    "effectiveness isolation depression anxiety physical activity green exercise arts health "
-    "volunteering referral pathway general practice patients service users feasibility pilot "
-    "systematic review meta analysis implementation barriers facilitators rural urban"
-).split()
-FAMILIES = (
-    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans "
-    "Walker White Roberts Green Hall Wood Jackson Clarke Patel Khan Lewis James Phillips"
-).split()
+WORDS = ["social", "prescribing", "loneliness", "older", "adults", "community", "link", "worker", "primary", "care", "wellbeing", "mental", "health", "intervention", "randomised", "trial", "cohort", "qualitative", "evaluation", "outcomes", "cost", "effectiveness", "isolation", "depression", "anxiety", "physical", "activity", "green", "exercise", "arts", "health", "volunteering", "referral", "pathway", "general", "practice", "patients", "service", "users", "feasibility", "pilot", "systematic", "review", "meta", "analysis", "implementation", "barriers", "facilitators", "rural", "urban"]
+FAMILIES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Patel", "Khan", "Lewis", "James", "Phillips"]
 
 
 # ------------------------------------------------------------------------------------ import
@@ -210,10 +203,14 @@ def database_bytes(url: str, db_url: str | None, schema: str) -> tuple[int, int]
     db = Database(url)
     with db.read() as session:
         works = session.scalar(select(func.count()).select_from(Work)) or 0
-        if db_url is None:
-            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            size = os.path.getsize(str(url).removeprefix("sqlite:///"))
-        else:
+    if db_url is None:
+        db.dispose()
+        path = str(url).removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = os.path.getsize(path)
+    else:
+        with db.read() as session:
             size = session.scalar(
                 text(
                     "SELECT sum(pg_total_relation_size(quote_ident(schemaname) || '.' || "
