@@ -53,8 +53,85 @@ from harvester.store.tables import Work  # noqa: E402
 
 START = dt.date(2020, 1, 1)
 END = dt.date(2020, 12, 31)
-WORDS = ["social", "prescribing", "loneliness", "older", "adults", "community", "link", "worker", "primary", "care", "wellbeing", "mental", "health", "intervention", "randomised", "trial", "cohort", "qualitative", "evaluation", "outcomes", "cost", "effectiveness", "isolation", "depression", "anxiety", "physical", "activity", "green", "exercise", "arts", "health", "volunteering", "referral", "pathway", "general", "practice", "patients", "service", "users", "feasibility", "pilot", "systematic", "review", "meta", "analysis", "implementation", "barriers", "facilitators", "rural", "urban"]
-FAMILIES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Patel", "Khan", "Lewis", "James", "Phillips"]
+WORDS = [
+    "social",
+    "prescribing",
+    "loneliness",
+    "older",
+    "adults",
+    "community",
+    "link",
+    "worker",
+    "primary",
+    "care",
+    "wellbeing",
+    "mental",
+    "health",
+    "intervention",
+    "randomised",
+    "trial",
+    "cohort",
+    "qualitative",
+    "evaluation",
+    "outcomes",
+    "cost",
+    "effectiveness",
+    "isolation",
+    "depression",
+    "anxiety",
+    "physical",
+    "activity",
+    "green",
+    "exercise",
+    "arts",
+    "health",
+    "volunteering",
+    "referral",
+    "pathway",
+    "general",
+    "practice",
+    "patients",
+    "service",
+    "users",
+    "feasibility",
+    "pilot",
+    "systematic",
+    "review",
+    "meta",
+    "analysis",
+    "implementation",
+    "barriers",
+    "facilitators",
+    "rural",
+    "urban",
+]
+FAMILIES = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Patel",
+    "Khan",
+    "Lewis",
+    "James",
+    "Phillips",
+]
 
 
 # ------------------------------------------------------------------------------------ import
@@ -115,7 +192,9 @@ def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
     return url
 
 
-def _import_child(url: str, path: str, queue: multiprocessing.Queue[tuple[float, float, str]]) -> None:
+def _import_child(
+    url: str, path: str, queue: multiprocessing.Queue[tuple[float, float, str]]
+) -> None:
     from harvester.importing import import_file
 
     db = Database(url)

@@ -131,7 +131,8 @@ def _snapshot(db: Database) -> dict[str, Any]:
                 for x in session.scalars(select(WorkLink))
             ),
             "candidates": [
-                (index[c.work_id], c.topic, c.status, c.decided_by, c.decided_at) for c in candidates
+                (index[c.work_id], c.topic, c.status, c.decided_by, c.decided_at)
+                for c in candidates
             ],
             "decisions": sorted(
                 (by_candidate[d.candidate_id], d.actor, d.from_status or "", d.to_status)

@@ -27,7 +27,10 @@ def upgrade() -> None:
     with op.batch_alter_table("work", schema=None) as batch_op:
         for column, length in _WIDENED.items():
             batch_op.alter_column(
-                column, existing_type=sa.String(length=length), type_=sa.Text(), existing_nullable=True
+                column,
+                existing_type=sa.String(length=length),
+                type_=sa.Text(),
+                existing_nullable=True,
             )
         batch_op.alter_column(
             "doi",
@@ -47,5 +50,8 @@ def downgrade() -> None:
         )
         for column, length in _WIDENED.items():
             batch_op.alter_column(
-                column, existing_type=sa.Text(), type_=sa.String(length=length), existing_nullable=True
+                column,
+                existing_type=sa.Text(),
+                type_=sa.String(length=length),
+                existing_nullable=True,
             )
