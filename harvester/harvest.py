@@ -1,15 +1,22 @@
 """One harvest: for each topic and source, fetch -> normalise -> dedupe -> store, inside a run record.
 
 A failing source marks its own run ``failed`` (nothing stored) or ``partial`` (some batches or
-feeds stored), keeps what it stored, and the loop goes on with the next source and topic.
+feeds stored), keeps what it stored, and the loop goes on with the next source and topic. Every
+run row is finished whatever happens: an unexpected error marks it ``failed`` or ``partial`` with
+the reason, and an interrupt (Ctrl-C) marks it ``failed`` ("interrupted") before it propagates.
 Each batch of hits is stored in its own short write transaction, so a long harvest never holds
-the database's write lock for long and a crash loses at most the batch in hand.
+the database's write lock for long and a crash loses at most the batch in hand. While a batch is
+stored the next one is already being fetched (PubMed) or the other feeds keep downloading, so a
+harvest goes at the pace of the network, not of the store. A feed entry the store refuses is
+recorded against its feed and skipped; the rest of that feed and every other feed are stored.
 
 PubMed runs are incremental: each topic keeps a watermark per query (the entrez date up to which
 everything has been fetched). The next run asks from the watermark minus ``overlap_days`` (the
 overlap is absorbed by dedupe) up to today; a first run goes back ``initial_days``. ``since`` and
 ``until`` override the window (a backfill). The watermark only moves to a date through which every
-record was actually fetched, and never past NCBI's yesterday: entrez dates are US Eastern days, and
+record was actually fetched and stored, and it moves after every completed date slice (in the
+transaction that stores the slice's last batch), so a killed backfill resumes where its stored
+records stop, and never past NCBI's yesterday: entrez dates are US Eastern days, and
 a day still running there may yet gain records however late in the UTC day the run is.
 """
 
@@ -18,16 +25,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from harvester.config import PubMedSettings, Settings, Topic
 from harvester.errors import HarvesterError, SourceError
 from harvester.filters import compile_rules
 from harvester.models import Hit, RunStatus
-from harvester.sources.feeds import FeedRequest, fetch_feeds
+from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds
 from harvester.sources.pubmed import EutilsClient, harvest_pubmed
 from harvester.store import feeds as feed_store
 from harvester.store import runs
@@ -37,6 +49,9 @@ from harvester.store.works import ingest_hits
 log = logging.getLogger(__name__)
 
 SOURCES = ("pubmed", "feeds")
+#: Feed entries stored together in one transaction (several small feeds, or one large one).
+FEED_STORE_BATCH = 500
+T = TypeVar("T")
 #: Where NCBI's days begin and end: entrez dates are given in its local time.
 NCBI_TIME = ZoneInfo("America/New_York")
 
@@ -178,39 +193,42 @@ class Harvest:
         summary = self._start(topic, "pubmed", now, window=(mindate, maxdate))
         client = self._client()
         requests_before = client.requests_made
-        complete_through: dt.date | None = None
-        try:
-            for batch in harvest_pubmed(client, topic.pubmed.query, mindate, maxdate):
-                self._store(summary, batch.hits)
-                if batch.complete_through is not None:
-                    complete_through = batch.complete_through
-            summary.status = RunStatus.OK
-            complete_through = maxdate
-        except SourceError as exc:
-            summary.error = str(exc)
-            summary.status = RunStatus.PARTIAL if summary.fetched else RunStatus.FAILED
-        except Exception as exc:  # one broken source never stops the others
-            log.exception("pubmed harvest of %s failed", topic.slug)
-            summary.error = f"internal error: {type(exc).__name__}: {exc}"
-            summary.status = RunStatus.PARTIAL if summary.fetched else RunStatus.FAILED
-        summary.requests = client.requests_made - requests_before
         ncbi_yesterday = now.astimezone(NCBI_TIME).date() - dt.timedelta(days=1)
-        if complete_through is not None:
-            complete_through = min(complete_through, ncbi_yesterday)
-            if complete_through < mindate:  # the window held only NCBI's unfinished day
-                complete_through = None
-        with self.db.write() as session:
-            # A backfill of an old window must not pull an existing watermark's window apart.
-            moves = mark is None or mindate <= mark.date()
-            if complete_through is not None and moves:
-                runs.set_watermark(
-                    session,
-                    topic=topic.slug,
-                    source="pubmed",
-                    key=_query_key(topic),
-                    value=_midnight(complete_through),
-                )
-            self._finish(session, summary)
+        # A backfill of an old window must not pull an existing watermark's window apart.
+        moves = mark is None or mindate <= mark.date()
+        key = _query_key(topic)
+
+        def checkpoint(through: dt.date | None) -> Callable[[Session], None] | None:
+            """Moving the watermark to ``through`` (never past NCBI's unfinished day)."""
+            if through is None or not moves:
+                return None
+            day = min(through, ncbi_yesterday)
+            if day < mindate:  # the window held only NCBI's unfinished day
+                return None
+            return lambda session: runs.set_watermark(
+                session, topic=topic.slug, source="pubmed", key=key, value=_midnight(day)
+            )
+
+        with self._finishing(summary, lambda: client.requests_made - requests_before):
+            marked: dt.date | None = None
+            try:
+                batches = harvest_pubmed(client, topic.pubmed.query, mindate, maxdate)
+                for batch in _prefetched(batches):
+                    through = batch.complete_through
+                    self._store(
+                        summary, batch.hits, also=checkpoint(through) if through != marked else None
+                    )
+                    marked = through
+                summary.status = RunStatus.OK
+            except SourceError as exc:
+                summary.error = str(exc)
+                summary.status = RunStatus.PARTIAL if summary.fetched else RunStatus.FAILED
+            summary.requests = client.requests_made - requests_before
+            finish_with_mark = checkpoint(maxdate) if summary.status is RunStatus.OK else None
+            with self.db.write() as session:
+                if finish_with_mark is not None:
+                    finish_with_mark(session)
+                self._finish(session, summary)
         return summary
 
     # -------------------------------------------------------------------------------- feeds
@@ -233,25 +251,59 @@ class Harvest:
                         last_modified=state.last_modified if state else None,
                     )
                 )
+        with self._finishing(summary, lambda: 0):
+            failed: list[str] = []
+            group: list[FeedResult] = []
+            results = fetch_feeds(requests, self.settings.feeds, now=now)
+            for result in results:
+                group.append(result)
+                if sum(len(r.hits) for r in group) >= FEED_STORE_BATCH:
+                    failed += self._store_feeds(topic, summary, group, now)
+                    group = []
+            failed += self._store_feeds(topic, summary, group, now)
+            if not failed:
+                summary.status = RunStatus.OK
+            else:
+                all_failed = len(failed) == len(feeds)
+                summary.status = RunStatus.FAILED if all_failed else RunStatus.PARTIAL
+                summary.error = f"{len(failed)} of {len(feeds)} feeds failed: " + "; ".join(failed)
+            skipped = [
+                f"{url}: {entry}"
+                for url, detail in summary.details.items()
+                for entry in detail.get("skipped", [])
+            ]
+            if skipped:
+                if summary.status is RunStatus.OK:
+                    summary.status = RunStatus.PARTIAL
+                note = f"{len(skipped)} entries skipped: " + "; ".join(skipped)
+                summary.error = f"{summary.error}; {note}" if summary.error else note
+            with self.db.write() as session:
+                self._finish(session, summary)
+        return summary
+
+    def _store_feeds(
+        self, topic: Topic, summary: RunSummary, group: list[FeedResult], now: dt.datetime
+    ) -> list[str]:
+        """Store the entries of several fetched feeds together and record each fetch; return the
+        errors of the feeds that failed."""
+        if not group:
+            return []
+        good = [r for r in group if r.error is None]
+        skipped = self._store_isolated(summary, [hit for r in good for hit in r.hits])
         failed: list[str] = []
         threshold = self.settings.feeds.failing_after
-        for result in fetch_feeds(requests, self.settings.feeds, now=now):
-            url = result.request.url
-            detail: dict[str, Any] = {
-                "name": result.request.name,
-                "status": result.status,
-                "http_status": result.http_status,
-                "entries": result.entries,
-                "hits": len(result.hits),
-                "bytes": result.bytes_received,
-            }
-            error = result.error
-            if error is None:
-                try:
-                    self._store(summary, result.hits)
-                except HarvesterError as exc:
-                    error = f"{url}: cannot store entries: {exc}"
-            with self.db.write() as session:
+        with self.db.write() as session:
+            for result in group:
+                url = result.request.url
+                detail: dict[str, Any] = {
+                    "name": result.request.name,
+                    "status": result.status,
+                    "http_status": result.http_status,
+                    "entries": result.entries,
+                    "hits": len(result.hits),
+                    "bytes": result.bytes_received,
+                }
+                error = result.error
                 state = feed_store.record_fetch(
                     session,
                     topic=topic.slug,
@@ -265,24 +317,41 @@ class Harvest:
                     last_modified=result.last_modified,
                     not_modified=result.status == "not_modified",
                 )
-                failures = state.error_count
-            if error is None:
-                if result.bozo:
-                    detail["bozo"] = result.bozo
-            else:
-                failed.append(error)
-                detail.update(status="error", error=error, failures_in_a_row=failures)
-                if failures >= threshold:
-                    detail["flagged"] = True
-            summary.details[url] = detail
-        if not failed:
-            summary.status = RunStatus.OK
-        else:
-            summary.status = RunStatus.FAILED if len(failed) == len(feeds) else RunStatus.PARTIAL
-            summary.error = f"{len(failed)} of {len(feeds)} feeds failed: " + "; ".join(failed)
-        with self.db.write() as session:
-            self._finish(session, summary)
-        return summary
+                if error is None:
+                    if result.bozo:
+                        detail["bozo"] = result.bozo
+                    mine = [skipped[id(hit)] for hit in result.hits if id(hit) in skipped]
+                    if mine:
+                        detail["skipped"] = mine
+                else:
+                    failed.append(error)
+                    failures = state.error_count
+                    detail.update(status="error", error=error, failures_in_a_row=failures)
+                    if failures >= threshold:
+                        detail["flagged"] = True
+                summary.details[url] = detail
+        return failed
+
+    def _store_isolated(self, summary: RunSummary, hits: list[Hit]) -> dict[int, str]:
+        """Store ``hits`` in one transaction; if the store refuses them, store them one at a
+        time and skip the ones it refuses. Returns why each skipped hit was refused, by
+        ``id(hit)``."""
+        try:
+            self._store(summary, hits)
+            return {}
+        except Exception:  # noqa: BLE001 - found out hit by hit below
+            log.warning("storing %d entries together failed; storing them one by one", len(hits))
+        skipped: dict[int, str] = {}
+        for hit in hits:
+            try:
+                self._store(summary, [hit])
+            except Exception as exc:  # one bad entry never stops the others
+                log.warning("entry %s of %s skipped: %s", hit.source_id, hit.origin, exc)
+                reason = str(exc).splitlines()[0][:300]
+                skipped[id(hit)] = (
+                    f"entry {hit.source_id[:200]} not stored ({type(exc).__name__}: {reason})"
+                )
+        return skipped
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -304,13 +373,25 @@ class Harvest:
             )
             return RunSummary(topic=topic.slug, source=source, run_id=run.id, window=window)
 
-    def _store(self, summary: RunSummary, hits: list[Hit]) -> None:
+    def _store(
+        self,
+        summary: RunSummary,
+        hits: list[Hit],
+        *,
+        also: Callable[[Session], None] | None = None,
+    ) -> None:
+        """Store ``hits`` in one transaction (with ``also``, e.g. a watermark checkpoint)."""
         if not hits:
+            if also is not None:
+                with self.db.write() as session:
+                    also(session)
             return
         with self.db.write() as session:
             result = ingest_hits(
                 session, hits, topic=summary.topic, run_id=summary.run_id, now=self.clock()
             )
+            if also is not None:
+                also(session)
             runs.add_counts(
                 session,
                 summary.run_id,
@@ -325,6 +406,31 @@ class Harvest:
         summary.duplicates += result.merged
         self.progress(summary)
 
+    @contextmanager
+    def _finishing(self, summary: RunSummary, requests: Callable[[], int]) -> Iterator[None]:
+        """Finish the run row of ``summary`` whatever ends the block: an error marks it failed
+        (or partial, when something was stored) with the reason, an interrupt marks it failed
+        ("interrupted") and goes on."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            summary.status, summary.error = RunStatus.FAILED, "interrupted"
+            self._finish_after_error(summary, requests)
+            raise
+        except Exception as exc:  # one broken source never stops the others
+            log.exception("%s harvest of %s failed", summary.source, summary.topic)
+            summary.error = f"internal error: {type(exc).__name__}: {exc}"
+            summary.status = RunStatus.PARTIAL if summary.fetched else RunStatus.FAILED
+            self._finish_after_error(summary, requests)
+
+    def _finish_after_error(self, summary: RunSummary, requests: Callable[[], int]) -> None:
+        summary.requests = summary.requests or requests()
+        try:
+            with self.db.write() as session:
+                self._finish(session, summary)
+        except Exception:  # the store itself is failing: the orphaned-run sweep finishes it
+            log.exception("cannot finish run %d", summary.run_id)
+
     def _finish(self, session: Any, summary: RunSummary) -> None:
         runs.finish_run(
             session,
@@ -335,6 +441,47 @@ class Harvest:
             requests=summary.requests,
             details=summary.details,
         )
+
+
+def _prefetched(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items``, the next one produced in a thread while the caller works on
+    this one (so fetching and storing overlap; at most two items are in hand). An error of
+    ``items`` is raised here, in order."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there  # noqa: BLE001
+            put("error", exc)
+            return
+        put("done", None)
+
+    worker = threading.Thread(target=produce, name="harvest-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=1.0)
 
 
 def pubmed_window(

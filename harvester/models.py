@@ -6,8 +6,12 @@ hit came from except its ``source`` field. These types carry no I/O and no datab
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
+import hashlib
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +19,26 @@ from typing import Any
 NO_TITLE = "[no title]"
 #: Titles that stand for "no title" (ours, and PubMed's own): never compared as titles.
 PLACEHOLDER_TITLES = frozenset({NO_TITLE, "[no title available]"})
+log = logging.getLogger(__name__)
+
+#: The longest value each length-limited text field of a hit may have: the width of the column
+#: that stores it (``harvester.store.tables`` reads these). Every other text field is stored in
+#: an unlimited column and kept whole.
+FIELD_LIMITS = {
+    "source_id": 512,  # sighting.source_id
+    "origin": 1024,  # sighting.origin
+    "matched_rule": 255,  # sighting.matched_rule
+    "doi": 1024,  # work.doi
+    "pmcid": 32,  # work.pmcid
+    "language": 16,  # work.language
+}
+#: Fields that identify a record: an over-long one keeps its start and a digest of the whole
+#: value, so that two long ids that share a start stay two ids and the same id maps the same way
+#: every time. Other over-long fields are cut, with a note.
+_ID_FIELDS = frozenset({"source_id", "origin"})
+#: What neither database can keep in text: C0 controls other than tab, line feed and carriage
+#: return (PostgreSQL refuses NUL outright), DEL, and lone UTF-16 surrogates (not UTF-8).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class WorkKind(enum.StrEnum):
@@ -43,6 +67,17 @@ class RunStatus(enum.StrEnum):
     OK = "ok"
     PARTIAL = "partial"
     FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """A record an importer kept but had to repair (its position in the file, from 1)."""
+
+    record: int
+    message: str
+
+    def line(self) -> str:
+        return f"record {self.record}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +210,11 @@ class Hit:
     matched_rule: str | None = None
     raw: bytes | None = None
     deleted: bool = False
+    #: What :func:`make_safe` had to change to make the hit storable ("volume cut to ...").
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        make_safe(self)
 
     @property
     def abstract_text(self) -> str | None:
@@ -195,16 +235,86 @@ class Hit:
         return None
 
 
+def safe_text(value: str) -> str:
+    """``value`` without the characters no database can store in text (see ``_UNSAFE``)."""
+    return _UNSAFE.sub("", value) if _UNSAFE.search(value) else value
+
+
+def safe_id(value: str, limit: int) -> str:
+    """An identifier that fits ``limit`` characters: itself, or its start and a digest of all of
+    it (the same value always gives the same result; different ones stay different)."""
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{value[: limit - len(digest) - 8]}#sha256:{digest}"
+
+
+_TEXT_FIELDS = (
+    "source_id",
+    "title",
+    "journal",
+    "journal_iso",
+    "volume",
+    "issue",
+    "pages",
+    "elocation",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+    "summary_html",
+    "source_name",
+    "language",
+    "origin",
+    "matched_rule",
+)
+
+
+def make_safe(hit: Hit) -> Hit:
+    """Make ``hit`` storable as it is on SQLite and PostgreSQL alike, in place.
+
+    Control characters are removed from every text (nested ones too: authors, abstract,
+    keywords, ...); a field longer than its column (``FIELD_LIMITS``) is shortened, an id to its
+    start plus a digest, any other to its limit with a note in ``hit.notes``. Running it again
+    changes nothing.
+    """
+    for name in _TEXT_FIELDS:
+        value = getattr(hit, name)
+        if value is None:
+            continue
+        clean = safe_text(value)
+        limit = FIELD_LIMITS.get(name)
+        if limit is not None and len(clean) > limit:
+            if name in _ID_FIELDS:
+                clean = safe_id(clean, limit)
+            else:
+                hit.notes.append(f"{name} cut to {limit} of its {len(clean)} characters")
+                log.warning("%s %s: %s", hit.source, hit.source_id, hit.notes[-1])
+                clean = clean[:limit]
+        if clean is not value:
+            setattr(hit, name, clean)
+    if hit.authors:
+        hit.authors = [_safe_record(a) for a in hit.authors]
+    if hit.abstract:
+        hit.abstract = [_safe_record(s) for s in hit.abstract]
+    if hit.relations:
+        hit.relations = [_safe_record(r) for r in hit.relations]
+    for name in ("publication_types", "mesh", "keywords"):
+        values = getattr(hit, name)
+        if values and any(_UNSAFE.search(v) for v in values):
+            setattr(hit, name, [safe_text(v) for v in values])
+    return hit
+
+
+def _safe_record(record: Any) -> Any:
+    """A frozen Author, AbstractSection or Relation with safe text (itself when already safe)."""
+    changes = {
+        name: safe_text(value)
+        for name, value in _slots_items(record)
+        if isinstance(value, str) and _UNSAFE.search(value)
+    }
+    return dataclasses.replace(record, **changes) if changes else record
+
+
 def _slots_items(obj: Any) -> list[tuple[str, Any]]:
     return [(name, getattr(obj, name)) for name in obj.__slots__]
-
-
-@dataclass(frozen=True, slots=True)
-class ImportProblem:
-    """A record of an import file that was kept but had to be repaired, and how."""
-
-    record: int
-    message: str
-
-    def line(self) -> str:
-        return f"record {self.record}: {self.message}"

@@ -22,11 +22,11 @@ def test_import_then_export(workdir: Path) -> None:
     assert invoke("init").exit_code == 0
     (workdir / "queries" / "bio.toml").write_text("[pubmed]\nquery = 'biopython'\n")
     nbib = invoke("import", str(IMPORT / "biopython_pubmed_result2.nbib"), "--topic", "bio")
-    assert nbib.exit_code == 0 and "4 records, 4 new works" in nbib.stdout
+    assert nbib.exit_code == 0 and "4 records read, 4 new works" in nbib.stdout
     ris = invoke(
         "import", str(IMPORT / "handmade_records.ris"), "--topic", "bio", "--status", "published"
     )
-    assert "1 matched existing works" in ris.stdout
+    assert "1 merged into existing works" in ris.stdout
     exported = invoke("export", "--topic", "bio", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert len(rows) == 7 and "exported 7 records" in exported.stderr
@@ -81,7 +81,7 @@ def test_file_holding_the_same_record_twice(workdir: Path) -> None:
     (workdir / "dups.ris").write_text("\n".join(lines), encoding="utf-8")
     result = invoke("import", "dups.ris", "--topic", "t")
     assert result.exit_code == 0, result.output
-    assert "6 records, 3 new works" in result.stdout
+    assert "6 records read, 3 new works, 3 merged within the file" in result.stdout
     rows = _export_rows("t")
     assert sorted(r["record_id"] for r in rows) == ["1", "2", "3", "4", "5", "6"]
     by_id = {r["record_id"]: r["work_id"] for r in rows}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
-from harvester.store import works
+from harvester.store import batch as store_batch
+from harvester.store.batch import IngestBatch
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Decision, Sighting, Work, WorkIdentity, WorkLink
 from harvester.store.works import ingest_hits
@@ -265,21 +267,21 @@ def test_a_blocking_key_shared_by_too_many_works_is_passed_over(
 ) -> None:
     """Generic titles ("Correction") pile up over the years; past MAX_BLOCK works a key stops
     being used for fuzzy matching, so one hit never loads an ever-growing block."""
-    monkeypatch.setattr(works, "MAX_BLOCK", 3)
+    monkeypatch.setattr(store_batch, "MAX_BLOCK", 3)
     hits = [
         pubmed(source_id=str(n), pmid=str(n), doi=None, title="Correction", pages=str(n))
         for n in range(40000001, 40000005)
     ]
     ingest(db, hits)
     loaded: list[int] = []
-    real = works._candidate_works
+    real = IngestBatch.block_works
 
-    def spy(session: Session, keys: object, owners: object) -> list[int]:
-        found = real(session, keys, owners)  # type: ignore[arg-type]
+    def spy(self: IngestBatch, blocks: Iterable[str]) -> set[int]:
+        found = real(self, blocks)
         loaded.append(len(found))
         return found
 
-    monkeypatch.setattr(works, "_candidate_works", spy)
+    monkeypatch.setattr(IngestBatch, "block_works", spy)
     result = ingest(
         db, [pubmed(source_id="40000009", pmid="40000009", doi=None, title="Correction")]
     )

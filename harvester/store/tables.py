@@ -6,6 +6,7 @@ Only ``harvester.store`` modules import this. Times are stored in UTC and come b
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from harvester.models import FIELD_LIMITS
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -61,6 +64,36 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class CompressedBytes(TypeDecorator[bytes]):
+    """Bytes stored zlib-compressed behind a marker; values written before compression (no
+    marker) read back unchanged."""
+
+    impl = LargeBinary
+    cache_ok = True
+    MARK = b"\x00hz1"
+
+    def process_bind_param(
+        self,
+        value: bytes | None,
+        dialect: Dialect,  # noqa: ARG002 - the signature is SQLAlchemy's
+    ) -> bytes | None:
+        if value is None:
+            return None
+        return self.MARK + zlib.compress(value, 6)
+
+    def process_result_value(
+        self,
+        value: bytes | None,
+        dialect: Dialect,  # noqa: ARG002 - the signature is SQLAlchemy's
+    ) -> bytes | None:
+        if value is None:
+            return None
+        value = bytes(value)
+        if value.startswith(self.MARK):
+            return zlib.decompress(value[len(self.MARK) :])
+        return value
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -84,25 +117,25 @@ class Work(Base):
     title: Mapped[str] = mapped_column(Text)
     authors: Mapped[list[Any]] = mapped_column(default=list)
     journal: Mapped[str | None] = mapped_column(Text)
-    journal_iso: Mapped[str | None] = mapped_column(String(255))
-    volume: Mapped[str | None] = mapped_column(String(64))
-    issue: Mapped[str | None] = mapped_column(String(64))
-    pages: Mapped[str | None] = mapped_column(String(64))
-    elocation: Mapped[str | None] = mapped_column(String(255))
+    journal_iso: Mapped[str | None] = mapped_column(Text)
+    volume: Mapped[str | None] = mapped_column(Text)
+    issue: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[str | None] = mapped_column(Text)
+    elocation: Mapped[str | None] = mapped_column(Text)
     pub_year: Mapped[int | None] = mapped_column(Integer, index=True)
     pub_date: Mapped[dict[str, Any] | None] = mapped_column()
     published_at: Mapped[dt.datetime | None] = mapped_column()
     date_is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     entrez_date: Mapped[dt.date | None] = mapped_column(Date)
-    doi: Mapped[str | None] = mapped_column(String(255), index=True)
+    doi: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["doi"]), index=True)
     pmid: Mapped[str | None] = mapped_column(String(16), index=True)
-    pmcid: Mapped[str | None] = mapped_column(String(32))
+    pmcid: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["pmcid"]))
     url: Mapped[str | None] = mapped_column(Text)
     abstract: Mapped[list[Any]] = mapped_column(default=list)
     summary_html: Mapped[str | None] = mapped_column(Text)
     source_name: Mapped[str | None] = mapped_column(Text)
     publication_types: Mapped[list[Any]] = mapped_column(default=list)
-    language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["language"]))
     mesh: Mapped[list[Any]] = mapped_column(default=list)
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     relations: Mapped[list[Any]] = mapped_column(default=list)
@@ -180,13 +213,14 @@ class Sighting(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
     topic: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
-    source_id: Mapped[str] = mapped_column(String(512))
-    origin: Mapped[str] = mapped_column(String(1024), default="")
-    matched_rule: Mapped[str | None] = mapped_column(String(255))
+    source_id: Mapped[str] = mapped_column(String(FIELD_LIMITS["source_id"]))
+    origin: Mapped[str] = mapped_column(String(FIELD_LIMITS["origin"]), default="")
+    matched_rule: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["matched_rule"]))
     match_reason: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # the source's own record, compressed (a PubMed record's XML shrinks to about a quarter)
+    raw: Mapped[bytes | None] = mapped_column(CompressedBytes)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -26,9 +26,15 @@ Every hit, from a harvest or an import, goes through :func:`ingest_hits`:
 5. A hit marked ``deleted`` (PubMed DeleteCitation) only leaves a sighting with reason
    ``deleted`` on the work it names, if there is one: nothing a user decided on is removed.
 
-The caller owns the transaction (``Database.write()``). Later hits of a batch see the works,
-identities and sightings earlier ones created: new works are flushed at once, blocking keys and
-identities are inserted at once, and the session is flushed before any lookup of the rest.
+The caller owns the transaction (``Database.write()``). A batch gives exactly what its hits give
+ingested one by one, each in its own call: later hits of a batch see the works, identities and
+sightings earlier ones created (:mod:`harvester.store.batch` keeps them in memory until the batch
+is written, in one bulk insert per table).
+
+On PostgreSQL an ingest first takes a transaction-level advisory lock, so two processes
+harvesting or importing at once take turns batch by batch (as SQLite's write lock makes them do):
+dedupe reads the store and then decides, and two batches deciding at once could each create the
+same work. Batches are short, so the wait is short too.
 """
 
 from __future__ import annotations
@@ -38,23 +44,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from harvester.dedupe import KEYS_VERSION, Keys, decide, hit_keys, make_keys, news_title_key
-from harvester.models import CandidateStatus, Hit, Relation, WorkKind
+from harvester.models import CandidateStatus, Hit, Relation, WorkKind, make_safe
 from harvester.normalise import normalise_doi, normalise_pmid, normalise_title
-from harvester.store.tables import (
-    Candidate,
-    Decision,
-    Sighting,
-    Work,
-    WorkIdentity,
-    WorkKey,
-    WorkLink,
+from harvester.store.batch import (
+    MAX_BLOCK,
+    AnyCandidate,
+    AnySighting,
+    IngestBatch,
+    PendingCandidate,
+    PendingSighting,
+    identity_value,
+    sighting_key,
+    sighting_ref,
 )
+from harvester.store.tables import Candidate, Work
 
-__all__ = ["HitOutcome", "IngestResult", "ingest_hits", "source_rank"]
+__all__ = ["MAX_BLOCK", "HitOutcome", "IngestResult", "ingest_hits", "source_rank"]
 
 # How much each source's bibliographic fields are trusted; higher replaces lower.
 SOURCE_RANKS = {
@@ -67,15 +76,11 @@ SOURCE_RANKS = {
     "feeds": 10,
 }
 IMPORT_RANK = 20
-#: A blocking key shared by more works than this ("Editorial", a prolific author's year) is too
-#: common to tell works apart: it is passed over, and the hit's other keys and identities decide.
-#: This keeps the cost of one hit bounded however large the store grows.
-MAX_BLOCK = 100
 DEFAULT_RANK = 10
 #: The source whose entries may be re-issued under a new id (see the module docstring, 4.).
 FEED_SOURCE = "feeds"
-# Ids per IN list when reading rows for many hits or works at once.
-_CHUNK = 500
+#: Identifies harvester's ingest among PostgreSQL advisory locks (any fixed 64-bit number).
+INGEST_LOCK = 0x68617276_65737401
 
 _Identity = tuple[str, str]
 
@@ -168,17 +173,25 @@ def ingest_hits(
     actor: str = "harvester",
 ) -> IngestResult:
     """Store ``hits``: dedupe each into a work, record its sighting, ensure its candidate."""
-    hits = list(hits)
-    batch = _Batch(session, _stored_sightings(session, hits))
+    hits = [make_safe(hit) for hit in hits]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
+    keys = [hit_keys(hit) for hit in hits]
+    batch = IngestBatch(session, topic)
+    relations = [
+        identity
+        for hit in hits
+        for relation in hit.relations
+        for identity in _relation_ids(relation)
+    ]
+    batch.load(hits, keys, relations)
     result = IngestResult()
-    for hit in hits:
-        # Flushes are explicit: a new work is flushed for its id, taking with it what earlier
-        # hits left pending; lookups of rows an earlier hit may have left pending flush first.
-        with session.no_autoflush:
-            outcome = _ingest_one(batch, hit, topic=topic, run_id=run_id, now=now)
+    with session.no_autoflush:
+        for hit, hit_key in zip(hits, keys, strict=True):
+            outcome = _ingest_one(batch, hit, hit_key, topic=topic, run_id=run_id, now=now)
             if topic is not None and outcome.work_id is not None and outcome.reason != "deleted":
                 created, outcome.candidate_status = _ensure_candidate(
-                    session,
+                    batch,
                     topic,
                     outcome.work_id,
                     status,
@@ -188,130 +201,95 @@ def ingest_hits(
                     actor=actor,
                 )
                 result.new_candidates += created
-        if outcome.work_id is not None and not outcome.created:
-            result.merged += 1
-        result.new_works += outcome.created
-        result.new_sightings += outcome.new_sighting
-        result.outcomes.append(outcome)
-    session.flush()
+            if outcome.work_id is not None and not outcome.created:
+                result.merged += 1
+            result.new_works += outcome.created
+            result.new_sightings += outcome.new_sighting
+            result.outcomes.append(outcome)
+        ids = batch.write()
+    for outcome in result.outcomes:
+        if outcome.work_id is not None:
+            outcome.work_id = ids.get(outcome.work_id, outcome.work_id)
     return result
 
 
-_SightingKey = tuple[str, str, str]
-
-
-@dataclass(slots=True)
-class _Batch:
-    """What one :func:`ingest_hits` call keeps between its hits.
-
-    ``sightings`` holds the stored sightings of the batch's hits, read in one query per source
-    and origin and kept current as hits add or rename sightings; ``keys`` holds the dedupe keys
-    of the works looked at so far, kept current as hits change those works. The session's
-    transaction is the batch's, so nothing else changes them meanwhile.
-    """
-
-    session: Session
-    sightings: dict[_SightingKey, Sighting]
-    keys: dict[int, Keys] = field(default_factory=dict)
-
-
-def _sighting_key(hit: Hit) -> _SightingKey:
-    return hit.source, hit.source_id, hit.origin or ""
-
-
-def _stored_sightings(session: Session, hits: list[Hit]) -> dict[_SightingKey, Sighting]:
-    """The stored sightings of ``hits``, with their works."""
-    wanted: dict[tuple[str, str], set[str]] = {}
-    for hit in hits:
-        wanted.setdefault((hit.source, hit.origin or ""), set()).add(hit.source_id)
-    found: dict[_SightingKey, Sighting] = {}
-    for (source, origin), source_ids in wanted.items():
-        ids = sorted(source_ids)
-        for start in range(0, len(ids), _CHUNK):
-            query = (
-                select(Sighting)
-                .where(
-                    Sighting.source == source,
-                    Sighting.origin == origin,
-                    Sighting.source_id.in_(ids[start : start + _CHUNK]),
-                )
-                .options(selectinload(Sighting.work))
-            )
-            for sighting in session.scalars(query):
-                found[(sighting.source, sighting.source_id, sighting.origin)] = sighting
-    return found
-
-
 def _ingest_one(
-    batch: _Batch, hit: Hit, *, topic: str | None, run_id: int | None, now: dt.datetime
+    batch: IngestBatch,
+    hit: Hit,
+    keys: Keys,
+    *,
+    topic: str | None,
+    run_id: int | None,
+    now: dt.datetime,
 ) -> HitOutcome:
-    session = batch.session
-    sighting = batch.sightings.get(_sighting_key(hit))
-    keys = hit_keys(hit)
+    sighting = batch.sightings.get(sighting_key(hit))
     if hit.deleted:
         return _record_deletion(batch, hit, keys, sighting, run_id=run_id, now=now)
     if sighting is not None:
         sighting.last_seen_at = now
-        if _merge_metadata(sighting.work, hit, keys, now):
-            _store_keys(batch, sighting.work)
-        return HitOutcome(sighting.work_id, False, "seen before")
-    owners = _identity_owners(session, keys.identities())
-    candidates = _candidate_works(session, keys, owners)
+        ref = sighting_ref(sighting)
+        work = batch.work(ref)
+        if _merge_metadata(work, hit, keys, now):
+            _store_keys(batch, ref, work)
+        return HitOutcome(ref, False, "seen before")
+    owners = batch.owners_of(keys.identities())
+    candidates = sorted(set(owners.values()) | batch.block_works(keys.blocks()))
     match = decide(keys, _keys_of(batch, candidates))
     if match.work_id is None:
-        work = Work(metadata_source=hit.source, metadata_rank=-1, created_at=now, updated_at=now)
-        session.add(work)
+        work = Work(
+            kind=hit.kind.value,
+            title="",
+            authors=[],
+            abstract=[],
+            publication_types=[],
+            mesh=[],
+            keywords=[],
+            relations=[],
+            date_is_fallback=False,
+            title_key="",
+            metadata_source=hit.source,
+            metadata_rank=-1,
+            created_at=now,
+            updated_at=now,
+        )
+        ref = batch.add_work(work)
         created = True
     else:
-        work = session.get_one(Work, match.work_id)
+        ref = match.work_id
+        work = batch.work(ref)
         created = False
     changed = _merge_metadata(work, hit, keys, now)
-    if created:
-        session.flush()  # for the work's id
     same_entry = (
-        None if created or hit.source != FEED_SOURCE else _same_entry(session, work.id, hit)
+        None
+        if created or hit.source != FEED_SOURCE or not hit.url
+        else batch.same_entry(ref, hit.source, hit.origin or "", hit.url)
     )
     if same_entry is not None:
         # A feed re-issued an entry under a new guid with the same link: it is the same entry.
         batch.sightings.pop((same_entry.source, same_entry.source_id, same_entry.origin), None)
         same_entry.source_id = hit.source_id
         same_entry.last_seen_at = now
-        batch.sightings[_sighting_key(hit)] = same_entry
+        batch.sightings[sighting_key(hit)] = same_entry
         if changed:
-            _store_keys(batch, work)
-        return HitOutcome(work.id, False, "seen before (new id)")
-    _add_sighting(batch, work, hit, match.reason, topic=topic, run_id=run_id, now=now)
-    urls = _add_keys(session, work.id, keys, owners, new_work=created)
-    _store_keys(batch, work, title=hit.title, urls=urls, new_work=created)
+            _store_keys(batch, ref, work)
+        return HitOutcome(ref, False, "seen before (new id)")
+    _add_sighting(batch, ref, hit, match.reason, topic=topic, run_id=run_id, now=now)
+    identities = [pair for pair in keys.identities() if pair not in owners]
+    batch.add_identities(ref, identities)
+    batch.add_blocks(ref, keys.blocks(), new_work=created)
+    urls = [identity_value(value) for kind, value in identities if kind == "url"]
+    _store_keys(batch, ref, work, title=hit.title, urls=urls, new_work=created)
     for link in match.links:
-        _add_link(session, work.id, link.work_id, link.relation, now)
-    _link_relations(session, work.id, hit.relations, now)
-    return HitOutcome(work.id, created, match.reason, new_sighting=True)
-
-
-def _same_entry(session: Session, work_id: int, hit: Hit) -> Sighting | None:
-    """The sighting of the work by the same source and origin with the same link, if any."""
-    if not hit.url:
-        return None
-    session.flush()
-    return session.scalar(
-        select(Sighting)
-        .where(
-            Sighting.work_id == work_id,
-            Sighting.source == hit.source,
-            Sighting.origin == (hit.origin or ""),
-            Sighting.url == hit.url,
-        )
-        .order_by(Sighting.id)
-        .limit(1)
-    )
+        batch.add_link(ref, link.work_id, link.relation, now)
+    _link_relations(batch, ref, hit.relations, now)
+    return HitOutcome(ref, created, match.reason, new_sighting=True)
 
 
 def _record_deletion(
-    batch: _Batch,
+    batch: IngestBatch,
     hit: Hit,
     keys: Keys,
-    sighting: Sighting | None,
+    sighting: AnySighting | None,
     *,
     run_id: int | None,
     now: dt.datetime,
@@ -319,68 +297,38 @@ def _record_deletion(
     if sighting is not None:
         sighting.match_reason = "deleted"
         sighting.last_seen_at = now
-        return HitOutcome(sighting.work_id, False, "deleted")
-    owners = _identity_owners(batch.session, keys.identities())
+        return HitOutcome(sighting_ref(sighting), False, "deleted")
+    owners = batch.owners_of(keys.identities())
     if not owners:
         return HitOutcome(None, False, "deleted")
-    work = batch.session.get_one(Work, min(owners.values()))
-    _add_sighting(batch, work, hit, "deleted", topic=None, run_id=run_id, now=now)
-    _store_keys(batch, work, title=hit.title)
-    return HitOutcome(work.id, False, "deleted", new_sighting=True)
+    ref = min(owners.values())
+    work = batch.work(ref)
+    _add_sighting(batch, ref, hit, "deleted", topic=None, run_id=run_id, now=now)
+    _store_keys(batch, ref, work, title=hit.title)
+    return HitOutcome(ref, False, "deleted", new_sighting=True)
 
 
-def _identity_owners(session: Session, identities: list[tuple[str, str]]) -> dict[_Identity, int]:
-    """The works that own any of ``identities``, by identity."""
-    if not identities:
-        return {}
-    wanted = set(identities)
-    # Two IN lists (a cached statement, and the (kind, value) index serves it) and an exact
-    # filter here, rather than an OR of pairs that is compiled afresh for every hit.
-    query = select(WorkIdentity.kind, WorkIdentity.value, WorkIdentity.work_id).where(
-        WorkIdentity.kind.in_({kind for kind, _ in wanted}),
-        WorkIdentity.value.in_({value for _, value in wanted}),
-    )
-    return {
-        (kind, value): work_id
-        for kind, value, work_id in session.execute(query)
-        if (kind, value) in wanted
-    }
-
-
-def _candidate_works(session: Session, keys: Keys, owners: dict[_Identity, int]) -> list[int]:
-    """The ids of the works sharing an exact identity (``owners``) or a blocking key with
-    ``keys``, in id order. A blocking key of more than ``MAX_BLOCK`` works is passed over."""
-    ids = set(owners.values())
-    blocks = keys.blocks()
-    if blocks:
-        usable = (
-            select(WorkKey.key)
-            .where(WorkKey.key.in_(blocks))
-            .group_by(WorkKey.key)
-            .having(func.count() <= MAX_BLOCK)
-        )
-        ids.update(session.scalars(select(WorkKey.work_id).where(WorkKey.key.in_(usable))))
-    return sorted(ids)
-
-
-def _keys_of(batch: _Batch, work_ids: list[int]) -> list[tuple[int, Keys]]:
-    """The stored keys of the works, read once per batch; keys of an older
+def _keys_of(batch: IngestBatch, refs: list[int]) -> list[tuple[int, Keys]]:
+    """The keys of the works, read once per batch; keys of an older
     :data:`~harvester.dedupe.KEYS_VERSION` (or none) are rebuilt and stored."""
-    missing = [work_id for work_id in work_ids if work_id not in batch.keys]
-    for start in range(0, len(missing), _CHUNK):
-        query = select(Work.id, Work.dedupe_keys).where(
-            Work.id.in_(missing[start : start + _CHUNK])
-        )
-        for work_id, stored in batch.session.execute(query):
-            if stored is not None and stored.get("version") == KEYS_VERSION:
-                batch.keys[work_id] = Keys.from_json(stored["keys"])
-            else:
-                _store_keys(batch, batch.session.get_one(Work, work_id))
-    return [(work_id, batch.keys[work_id]) for work_id in work_ids]
+    for ref in refs:
+        if ref in batch.keys:
+            continue
+        if ref not in batch.stored_keys:
+            batch.stored_keys[ref] = batch.session.scalar(
+                select(Work.dedupe_keys).where(Work.id == ref)
+            )
+        stored = batch.stored_keys[ref]
+        if stored is not None and stored.get("version") == KEYS_VERSION:
+            batch.keys[ref] = Keys.from_json(stored["keys"])
+        else:
+            _store_keys(batch, ref, batch.work(ref))
+    return [(ref, batch.keys[ref]) for ref in refs]
 
 
 def _store_keys(
-    batch: _Batch,
+    batch: IngestBatch,
+    ref: int,
     work: Work,
     *,
     title: str | None = None,
@@ -404,7 +352,8 @@ def _store_keys(
     elif (
         stored is None or stored.get("version") != KEYS_VERSION or stored.get("kind") != kind.value
     ):
-        seen, known_urls = _key_sources(batch.session, work.id, kind)
+        titles, known_urls = batch.title_and_url_sources(ref)
+        seen = [key for key in dict.fromkeys(_title_key(t, kind) for t in titles if t) if key]
     else:
         seen, known_urls = list(stored["seen"]), list(stored["urls"])
     if title:
@@ -422,23 +371,7 @@ def _store_keys(
     }
     if document != stored:
         work.dedupe_keys = document
-    batch.keys[work.id] = keys
-
-
-def _key_sources(session: Session, work_id: int, kind: WorkKind) -> tuple[list[str], list[str]]:
-    """The title keys of a work's stored sightings (in the order they were seen) and its URL
-    identities: what its dedupe keys are built from besides the work's own fields."""
-    session.flush()
-    titles = session.scalars(
-        select(Sighting.title).where(Sighting.work_id == work_id).order_by(Sighting.id)
-    )
-    seen = [key for key in dict.fromkeys(_title_key(t, kind) for t in titles if t) if key]
-    urls = session.scalars(
-        select(WorkIdentity.value)
-        .where(WorkIdentity.work_id == work_id, WorkIdentity.kind == "url")
-        .order_by(WorkIdentity.id)
-    )
-    return seen, list(urls)
+    batch.keys[ref] = keys
 
 
 def _title_key(title: str, kind: WorkKind) -> str:
@@ -524,8 +457,8 @@ def _merge_metadata(work: Work, hit: Hit, keys: Keys, now: dt.datetime) -> bool:
 
 
 def _add_sighting(
-    batch: _Batch,
-    work: Work,
+    batch: IngestBatch,
+    ref: int,
     hit: Hit,
     reason: str,
     *,
@@ -533,84 +466,50 @@ def _add_sighting(
     run_id: int | None,
     now: dt.datetime,
 ) -> None:
-    sighting = Sighting(
-        work=work,
-        run_id=run_id,
-        topic=topic,
-        source=hit.source,
-        source_id=hit.source_id,
-        origin=hit.origin or "",
-        matched_rule=hit.matched_rule,
-        match_reason=reason,
-        title=hit.title,
-        url=hit.url,
-        raw=hit.raw,
-        first_seen_at=now,
-        last_seen_at=now,
+    batch.add_sighting(
+        PendingSighting(
+            ref=ref,
+            source=hit.source,
+            source_id=hit.source_id,
+            origin=hit.origin or "",
+            title=hit.title,
+            url=hit.url,
+            match_reason=reason,
+            last_seen_at=now,
+            row={
+                "run_id": run_id,
+                "topic": topic,
+                "source": hit.source,
+                "origin": hit.origin or "",
+                "matched_rule": hit.matched_rule,
+                "title": hit.title,
+                "url": hit.url,
+                "raw": hit.raw,
+                "first_seen_at": now,
+            },
+        )
     )
-    batch.session.add(sighting)
-    batch.sightings[_sighting_key(hit)] = sighting
 
 
-def _add_keys(
-    session: Session, work_id: int, keys: Keys, owners: dict[_Identity, int], *, new_work: bool
-) -> list[str]:
-    """Record the hit's identities (those no work owns yet: ``owners`` were read before this
-    hit changed anything) and blocking keys on the work; return the URL identities added."""
-    identities = [
-        (kind, value[:512]) for kind, value in keys.identities() if (kind, value) not in owners
+def _relation_ids(relation: Relation) -> list[_Identity]:
+    return [
+        (kind, value)
+        for kind, value in (
+            ("pmid", normalise_pmid(relation.pmid)),
+            ("doi", normalise_doi(relation.doi)),
+        )
+        if value
     ]
-    if identities:
-        session.execute(
-            insert(WorkIdentity),
-            [{"work_id": work_id, "kind": kind, "value": value} for kind, value in identities],
-        )
-    blocks = keys.blocks()
-    if blocks and not new_work:
-        have = set(
-            session.scalars(
-                select(WorkKey.key).where(WorkKey.work_id == work_id, WorkKey.key.in_(blocks))
-            )
-        )
-        blocks = [key for key in blocks if key not in have]
-    if blocks:
-        session.execute(insert(WorkKey), [{"work_id": work_id, "key": key} for key in blocks])
-    return [value for kind, value in identities if kind == "url"]
-
-
-def _add_link(
-    session: Session, work_id: int, other_id: int, relation: str, now: dt.datetime
-) -> None:
-    if work_id == other_id:
-        return
-    session.flush()
-    exists = session.scalar(
-        select(WorkLink.id).where(
-            WorkLink.work_id == work_id,
-            WorkLink.other_id == other_id,
-            WorkLink.relation == relation,
-        )
-    )
-    if exists is None:
-        session.add(WorkLink(work_id=work_id, other_id=other_id, relation=relation, created_at=now))
 
 
 def _link_relations(
-    session: Session, work_id: int, relations: list[Relation], now: dt.datetime
+    batch: IngestBatch, ref: int, relations: list[Relation], now: dt.datetime
 ) -> None:
     """Links stated by the source (PubMed's CommentsCorrections: ErratumFor, RetractionOf, ...)
     to works already stored."""
     for relation in relations:
-        identities = [
-            (kind, value)
-            for kind, value in (
-                ("pmid", normalise_pmid(relation.pmid)),
-                ("doi", normalise_doi(relation.doi)),
-            )
-            if value
-        ]
-        for other in sorted(set(_identity_owners(session, identities).values())):
-            _add_link(session, work_id, other, _relation_name(relation.type), now)
+        for other in sorted(set(batch.owners_of(_relation_ids(relation)).values())):
+            batch.add_link(ref, other, _relation_name(relation.type), now)
 
 
 def _relation_name(kind: str) -> str:
@@ -619,9 +518,9 @@ def _relation_name(kind: str) -> str:
 
 
 def _ensure_candidate(
-    session: Session,
+    batch: IngestBatch,
     topic: str,
-    work_id: int,
+    ref: int,
     status: CandidateStatus,
     *,
     new_work: bool,
@@ -629,37 +528,42 @@ def _ensure_candidate(
     now: dt.datetime,
     actor: str,
 ) -> tuple[bool, str]:
-    candidate = None
-    if not new_work:  # a work created by this hit has no candidate yet
-        session.flush()
-        candidate = session.scalar(
-            select(Candidate).where(Candidate.topic == topic, Candidate.work_id == work_id)
-        )
+    candidate: AnyCandidate | None = None if new_work else batch.candidate(ref)
     if candidate is None:
-        candidate = Candidate(
-            topic=topic,
-            work_id=work_id,
+        decided = status is not CandidateStatus.NEW
+        pending = PendingCandidate(
+            ref=ref,
             status=status.value,
-            first_run_id=run_id,
-            created_at=now,
-            updated_at=now,
+            row={
+                "topic": topic,
+                "first_run_id": run_id,
+                "created_at": now,
+                "updated_at": now,
+                "decided_by": actor if decided else None,
+                "decided_at": now if decided else None,
+            },
         )
-        if status is not CandidateStatus.NEW:
-            candidate.decided_by, candidate.decided_at = actor, now
-        session.add(candidate)
-        session.add(Decision(candidate=candidate, actor=actor, at=now, to_status=status.value))
+        batch.add_candidate(pending)
+        batch.decisions.append(
+            (pending, {"actor": actor, "at": now, "from_status": None, "to_status": status.value})
+        )
         return True, status.value
     current = CandidateStatus(candidate.status)
     if status in _FORWARD.get(current, set()):
-        session.add(
-            Decision(
-                candidate_id=candidate.id,
-                actor=actor,
-                at=now,
-                from_status=current.value,
-                to_status=status.value,
+        batch.decisions.append(
+            (
+                candidate,
+                {
+                    "actor": actor,
+                    "at": now,
+                    "from_status": current.value,
+                    "to_status": status.value,
+                },
             )
         )
         candidate.status = status.value
-        candidate.decided_by, candidate.decided_at, candidate.updated_at = actor, now, now
+        if isinstance(candidate, Candidate):
+            candidate.decided_by, candidate.decided_at, candidate.updated_at = actor, now, now
+        else:
+            candidate.row.update(decided_by=actor, decided_at=now, updated_at=now)
     return False, candidate.status
