@@ -7,7 +7,6 @@ exit status 1; no traceback reaches the user (``--debug`` shows it).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -15,12 +14,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from harvester import __version__
-from harvester.config import Settings, load_settings, load_topics, select_topics
+from harvester.config import Settings, load_settings, select_topics
 from harvester.errors import HarvesterError
 from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
 from harvester.store import migrate
-from harvester.store.db import Database, safe_url
+from harvester.logging import setup_logging
+from harvester.store.db import Database, open_database, safe_url
+from harvester.topics import TopicRegistry
 
 if TYPE_CHECKING:
     from harvester.harvest import RunSummary
@@ -56,6 +57,7 @@ class App:
         self.config = config
         self._settings: Settings | None = None
         self._db: Database | None = None
+        self._topics: TopicRegistry | None = None
 
     @property
     def settings(self) -> Settings:
@@ -66,15 +68,18 @@ class App:
     def database(self) -> Database:
         """The database, upgraded to the code's schema (it must have been created by init)."""
         if self._db is None:
-            url = self.settings.database.url
-            migrate.check_current(url)
-            migrate.upgrade(url)
-            self._db = Database(url, busy_timeout_ms=self.settings.database.busy_timeout_ms)
+            self._db = open_database(self.settings)
         return self._db
 
     def check_topic(self, slug: str) -> None:
         """Refuse a topic slug that no topic file defines (a typo would file records nowhere)."""
-        select_topics(load_topics(self.settings.queries_dir), slug)
+        self.topics.get(slug)
+
+    @property
+    def topics(self) -> TopicRegistry:
+        if self._topics is None:
+            self._topics = TopicRegistry(self.settings.queries_dir)
+        return self._topics
 
     def close(self) -> None:
         if self._db is not None:
@@ -99,8 +104,7 @@ pass_app = click.make_pass_decorator(App)
 def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> None:  # noqa: ARG001 - --debug is read by HarvesterGroup
     """harvester: harvest PubMed and news feeds into a review queue for current-awareness
     bulletins."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     app = App(config)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -178,7 +182,7 @@ def harvest(
 
     Exits 1 when a source failed outright (nothing fetched); a partial run exits 0 and says why.
     """
-    topics = select_topics(load_topics(app.settings.queries_dir), topic_slug)
+    topics = select_topics(app.topics.all(), topic_slug)
     database = app.database()
     from harvester.harvest import Harvest  # the sources' libraries load only when needed
 

@@ -13,6 +13,9 @@ the class to a status code. Nothing outside this tree should reach a user as a t
     │   └── ParseError     the body was not what the source expected
     ├── ImportFormatError  an import file could not be read (file, record number)
     ├── QueueError         an impossible candidate transition or unknown candidate
+    │   └── ConflictError  the candidate changed since the reviewer saw it
+    ├── NotFoundError      no such topic, candidate, user or token
+    ├── AuthError          wrong password, disabled account, too many attempts
     └── MailError          SMTP failure (host:port and reason)
 """
 
@@ -74,3 +77,15 @@ class QueueError(HarvesterError):
 
 class MailError(HarvesterError):
     """Sending mail failed."""
+
+
+class ConflictError(QueueError):
+    """A decision on a candidate that changed since the reviewer saw it: nothing was written."""
+
+
+class NotFoundError(HarvesterError):
+    """No topic, candidate, user or token of that name or id."""
+
+
+class AuthError(HarvesterError):
+    """A login or token that is refused."""

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from harvester.cli import cli
+from harvester.store import migrate
 
 
 def invoke(*args: str) -> Result:
@@ -24,7 +25,7 @@ def test_init_then_db_current_in_an_empty_folder(workdir: Path) -> None:
     assert (workdir / "harvester.db").exists()
     current = invoke("db", "current")
     assert current.exit_code == 0
-    assert current.stdout.strip() == "0001 (head)"
+    assert current.stdout.strip() == f"{migrate.head()} (head)"
     again = invoke("init")
     assert "kept existing harvester.toml" in again.stdout
 
@@ -32,7 +33,7 @@ def test_init_then_db_current_in_an_empty_folder(workdir: Path) -> None:
 def test_init_on_postgres(workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARVESTER_DATABASE__URL", db_url)
     assert invoke("init").exit_code == 0
-    assert invoke("db", "current").stdout.strip() == "0001 (head)"
+    assert invoke("db", "current").stdout.strip() == f"{migrate.head()} (head)"
     assert invoke("db", "upgrade").exit_code == 0
     result = invoke("queue")
     assert result.exit_code == 0
@@ -78,7 +79,7 @@ def test_init_in_another_directory_keeps_the_database_beside_its_settings(workdi
     assert (workdir / "team" / "harvester.db").exists()
     assert not (workdir / "harvester.db").exists()
     assert (
-        invoke("--config", "team/harvester.toml", "db", "current").stdout.strip() == "0001 (head)"
+        invoke("--config", "team/harvester.toml", "db", "current").stdout.strip() == f"{migrate.head()} (head)"
     )
 
 
