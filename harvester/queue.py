@@ -86,6 +86,16 @@ class CandidateState:
     id: int
     status: CandidateStatus
     version: int
+    decided_by: str | None = None
+
+
+def conflict(candidate: CandidateState) -> ConflictError:
+    """The error a reviewer sees when someone else changed the candidate first."""
+    by = f" by {candidate.decided_by}" if candidate.decided_by else ""
+    return ConflictError(
+        f"candidate {candidate.id} was changed{by} while you were looking at it: it is now "
+        f"{candidate.status}. Nothing you sent was saved; look again and decide."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +162,7 @@ def decide(
     if not actor.strip():
         raise QueueError("a decision needs the name of who made it")
     if seen_version != candidate.version:
-        raise ConflictError(
-            f"candidate {candidate.id} changed since you saw it (it is now {candidate.status})"
-        )
+        raise conflict(candidate)
     if not can_move(candidate.status, to, publish=publish):
         raise QueueError(f"candidate {candidate.id} cannot move from {candidate.status} to {to}")
     section = _clean(section, MAX_SECTION, "section")
@@ -189,9 +197,7 @@ def undo(
 ) -> DecisionIntent:
     """The intent that takes ``candidate`` back to where its latest decision found it."""
     if seen_version != candidate.version:
-        raise ConflictError(
-            f"candidate {candidate.id} changed since you saw it (it is now {candidate.status})"
-        )
+        raise conflict(candidate)
     if last is None or last.from_status is None:
         raise QueueError(f"candidate {candidate.id} has no decision to undo")
     if last.to_status is not candidate.status:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.errors import ConflictError, NotFoundError, QueueError
+from harvester.errors import NotFoundError, QueueError
 from harvester.models import (
     AbstractSection,
     Author,
@@ -44,7 +44,7 @@ from harvester.models import (
     SightingView,
     WorkView,
 )
-from harvester.queue import CandidateState, DecisionIntent, LastDecision
+from harvester.queue import CandidateState, DecisionIntent, LastDecision, conflict
 from harvester.store.tables import (
     Bulletin,
     BulletinEntry,
@@ -234,7 +234,9 @@ def candidate_state(session: Session, candidate_id: int) -> CandidateState:
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
         raise NotFoundError(f"no candidate {candidate_id}")
-    return CandidateState(candidate.id, CandidateStatus(candidate.status), candidate.version)
+    return CandidateState(
+        candidate.id, CandidateStatus(candidate.status), candidate.version, candidate.decided_by
+    )
 
 
 def last_decision(session: Session, candidate_id: int) -> LastDecision | None:
@@ -355,10 +357,10 @@ def _versioned_update(
         ).first()
         if current is None:
             raise NotFoundError(f"no candidate {candidate_id}")
-        by = f" by {current.decided_by}" if current.decided_by else ""
-        raise ConflictError(
-            f"candidate {candidate_id} was changed{by} while you were looking at it: it is now "
-            f"{current.status}. Nothing you sent was saved; look again and decide."
+        raise conflict(
+            CandidateState(
+                candidate_id, CandidateStatus(current.status), current.version, current.decided_by
+            )
         )
     # rows loaded earlier in this session are stale now
     cached = session.get(Candidate, candidate_id)
