@@ -312,6 +312,94 @@ def export(app: App, topic_slug: str, status: str | None, fmt: str, output: Path
     click.echo(f"exported {count} records", err=True)
 
 
+# ------------------------------------------------------------------ web: serve, user, token
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: [web] port, 8080).")
+@pass_app
+def serve(app: App, host: str | None, port: int | None) -> None:
+    """Run the web UI and JSON API (the review queue) until stopped."""
+    import uvicorn
+
+    from harvester.web.app import create_app
+
+    web = create_app(app.settings, app.database(), topics=app.topics)
+    host = host or app.settings.web.host
+    port = port or app.settings.web.port
+    click.echo(f"serving the review queue on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+@cli.group(cls=HarvesterGroup)
+def user() -> None:
+    """Web UI accounts: add, list, disable."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Also sees runs, feeds and users.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_app
+def user_add(app: App, email: str, admin: bool, password_stdin: bool) -> None:
+    """Add an account; the password is prompted for (or read with --password-stdin)."""
+    from harvester.store.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with app.database().write() as session:
+        view = add_user(session, email, password, admin=admin, now=dt.datetime.now(dt.UTC))
+    click.echo(f"added {'admin' if view.is_admin else 'reviewer'} {view.email}")
+
+
+@user.command("list")
+@pass_app
+def user_list(app: App) -> None:
+    """List the accounts."""
+    from harvester.store.users import list_users
+
+    with app.database().read() as session:
+        rows = list_users(session)
+    for row in rows:
+        role = "admin" if row.is_admin else "reviewer"
+        click.echo(f"{row.email:<40} {role:<8} {'active' if row.active else 'disabled'}")
+    if not rows:
+        click.echo("no accounts: add one with `harvester user add EMAIL`")
+
+
+@user.command("disable")
+@click.argument("email")
+@pass_app
+def user_disable(app: App, email: str) -> None:
+    """Disable an account (and its API tokens); its decisions stay."""
+    from harvester.store.users import disable_user
+
+    with app.database().write() as session:
+        view = disable_user(session, email)
+    click.echo(f"disabled {view.email}")
+
+
+@cli.group(cls=HarvesterGroup)
+def token() -> None:
+    """API tokens for scripts."""
+
+
+@token.command("add")
+@click.argument("name")
+@click.option("--user", "email", required=True, help="The account the token acts as.")
+@pass_app
+def token_add(app: App, name: str, email: str) -> None:
+    """Create an API token NAME; it is printed once (only its hash is stored)."""
+    from harvester.store.users import add_token
+
+    with app.database().write() as session:
+        value = add_token(session, name, email, now=dt.datetime.now(dt.UTC))
+    click.echo(value)
+
+
 def _one_line(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
