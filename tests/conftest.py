@@ -148,3 +148,15 @@ def settings(workdir: Path, db_url: str) -> Settings:
     (workdir / "queries").mkdir(exist_ok=True)
     (workdir / "harvester.toml").write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     return load_settings(workdir / "harvester.toml")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with its smallest cost: the suite checks hashing, not its strength."""
+    from argon2 import PasswordHasher
+
+    from harvester.store import users
+
+    monkeypatch.setattr(
+        users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )

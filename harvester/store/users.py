@@ -35,9 +35,16 @@ __all__ = [
 ]
 
 _HASHER = PasswordHasher()
-# A hash verified when the account does not exist, so a wrong e-mail takes as long as a wrong
-# password and timing does not tell which accounts exist.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+_DUMMY: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash verified when the account does not exist, so a wrong e-mail takes as long as a
+    wrong password and timing does not tell which accounts exist."""
+    key = id(_HASHER)
+    if key not in _DUMMY:
+        _DUMMY[key] = _HASHER.hash("not a password of anyone")
+    return _DUMMY[key]
 MIN_PASSWORD = 10
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 TOKEN_PREFIX = "hvt_"
@@ -120,7 +127,7 @@ def authenticate(session: Session, email: str, password: str) -> UserView:
     except StoreError:
         raise refused from None
     user = session.scalar(select(User).where(User.email == email))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
