@@ -16,10 +16,10 @@ import click
 from harvester import __version__
 from harvester.config import Settings, load_settings, select_topics
 from harvester.errors import HarvesterError
+from harvester.logging import setup_logging
 from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
 from harvester.store import migrate
-from harvester.logging import setup_logging
 from harvester.store.db import Database, open_database, safe_url
 from harvester.topics import TopicRegistry
 

@@ -15,4 +15,6 @@ def setup_logging(verbosity: int = 0) -> None:
         logging.basicConfig(level=level, format=FORMAT)
     root.setLevel(level)
     # uvicorn's access log would repeat every request at info; keep it for -vv
-    logging.getLogger("uvicorn.access").setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(
+        logging.DEBUG if verbosity >= 2 else logging.WARNING
+    )

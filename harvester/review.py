@@ -163,9 +163,7 @@ def manual_hit(item: ManualItem, *, actor: str) -> Hit:
     )
 
 
-def add_by_hand(
-    db: Database, topic: str, item: ManualItem, *, actor: str, now: dt.datetime
-) -> int:
+def add_by_hand(db: Database, topic: str, item: ManualItem, *, actor: str, now: dt.datetime) -> int:
     """Add ``item`` to ``topic``'s queue through the ingest's dedupe; the candidate's id."""
     from harvester.store.candidates import candidate_for_work
     from harvester.store.works import ingest_hits

@@ -157,6 +157,4 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from harvester.store import users
 
-    monkeypatch.setattr(
-        users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
+    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))

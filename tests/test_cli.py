@@ -79,7 +79,8 @@ def test_init_in_another_directory_keeps_the_database_beside_its_settings(workdi
     assert (workdir / "team" / "harvester.db").exists()
     assert not (workdir / "harvester.db").exists()
     assert (
-        invoke("--config", "team/harvester.toml", "db", "current").stdout.strip() == f"{migrate.head()} (head)"
+        invoke("--config", "team/harvester.toml", "db", "current").stdout.strip()
+        == f"{migrate.head()} (head)"
     )
 
 

@@ -50,13 +50,17 @@ def test_section_only_when_accepting_and_from_the_topic_list() -> None:
     )
     assert intent.section == "News"
     with pytest.raises(QueueError, match="unknown bulletin section"):
-        queue.decide(state(), S.ACCEPTED, actor="a", at=NOW, seen_version=1, section="X", sections=("News",))
+        queue.decide(
+            state(), S.ACCEPTED, actor="a", at=NOW, seen_version=1, section="X", sections=("News",)
+        )
     with pytest.raises(QueueError, match="only when accepting"):
         queue.decide(state(), S.REJECTED, actor="a", at=NOW, seen_version=1, section="News")
 
 
 def test_reason_only_when_rejecting_and_cleared_when_leaving_rejected() -> None:
-    intent = queue.decide(state(), S.REJECTED, actor="a", at=NOW, seen_version=1, reason="Off topic")
+    intent = queue.decide(
+        state(), S.REJECTED, actor="a", at=NOW, seen_version=1, reason="Off topic"
+    )
     assert intent.reason == "Off topic" and not intent.clear_reason
     with pytest.raises(QueueError, match="only when rejecting"):
         queue.decide(state(), S.DEFERRED, actor="a", at=NOW, seen_version=1, reason="x")

@@ -100,6 +100,7 @@ def test_filters_text_status_kind_source_and_date(db: Database) -> None:
             now=NOW + dt.timedelta(days=3),
         )
     with db.read() as session:
+
         def ids(**kw: object) -> int:
             return candidate_page(session, CandidateQuery(topic="sp", **kw)).total  # type: ignore[arg-type]
 
@@ -144,16 +145,30 @@ def test_decide_undo_and_the_second_reviewer_conflicts(db: Database) -> None:
     )
     assert edited.note == "check"
     edited = review.edit(
-        db, cid, actor="bob", seen_version=edited.version, now=NOW, summary="For the bulletin", set_summary=True
+        db,
+        cid,
+        actor="bob",
+        seen_version=edited.version,
+        now=NOW,
+        summary="For the bulletin",
+        set_summary=True,
     )
     assert edited.summary == "For the bulletin" and edited.note == "check"
     accepted = review.decide(
-        db, cid, S.ACCEPTED, actor="bob", seen_version=edited.version, now=NOW,
-        section="News", sections=("Journal articles", "News"),
+        db,
+        cid,
+        S.ACCEPTED,
+        actor="bob",
+        seen_version=edited.version,
+        now=NOW,
+        section="News",
+        sections=("Journal articles", "News"),
     )
     assert accepted.section == "News"
     with db.read() as session:
-        rows = session.scalars(select(Decision).where(Decision.candidate_id == cid).order_by(Decision.id)).all()
+        rows = session.scalars(
+            select(Decision).where(Decision.candidate_id == cid).order_by(Decision.id)
+        ).all()
         trail = [(r.actor, r.from_status, r.to_status) for r in rows]
     assert trail == [
         ("harvester", None, "new"),
@@ -172,7 +187,15 @@ def test_an_import_moving_a_candidate_forward_bumps_its_version(db: Database) ->
     with db.read() as session:
         before = get_candidate(session, cid).version
     with db.write() as session:
-        ingest_hits(session, [article(0)], topic="sp", run_id=None, now=NOW, status=S.PUBLISHED, actor="import")
+        ingest_hits(
+            session,
+            [article(0)],
+            topic="sp",
+            run_id=None,
+            now=NOW,
+            status=S.PUBLISHED,
+            actor="import",
+        )
     with db.read() as session:
         after = get_candidate(session, cid)
     assert after.status == "published" and after.version > before
@@ -188,12 +211,16 @@ def test_elsewhere_shows_the_other_topic_decision(db: Database) -> None:
     review.decide(db, ids[0], S.REJECTED, actor="ann", seen_version=1, now=NOW)
     with db.read() as session:
         view = get_candidate(session, other[-1] if other[-1] != ids[0] else ids[1])
-    assert [(e.topic, e.status, e.decided_by) for e in view.elsewhere] == [("sp", "rejected", "ann")]
+    assert [(e.topic, e.status, e.decided_by) for e in view.elsewhere] == [
+        ("sp", "rejected", "ann")
+    ]
 
 
 def test_add_by_hand_goes_through_dedupe(db: Database) -> None:
     fill(db, 3)
-    item = review.ManualItem(title="Whatever title typed", identifier="PMID: 1001", source_name="Newsletter")
+    item = review.ManualItem(
+        title="Whatever title typed", identifier="PMID: 1001", source_name="Newsletter"
+    )
     cid = review.add_by_hand(db, "sp", item, actor="ann", now=NOW)
     with db.read() as session:
         view = get_candidate(session, cid)
@@ -201,9 +228,16 @@ def test_add_by_hand_goes_through_dedupe(db: Database) -> None:
         assert {s.source for s in view.sightings} == {"pubmed", "manual"}
         assert candidate_page(session, CandidateQuery(topic="sp")).total == 3
     new = review.add_by_hand(
-        db, "sp",
-        review.ManualItem(title="Council funds <script>alert(1)</script> scheme", identifier="https://example.org/x", summary="<b>x</b>", date=dt.date(2025, 2, 1)),
-        actor="ann", now=NOW,
+        db,
+        "sp",
+        review.ManualItem(
+            title="Council funds <script>alert(1)</script> scheme",
+            identifier="https://example.org/x",
+            summary="<b>x</b>",
+            date=dt.date(2025, 2, 1),
+        ),
+        actor="ann",
+        now=NOW,
     )
     with db.read() as session:
         view = get_candidate(session, new)
@@ -211,7 +245,12 @@ def test_add_by_hand_goes_through_dedupe(db: Database) -> None:
     assert view.work.summary_html == "&lt;b&gt;x&lt;/b&gt;"
     with pytest.raises(QueueError, match="not a DOI, a PMID or an http"):
         review.manual_hit(review.ManualItem(title="t", identifier="javascript:alert(1)"), actor="a")
-    assert review.manual_hit(review.ManualItem(title="t", identifier="doi:10.1136/BMJ.n1"), actor="a").doi == "10.1136/bmj.n1"
+    assert (
+        review.manual_hit(
+            review.ManualItem(title="t", identifier="doi:10.1136/BMJ.n1"), actor="a"
+        ).doi
+        == "10.1136/bmj.n1"
+    )
 
 
 def test_accounts_tokens_and_failed_logins(db: Database) -> None:
@@ -235,7 +274,9 @@ def test_accounts_tokens_and_failed_logins(db: Database) -> None:
         for _ in range(3):
             users.record_failed_login(session, "ann@example.org", "10.0.0.1", NOW)
         users.record_failed_login(session, "bob@example.org", "10.0.0.1", NOW)
-        assert users.failed_logins(session, "ann@example.org", "10.0.0.1", NOW - dt.timedelta(minutes=1)) == (3, 4)
+        assert users.failed_logins(
+            session, "ann@example.org", "10.0.0.1", NOW - dt.timedelta(minutes=1)
+        ) == (3, 4)
         users.disable_user(session, "ann@example.org")
     with db.read() as session:
         with pytest.raises(AuthError):

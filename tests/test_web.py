@@ -138,9 +138,16 @@ def test_runs_page_is_for_admins(client: TestClient) -> None:
 
 def test_api_needs_a_token_and_applies_the_conflict_rule(client: TestClient, db: Database) -> None:
     with db.write() as session:
-        token = users.add_token(session, "script", REVIEWER[0], now=users.dt.datetime.now(users.dt.UTC))
+        token = users.add_token(
+            session, "script", REVIEWER[0], now=users.dt.datetime.now(users.dt.UTC)
+        )
     auth = {"Authorization": f"Bearer {token}"}
-    assert client.get(f"/api/topics/{TOPIC}/candidates", headers={"Authorization": "Bearer x"}).status_code == 401
+    assert (
+        client.get(
+            f"/api/topics/{TOPIC}/candidates", headers={"Authorization": "Bearer x"}
+        ).status_code
+        == 401
+    )
     listing = client.get(f"/api/topics/{TOPIC}/candidates?limit=2", headers=auth).json()
     assert listing["total"] == 7 and len(listing["items"]) == 2 and listing["next_cursor"]
     more = client.get(
@@ -149,11 +156,15 @@ def test_api_needs_a_token_and_applies_the_conflict_rule(client: TestClient, db:
     assert not {c["id"] for c in more["items"]} & {c["id"] for c in listing["items"]}
     item = listing["items"][0]
     url = f"/api/candidates/{item['id']}/decisions"
-    first = client.post(url, json={"action": "accept", "version": item["version"], "section": "News"}, headers=auth)
+    first = client.post(
+        url, json={"action": "accept", "version": item["version"], "section": "News"}, headers=auth
+    )
     assert first.status_code == 200 and first.json()["status"] == "accepted"
     second = client.post(url, json={"action": "reject", "version": item["version"]}, headers=auth)
     assert second.status_code == 409 and "while you were looking" in second.json()["detail"]
-    undo = client.post(url, json={"action": "undo", "version": first.json()["version"]}, headers=auth)
+    undo = client.post(
+        url, json={"action": "undo", "version": first.json()["version"]}, headers=auth
+    )
     assert undo.json()["status"] == "new"
     assert client.post(url, json={"action": "accept", "version": 1}).status_code == 401
     schema = client.get("/api/openapi.json", headers=auth).json()

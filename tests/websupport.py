@@ -25,7 +25,9 @@ NOW = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 ADMIN = ("admin@example.org", "admin password 1")
 REVIEWER = ("rev@example.org", "reviewer password 1")
 XSS_TITLE = 'Link workers <script>alert("title")</script> praised'
-XSS_SUMMARY = '<img src=x onerror="alert(1)"><script>alert("summary")</script>Social prescribing <b>helps</b>'
+XSS_SUMMARY = (
+    '<img src=x onerror="alert(1)"><script>alert("summary")</script>Social prescribing <b>helps</b>'
+)
 XSS_URL = "javascript:alert(document.cookie)"
 
 TOPIC_FILE = """
@@ -44,7 +46,7 @@ reasons = ["Off topic", "Not UK"]
 """
 
 
-def make_settings(folder: Path, db_url: str, *, secret: str = "test-secret-key") -> Settings:
+def make_settings(folder: Path, db_url: str, *, secret: str = "test-secret-key") -> Settings:  # noqa: S107
     queries = folder / "queries"
     queries.mkdir(parents=True, exist_ok=True)
     (queries / f"{TOPIC}.toml").write_text(TOPIC_FILE, encoding="utf-8")

@@ -21,9 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table("candidate", schema=None) as batch_op:
         batch_op.add_column(sa.Column("summary", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("reason", sa.String(length=255), nullable=True))
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), server_default="1", nullable=False)
-        )
+        batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
         batch_op.create_index(
             "ix_candidate_topic_created", ["topic", "created_at", "id"], unique=False
         )

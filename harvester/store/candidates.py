@@ -116,7 +116,7 @@ def _sort_key(sort: str) -> ColumnElement[Any]:
         return func.coalesce(Work.pub_year, 0)
     if sort == "score":
         return func.coalesce(Candidate.score, -1.0)
-    return Candidate.created_at
+    return Candidate.created_at.expression
 
 
 def _encode_cursor(sort: str, value: Any, candidate_id: int) -> str:
@@ -137,7 +137,9 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         elif not isinstance(value, int | float):
             raise ValueError(value)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise QueueError("that page link is out of date or damaged: start from the first page") from None
+        raise QueueError(
+            "that page link is out of date or damaged: start from the first page"
+        ) from None
     return value, candidate_id
 
 
@@ -159,8 +161,10 @@ def _filters(query: CandidateQuery) -> list[ColumnElement[bool]]:
         end = dt.datetime.combine(query.found_to + dt.timedelta(days=1), dt.time(), dt.UTC)
         where.append(Candidate.created_at < end)
     if query.source:
-        source = Sighting.source.like("import:%") if query.source == "import" else (
-            Sighting.source == query.source
+        source = (
+            Sighting.source.like("import:%")
+            if query.source == "import"
+            else (Sighting.source == query.source)
         )
         where.append(exists().where(Sighting.work_id == Candidate.work_id, source))
     if query.ids:

@@ -45,9 +45,11 @@ def _dummy_hash() -> str:
     if key not in _DUMMY:
         _DUMMY[key] = _HASHER.hash("not a password of anyone")
     return _DUMMY[key]
+
+
 MIN_PASSWORD = 10
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-TOKEN_PREFIX = "hvt_"
+TOKEN_PREFIX = "hvt_"  # noqa: S105 - a prefix that marks harvester tokens, not a secret
 
 
 @dataclass(frozen=True, slots=True)

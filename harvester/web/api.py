@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
@@ -19,8 +19,7 @@ from harvester.errors import ConflictError, NotFoundError, QueueError
 from harvester.models import CandidateView
 from harvester.store.candidates import candidate_page, get_candidate, status_counts
 from harvester.store.reports import run_page
-from harvester.store.users import UserView
-from harvester.web.auth import api_user
+from harvester.web.auth import ApiUser
 from harvester.web.pages import ACTIONS, query_from_params, topic_info
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -46,6 +45,7 @@ def _candidate(view: CandidateView) -> dict[str, Any]:
 def list_candidates(
     request: Request,
     slug: str,
+    user: ApiUser,  # noqa: ARG001 - authentication
     status: str = "new",
     source: str | None = None,
     kind: str | None = None,
@@ -55,7 +55,6 @@ def list_candidates(
     sort: Literal["found", "published", "score"] = "found",
     cursor: str | None = None,
     limit: int = 25,
-    user: UserView = Depends(api_user),  # noqa: ARG001 - authentication
 ) -> dict[str, Any]:
     """A page of a topic's candidates, with the same filters as the queue page; pass
     ``next_cursor`` back as ``cursor`` for the next page."""
@@ -89,7 +88,7 @@ def list_candidates(
 def one_candidate(
     request: Request,
     candidate_id: int,
-    user: UserView = Depends(api_user),  # noqa: ARG001 - authentication
+    user: ApiUser,  # noqa: ARG001 - authentication
 ) -> dict[str, Any]:
     """One candidate with its provenance, history and linked works."""
     with request.app.state.db.read() as session:
@@ -101,7 +100,7 @@ def one_candidate(
 
 @router.post("/candidates/{candidate_id}/decisions")
 def post_decision(
-    request: Request, candidate_id: int, decision: DecisionIn, user: UserView = Depends(api_user)
+    request: Request, candidate_id: int, decision: DecisionIn, user: ApiUser
 ) -> dict[str, Any]:
     """Decide on a candidate (or undo its latest decision). 409 when ``version`` is stale."""
     db = request.app.state.db
@@ -110,7 +109,9 @@ def post_decision(
         with db.read() as session:
             current = get_candidate(session, candidate_id)
         if decision.action == "undo":
-            after = review.undo(db, candidate_id, actor=user.email, seen_version=decision.version, now=now)
+            after = review.undo(
+                db, candidate_id, actor=user.email, seen_version=decision.version, now=now
+            )
         else:
             after = review.decide(
                 db,
@@ -136,17 +137,20 @@ def post_decision(
 @router.get("/runs")
 def runs(
     request: Request,
+    user: ApiUser,  # noqa: ARG001 - authentication
     topic: str | None = None,
     before: int | None = None,
     limit: int = 50,
-    user: UserView = Depends(api_user),  # noqa: ARG001 - authentication
 ) -> dict[str, Any]:
     """Harvest runs, newest first; pass ``next_cursor`` back as ``before``."""
     with request.app.state.db.read() as session:
         page = run_page(session, topic=topic, before=before, limit=max(1, min(limit, 200)))
     return jsonable_encoder(  # type: ignore[no-any-return]
-        {"items": [dataclasses.asdict(r) for r in page.items], "next_cursor": page.next_cursor,
-         "total": page.total}
+        {
+            "items": [dataclasses.asdict(r) for r in page.items],
+            "next_cursor": page.next_cursor,
+            "total": page.total,
+        }
     )
 
 

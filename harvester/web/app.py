@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -25,7 +25,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from harvester import __version__
 from harvester.config import Settings
 from harvester.store.db import Database
-from harvester.store.users import UserView
 from harvester.topics import TopicRegistry
 from harvester.web import api, auth, pages, runs
 from harvester.web.render import make_templates
@@ -40,9 +39,7 @@ CSP = (
 SESSION_HOURS = 12
 
 
-def create_app(
-    settings: Settings, db: Database, *, topics: TopicRegistry | None = None
-) -> FastAPI:
+def create_app(settings: Settings, db: Database, *, topics: TopicRegistry | None = None) -> FastAPI:
     """The app on ``db``, with the topics of ``settings.queries_dir``."""
     app = FastAPI(
         title="harvester review queue API",
@@ -59,9 +56,7 @@ def create_app(
     app.state.templates = make_templates()
     secret = settings.web.secret_key
     if not secret:
-        log.warning(
-            "HARVESTER_WEB__SECRET_KEY is not set: sessions end when the service restarts"
-        )
+        log.warning("HARVESTER_WEB__SECRET_KEY is not set: sessions end when the service restarts")
         secret = secrets.token_urlsafe(32)
     https = bool(settings.web.base_url and settings.web.base_url.startswith("https://"))
 
@@ -99,7 +94,7 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/api/openapi.json", include_in_schema=False)
-    def openapi(user: UserView = Depends(auth.api_user)) -> dict[str, Any]:  # noqa: ARG001
+    def openapi(user: auth.ApiUser) -> dict[str, Any]:  # noqa: ARG001
         return app.openapi()
 
     @app.exception_handler(auth.LoginRequired)
@@ -124,5 +119,4 @@ def create_app(
             status_code=exc.status_code,
         )
 
-    _ = HTTPException  # pages raise fastapi's subclass; the handler above serves both
     return app

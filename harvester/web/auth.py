@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -49,8 +50,10 @@ async def check_csrf(request: Request) -> FormData:
         or not isinstance(expected, str)
         or not secrets.compare_digest(sent, expected)
     ):
-        raise HTTPException(403, "This form has expired or did not come from this site. "
-                                 "Reload the page and try again.")
+        raise HTTPException(
+            403,
+            "This form has expired or did not come from this site. Reload the page and try again.",
+        )
     return form
 
 
@@ -83,15 +86,19 @@ def api_user(request: Request) -> UserView:
                 return users.token_user(session, header[7:].strip())
             except AuthError:
                 pass
-        raise HTTPException(401, "unknown or disabled API token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "unknown or disabled API token", headers={"WWW-Authenticate": "Bearer"}
+        )
     if request.method == "GET" and isinstance(request.session.get("uid"), int):
         try:
             return page_user(request)
         except LoginRequired:
             pass
-    raise HTTPException(401, "an API token is required (Authorization: Bearer ...)",
-                        headers={"WWW-Authenticate": "Bearer"})
+    raise HTTPException(
+        401,
+        "an API token is required (Authorization: Bearer ...)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def client_address(request: Request) -> str:
@@ -137,8 +144,12 @@ async def login(request: Request) -> Response:
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request,
             "login.html",
-            {"csrf": csrf_token(request), "next": _local(str(form.get("next", "/"))),
-             "error": error, "email": email},
+            {
+                "csrf": csrf_token(request),
+                "next": _local(str(form.get("next", "/"))),
+                "error": error,
+                "email": email,
+            },
             status_code=status,
         )
     request.session.clear()  # a new session id's worth: no fixation of the old one
@@ -159,3 +170,8 @@ def _local(path: str) -> str:
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     return path
+
+
+PageUser = Annotated[UserView, Depends(page_user)]
+AdminUser = Annotated[UserView, Depends(admin_user)]
+ApiUser = Annotated[UserView, Depends(api_user)]

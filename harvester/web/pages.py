@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from harvester import review
@@ -29,8 +29,7 @@ from harvester.store.candidates import (
     status_counts,
     topic_sources,
 )
-from harvester.store.users import UserView
-from harvester.web.auth import check_csrf, csrf_token, page_user
+from harvester.web.auth import PageUser, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,7 +120,7 @@ def query_from_params(slug: str, params: Any, *, limit: int = PAGE_SIZE) -> Cand
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: UserView = Depends(page_user)) -> Response:
+def home(request: Request, user: PageUser) -> Response:
     topics = request.app.state.topics.all()
     if len(topics) == 1:
         return RedirectResponse(f"/topics/{topics[0].slug}", status_code=303)
@@ -135,7 +134,7 @@ def home(request: Request, user: UserView = Depends(page_user)) -> Response:
 
 
 @router.get("/topics/{slug}", response_class=HTMLResponse)
-def queue_page(request: Request, slug: str, user: UserView = Depends(page_user)) -> Response:
+def queue_page(request: Request, slug: str, user: PageUser) -> Response:
     info = _topic(request, slug)
     params = request.query_params
     error = None
@@ -152,14 +151,18 @@ def queue_page(request: Request, slug: str, user: UserView = Depends(page_user))
             page = candidate_page(session, CandidateQuery(topic=slug, statuses=query.statuses))
         counts = status_counts(session, slug)
         sources = topic_sources(session, slug)
-    filters = {k: params.get(k, "") for k in ("status", "source", "kind", "from", "to", "q", "sort")}
+    filters = {
+        k: params.get(k, "") for k in ("status", "source", "kind", "from", "to", "q", "sort")
+    }
     filters["status"] = filters["status"] or "new"
     filters["sort"] = filters["sort"] or "found"
     keep = {k: v for k, v in filters.items() if v}
     next_url = None
     if page.next_cursor:
         next_url = f"/topics/{slug}?" + urlencode({**keep, "cursor": page.next_cursor})
-    here = f"/topics/{slug}?" + urlencode({**keep, **({"cursor": query.cursor} if query.cursor else {})})
+    here = f"/topics/{slug}?" + urlencode(
+        {**keep, **({"cursor": query.cursor} if query.cursor else {})}
+    )
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "queue.html",
@@ -180,8 +183,7 @@ def queue_page(request: Request, slug: str, user: UserView = Depends(page_user))
             "error": error,
             "flash": request.session.pop("flash", None),
             "status_links": {
-                s: f"/topics/{slug}?" + urlencode({**keep, "status": s})
-                for s in [*counts, "all"]
+                s: f"/topics/{slug}?" + urlencode({**keep, "status": s}) for s in [*counts, "all"]
             },
         },
     )
@@ -231,9 +233,7 @@ def _version(form: Any) -> int:
 
 
 @router.post("/candidates/{candidate_id}/decide")
-async def decide(
-    request: Request, candidate_id: int, user: UserView = Depends(page_user)
-) -> Response:
+async def decide(request: Request, candidate_id: int, user: PageUser) -> Response:
     form = await check_csrf(request)
     current = _current(request, candidate_id)
     info = _topic(request, current.topic)
@@ -265,7 +265,7 @@ async def decide(
 
 
 @router.post("/candidates/{candidate_id}/undo")
-async def undo(request: Request, candidate_id: int, user: UserView = Depends(page_user)) -> Response:
+async def undo(request: Request, candidate_id: int, user: PageUser) -> Response:
     form = await check_csrf(request)
     current = _current(request, candidate_id)
     back = _back(form.get("back"), current.topic)
@@ -287,7 +287,7 @@ async def undo(request: Request, candidate_id: int, user: UserView = Depends(pag
 
 
 @router.post("/candidates/{candidate_id}/edit")
-async def edit(request: Request, candidate_id: int, user: UserView = Depends(page_user)) -> Response:
+async def edit(request: Request, candidate_id: int, user: PageUser) -> Response:
     form = await check_csrf(request)
     current = _current(request, candidate_id)
     back = _back(form.get("back"), current.topic)
@@ -317,7 +317,7 @@ async def edit(request: Request, candidate_id: int, user: UserView = Depends(pag
 
 
 @router.post("/topics/{slug}/bulk")
-async def bulk(request: Request, slug: str, user: UserView = Depends(page_user)) -> Response:
+async def bulk(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
     info = _topic(request, slug)
     back = _back(form.get("back"), slug)
@@ -355,7 +355,7 @@ async def bulk(request: Request, slug: str, user: UserView = Depends(page_user))
 
 
 @router.get("/topics/{slug}/add", response_class=HTMLResponse)
-def add_form(request: Request, slug: str, user: UserView = Depends(page_user)) -> Response:
+def add_form(request: Request, slug: str, user: PageUser) -> Response:
     info = _topic(request, slug)
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
@@ -365,10 +365,13 @@ def add_form(request: Request, slug: str, user: UserView = Depends(page_user)) -
 
 
 @router.post("/topics/{slug}/add")
-async def add(request: Request, slug: str, user: UserView = Depends(page_user)) -> Response:
+async def add(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
     info = _topic(request, slug)
-    values = {k: str(form.get(k) or "") for k in ("title", "identifier", "source_name", "date", "summary", "kind")}
+    values = {
+        k: str(form.get(k) or "")
+        for k in ("title", "identifier", "source_name", "date", "summary", "kind")
+    }
     try:
         item = review.ManualItem(
             title=values["title"],
@@ -376,7 +379,9 @@ async def add(request: Request, slug: str, user: UserView = Depends(page_user)) 
             source_name=values["source_name"],
             date=_date(values["date"], "date"),
             summary=values["summary"],
-            kind=WorkKind(values["kind"]) if values["kind"] in ("article", "news") else WorkKind.NEWS,
+            kind=WorkKind(values["kind"])
+            if values["kind"] in ("article", "news")
+            else WorkKind.NEWS,
         )
         candidate_id = review.add_by_hand(
             request.app.state.db, slug, item, actor=user.email, now=dt.datetime.now(dt.UTC)
@@ -385,8 +390,13 @@ async def add(request: Request, slug: str, user: UserView = Depends(page_user)) 
         return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
             request,
             "add.html",
-            {"user": user, "topic": info, "csrf": csrf_token(request), "error": exc.message,
-             "form": values},
+            {
+                "user": user,
+                "topic": info,
+                "csrf": csrf_token(request),
+                "error": exc.message,
+                "form": values,
+            },
             status_code=400,
         )
     current = _current(request, candidate_id)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from harvester.store.reports import feed_health, last_runs, run_page
-from harvester.store.users import UserView, list_users
-from harvester.web.auth import admin_user, csrf_token
+from harvester.store.users import list_users
+from harvester.web.auth import AdminUser, csrf_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -16,7 +16,7 @@ FAILING_AFTER = 3
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def runs(request: Request, before: int | None = None, user: UserView = Depends(admin_user)) -> Response:
+def runs(request: Request, user: AdminUser, before: int | None = None) -> Response:
     with request.app.state.db.read() as session:
         latest = last_runs(session)
         page = run_page(session, before=before, limit=50)
