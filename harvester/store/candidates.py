@@ -198,9 +198,10 @@ def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateVie
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = _encode_cursor(query.sort, rows[-1][1], rows[-1][0].id) if more else None
-    count_stmt = (
-        select(func.count()).select_from(Candidate).join(Work, Work.id == Candidate.work_id)
-    )
+    count_stmt = select(func.count()).select_from(Candidate)
+    if query.kind or (query.text and query.text.strip()):
+        # only these filters read the work; without them the count stays on candidate's indexes
+        count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
     total = session.scalar(count_stmt.where(*where)) or 0
     views = _views(session, [row[0] for row in rows], details=True)
     return Page(items=tuple(views), next_cursor=next_cursor, total=total)
