@@ -20,12 +20,14 @@ import click
 
 from harvester import __version__
 from harvester.bulletin.cli import bulletin
-from harvester.config import Settings, load_settings, load_topics, select_topics
+from harvester.config import Settings, load_settings, select_topics
 from harvester.errors import HarvesterError, OutputError
+from harvester.logging import setup_logging
 from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
 from harvester.store import migrate
-from harvester.store.db import Database, safe_url
+from harvester.store.db import Database, open_database, safe_url
+from harvester.topics import TopicRegistry
 
 if TYPE_CHECKING:
     from harvester.harvest import RunSummary
@@ -71,6 +73,7 @@ class App:
         self.config = config
         self._settings: Settings | None = None
         self._db: Database | None = None
+        self._topics: TopicRegistry | None = None
 
     @property
     def settings(self) -> Settings:
@@ -81,15 +84,18 @@ class App:
     def database(self) -> Database:
         """The database, upgraded to the code's schema (it must have been created by init)."""
         if self._db is None:
-            url = self.settings.database.url
-            migrate.check_current(url)
-            migrate.upgrade(url)
-            self._db = Database(url, busy_timeout_ms=self.settings.database.busy_timeout_ms)
+            self._db = open_database(self.settings)
         return self._db
 
     def check_topic(self, slug: str) -> None:
         """Refuse a topic slug that no topic file defines (a typo would file records nowhere)."""
-        select_topics(load_topics(self.settings.queries_dir), slug)
+        self.topics.get(slug)
+
+    @property
+    def topics(self) -> TopicRegistry:
+        if self._topics is None:
+            self._topics = TopicRegistry(self.settings.queries_dir)
+        return self._topics
 
     def close(self) -> None:
         if self._db is not None:
@@ -114,8 +120,7 @@ pass_app = click.make_pass_decorator(App)
 def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> None:  # noqa: ARG001 - --debug is read by HarvesterGroup
     """harvester: harvest PubMed and news feeds into a review queue for current-awareness
     bulletins."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     app = App(config)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -195,7 +200,7 @@ def harvest(
 
     Exits 1 when a source failed outright (nothing fetched); a partial run exits 0 and says why.
     """
-    topics = select_topics(load_topics(app.settings.queries_dir), topic_slug)
+    topics = select_topics(app.topics.all(), topic_slug)
     database = app.database()
     from harvester.harvest import Harvest  # the sources' libraries load only when needed
     from harvester.store.runs import sweep_interrupted_runs
@@ -352,6 +357,125 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
         return OutputError(f"cannot write {path}: no space left on the device")
     return OutputError(f"cannot write {path}: {reason}")
+
+
+# ------------------------------------------------------------------ web: serve, user, token
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: [web] port, 8080).")
+@pass_app
+def serve(app: App, host: str | None, port: int | None) -> None:
+    """Run the service until stopped: the web UI and JSON API, and the scheduler that harvests
+    and sends digests on the topics' schedules.
+
+    In a folder with no settings yet it first writes the starter settings and topic and creates
+    the database, as ``init`` does.
+    """
+    from harvester.service import run_service, with_healthz
+    from harvester.store.users import list_users
+    from harvester.web.app import create_app
+
+    if app.config is None and not _settings_named():
+        for path, written in write_starter_files(Path(".")):
+            if written:
+                click.echo(f"wrote {path}", err=True)
+        migrate.upgrade(app.settings.database.url)
+    settings = app.settings
+    database = app.database()
+    with database.read() as session:
+        if not list_users(session):
+            click.echo("no accounts yet: add one with `harvester user add EMAIL --admin`", err=True)
+    host = host or settings.web.host
+    port = port or settings.web.port
+    topics = app.topics
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    status = run_service(
+        settings,
+        database,
+        host=host,
+        port=port,
+        app_factory=lambda service: with_healthz(
+            create_app(settings, database, topics=topics), service
+        ),
+    )
+    sys.exit(status)
+
+
+def _settings_named() -> bool:
+    """Whether a settings file is named by $HARVESTER_CONFIG or stands in this folder."""
+    import os
+
+    return bool(os.environ.get("HARVESTER_CONFIG")) or Path("harvester.toml").exists()
+
+
+@cli.group(cls=HarvesterGroup)
+def user() -> None:
+    """Web UI accounts: add, list, disable."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Also sees runs, feeds and users.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_app
+def user_add(app: App, email: str, admin: bool, password_stdin: bool) -> None:
+    """Add an account; the password is prompted for (or read with --password-stdin)."""
+    from harvester.store.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with app.database().write() as session:
+        view = add_user(session, email, password, admin=admin, now=dt.datetime.now(dt.UTC))
+    click.echo(f"added {'admin' if view.is_admin else 'reviewer'} {view.email}")
+
+
+@user.command("list")
+@pass_app
+def user_list(app: App) -> None:
+    """List the accounts."""
+    from harvester.store.users import list_users
+
+    with app.database().read() as session:
+        rows = list_users(session)
+    for row in rows:
+        role = "admin" if row.is_admin else "reviewer"
+        click.echo(f"{row.email:<40} {role:<8} {'active' if row.active else 'disabled'}")
+    if not rows:
+        click.echo("no accounts: add one with `harvester user add EMAIL`")
+
+
+@user.command("disable")
+@click.argument("email")
+@pass_app
+def user_disable(app: App, email: str) -> None:
+    """Disable an account (and its API tokens); its decisions stay."""
+    from harvester.store.users import disable_user
+
+    with app.database().write() as session:
+        view = disable_user(session, email)
+    click.echo(f"disabled {view.email}")
+
+
+@cli.group(cls=HarvesterGroup)
+def token() -> None:
+    """API tokens for scripts."""
+
+
+@token.command("add")
+@click.argument("name")
+@click.option("--user", "email", required=True, help="The account the token acts as.")
+@pass_app
+def token_add(app: App, name: str, email: str) -> None:
+    """Create an API token NAME; it is printed once (only its hash is stored)."""
+    from harvester.store.users import add_token
+
+    with app.database().write() as session:
+        value = add_token(session, name, email, now=dt.datetime.now(dt.UTC))
+    click.echo(value)
 
 
 def _one_line(text: str, width: int) -> str:

@@ -471,6 +471,14 @@ class BulletinConfig(_Section):
         return self
 
 
+class ReviewConfig(_Section):
+    """The review queue: the reasons a reviewer picks from when rejecting."""
+
+    reasons: list[str] = Field(
+        default_factory=lambda: ["Off topic", "Duplicate", "Not evidence", "Out of date"]
+    )
+
+
 class Topic(_Section):
     """One topic file: what to search, which news to keep, when, and for whom."""
 
@@ -481,6 +489,7 @@ class Topic(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     bulletin: BulletinConfig = Field(default_factory=BulletinConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
     path: Path | None = Field(default=None, exclude=True)
 

@@ -14,7 +14,10 @@ the class to a status code. Nothing outside this tree should reach a user as a t
     ├── ImportFormatError  an import file could not be read (file, record number)
     ├── OutputError        a file the user named cannot be written (path and reason)
     ├── QueueError         an impossible candidate transition or unknown candidate
+    │   └── ConflictError  the candidate changed since the reviewer saw it
     ├── BulletinError      nothing to publish, already published, no such bulletin or entry
+    ├── NotFoundError      no such topic, candidate, user or token
+    ├── AuthError          wrong password, disabled account, too many attempts
     └── MailError          SMTP failure (host:port and reason)
 """
 
@@ -86,3 +89,15 @@ class MailError(HarvesterError):
 class BulletinError(HarvesterError):
     """A bulletin operation that cannot be done: nothing to publish, already published, no such
     bulletin or entry."""
+
+
+class ConflictError(QueueError):
+    """A decision on a candidate that changed since the reviewer saw it: nothing was written."""
+
+
+class NotFoundError(HarvesterError):
+    """No topic, candidate, user or token of that name or id."""
+
+
+class AuthError(HarvesterError):
+    """A login or token that is refused."""

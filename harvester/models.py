@@ -13,7 +13,9 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 #: The title an imported record without one is stored under (work.title may not be empty).
 NO_TITLE = "[no title]"
@@ -318,3 +320,164 @@ def _safe_record(record: Any) -> Any:
 
 def _slots_items(obj: Any) -> list[tuple[str, Any]]:
     return [(name, getattr(obj, name)) for name in obj.__slots__]
+
+
+# ------------------------------------------------------------------------------ read models
+# Plain frozen views built by one store function each; no ORM object leaves the store.
+
+
+@dataclass(frozen=True, slots=True)
+class SightingView:
+    """Where a work was found: source, query or feed, when, and the rule that let it in."""
+
+    source: str
+    origin: str
+    topic: str | None
+    matched_rule: str | None
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """A related work kept apart (erratum, preprint, retraction)."""
+
+    relation: str
+    work_id: int
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """One row of a candidate's audit trail."""
+
+    id: int
+    actor: str
+    at: dt.datetime
+    from_status: str | None
+    to_status: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ElsewhereView:
+    """The same work as a candidate in a topic (this one or another) and what happened to it."""
+
+    topic: str
+    status: str
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    bulletin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkView:
+    """One work's bibliographic record."""
+
+    id: int
+    kind: str
+    title: str
+    authors: tuple[Author, ...]
+    journal: str | None
+    journal_iso: str | None
+    volume: str | None
+    issue: str | None
+    pages: str | None
+    pub_date: PubDate | None
+    published_at: dt.datetime | None
+    doi: str | None
+    pmid: str | None
+    pmcid: str | None
+    url: str | None
+    abstract: tuple[AbstractSection, ...]
+    summary_html: str | None
+    source_name: str | None
+    publication_types: tuple[str, ...]
+
+    @property
+    def link(self) -> str | None:
+        """Where the title links: the DOI, else PubMed, else the article's URL."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return self.url
+
+    @property
+    def date_text(self) -> str | None:
+        if self.pub_date is not None:
+            return self.pub_date.text or self.pub_date.iso()
+        if self.published_at is not None:
+            return self.published_at.date().isoformat()
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateView:
+    """A work in one topic's queue. ``version`` is what a decision must name (see queue.py).
+
+    The detail fields (sightings, decisions, elsewhere, links) are filled by
+    ``store.candidates.get_candidate`` and by a page's card loader; a bare list leaves them empty.
+    """
+
+    id: int
+    topic: str
+    status: str
+    version: int
+    section: str | None
+    note: str | None
+    summary: str | None
+    reason: str | None
+    score: float | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+    work: WorkView
+    sightings: tuple[SightingView, ...] = ()
+    decisions: tuple[DecisionView, ...] = ()
+    elsewhere: tuple[ElsewhereView, ...] = ()
+    links: tuple[LinkView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """One harvest run of one source for one topic."""
+
+    id: int
+    topic: str
+    source: str
+    status: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    fetched: int
+    new_works: int
+    new_candidates: int
+    duplicates: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    """A feed's health: failures in a row and the last error."""
+
+    topic: str
+    url: str
+    name: str | None
+    last_status: int | None
+    last_fetched_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    error_count: int
+    last_error: str | None
+    failing_since: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list: its items, the cursor of the next page (None at the end), and the
+    total matching the filters."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None
+    total: int

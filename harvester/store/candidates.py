@@ -1,14 +1,63 @@
-"""Reading a topic's review queue."""
+"""A topic's review queue: paged read models, and decisions applied from queue intents.
+
+Reads return frozen views (:class:`~harvester.models.CandidateView`, :class:`~harvester.models.Page`);
+no ORM object leaves this module except through :func:`list_candidates`, kept for the export path.
+Writes apply a :class:`~harvester.queue.DecisionIntent` only while the candidate is still at the
+version its reviewer saw, so two reviewers deciding one card at once cannot overwrite each other.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
+import json
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.models import CandidateStatus
-from harvester.store.tables import Candidate, Work
+from harvester.errors import NotFoundError, QueueError
+from harvester.models import (
+    AbstractSection,
+    Author,
+    CandidateStatus,
+    CandidateView,
+    DecisionView,
+    ElsewhereView,
+    LinkView,
+    Page,
+    PubDate,
+    SightingView,
+    WorkView,
+)
+from harvester.queue import CandidateState, DecisionIntent, LastDecision, conflict
+from harvester.store.tables import (
+    Bulletin,
+    BulletinEntry,
+    Candidate,
+    Decision,
+    Sighting,
+    Work,
+    WorkLink,
+)
+
+SORTS = ("found", "published", "score")
+KINDS = ("article", "news", "other")
+MAX_LIMIT = 200
 
 
 def list_candidates(
@@ -18,7 +67,7 @@ def list_candidates(
     status: CandidateStatus | None = None,
     limit: int | None = None,
 ) -> Sequence[Candidate]:
-    """Candidates with their works and sightings loaded, newest first."""
+    """Candidates with their works and sightings loaded, newest first (for export)."""
     query = (
         select(Candidate)
         .join(Work)
@@ -32,3 +81,453 @@ def list_candidates(
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()
+
+
+# ------------------------------------------------------------------------------------ queries
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateQuery:
+    """The filters, sort and position of one queue page."""
+
+    topic: str
+    statuses: tuple[CandidateStatus, ...] = ()
+    source: str | None = None
+    kind: str | None = None
+    found_from: dt.date | None = None
+    found_to: dt.date | None = None
+    text: str | None = None
+    sort: str = "found"
+    cursor: str | None = None
+    limit: int = 25
+    ids: tuple[int, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise QueueError(f"unknown sort {self.sort!r} (sorts: {', '.join(SORTS)})")
+        if self.kind is not None and self.kind not in KINDS:
+            raise QueueError(f"unknown kind {self.kind!r} (kinds: {', '.join(KINDS)})")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise QueueError(f"limit must be between 1 and {MAX_LIMIT}")
+
+
+def _sort_key(sort: str) -> ColumnElement[Any]:
+    if sort == "published":
+        return func.coalesce(Work.pub_year, 0)
+    if sort == "score":
+        return func.coalesce(Candidate.score, -1.0)
+    return Candidate.created_at.expression
+
+
+def _encode_cursor(sort: str, value: Any, candidate_id: int) -> str:
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC).isoformat()
+    raw = json.dumps([sort, value, candidate_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, value, candidate_id = json.loads(raw)
+        if kind != sort or not isinstance(candidate_id, int):
+            raise ValueError(kind)
+        if sort == "found":
+            value = dt.datetime.fromisoformat(value)
+        elif not isinstance(value, int | float):
+            raise ValueError(value)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise QueueError(
+            "that page link is out of date or damaged: start from the first page"
+        ) from None
+    return value, candidate_id
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filters(query: CandidateQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Candidate.topic == query.topic]
+    if query.statuses:
+        where.append(Candidate.status.in_([s.value for s in query.statuses]))
+    if query.kind:
+        where.append(Work.kind == query.kind)
+    if query.found_from:
+        start = dt.datetime.combine(query.found_from, dt.time(), dt.UTC)
+        where.append(Candidate.created_at >= start)
+    if query.found_to:
+        end = dt.datetime.combine(query.found_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+        where.append(Candidate.created_at < end)
+    if query.source:
+        source = (
+            Sighting.source.like("import:%")
+            if query.source == "import"
+            else (Sighting.source == query.source)
+        )
+        where.append(exists().where(Sighting.work_id == Candidate.work_id, source))
+    if query.ids:
+        where.append(Candidate.id.in_(query.ids))
+    if query.text and query.text.strip():
+        for word in query.text.split()[:8]:
+            pattern = _like(word)
+            where.append(
+                or_(
+                    func.lower(Work.title).like(pattern, escape="\\"),
+                    func.lower(Work.journal).like(pattern, escape="\\"),
+                    func.lower(cast(Work.authors, String)).like(pattern, escape="\\"),
+                    func.lower(cast(Work.abstract, String)).like(pattern, escape="\\"),
+                    func.lower(Work.summary_html).like(pattern, escape="\\"),
+                )
+            )
+    return where
+
+
+def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateView]:
+    """One page of a topic's queue with every card's details, the next page's cursor and the
+    number of candidates matching the filters."""
+    where = _filters(query)
+    key = _sort_key(query.sort)
+    stmt = select(Candidate, key).join(Work, Work.id == Candidate.work_id).where(*where)
+    if query.cursor:
+        value, last_id = _decode_cursor(query.sort, query.cursor)
+        stmt = stmt.where(or_(key < value, and_(key == value, Candidate.id < last_id)))
+    stmt = stmt.order_by(key.desc(), Candidate.id.desc()).limit(query.limit + 1)
+    rows = session.execute(stmt).all()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = _encode_cursor(query.sort, rows[-1][1], rows[-1][0].id) if more else None
+    count_stmt = select(func.count()).select_from(Candidate)
+    if query.kind or (query.text and query.text.strip()):
+        # only these filters read the work; without them the count stays on candidate's indexes
+        count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
+    total = session.scalar(count_stmt.where(*where)) or 0
+    views = _views(session, [row[0] for row in rows], details=True)
+    return Page(items=tuple(views), next_cursor=next_cursor, total=total)
+
+
+def status_counts(session: Session, topic: str) -> dict[str, int]:
+    """How many candidates of ``topic`` have each status (every status present, zero or not)."""
+    counts = {s.value: 0 for s in CandidateStatus}
+    stmt = (
+        select(Candidate.status, func.count())
+        .where(Candidate.topic == topic)
+        .group_by(Candidate.status)
+    )
+    for status, count in session.execute(stmt):
+        counts[status] = count
+    return counts
+
+
+def topic_sources(session: Session, topic: str) -> list[str]:
+    """The sources that found candidates of ``topic`` (import formats grouped as "import")."""
+    stmt = select(Sighting.source).where(Sighting.topic == topic).distinct()
+    names = {"import" if s.startswith("import:") else s for s in session.scalars(stmt)}
+    return sorted(names)
+
+
+def get_candidate(session: Session, candidate_id: int) -> CandidateView:
+    """One candidate with its work, provenance, history, other topics and linked works."""
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None:
+        raise NotFoundError(f"no candidate {candidate_id}")
+    return _views(session, [candidate], details=True)[0]
+
+
+def candidate_state(session: Session, candidate_id: int) -> CandidateState:
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None:
+        raise NotFoundError(f"no candidate {candidate_id}")
+    return CandidateState(
+        candidate.id, CandidateStatus(candidate.status), candidate.version, candidate.decided_by
+    )
+
+
+def last_decision(session: Session, candidate_id: int) -> LastDecision | None:
+    """The latest status change of a candidate (edits of its note or summary are passed over)."""
+    stmt = (
+        select(Decision)
+        .where(
+            Decision.candidate_id == candidate_id,
+            or_(Decision.from_status.is_(None), Decision.from_status != Decision.to_status),
+        )
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+    row = session.scalar(stmt)
+    if row is None:
+        return None
+    return LastDecision(
+        id=row.id,
+        actor=row.actor,
+        from_status=CandidateStatus(row.from_status) if row.from_status else None,
+        to_status=CandidateStatus(row.to_status),
+        note=row.note,
+    )
+
+
+# ------------------------------------------------------------------------------------- writes
+
+
+def apply_decision(session: Session, intent: DecisionIntent) -> None:
+    """Write ``intent`` and its decision row, if the candidate is still at ``intent.version``;
+    :class:`ConflictError` (nothing written) otherwise."""
+    values: dict[str, Any] = {
+        "status": intent.to_status.value,
+        "decided_by": intent.actor,
+        "decided_at": intent.at,
+        "updated_at": intent.at,
+        "version": Candidate.version + 1,
+    }
+    if intent.section is not None:
+        values["section"] = intent.section
+    if intent.reason is not None:
+        values["reason"] = intent.reason
+    elif intent.clear_reason:
+        values["reason"] = None
+    _versioned_update(session, intent.candidate_id, intent.version, values)
+    note = intent.note
+    if intent.reason is not None:
+        note = f"reason: {intent.reason}" + (f"; {note}" if note else "")
+    if intent.section is not None:
+        note = f"section: {intent.section}" + (f"; {note}" if note else "")
+    session.add(
+        Decision(
+            candidate_id=intent.candidate_id,
+            actor=intent.actor,
+            at=intent.at,
+            from_status=intent.from_status.value,
+            to_status=intent.to_status.value,
+            note=note,
+        )
+    )
+    session.flush()
+
+
+def edit_candidate(
+    session: Session,
+    candidate_id: int,
+    *,
+    seen_version: int,
+    actor: str,
+    at: dt.datetime,
+    note: str | None = None,
+    summary: str | None = None,
+    set_note: bool = False,
+    set_summary: bool = False,
+) -> None:
+    """Change a candidate's note and/or bulletin summary (``set_*`` says which), recorded as a
+    decision row that keeps the status; a conflict when the candidate changed meanwhile."""
+    state = candidate_state(session, candidate_id)
+    values: dict[str, Any] = {"updated_at": at, "version": Candidate.version + 1}
+    what = []
+    if set_note:
+        values["note"] = note
+        what.append("note")
+    if set_summary:
+        values["summary"] = summary
+        what.append("summary")
+    if not what:
+        return
+    _versioned_update(session, candidate_id, seen_version, values)
+    session.add(
+        Decision(
+            candidate_id=candidate_id,
+            actor=actor,
+            at=at,
+            from_status=state.status.value,
+            to_status=state.status.value,
+            note=f"edited {' and '.join(what)}",
+        )
+    )
+    session.flush()
+
+
+def _versioned_update(
+    session: Session, candidate_id: int, version: int, values: dict[str, Any]
+) -> None:
+    stmt = (
+        update(Candidate)
+        .where(Candidate.id == candidate_id, Candidate.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(stmt)
+    if getattr(result, "rowcount", 0) != 1:
+        current = session.execute(
+            select(Candidate.status, Candidate.decided_by, Candidate.version).where(
+                Candidate.id == candidate_id
+            )
+        ).first()
+        if current is None:
+            raise NotFoundError(f"no candidate {candidate_id}")
+        raise conflict(
+            CandidateState(
+                candidate_id, CandidateStatus(current.status), current.version, current.decided_by
+            )
+        )
+    # rows loaded earlier in this session are stale now
+    cached = session.get(Candidate, candidate_id)
+    if cached is not None:
+        session.expire(cached)
+
+
+# -------------------------------------------------------------------------------------- views
+
+
+def work_view(work: Work) -> WorkView:
+    return WorkView(
+        id=work.id,
+        kind=work.kind,
+        title=work.title,
+        authors=tuple(Author.from_dict(a) for a in work.authors or []),
+        journal=work.journal,
+        journal_iso=work.journal_iso,
+        volume=work.volume,
+        issue=work.issue,
+        pages=work.pages,
+        pub_date=PubDate.from_dict(work.pub_date) if work.pub_date else None,
+        published_at=work.published_at,
+        doi=work.doi,
+        pmid=work.pmid,
+        pmcid=work.pmcid,
+        url=work.url,
+        abstract=tuple(
+            AbstractSection(text=a.get("text", ""), label=a.get("label"))
+            for a in work.abstract or []
+        ),
+        summary_html=work.summary_html,
+        source_name=work.source_name,
+        publication_types=tuple(work.publication_types or []),
+    )
+
+
+def _views(session: Session, candidates: list[Candidate], *, details: bool) -> list[CandidateView]:
+    if not candidates:
+        return []
+    work_ids = sorted({c.work_id for c in candidates})
+    works = {w.id: w for w in session.scalars(select(Work).where(Work.id.in_(work_ids)))}
+    sightings: dict[int, list[SightingView]] = defaultdict(list)
+    decisions: dict[int, list[DecisionView]] = defaultdict(list)
+    elsewhere: dict[int, list[tuple[int, ElsewhereView]]] = defaultdict(list)
+    links: dict[int, list[LinkView]] = defaultdict(list)
+    if details:
+        for s in session.scalars(
+            select(Sighting).where(Sighting.work_id.in_(work_ids)).order_by(Sighting.id)
+        ):
+            sightings[s.work_id].append(
+                SightingView(
+                    source=s.source,
+                    origin=s.origin,
+                    topic=s.topic,
+                    matched_rule=s.matched_rule,
+                    first_seen_at=s.first_seen_at,
+                    last_seen_at=s.last_seen_at,
+                    url=s.url,
+                )
+            )
+        ids = [c.id for c in candidates]
+        for d in session.scalars(
+            select(Decision).where(Decision.candidate_id.in_(ids)).order_by(Decision.id)
+        ):
+            decisions[d.candidate_id].append(
+                DecisionView(d.id, d.actor, d.at, d.from_status, d.to_status, d.note)
+            )
+        _load_elsewhere(session, work_ids, elsewhere)
+        _load_links(session, work_ids, links)
+    views = []
+    for c in candidates:
+        views.append(
+            CandidateView(
+                id=c.id,
+                topic=c.topic,
+                status=c.status,
+                version=c.version,
+                section=c.section,
+                note=c.note,
+                summary=c.summary,
+                reason=c.reason,
+                score=c.score,
+                decided_by=c.decided_by,
+                decided_at=c.decided_at,
+                created_at=c.created_at,
+                work=work_view(works[c.work_id]),
+                sightings=tuple(sightings[c.work_id]),
+                decisions=tuple(decisions[c.id]),
+                elsewhere=tuple(v for cid, v in elsewhere[c.work_id] if cid != c.id),
+                links=tuple(links[c.work_id]),
+            )
+        )
+    return views
+
+
+def _load_elsewhere(
+    session: Session, work_ids: list[int], out: dict[int, list[tuple[int, ElsewhereView]]]
+) -> None:
+    stmt = (
+        select(Candidate, Bulletin.title, Bulletin.published_at)
+        .outerjoin(BulletinEntry, BulletinEntry.candidate_id == Candidate.id)
+        .outerjoin(
+            Bulletin, and_(Bulletin.id == BulletinEntry.bulletin_id, Bulletin.status == "published")
+        )
+        .where(Candidate.work_id.in_(work_ids))
+        .order_by(Candidate.id)
+    )
+    for candidate, title, published_at in session.execute(stmt):
+        bulletin = None
+        if title:
+            bulletin = title + (f" ({published_at.date().isoformat()})" if published_at else "")
+        out[candidate.work_id].append(
+            (
+                candidate.id,
+                ElsewhereView(
+                    topic=candidate.topic,
+                    status=candidate.status,
+                    decided_by=candidate.decided_by,
+                    decided_at=candidate.decided_at,
+                    bulletin=bulletin,
+                ),
+            )
+        )
+
+
+def _load_links(session: Session, work_ids: list[int], out: dict[int, list[LinkView]]) -> None:
+    stmt = select(WorkLink).where(
+        or_(WorkLink.work_id.in_(work_ids), WorkLink.other_id.in_(work_ids))
+    )
+    pairs: list[tuple[int, int, str]] = []
+    for link in session.scalars(stmt):
+        if link.work_id in work_ids:
+            pairs.append((link.work_id, link.other_id, link.relation))
+        if link.other_id in work_ids:
+            pairs.append((link.other_id, link.work_id, f"{link.relation} (reverse)"))
+    others = {o for _, o, _ in pairs}
+    if not others:
+        return
+    titles = {
+        row.id: (row.title, row.doi, row.pmid, row.url)
+        for row in session.execute(
+            select(Work.id, Work.title, Work.doi, Work.pmid, Work.url).where(Work.id.in_(others))
+        )
+    }
+    for work_id, other, relation in pairs:
+        title, doi, pmid, url = titles[other]
+        link_url = (
+            f"https://doi.org/{doi}"
+            if doi
+            else f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+            if pmid
+            else url
+        )
+        out[work_id].append(LinkView(relation=relation, work_id=other, title=title, url=link_url))
+
+
+def candidate_for_work(session: Session, topic: str, work_id: int) -> int:
+    """The id of the candidate of ``work_id`` in ``topic``."""
+    found = session.scalar(
+        select(Candidate.id).where(Candidate.topic == topic, Candidate.work_id == work_id)
+    )
+    if found is None:
+        raise NotFoundError(f"work {work_id} has no candidate in topic {topic!r}")
+    return found

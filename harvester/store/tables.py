@@ -234,6 +234,9 @@ class Candidate(Base):
     __table_args__ = (
         UniqueConstraint("topic", "work_id"),
         Index("ix_candidate_topic_status", "topic", "status"),
+        # keyset pagination of a topic's queue, newest first, with or without a status filter
+        Index("ix_candidate_topic_created", "topic", "created_at", "id"),
+        Index("ix_candidate_topic_status_created", "topic", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,6 +253,12 @@ class Candidate(Base):
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # why it was rejected (one of the topic's reasons, or free text)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    # bumped by every ORM update of the row; a decision names the version its reviewer saw
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
 
     work: Mapped[Work] = relationship(back_populates="candidates")
     decisions: Mapped[list[Decision]] = relationship(
@@ -433,3 +442,32 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A token for scripts calling the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class LoginAttempt(Base):
+    """A failed login, kept for throttling per account and per address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_at", "email", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,20 @@
+"""Log set-up shared by the command line and the service."""
+
+from __future__ import annotations
+
+import logging
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(verbosity: int = 0) -> None:
+    """Warnings by default; ``verbosity`` 1 adds info, 2 or more debug. Safe to call again."""
+    level = logging.WARNING - 10 * max(0, min(verbosity, 2))
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, format=FORMAT)
+    root.setLevel(level)
+    # uvicorn's access log would repeat every request at info; keep it for -vv
+    logging.getLogger("uvicorn.access").setLevel(
+        logging.DEBUG if verbosity >= 2 else logging.WARNING
+    )

@@ -1,0 +1,37 @@
+"""The administrators' pages: harvest runs, feed health and accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from harvester.store.reports import feed_health, last_runs, run_page
+from harvester.store.users import list_users
+from harvester.web.auth import AdminUser, csrf_token
+
+router = APIRouter(include_in_schema=False)
+
+#: A feed failing this many fetches in a row is listed as failing.
+FAILING_AFTER = 3
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs(request: Request, user: AdminUser, before: int | None = None) -> Response:
+    with request.app.state.db.read() as session:
+        latest = last_runs(session)
+        page = run_page(session, before=before, limit=50)
+        failing = feed_health(session, min_errors=FAILING_AFTER)
+        users = list_users(session)
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "runs.html",
+        {
+            "user": user,
+            "latest": latest,
+            "page": page,
+            "failing": failing,
+            "failing_after": FAILING_AFTER,
+            "users": users,
+            "csrf": csrf_token(request),
+        },
+    )
