@@ -12,6 +12,7 @@ import docx
 import pytest
 from bulletin_items import doc
 from lxml import html as lxml_html
+from pango import needs_pango
 from pypdf import PdfReader
 
 from harvester.bulletin.draft import render
@@ -61,6 +62,7 @@ def test_docx_is_deterministic() -> None:
     assert render(doc(), "docx") == render(doc(), "docx")
 
 
+@needs_pango
 def test_pdf_text() -> None:
     data = render(doc(), "pdf")
     assert data.startswith(b"%PDF")
