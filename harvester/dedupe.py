@@ -58,15 +58,15 @@ from harvester.normalise import (
     author_key,
     block_keys,
     compact,
+    day_key,
     first_page,
     last_page,
     normalise_doi,
     normalise_pmcid,
     normalise_pmid,
     normalise_text,
-    normalise_title,
     normalise_url,
-    strip_site_suffix,
+    title_key,
 )
 
 __all__ = [
@@ -79,7 +79,6 @@ __all__ = [
     "decide",
     "hit_keys",
     "make_keys",
-    "news_title_key",
 ]
 
 # Title similarity (0-100) for a full-title match, and for a match of the shorter title against
@@ -232,21 +231,10 @@ class Match:
     links: list[Link] = field(default_factory=list)
 
 
-def news_title_key(title: str, site: str | None = None) -> str:
-    """A headline's title key without the " - Site" suffix aggregators add."""
-    stripped = strip_site_suffix(title, site) if site else title
-    return normalise_title(strip_site_suffix(stripped))
-
-
 def hit_keys(hit: Hit) -> Keys:
     """The keys of one hit."""
-    if hit.kind is WorkKind.NEWS:
-        title = news_title_key(hit.title, hit.source_name)
-    else:
-        title = normalise_title(hit.title)
-    day = hit.published_at.date() if hit.published_at else None
-    if day is None and hit.pub_date and hit.pub_date.month and hit.pub_date.day:
-        day = hit.pub_date.as_date()
+    title = title_key(hit.title, hit.kind, hit.source_name)
+    day = day_key(hit.published_at, hit.pub_date)
     return make_keys(
         [title],
         doi=normalise_doi(hit.doi) or normalise_doi(hit.url),  # a doi.org link is a DOI

@@ -283,9 +283,3 @@ def test_accounts_tokens_and_failed_logins(db: Database) -> None:
             users.authenticate(session, "ann@example.org", "correct horse battery")
         with pytest.raises(AuthError):
             users.token_user(session, token)
-
-
-def test_queue_and_ingest_agree_on_forward_moves() -> None:
-    from harvester.store import works
-
-    assert {k: set(v) for k, v in queue.IMPORT_FORWARD.items()} == works._FORWARD

@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from harvester.bulletin.model import BulletinItem
-from harvester.errors import BulletinError
+from harvester import queue
+from harvester.errors import BulletinError, QueueError
 from harvester.models import AbstractSection, Author, CandidateStatus, PubDate, WorkKind
 from harvester.sources.feed_text import plain_text
-from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Decision, Work
+from harvester.store.decisions import apply_decision, state_of
+from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Work
 
 __all__ = [
     "BulletinView",
@@ -330,19 +332,12 @@ def publish_bulletin(
 
 
 def mark_published(session: Session, candidate: Candidate, *, now: dt.datetime, actor: str) -> None:
-    """The one status change publishing makes: accepted -> published, with its decision row."""
-    if candidate.status != CandidateStatus.ACCEPTED.value:
+    """The one status change publishing makes: accepted -> published (:func:`queue.publish`),
+    with its decision row."""
+    try:
+        intent = queue.publish(state_of(candidate), actor=actor, at=now)
+    except QueueError:
         raise BulletinError(
             f"candidate {candidate.id} is {candidate.status}, not accepted: refresh the draft"
-        )
-    session.add(
-        Decision(
-            candidate_id=candidate.id,
-            actor=actor,
-            at=now,
-            from_status=candidate.status,
-            to_status=CandidateStatus.PUBLISHED.value,
-        )
-    )
-    candidate.status = CandidateStatus.PUBLISHED.value
-    candidate.decided_by, candidate.decided_at, candidate.updated_at = actor, now, now
+        ) from None
+    apply_decision(session, intent)

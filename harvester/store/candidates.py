@@ -26,7 +26,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    update,
 )
 from sqlalchemy.orm import Session, selectinload
 
@@ -44,7 +43,7 @@ from harvester.models import (
     SightingView,
     WorkView,
 )
-from harvester.queue import CandidateState, DecisionIntent, LastDecision, conflict
+from harvester.queue import LastDecision
 from harvester.store.tables import (
     Bulletin,
     BulletinEntry,
@@ -235,15 +234,6 @@ def get_candidate(session: Session, candidate_id: int) -> CandidateView:
     return _views(session, [candidate], details=True)[0]
 
 
-def candidate_state(session: Session, candidate_id: int) -> CandidateState:
-    candidate = session.get(Candidate, candidate_id)
-    if candidate is None:
-        raise NotFoundError(f"no candidate {candidate_id}")
-    return CandidateState(
-        candidate.id, CandidateStatus(candidate.status), candidate.version, candidate.decided_by
-    )
-
-
 def last_decision(session: Session, candidate_id: int) -> LastDecision | None:
     """The latest status change of a candidate (edits of its note or summary are passed over)."""
     stmt = (
@@ -265,112 +255,6 @@ def last_decision(session: Session, candidate_id: int) -> LastDecision | None:
         to_status=CandidateStatus(row.to_status),
         note=row.note,
     )
-
-
-# ------------------------------------------------------------------------------------- writes
-
-
-def apply_decision(session: Session, intent: DecisionIntent) -> None:
-    """Write ``intent`` and its decision row, if the candidate is still at ``intent.version``;
-    :class:`ConflictError` (nothing written) otherwise."""
-    values: dict[str, Any] = {
-        "status": intent.to_status.value,
-        "decided_by": intent.actor,
-        "decided_at": intent.at,
-        "updated_at": intent.at,
-        "version": Candidate.version + 1,
-    }
-    if intent.section is not None:
-        values["section"] = intent.section
-    if intent.reason is not None:
-        values["reason"] = intent.reason
-    elif intent.clear_reason:
-        values["reason"] = None
-    _versioned_update(session, intent.candidate_id, intent.version, values)
-    note = intent.note
-    if intent.reason is not None:
-        note = f"reason: {intent.reason}" + (f"; {note}" if note else "")
-    if intent.section is not None:
-        note = f"section: {intent.section}" + (f"; {note}" if note else "")
-    session.add(
-        Decision(
-            candidate_id=intent.candidate_id,
-            actor=intent.actor,
-            at=intent.at,
-            from_status=intent.from_status.value,
-            to_status=intent.to_status.value,
-            note=note,
-        )
-    )
-    session.flush()
-
-
-def edit_candidate(
-    session: Session,
-    candidate_id: int,
-    *,
-    seen_version: int,
-    actor: str,
-    at: dt.datetime,
-    note: str | None = None,
-    summary: str | None = None,
-    set_note: bool = False,
-    set_summary: bool = False,
-) -> None:
-    """Change a candidate's note and/or bulletin summary (``set_*`` says which), recorded as a
-    decision row that keeps the status; a conflict when the candidate changed meanwhile."""
-    state = candidate_state(session, candidate_id)
-    values: dict[str, Any] = {"updated_at": at, "version": Candidate.version + 1}
-    what = []
-    if set_note:
-        values["note"] = note
-        what.append("note")
-    if set_summary:
-        values["summary"] = summary
-        what.append("summary")
-    if not what:
-        return
-    _versioned_update(session, candidate_id, seen_version, values)
-    session.add(
-        Decision(
-            candidate_id=candidate_id,
-            actor=actor,
-            at=at,
-            from_status=state.status.value,
-            to_status=state.status.value,
-            note=f"edited {' and '.join(what)}",
-        )
-    )
-    session.flush()
-
-
-def _versioned_update(
-    session: Session, candidate_id: int, version: int, values: dict[str, Any]
-) -> None:
-    stmt = (
-        update(Candidate)
-        .where(Candidate.id == candidate_id, Candidate.version == version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    result = session.execute(stmt)
-    if getattr(result, "rowcount", 0) != 1:
-        current = session.execute(
-            select(Candidate.status, Candidate.decided_by, Candidate.version).where(
-                Candidate.id == candidate_id
-            )
-        ).first()
-        if current is None:
-            raise NotFoundError(f"no candidate {candidate_id}")
-        raise conflict(
-            CandidateState(
-                candidate_id, CandidateStatus(current.status), current.version, current.decided_by
-            )
-        )
-    # rows loaded earlier in this session are stale now
-    cached = session.get(Candidate, candidate_id)
-    if cached is not None:
-        session.expire(cached)
 
 
 # -------------------------------------------------------------------------------------- views
