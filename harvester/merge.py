@@ -79,9 +79,7 @@ def source_rank(source: str) -> int:
     return IMPORT_RANK if source.startswith("import:") else DEFAULT_RANK
 
 
-def hit_values(
-    hit: Hit, *, doi: str | None, pmid: str | None, pmcid: str | None
-) -> dict[str, Any]:
+def hit_values(hit: Hit, *, doi: str | None, pmid: str | None, pmcid: str | None) -> dict[str, Any]:
     """The values a hit brings, as a work stores them (``doi``, ``pmid``, ``pmcid``
     normalised by the caller)."""
     values: dict[str, Any] = {name: getattr(hit, name) for name in _SCALAR_FIELDS}

@@ -27,6 +27,7 @@ def is_placeholder_title(title: str | None) -> bool:
     """Whether ``title`` stands for "no title" (``[no title]``, PubMed's ``[No title available]``)."""
     return title is not None and title.strip().casefold() in PLACEHOLDER_TITLES
 
+
 log = logging.getLogger(__name__)
 
 #: The longest value each length-limited text field of a hit may have: the width of the column

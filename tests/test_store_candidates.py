@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from harvester import queue, review
+from harvester import review
 from harvester.errors import AuthError, ConflictError, QueueError, StoreError
 from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
 from harvester.store import users

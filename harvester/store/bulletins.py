@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harvester.bulletin.model import BulletinItem
 from harvester import queue
+from harvester.bulletin.model import BulletinItem
 from harvester.errors import BulletinError, QueueError
 from harvester.models import AbstractSection, Author, CandidateStatus, PubDate, WorkKind
 from harvester.sources.feed_text import plain_text
