@@ -1,9 +1,7 @@
 """A topic's review queue: paged read models, and decisions applied from queue intents.
 
 Reads return frozen views (:class:`~harvester.models.CandidateView`, :class:`~harvester.models.Page`);
-no ORM object leaves this module except through :func:`list_candidates`, kept for the export path.
-Writes apply a :class:`~harvester.queue.DecisionIntent` only while the candidate is still at the
-version its reviewer saw, so two reviewers deciding one card at once cannot overwrite each other.
+no ORM object leaves this module. Decisions are written by :mod:`harvester.store.decisions`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import binascii
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +24,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from harvester.errors import NotFoundError, QueueError
 from harvester.models import (
@@ -57,29 +54,41 @@ from harvester.store.tables import (
 SORTS = ("found", "published", "score")
 KINDS = ("article", "news", "other")
 MAX_LIMIT = 200
+# Candidates whose views are built per query (their ids go into IN lists).
+_VIEW_CHUNK = 500
 
 
-def list_candidates(
+def candidate_views(
     session: Session,
     *,
     topic: str | None = None,
     status: CandidateStatus | None = None,
     limit: int | None = None,
-) -> Sequence[Candidate]:
-    """Candidates with their works and sightings loaded, newest first (for export)."""
-    query = (
-        select(Candidate)
-        .join(Work)
-        .options(selectinload(Candidate.work).selectinload(Work.sightings))
-        .order_by(Candidate.created_at.desc(), Candidate.id.desc())
-    )
+    by_work: bool = False,
+) -> Page[CandidateView]:
+    """Candidates (of every topic, or of ``topic``; of any status, or ``status``) with their
+    works and sightings, newest first, or by work id with ``by_work``; at most ``limit`` of
+    them, with the number matching (for the command line and export; the web UI pages through
+    :func:`candidate_page`)."""
+    where: list[ColumnElement[bool]] = []
     if topic is not None:
-        query = query.where(Candidate.topic == topic)
+        where.append(Candidate.topic == topic)
     if status is not None:
-        query = query.where(Candidate.status == status.value)
+        where.append(Candidate.status == status.value)
+    order = (
+        (Candidate.work_id, Candidate.id)
+        if by_work
+        else (Candidate.created_at.desc(), Candidate.id.desc())
+    )
+    query = select(Candidate).where(*where).order_by(*order)
     if limit is not None:
         query = query.limit(limit)
-    return session.scalars(query).all()
+    rows = list(session.scalars(query))
+    total = session.scalar(select(func.count()).select_from(Candidate).where(*where)) or 0
+    views: list[CandidateView] = []
+    for start in range(0, len(rows), _VIEW_CHUNK):
+        views += _views(session, rows[start : start + _VIEW_CHUNK], details=False)
+    return Page(items=tuple(views), next_cursor=None, total=total)
 
 
 # ------------------------------------------------------------------------------------ queries
@@ -284,6 +293,10 @@ def work_view(work: Work) -> WorkView:
         summary_html=work.summary_html,
         source_name=work.source_name,
         publication_types=tuple(work.publication_types or []),
+        elocation=work.elocation,
+        language=work.language,
+        keywords=tuple(work.keywords or []),
+        year=work.pub_year,
     )
 
 
@@ -296,21 +309,24 @@ def _views(session: Session, candidates: list[Candidate], *, details: bool) -> l
     decisions: dict[int, list[DecisionView]] = defaultdict(list)
     elsewhere: dict[int, list[tuple[int, ElsewhereView]]] = defaultdict(list)
     links: dict[int, list[LinkView]] = defaultdict(list)
-    if details:
-        for s in session.scalars(
-            select(Sighting).where(Sighting.work_id.in_(work_ids)).order_by(Sighting.id)
-        ):
-            sightings[s.work_id].append(
-                SightingView(
-                    source=s.source,
-                    origin=s.origin,
-                    topic=s.topic,
-                    matched_rule=s.matched_rule,
-                    first_seen_at=s.first_seen_at,
-                    last_seen_at=s.last_seen_at,
-                    url=s.url,
-                )
+    for s in session.scalars(
+        select(Sighting).where(Sighting.work_id.in_(work_ids)).order_by(Sighting.id)
+    ):
+        sightings[s.work_id].append(
+            SightingView(
+                source=s.source,
+                origin=s.origin,
+                topic=s.topic,
+                matched_rule=s.matched_rule,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                url=s.url,
+                source_id=s.source_id,
+                match_reason=s.match_reason,
+                title=s.title,
             )
+        )
+    if details:
         ids = [c.id for c in candidates]
         for d in session.scalars(
             select(Decision).where(Decision.candidate_id.in_(ids)).order_by(Decision.id)
