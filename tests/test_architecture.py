@@ -21,6 +21,7 @@ PURE = frozenset(
         "harvester.errors",
         "harvester.normalise",
         "harvester.dedupe",
+        "harvester.dedupe_keys",
         "harvester.dedupe_rules",
         "harvester.merge",
         "harvester.queue",

@@ -49,7 +49,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from harvester import queue
-from harvester.dedupe import KEYS_VERSION, Keys, decide, hit_keys, make_keys
+from harvester.dedupe import decide
+from harvester.dedupe_keys import KEYS_VERSION, Keys, hit_keys, make_keys
 from harvester.merge import MERGED_FIELDS, merge_fields
 from harvester.models import CandidateStatus, Hit, PubDate, Relation, WorkKind, make_safe
 from harvester.normalise import day_key, normalise_doi, normalise_pmid, title_key
