@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from harvester.errors import ConflictError, QueueError
 from harvester.models import CandidateStatus
@@ -180,6 +181,22 @@ def decide(
     reason = _clean(reason, MAX_REASON, "reason")
     if reason is not None and to is not S.REJECTED:
         raise QueueError("a reason is given only when rejecting")
+    return _move(
+        candidate,
+        to,
+        actor=actor,
+        at=at,
+        note=_clean(note, MAX_NOTE, "note"),
+        section=section,
+        reason=reason,
+        clear_reason=candidate.status is S.REJECTED and to is not S.REJECTED,
+    )
+
+
+def _move(
+    candidate: CandidateState, to: CandidateStatus, *, actor: str, at: dt.datetime, **extra: Any
+) -> DecisionIntent:
+    """The intent moving ``candidate`` (at its version) to ``to``."""
     return DecisionIntent(
         candidate_id=candidate.id,
         version=candidate.version,
@@ -187,10 +204,7 @@ def decide(
         to_status=to,
         actor=actor,
         at=at,
-        note=_clean(note, MAX_NOTE, "note"),
-        section=section,
-        reason=reason,
-        clear_reason=candidate.status is S.REJECTED and to is not S.REJECTED,
+        **extra,
     )
 
 
@@ -209,14 +223,7 @@ def import_move(
     (:data:`IMPORT_FORWARD`), or ``None`` when the candidate stays as it is."""
     if not import_may_move(candidate.status, wanted):
         return None
-    return DecisionIntent(
-        candidate_id=candidate.id,
-        version=candidate.version,
-        from_status=candidate.status,
-        to_status=wanted,
-        actor=actor,
-        at=at,
-    )
+    return _move(candidate, wanted, actor=actor, at=at)
 
 
 def publish(candidate: CandidateState, *, actor: str, at: dt.datetime) -> DecisionIntent:
@@ -233,15 +240,7 @@ def edit(
     stays; a conflict when the candidate changed since ``seen_version``."""
     if seen_version != candidate.version:
         raise conflict(candidate)
-    return DecisionIntent(
-        candidate_id=candidate.id,
-        version=candidate.version,
-        from_status=candidate.status,
-        to_status=candidate.status,
-        actor=actor,
-        at=at,
-        note=f"edited {what}",
-    )
+    return _move(candidate, candidate.status, actor=actor, at=at, note=f"edited {what}")
 
 
 def undo(
@@ -262,11 +261,9 @@ def undo(
     back = last.from_status
     if not can_move(candidate.status, back):
         raise QueueError(f"candidate {candidate.id} cannot go back from {candidate.status}")
-    return DecisionIntent(
-        candidate_id=candidate.id,
-        version=candidate.version,
-        from_status=candidate.status,
-        to_status=back,
+    return _move(
+        candidate,
+        back,
         actor=actor,
         at=at,
         note=UNDO_NOTE,
