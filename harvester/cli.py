@@ -250,28 +250,28 @@ def _report(line: str) -> None:
 @pass_app
 def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> None:
     """List candidates in the review queue."""
-    from harvester.store.candidates import list_candidates
+    from harvester.store.candidates import candidate_views
 
     if topic_slug is not None:
         app.check_topic(topic_slug)
     database = app.database()
     with database.read() as session:
-        rows = list_candidates(
+        page = candidate_views(
             session,
             topic=topic_slug,
             status=CandidateStatus(status) if status else None,
             limit=limit,
         )
-        for candidate in rows:
-            work = candidate.work
-            sources = sorted({s.source for s in work.sightings})
-            year = work.pub_year or ""
-            click.echo(
-                f"{candidate.id:>6}  {candidate.topic}  {candidate.status:<9} {work.kind:<7} "
-                f"{year!s:<4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
-            )
-        if not rows:
-            click.echo("no candidates")
+    for candidate in page.items:
+        work = candidate.work
+        sources = sorted({s.source for s in candidate.sightings})
+        year = work.year or ""
+        click.echo(
+            f"{candidate.id:>6}  {candidate.topic}  {candidate.status:<9} {work.kind:<7} "
+            f"{year!s:<4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
+        )
+    if not page.items:
+        click.echo("no candidates")
 
 
 # ------------------------------------------------------------------------------ import/export

@@ -19,19 +19,10 @@ from pathlib import Path
 from typing import TextIO
 
 from harvester.bulletin.export import EXPORT_FORMATS, ExportItem, ExportSighting, write_export
-from harvester.models import (
-    AbstractSection,
-    Author,
-    CandidateStatus,
-    Hit,
-    ImportProblem,
-    PubDate,
-    WorkKind,
-)
+from harvester.models import CandidateStatus, CandidateView, Hit, ImportProblem, citation_fields
 from harvester.sources.importers import detect_format, read_records, record_id
-from harvester.store.candidates import list_candidates
+from harvester.store.candidates import candidate_views
 from harvester.store.db import Database
-from harvester.store.tables import Candidate
 from harvester.store.works import ingest_hits
 
 __all__ = ["ImportSummary", "export_candidates", "import_file"]
@@ -178,35 +169,20 @@ def export_candidates(
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     with db.read() as session:
-        candidates = list_candidates(session, topic=topic, status=status)
-        items = [_item(c) for c in sorted(candidates, key=lambda c: c.work_id)]
-    return write_export(items, fmt, out)
+        page = candidate_views(session, topic=topic, status=status, by_work=True)
+    return write_export([_item(c) for c in page.items], fmt, out)
 
 
-def _item(candidate: Candidate) -> ExportItem:
+def _item(candidate: CandidateView) -> ExportItem:
     work = candidate.work
-    abstract = [AbstractSection(text=s["text"], label=s.get("label")) for s in work.abstract]
-    text = "\n\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in abstract)
+    text = "\n\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in work.abstract)
     return ExportItem(
         work_id=work.id,
-        title=work.title,
-        kind=WorkKind(work.kind),
+        **citation_fields(work),
         topic=candidate.topic,
         status=candidate.status,
-        authors=[Author.from_dict(a) for a in work.authors],
-        journal=work.journal,
-        journal_iso=work.journal_iso,
-        volume=work.volume,
-        issue=work.issue,
-        pages=work.pages,
-        pub_date=PubDate.from_dict(work.pub_date) if work.pub_date else None,
-        doi=work.doi,
-        pmid=work.pmid,
-        pmcid=work.pmcid,
-        url=work.url,
         abstract=text or None,
-        language=work.language,
-        keywords=list(work.keywords),
+        keywords=work.keywords,
         sightings=[
             ExportSighting(
                 source=s.source,
@@ -218,6 +194,6 @@ def _item(candidate: Candidate) -> ExportItem:
                 first_seen_at=s.first_seen_at,
                 last_seen_at=s.last_seen_at,
             )
-            for s in work.sightings
+            for s in candidate.sightings
         ],
     )

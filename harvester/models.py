@@ -21,6 +21,13 @@ T = TypeVar("T")
 NO_TITLE = "[no title]"
 #: Titles that stand for "no title" (ours, and PubMed's own): never compared as titles.
 PLACEHOLDER_TITLES = frozenset({NO_TITLE, "[no title available]"})
+
+
+def is_placeholder_title(title: str | None) -> bool:
+    """Whether ``title`` stands for "no title" (``[no title]``, PubMed's ``[No title available]``)."""
+    return title is not None and title.strip().casefold() in PLACEHOLDER_TITLES
+
+
 log = logging.getLogger(__name__)
 
 #: The longest value each length-limited text field of a hit may have: the width of the column
@@ -337,6 +344,9 @@ class SightingView:
     first_seen_at: dt.datetime
     last_seen_at: dt.datetime
     url: str | None
+    source_id: str = ""
+    match_reason: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +405,10 @@ class WorkView:
     summary_html: str | None
     source_name: str | None
     publication_types: tuple[str, ...]
+    elocation: str | None = None
+    language: str | None = None
+    keywords: tuple[str, ...] = ()
+    year: int | None = None
 
     @property
     def link(self) -> str | None:
@@ -412,6 +426,31 @@ class WorkView:
         if self.published_at is not None:
             return self.published_at.date().isoformat()
         return None
+
+
+#: The citation fields a bulletin entry and an export record take from a work as they are.
+CITATION_FIELDS = (
+    "title",
+    "authors",
+    "journal",
+    "journal_iso",
+    "volume",
+    "issue",
+    "pages",
+    "pub_date",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+    "language",
+)
+
+
+def citation_fields(work: WorkView) -> dict[str, Any]:
+    """The work's :data:`CITATION_FIELDS` and its kind, as keyword arguments of an item."""
+    fields = {name: getattr(work, name) for name in CITATION_FIELDS}
+    fields["kind"] = WorkKind(work.kind)
+    return fields
 
 
 @dataclass(frozen=True, slots=True)

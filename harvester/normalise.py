@@ -8,18 +8,20 @@ that is not a plausible identifier, so garbage never becomes a shared identity.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import unicodedata
 from urllib.parse import unquote
 
-from harvester.models import PLACEHOLDER_TITLES
+from harvester.models import PubDate, WorkKind, is_placeholder_title
 from harvester.sources.urls import canonical_url, is_http_url
 
 __all__ = [
     "author_key",
     "block_keys",
     "compact",
+    "day_key",
     "first_page",
     "last_page",
     "month_number",
@@ -187,7 +189,7 @@ def normalise_title(value: str | None) -> str:
     """A title for matching: :func:`normalise_text` after dropping the notes databases append
     ("[published correction appears in ...]", "[Erratum in ...]"); "" for a placeholder that
     stands for no title (``[no title]``), which must never match another placeholder."""
-    if not value or value.strip().casefold() in PLACEHOLDER_TITLES:
+    if not value or is_placeholder_title(value):
         return ""
     text = _INLINE_NOTE.sub("", html.unescape(value)).strip().strip('"')
     note = _TRAILING_NOTE.search(text, 1)
@@ -212,9 +214,26 @@ def strip_site_suffix(title: str, site: str | None = None) -> str:
     return match.group("head") if len(suffix.split()) <= 5 else title
 
 
-def title_key(title: str | None) -> str:
-    """The stored title key of a work (see :func:`normalise_title`)."""
+def title_key(title: str | None, kind: WorkKind = WorkKind.ARTICLE, site: str | None = None) -> str:
+    """The title as dedupe compares it, for a hit and a stored work alike: an article's
+    :func:`normalise_title`; a news headline's without the " - Site" suffix aggregators add
+    (``site``, the outlet's name, when known; else any short suffix)."""
+    if kind is WorkKind.NEWS and title:
+        stripped = strip_site_suffix(title, site) if site else title
+        return normalise_title(strip_site_suffix(stripped))
     return normalise_title(title)
+
+
+def day_key(published_at: dt.datetime | None, pub_date: PubDate | None) -> dt.date | None:
+    """The day a record was published, for a hit and a stored work alike: the UTC day of its
+    publication time, else its publication date when that names a day; ``None`` otherwise."""
+    if published_at is not None:
+        if published_at.tzinfo is not None:
+            published_at = published_at.astimezone(dt.UTC)
+        return published_at.date()
+    if pub_date is not None and pub_date.month and pub_date.day:
+        return pub_date.as_date()
+    return None
 
 
 def compact(key: str) -> str:

@@ -1,7 +1,7 @@
 """The review queue's rules: statuses, allowed transitions, and decisions as intents.
 
 Pure: no database, no clock, no I/O. The store applies the intents these functions return
-(:func:`harvester.store.candidates.apply_decision`); the web UI, the JSON API, the command line
+(:mod:`harvester.store.decisions`); the web UI, the JSON API, the command line
 and the ingest path never re-implement a rule.
 
 Statuses: ``new`` (waiting for a reviewer), ``accepted`` (for the next bulletin), ``rejected``,
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from harvester.errors import ConflictError, QueueError
 from harvester.models import CandidateStatus
@@ -34,9 +35,13 @@ __all__ = [
     "CandidateState",
     "DecisionIntent",
     "LastDecision",
+    "admit",
     "can_move",
     "decide",
+    "edit",
     "import_may_move",
+    "import_move",
+    "publish",
     "undo",
 ]
 
@@ -113,13 +118,16 @@ class LastDecision:
 class DecisionIntent:
     """A decision to write: the store applies it only while the candidate is at ``version``.
 
+    ``from_status`` is ``None`` for the decision that creates a candidate (:func:`admit`; its
+    ``candidate_id`` is 0 until the store has one). An intent that keeps the status is an edit
+    (:func:`edit`): the candidate's decider stays as it was.
     ``section`` and ``reason`` are ``None`` when the decision leaves them as they are;
     ``clear_reason`` empties the reject reason (any move away from rejected does).
     """
 
     candidate_id: int
     version: int
-    from_status: CandidateStatus
+    from_status: CandidateStatus | None
     to_status: CandidateStatus
     actor: str
     at: dt.datetime
@@ -173,11 +181,9 @@ def decide(
     reason = _clean(reason, MAX_REASON, "reason")
     if reason is not None and to is not S.REJECTED:
         raise QueueError("a reason is given only when rejecting")
-    return DecisionIntent(
-        candidate_id=candidate.id,
-        version=candidate.version,
-        from_status=candidate.status,
-        to_status=to,
+    return _move(
+        candidate,
+        to,
         actor=actor,
         at=at,
         note=_clean(note, MAX_NOTE, "note"),
@@ -185,6 +191,56 @@ def decide(
         reason=reason,
         clear_reason=candidate.status is S.REJECTED and to is not S.REJECTED,
     )
+
+
+def _move(
+    candidate: CandidateState, to: CandidateStatus, *, actor: str, at: dt.datetime, **extra: Any
+) -> DecisionIntent:
+    """The intent moving ``candidate`` (at its version) to ``to``."""
+    return DecisionIntent(
+        candidate_id=candidate.id,
+        version=candidate.version,
+        from_status=candidate.status,
+        to_status=to,
+        actor=actor,
+        at=at,
+        **extra,
+    )
+
+
+def admit(status: CandidateStatus, *, actor: str, at: dt.datetime) -> DecisionIntent:
+    """The decision row that creates a candidate with ``status`` (``new`` for a harvest, what
+    an import brings for an import)."""
+    return DecisionIntent(
+        candidate_id=0, version=0, from_status=None, to_status=status, actor=actor, at=at
+    )
+
+
+def import_move(
+    candidate: CandidateState, wanted: CandidateStatus, *, actor: str, at: dt.datetime
+) -> DecisionIntent | None:
+    """The intent of an import that brings ``wanted`` for an existing candidate: a forward move
+    (:data:`IMPORT_FORWARD`), or ``None`` when the candidate stays as it is."""
+    if not import_may_move(candidate.status, wanted):
+        return None
+    return _move(candidate, wanted, actor=actor, at=at)
+
+
+def publish(candidate: CandidateState, *, actor: str, at: dt.datetime) -> DecisionIntent:
+    """The one move a bulletin makes: accepted -> published (:class:`QueueError` otherwise)."""
+    return decide(
+        candidate, S.PUBLISHED, actor=actor, at=at, seen_version=candidate.version, publish=True
+    )
+
+
+def edit(
+    candidate: CandidateState, what: str, *, actor: str, at: dt.datetime, seen_version: int
+) -> DecisionIntent:
+    """The audit row of an edit of ``what`` ("note", "summary", "note and summary"): the status
+    stays; a conflict when the candidate changed since ``seen_version``."""
+    if seen_version != candidate.version:
+        raise conflict(candidate)
+    return _move(candidate, candidate.status, actor=actor, at=at, note=f"edited {what}")
 
 
 def undo(
@@ -205,11 +261,9 @@ def undo(
     back = last.from_status
     if not can_move(candidate.status, back):
         raise QueueError(f"candidate {candidate.id} cannot go back from {candidate.status}")
-    return DecisionIntent(
-        candidate_id=candidate.id,
-        version=candidate.version,
-        from_status=candidate.status,
-        to_status=back,
+    return _move(
+        candidate,
+        back,
         actor=actor,
         at=at,
         note=UNDO_NOTE,

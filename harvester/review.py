@@ -23,14 +23,9 @@ from harvester.models import (
     WorkKind,
 )
 from harvester.normalise import normalise_doi, normalise_pmid
-from harvester.store.candidates import (
-    apply_decision,
-    candidate_state,
-    edit_candidate,
-    get_candidate,
-    last_decision,
-)
+from harvester.store.candidates import get_candidate, last_decision
 from harvester.store.db import Database
+from harvester.store.decisions import apply_decision, candidate_state, edit_candidate
 
 MANUAL_SOURCE = "manual"
 

@@ -4,8 +4,6 @@ with STARTTLS and AUTH (aiosmtpd), and a few stored candidates."""
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import os
 import re
 import socket
 import ssl
@@ -19,6 +17,7 @@ from typing import Any
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from golden_files import check_text
 
 from harvester.models import AbstractSection, Hit, WorkKind
 from harvester.store import runs
@@ -44,18 +43,7 @@ def scrub(raw: bytes | str) -> str:
 
 def check_golden(name: str, raw: bytes | str) -> None:
     """Compare with tests/golden/NAME (UPDATE_GOLDEN=1 rewrites it), with a diff on mismatch."""
-    path = GOLDEN / name
-    actual = scrub(raw)
-    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
-        path.write_text(actual, encoding="utf-8")
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "\n".join(
-            difflib.unified_diff(
-                expected.splitlines(), actual.splitlines(), "golden", "actual", lineterm=""
-            )
-        )
-        raise AssertionError(f"{name} differs from the golden message:\n{diff}")
+    check_text(GOLDEN / name, scrub(raw))
 
 
 @dataclass

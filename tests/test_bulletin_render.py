@@ -11,6 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 from bulletin_items import doc
+from golden_files import check_text
 from lxml import html as lxml_html
 from pango import needs_pango
 from pypdf import PdfReader
@@ -21,12 +22,7 @@ GOLDEN = Path(__file__).parent / "golden" / "bulletin"
 
 
 def check_golden(name: str, actual: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8", newline="")
-    assert path.exists(), f"{path} missing: run pytest --update-golden"
-    assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+    check_text(GOLDEN / name, actual, update=update)
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "ris", "csljson"])

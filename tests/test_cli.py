@@ -53,12 +53,12 @@ def test_db_current_before_init_says_what_to_do(workdir: Path) -> None:
 def test_malformed_topic_file_is_one_line_with_file_and_line(workdir: Path) -> None:
     invoke("init")
     (workdir / "queries" / "sp.toml").write_text(
-        "[topic]\nname = 'SP'\n\n[pubmed]\nquery = 'x'\nretmax = 'abc'\n", encoding="utf-8"
+        "[topic]\nname = 'SP'\n\n[pubmed]\nquery = 'x'\nenabled = 'abc'\n", encoding="utf-8"
     )
     result = invoke("harvest", "--topic", "sp")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: {workdir / 'queries' / 'sp.toml'} line 6: [pubmed] retmax must be an integer, "
+        f"error: {workdir / 'queries' / 'sp.toml'} line 6: [pubmed] enabled must be true or false, "
         "got 'abc'\n"
     )
     assert "Traceback" not in result.output

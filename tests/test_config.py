@@ -171,14 +171,14 @@ def test_topic_error_in_second_feed_names_its_line(tmp_path: Path) -> None:
     )
 
 
-def test_topic_integer_error(tmp_path: Path) -> None:
+def test_topic_type_error(tmp_path: Path) -> None:
     text = TOPIC.replace("ftp://", "https://").replace(
-        "query = '\"social prescri*\"[tiab]'", "query = 'x'\nretmax = \"abc\""
+        "query = '\"social prescri*\"[tiab]'", "query = 'x'\nenabled = \"abc\""
     )
     path = write(tmp_path / "queries" / "sp.toml", text)
     with pytest.raises(ConfigError) as info:
         load_topic(path)
-    assert str(info.value) == f"{path} line 6: [pubmed] retmax must be an integer, got 'abc'"
+    assert str(info.value) == f"{path} line 6: [pubmed] enabled must be true or false, got 'abc'"
 
 
 def test_topic_missing_required_key_points_at_its_table(tmp_path: Path) -> None:
@@ -228,3 +228,14 @@ def test_find_line_follows_tables_and_arrays() -> None:
     assert find_line(text, ("f", 1, "u")) == 7
     assert find_line(text, ("f", 1, "sub", "k")) == 9
     assert find_line(text, ("a", "missing")) == 1
+
+
+def test_retmax_is_no_longer_a_setting(tmp_path: Path) -> None:
+    """``[pubmed] retmax`` was documented but never read; a file that still has it is told so."""
+    text = TOPIC.replace("ftp://", "https://").replace(
+        "query = '\"social prescri*\"[tiab]'", "query = 'x'\nretmax = 50"
+    )
+    path = write(tmp_path / "queries" / "sp.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_topic(path)
+    assert str(info.value).startswith(f"{path} line 6: [pubmed] retmax ")

@@ -9,14 +9,13 @@ encoding traps, malformed feeds, JSON Feed) plus real feeds over loopback HTTP.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from corpus import corpus_file, covered, expectation
 from feed_server import FeedServer, Route
+from golden_files import check_json
 from test_sources_feeds import (
     assert_every_hit_is_safe,
     fetch_one,
@@ -33,7 +32,6 @@ from harvester.models import WorkKind
 pytestmark = pytest.mark.corpus
 
 CAPTURES = covered("feeds")
-UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 def parse(name: str, rules: Any = None, url: str | None = None) -> Any:
@@ -44,11 +42,7 @@ def parse(name: str, rules: Any = None, url: str | None = None) -> Any:
 def test_capture_parses_as_expected(relative: str) -> None:
     path = corpus_file(relative)
     actual = summary(path.name, folder=path.parent)
-    if UPDATE_GOLDEN:
-        expectation(relative).write_text(
-            json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-    assert actual == json.loads(expectation(relative).read_text(encoding="utf-8"))
+    check_json(expectation(relative), actual)
 
 
 @pytest.mark.parametrize("relative", CAPTURES)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
-import os
 
 import pytest
 from corpus import corpus_file, covered, expectation
+from golden_files import check_json
 from test_sources_pubmed_xml import assert_invariants, by_pmid, golden, parse_file
 
 from harvester.errors import ParseError
@@ -26,17 +25,13 @@ from harvester.sources.pubmed import parse_esearch
 pytestmark = pytest.mark.corpus
 
 EFETCH = covered("pubmed/efetch")
-UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 @pytest.mark.parametrize("relative", EFETCH)
 def test_efetch_body_matches_the_expectations(relative: str) -> None:
     path = corpus_file(relative)
     actual = golden(path.name, path.parent)
-    if UPDATE_GOLDEN:
-        text = json.dumps(actual, indent=1, ensure_ascii=False)
-        expectation(relative).write_text(text + "\n", encoding="utf-8")
-    assert actual == json.loads(expectation(relative).read_text(encoding="utf-8"))
+    check_json(expectation(relative), actual, indent=1)
 
 
 @pytest.mark.parametrize("relative", EFETCH)

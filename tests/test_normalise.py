@@ -161,3 +161,20 @@ def test_author_key_idempotent(value: str) -> None:
 )
 def test_month_number(text: str | None, month: int | None) -> None:
     assert month_number(text) == month
+
+
+def test_one_title_key_and_one_day_key() -> None:
+    import datetime as dt
+
+    from harvester.models import DatePrecision, PubDate, WorkKind
+    from harvester.normalise import day_key
+
+    assert title_key("Waits rise - BBC News", WorkKind.NEWS) == "waits rise"
+    assert title_key("Waits rise | The Guardian", WorkKind.NEWS, "The Guardian") == "waits rise"
+    assert title_key("Waits rise - BBC News") == "waits rise bbc news"  # an article keeps it
+    assert title_key("[No title available]", WorkKind.NEWS) == ""
+    late = dt.datetime(2024, 5, 1, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert day_key(late, None) == dt.date(2024, 5, 2)  # the UTC day
+    assert day_key(None, PubDate(2024, 5, 3, DatePrecision.DAY)) == dt.date(2024, 5, 3)
+    assert day_key(None, PubDate(2024, 5, precision=DatePrecision.MONTH)) is None
+    assert day_key(None, None) is None

@@ -113,3 +113,48 @@ def test_edit_text_strips_blank_and_refuses_long() -> None:
     assert queue.edit_text("   ", what="note") is None
     with pytest.raises(QueueError, match="too long"):
         queue.edit_text("x" * 5000, what="note")
+
+
+def test_admit_creates_from_nothing() -> None:
+    intent = queue.admit(S.PUBLISHED, actor="import", at=NOW)
+    assert (intent.from_status, intent.to_status, intent.actor) == (None, S.PUBLISHED, "import")
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted", "moves"),
+    [
+        (S.NEW, S.ACCEPTED, True),
+        (S.DEFERRED, S.PUBLISHED, True),
+        (S.ACCEPTED, S.PUBLISHED, True),
+        (S.ACCEPTED, S.REJECTED, False),  # a human decision is never undone by an import
+        (S.REJECTED, S.ACCEPTED, False),
+        (S.PUBLISHED, S.NEW, False),
+        (S.NEW, S.NEW, False),
+    ],
+)
+def test_import_moves_only_forward(current: S, wanted: S, moves: bool) -> None:
+    intent = queue.import_move(state(current, 4), wanted, actor="import", at=NOW)
+    if not moves:
+        assert intent is None
+        return
+    assert intent is not None
+    assert (intent.from_status, intent.to_status, intent.version) == (current, wanted, 4)
+
+
+def test_publish_only_accepted() -> None:
+    intent = queue.publish(state(S.ACCEPTED, 2), actor="editor", at=NOW)
+    assert (intent.from_status, intent.to_status, intent.version) == (S.ACCEPTED, S.PUBLISHED, 2)
+    for status in (S.NEW, S.REJECTED, S.DEFERRED, S.PUBLISHED):
+        with pytest.raises(QueueError):
+            queue.publish(state(status), actor="editor", at=NOW)
+
+
+def test_edit_keeps_the_status_and_checks_the_version() -> None:
+    intent = queue.edit(state(S.DEFERRED, 3), "note", actor="a", at=NOW, seen_version=3)
+    assert (intent.from_status, intent.to_status, intent.note) == (
+        S.DEFERRED,
+        S.DEFERRED,
+        "edited note",
+    )
+    with pytest.raises(ConflictError):
+        queue.edit(state(S.DEFERRED, 3), "note", actor="a", at=NOW, seen_version=2)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import socket
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from feed_server import FEEDS, FeedServer, Route, max_overlap
+from golden_files import check_json
 
 from harvester import USER_AGENT
 from harvester.config import FeedsSettings
@@ -32,7 +32,6 @@ from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds, host_k
 EXPECTED = FEEDS / "expected"
 FEED_FILES = sorted(p.name for p in FEEDS.iterdir() if p.is_file() and p.suffix != ".md")
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
-UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 LARGE = "feedparser_large_atom_touchnokia_ru.xml"  # 157,701 bytes, 15 entries, UTF-8 Russian
 TOPIC_PHRASES = ["social prescri*", "link worker*", "arts on prescription", "green prescri*"]
 
@@ -85,11 +84,7 @@ def summary(name: str, folder: Path = FEEDS) -> dict[str, Any]:
 @pytest.mark.parametrize("name", FEED_FILES)
 def test_fixture_parses_as_expected(name: str) -> None:
     actual = summary(name)
-    path = EXPECTED / f"{name}.json"
-    if UPDATE_GOLDEN:
-        EXPECTED.mkdir(exist_ok=True)
-        path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert actual == json.loads(path.read_text(encoding="utf-8"))
+    check_json(EXPECTED / f"{name}.json", actual)
 
 
 class _Markup(HTMLParser):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from harvester import queue, review
+from harvester import review
 from harvester.errors import AuthError, ConflictError, QueueError, StoreError
 from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
 from harvester.store import users
@@ -283,9 +283,3 @@ def test_accounts_tokens_and_failed_logins(db: Database) -> None:
             users.authenticate(session, "ann@example.org", "correct horse battery")
         with pytest.raises(AuthError):
             users.token_user(session, token)
-
-
-def test_queue_and_ingest_agree_on_forward_moves() -> None:
-    from harvester.store import works
-
-    assert {k: set(v) for k, v in queue.IMPORT_FORWARD.items()} == works._FORWARD

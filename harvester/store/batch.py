@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.dedupe import Keys
+from harvester.dedupe_keys import Keys
 from harvester.models import FIELD_LIMITS, Hit, safe_id
 from harvester.store.tables import (
     Candidate,

@@ -21,11 +21,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harvester import queue
 from harvester.bulletin.model import BulletinItem
-from harvester.errors import BulletinError
-from harvester.models import AbstractSection, Author, CandidateStatus, PubDate, WorkKind
+from harvester.errors import BulletinError, QueueError
+from harvester.models import CandidateStatus, citation_fields
 from harvester.sources.feed_text import plain_text
-from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Decision, Work
+from harvester.store.candidates import work_view
+from harvester.store.decisions import apply_decision, state_of
+from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Work
 
 __all__ = [
     "BulletinView",
@@ -203,33 +206,19 @@ def bulletin_items(session: Session, bulletin_id: int) -> list[BulletinItem]:
         if bulletin.status != DRAFT and entry.data is not None:
             items.append(BulletinItem.from_dict(entry.data))
             continue
+        view = work_view(work)
         items.append(
             BulletinItem(
                 entry_id=entry.id,
                 candidate_id=candidate.id,
                 work_id=work.id,
-                title=work.title,
-                kind=WorkKind(work.kind),
-                authors=tuple(Author.from_dict(a) for a in work.authors),
-                journal=work.journal,
-                journal_iso=work.journal_iso,
-                volume=work.volume,
-                issue=work.issue,
-                pages=work.pages,
-                elocation=work.elocation,
-                pub_date=PubDate.from_dict(work.pub_date) if work.pub_date else None,
-                published_at=work.published_at,
-                doi=work.doi,
-                pmid=work.pmid,
-                pmcid=work.pmcid,
-                url=work.url,
-                source_name=work.source_name,
-                abstract=tuple(
-                    AbstractSection(text=s["text"], label=s.get("label")) for s in work.abstract
-                ),
-                feed_summary=plain_text(work.summary_html) or None,
+                **citation_fields(view),
+                elocation=view.elocation,
+                published_at=view.published_at,
+                source_name=view.source_name,
+                abstract=view.abstract,
+                feed_summary=plain_text(view.summary_html) or None,
                 edited_summary=candidate.summary,
-                language=work.language,
                 section=entry.section,
                 position=entry.position,
             )
@@ -330,19 +319,12 @@ def publish_bulletin(
 
 
 def mark_published(session: Session, candidate: Candidate, *, now: dt.datetime, actor: str) -> None:
-    """The one status change publishing makes: accepted -> published, with its decision row."""
-    if candidate.status != CandidateStatus.ACCEPTED.value:
+    """The one status change publishing makes: accepted -> published (:func:`queue.publish`),
+    with its decision row."""
+    try:
+        intent = queue.publish(state_of(candidate), actor=actor, at=now)
+    except QueueError:
         raise BulletinError(
             f"candidate {candidate.id} is {candidate.status}, not accepted: refresh the draft"
-        )
-    session.add(
-        Decision(
-            candidate_id=candidate.id,
-            actor=actor,
-            at=now,
-            from_status=candidate.status,
-            to_status=CandidateStatus.PUBLISHED.value,
-        )
-    )
-    candidate.status = CandidateStatus.PUBLISHED.value
-    candidate.decided_by, candidate.decided_at, candidate.updated_at = actor, now, now
+        ) from None
+    apply_decision(session, intent)

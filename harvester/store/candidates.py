@@ -1,9 +1,7 @@
 """A topic's review queue: paged read models, and decisions applied from queue intents.
 
 Reads return frozen views (:class:`~harvester.models.CandidateView`, :class:`~harvester.models.Page`);
-no ORM object leaves this module except through :func:`list_candidates`, kept for the export path.
-Writes apply a :class:`~harvester.queue.DecisionIntent` only while the candidate is still at the
-version its reviewer saw, so two reviewers deciding one card at once cannot overwrite each other.
+no ORM object leaves this module. Decisions are written by :mod:`harvester.store.decisions`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import binascii
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +23,8 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    update,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from harvester.errors import NotFoundError, QueueError
 from harvester.models import (
@@ -44,7 +40,7 @@ from harvester.models import (
     SightingView,
     WorkView,
 )
-from harvester.queue import CandidateState, DecisionIntent, LastDecision, conflict
+from harvester.queue import LastDecision
 from harvester.store.tables import (
     Bulletin,
     BulletinEntry,
@@ -58,29 +54,41 @@ from harvester.store.tables import (
 SORTS = ("found", "published", "score")
 KINDS = ("article", "news", "other")
 MAX_LIMIT = 200
+# Candidates whose views are built per query (their ids go into IN lists).
+_VIEW_CHUNK = 500
 
 
-def list_candidates(
+def candidate_views(
     session: Session,
     *,
     topic: str | None = None,
     status: CandidateStatus | None = None,
     limit: int | None = None,
-) -> Sequence[Candidate]:
-    """Candidates with their works and sightings loaded, newest first (for export)."""
-    query = (
-        select(Candidate)
-        .join(Work)
-        .options(selectinload(Candidate.work).selectinload(Work.sightings))
-        .order_by(Candidate.created_at.desc(), Candidate.id.desc())
-    )
+    by_work: bool = False,
+) -> Page[CandidateView]:
+    """Candidates (of every topic, or of ``topic``; of any status, or ``status``) with their
+    works and sightings, newest first, or by work id with ``by_work``; at most ``limit`` of
+    them, with the number matching (for the command line and export; the web UI pages through
+    :func:`candidate_page`)."""
+    where: list[ColumnElement[bool]] = []
     if topic is not None:
-        query = query.where(Candidate.topic == topic)
+        where.append(Candidate.topic == topic)
     if status is not None:
-        query = query.where(Candidate.status == status.value)
+        where.append(Candidate.status == status.value)
+    order = (
+        (Candidate.work_id, Candidate.id)
+        if by_work
+        else (Candidate.created_at.desc(), Candidate.id.desc())
+    )
+    query = select(Candidate).where(*where).order_by(*order)
     if limit is not None:
         query = query.limit(limit)
-    return session.scalars(query).all()
+    rows = list(session.scalars(query))
+    total = session.scalar(select(func.count()).select_from(Candidate).where(*where)) or 0
+    views: list[CandidateView] = []
+    for start in range(0, len(rows), _VIEW_CHUNK):
+        views += _views(session, rows[start : start + _VIEW_CHUNK], details=False)
+    return Page(items=tuple(views), next_cursor=None, total=total)
 
 
 # ------------------------------------------------------------------------------------ queries
@@ -235,15 +243,6 @@ def get_candidate(session: Session, candidate_id: int) -> CandidateView:
     return _views(session, [candidate], details=True)[0]
 
 
-def candidate_state(session: Session, candidate_id: int) -> CandidateState:
-    candidate = session.get(Candidate, candidate_id)
-    if candidate is None:
-        raise NotFoundError(f"no candidate {candidate_id}")
-    return CandidateState(
-        candidate.id, CandidateStatus(candidate.status), candidate.version, candidate.decided_by
-    )
-
-
 def last_decision(session: Session, candidate_id: int) -> LastDecision | None:
     """The latest status change of a candidate (edits of its note or summary are passed over)."""
     stmt = (
@@ -265,112 +264,6 @@ def last_decision(session: Session, candidate_id: int) -> LastDecision | None:
         to_status=CandidateStatus(row.to_status),
         note=row.note,
     )
-
-
-# ------------------------------------------------------------------------------------- writes
-
-
-def apply_decision(session: Session, intent: DecisionIntent) -> None:
-    """Write ``intent`` and its decision row, if the candidate is still at ``intent.version``;
-    :class:`ConflictError` (nothing written) otherwise."""
-    values: dict[str, Any] = {
-        "status": intent.to_status.value,
-        "decided_by": intent.actor,
-        "decided_at": intent.at,
-        "updated_at": intent.at,
-        "version": Candidate.version + 1,
-    }
-    if intent.section is not None:
-        values["section"] = intent.section
-    if intent.reason is not None:
-        values["reason"] = intent.reason
-    elif intent.clear_reason:
-        values["reason"] = None
-    _versioned_update(session, intent.candidate_id, intent.version, values)
-    note = intent.note
-    if intent.reason is not None:
-        note = f"reason: {intent.reason}" + (f"; {note}" if note else "")
-    if intent.section is not None:
-        note = f"section: {intent.section}" + (f"; {note}" if note else "")
-    session.add(
-        Decision(
-            candidate_id=intent.candidate_id,
-            actor=intent.actor,
-            at=intent.at,
-            from_status=intent.from_status.value,
-            to_status=intent.to_status.value,
-            note=note,
-        )
-    )
-    session.flush()
-
-
-def edit_candidate(
-    session: Session,
-    candidate_id: int,
-    *,
-    seen_version: int,
-    actor: str,
-    at: dt.datetime,
-    note: str | None = None,
-    summary: str | None = None,
-    set_note: bool = False,
-    set_summary: bool = False,
-) -> None:
-    """Change a candidate's note and/or bulletin summary (``set_*`` says which), recorded as a
-    decision row that keeps the status; a conflict when the candidate changed meanwhile."""
-    state = candidate_state(session, candidate_id)
-    values: dict[str, Any] = {"updated_at": at, "version": Candidate.version + 1}
-    what = []
-    if set_note:
-        values["note"] = note
-        what.append("note")
-    if set_summary:
-        values["summary"] = summary
-        what.append("summary")
-    if not what:
-        return
-    _versioned_update(session, candidate_id, seen_version, values)
-    session.add(
-        Decision(
-            candidate_id=candidate_id,
-            actor=actor,
-            at=at,
-            from_status=state.status.value,
-            to_status=state.status.value,
-            note=f"edited {' and '.join(what)}",
-        )
-    )
-    session.flush()
-
-
-def _versioned_update(
-    session: Session, candidate_id: int, version: int, values: dict[str, Any]
-) -> None:
-    stmt = (
-        update(Candidate)
-        .where(Candidate.id == candidate_id, Candidate.version == version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    result = session.execute(stmt)
-    if getattr(result, "rowcount", 0) != 1:
-        current = session.execute(
-            select(Candidate.status, Candidate.decided_by, Candidate.version).where(
-                Candidate.id == candidate_id
-            )
-        ).first()
-        if current is None:
-            raise NotFoundError(f"no candidate {candidate_id}")
-        raise conflict(
-            CandidateState(
-                candidate_id, CandidateStatus(current.status), current.version, current.decided_by
-            )
-        )
-    # rows loaded earlier in this session are stale now
-    cached = session.get(Candidate, candidate_id)
-    if cached is not None:
-        session.expire(cached)
 
 
 # -------------------------------------------------------------------------------------- views
@@ -400,6 +293,10 @@ def work_view(work: Work) -> WorkView:
         summary_html=work.summary_html,
         source_name=work.source_name,
         publication_types=tuple(work.publication_types or []),
+        elocation=work.elocation,
+        language=work.language,
+        keywords=tuple(work.keywords or []),
+        year=work.pub_year,
     )
 
 
@@ -412,21 +309,24 @@ def _views(session: Session, candidates: list[Candidate], *, details: bool) -> l
     decisions: dict[int, list[DecisionView]] = defaultdict(list)
     elsewhere: dict[int, list[tuple[int, ElsewhereView]]] = defaultdict(list)
     links: dict[int, list[LinkView]] = defaultdict(list)
-    if details:
-        for s in session.scalars(
-            select(Sighting).where(Sighting.work_id.in_(work_ids)).order_by(Sighting.id)
-        ):
-            sightings[s.work_id].append(
-                SightingView(
-                    source=s.source,
-                    origin=s.origin,
-                    topic=s.topic,
-                    matched_rule=s.matched_rule,
-                    first_seen_at=s.first_seen_at,
-                    last_seen_at=s.last_seen_at,
-                    url=s.url,
-                )
+    for s in session.scalars(
+        select(Sighting).where(Sighting.work_id.in_(work_ids)).order_by(Sighting.id)
+    ):
+        sightings[s.work_id].append(
+            SightingView(
+                source=s.source,
+                origin=s.origin,
+                topic=s.topic,
+                matched_rule=s.matched_rule,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+                url=s.url,
+                source_id=s.source_id,
+                match_reason=s.match_reason,
+                title=s.title,
             )
+        )
+    if details:
         ids = [c.id for c in candidates]
         for d in session.scalars(
             select(Decision).where(Decision.candidate_id.in_(ids)).order_by(Decision.id)

@@ -9,8 +9,10 @@ Every hit, from a harvest or an import, goes through :func:`ingest_hits`:
    identity or a blocking key with it, and the hit joins the work it matches or starts a new
    one. Preprints, errata and retractions get a ``work_link`` to their article instead.
 3. The work keeps the best metadata of all its sightings: a source of higher rank (PubMed over an
-   import over a feed) replaces the bibliographic fields it has; a lower one only fills gaps.
-4. With a topic, the work gets a candidate in that topic. The status rules:
+   import over a feed) replaces the bibliographic fields it has; a lower one only fills gaps
+   (:mod:`harvester.merge` decides, this module applies).
+4. With a topic, the work gets a candidate in that topic. The status rules (:mod:`harvester.queue`
+   decides, :mod:`harvester.store.decisions` applies):
 
    - a new candidate gets ``status`` (``new`` for harvests) and a decision row from nothing;
    - an existing candidate keeps its status: a rejected or published work never comes back as
@@ -42,14 +44,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harvester.dedupe import KEYS_VERSION, Keys, decide, hit_keys, make_keys, news_title_key
-from harvester.models import CandidateStatus, Hit, Relation, WorkKind, make_safe
-from harvester.normalise import normalise_doi, normalise_pmid, normalise_title
+from harvester import queue
+from harvester.dedupe import decide
+from harvester.dedupe_keys import KEYS_VERSION, Keys, hit_keys, make_keys
+from harvester.merge import MERGED_FIELDS, merge_fields
+from harvester.models import CandidateStatus, Hit, PubDate, Relation, WorkKind, make_safe
+from harvester.normalise import day_key, normalise_doi, normalise_pmid, title_key
+from harvester.queue import CandidateState
 from harvester.store.batch import (
     MAX_BLOCK,
     AnyCandidate,
@@ -61,62 +66,17 @@ from harvester.store.batch import (
     sighting_key,
     sighting_ref,
 )
-from harvester.store.tables import Candidate, Work
+from harvester.store.decisions import apply_to_row
+from harvester.store.tables import Work
 
-__all__ = ["MAX_BLOCK", "HitOutcome", "IngestResult", "ingest_hits", "source_rank"]
+__all__ = ["MAX_BLOCK", "HitOutcome", "IngestResult", "ingest_hits"]
 
-# How much each source's bibliographic fields are trusted; higher replaces lower.
-SOURCE_RANKS = {
-    "pubmed": 30,
-    "import:pubmed-xml": 30,
-    "import:medline": 30,
-    "europepmc": 25,
-    "import:ris": 20,
-    "import:csljson": 20,
-    "feeds": 10,
-}
-IMPORT_RANK = 20
-DEFAULT_RANK = 10
 #: The source whose entries may be re-issued under a new id (see the module docstring, 4.).
 FEED_SOURCE = "feeds"
 #: Identifies harvester's ingest among PostgreSQL advisory locks (any fixed 64-bit number).
 INGEST_LOCK = 0x68617276_65737401
 
 _Identity = tuple[str, str]
-
-_SCALAR_FIELDS = (
-    "title",
-    "journal",
-    "journal_iso",
-    "volume",
-    "issue",
-    "pages",
-    "elocation",
-    "entrez_date",
-    "doi",
-    "pmid",
-    "pmcid",
-    "url",
-    "summary_html",
-    "source_name",
-    "language",
-)
-_LIST_FIELDS = ("authors", "abstract", "publication_types", "mesh", "keywords", "relations")
-
-# Forward moves an import may make on an existing candidate (see the module docstring).
-_FORWARD = {
-    CandidateStatus.NEW: {
-        CandidateStatus.ACCEPTED,
-        CandidateStatus.REJECTED,
-        CandidateStatus.PUBLISHED,
-    },
-    CandidateStatus.DEFERRED: {
-        CandidateStatus.ACCEPTED,
-        CandidateStatus.REJECTED,
-        CandidateStatus.PUBLISHED,
-    },
-    CandidateStatus.ACCEPTED: {CandidateStatus.PUBLISHED},
-}
 
 _RELATION_NAMES = {
     "erratumfor": "erratum-of",
@@ -153,13 +113,6 @@ class IngestResult:
     new_candidates: int = 0
     new_sightings: int = 0
     outcomes: list[HitOutcome] = field(default_factory=list)
-
-
-def source_rank(source: str) -> int:
-    """The metadata rank of a source name (see ``SOURCE_RANKS``)."""
-    if source in SOURCE_RANKS:
-        return SOURCE_RANKS[source]
-    return IMPORT_RANK if source.startswith("import:") else DEFAULT_RANK
 
 
 def ingest_hits(
@@ -353,11 +306,11 @@ def _store_keys(
         stored is None or stored.get("version") != KEYS_VERSION or stored.get("kind") != kind.value
     ):
         titles, known_urls = batch.title_and_url_sources(ref)
-        seen = [key for key in dict.fromkeys(_title_key(t, kind) for t in titles if t) if key]
+        seen = [key for key in dict.fromkeys(title_key(t, kind) for t in titles if t) if key]
     else:
         seen, known_urls = list(stored["seen"]), list(stored["urls"])
     if title:
-        key = _title_key(title, kind)
+        key = title_key(title, kind)
         if key and key not in seen:
             seen.append(key)
     known_urls += [url for url in urls if url not in known_urls]
@@ -374,17 +327,8 @@ def _store_keys(
     batch.keys[ref] = keys
 
 
-def _title_key(title: str, kind: WorkKind) -> str:
-    """A sighting's title as dedupe compares it (the work's own title key also strips the
-    work's site name)."""
-    return news_title_key(title) if kind is WorkKind.NEWS else normalise_title(title)
-
-
 def _work_keys(work: Work, seen: list[str], urls: list[str]) -> Keys:
-    day = work.published_at.astimezone(dt.UTC).date() if work.published_at else None
-    if day is None and work.pub_date and work.pub_date.get("day"):
-        date = work.pub_date
-        day = dt.date(int(date["year"]), int(date["month"] or 1), int(date["day"]))
+    day = day_key(work.published_at, PubDate.from_dict(work.pub_date) if work.pub_date else None)
     return make_keys(
         [work.title_key, *seen],
         doi=work.doi,
@@ -405,55 +349,16 @@ def _work_keys(work: Work, seen: list[str], urls: list[str]) -> Keys:
     )
 
 
-def _hit_values(hit: Hit, keys: Keys) -> dict[str, Any]:
-    values: dict[str, Any] = {name: getattr(hit, name) for name in _SCALAR_FIELDS}
-    values["doi"], values["pmid"], values["pmcid"] = keys.doi, keys.pmid, keys.pmcid
-    values["authors"] = [a.to_dict() for a in hit.authors]
-    values["abstract"] = [{"label": s.label, "text": s.text} for s in hit.abstract]
-    values["publication_types"] = list(hit.publication_types)
-    values["mesh"] = list(hit.mesh)
-    values["keywords"] = list(hit.keywords)
-    values["relations"] = [
-        {"type": r.type, "ref": r.ref, "pmid": r.pmid, "doi": r.doi} for r in hit.relations
-    ]
-    return values
-
-
 def _merge_metadata(work: Work, hit: Hit, keys: Keys, now: dt.datetime) -> bool:
-    """Higher-ranked sources replace the fields they have; others fill the empty ones.
-
-    Only values that differ are assigned, so seeing the same record again changes nothing.
-    Whether anything changed is returned.
-    """
-    rank = source_rank(hit.source)
-    replace = rank > work.metadata_rank
-    values = _hit_values(hit, keys)
-    if hit.pub_date is not None:
-        values["pub_date"] = hit.pub_date.to_dict()
-        values["pub_year"] = hit.pub_date.year
-    if hit.published_at is not None:
-        values["published_at"] = hit.published_at
-        values["date_is_fallback"] = hit.date_is_fallback
-        values.setdefault("pub_year", hit.published_at.year)
-    if replace:
-        values["kind"] = hit.kind.value
-        values["metadata_source"], values["metadata_rank"] = hit.source, rank
-    changed = False
-    for name, value in values.items():
-        if value in (None, "", []):
-            continue
-        current = getattr(work, name)
-        if (replace or current in (None, "", [])) and current != value:
-            setattr(work, name, value)
-            changed = True
-    if changed:
-        work.title_key = (
-            news_title_key(work.title, work.source_name)
-            if work.kind == WorkKind.NEWS.value
-            else normalise_title(work.title)
-        )
+    """Apply what :func:`harvester.merge.merge_fields` says the hit changes; whether it changed
+    anything."""
+    current = {name: getattr(work, name) for name in MERGED_FIELDS}
+    changes = merge_fields(current, hit, doi=keys.doi, pmid=keys.pmid, pmcid=keys.pmcid)
+    for name, value in changes.items():
+        setattr(work, name, value)
+    if changes:
         work.updated_at = now
-    return changed
+    return bool(changes)
 
 
 def _add_sighting(
@@ -528,9 +433,10 @@ def _ensure_candidate(
     now: dt.datetime,
     actor: str,
 ) -> tuple[bool, str]:
+    """Give the work its candidate in ``topic`` (:func:`harvester.queue.admit`), or move the
+    existing one forward (:func:`harvester.queue.import_move`); (created, its status)."""
     candidate: AnyCandidate | None = None if new_work else batch.candidate(ref)
     if candidate is None:
-        decided = status is not CandidateStatus.NEW
         pending = PendingCandidate(
             ref=ref,
             status=status.value,
@@ -538,32 +444,18 @@ def _ensure_candidate(
                 "topic": topic,
                 "first_run_id": run_id,
                 "created_at": now,
-                "updated_at": now,
-                "decided_by": actor if decided else None,
-                "decided_at": now if decided else None,
+                "decided_by": None,
+                "decided_at": None,
             },
         )
+        decision = apply_to_row(pending, queue.admit(status, actor=actor, at=now))
         batch.add_candidate(pending)
-        batch.decisions.append(
-            (pending, {"actor": actor, "at": now, "from_status": None, "to_status": status.value})
-        )
-        return True, status.value
-    current = CandidateStatus(candidate.status)
-    if status in _FORWARD.get(current, set()):
-        batch.decisions.append(
-            (
-                candidate,
-                {
-                    "actor": actor,
-                    "at": now,
-                    "from_status": current.value,
-                    "to_status": status.value,
-                },
-            )
-        )
-        candidate.status = status.value
-        if isinstance(candidate, Candidate):
-            candidate.decided_by, candidate.decided_at, candidate.updated_at = actor, now, now
-        else:
-            candidate.row.update(decided_by=actor, decided_at=now, updated_at=now)
+        batch.decisions.append((pending, decision))
+        return True, pending.status
+    state = CandidateState(
+        candidate.id or 0, CandidateStatus(candidate.status), getattr(candidate, "version", 1)
+    )
+    intent = queue.import_move(state, status, actor=actor, at=now)
+    if intent is not None:
+        batch.decisions.append((candidate, apply_to_row(candidate, intent)))
     return False, candidate.status
