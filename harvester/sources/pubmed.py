@@ -17,12 +17,13 @@ The history server forgets a ``WebEnv`` after about an hour, so a page asked for
 back-offs) may find its search gone: the slice is searched again and fetching resumes where it
 was, or starts the slice over when the new search counts differently (dedupe absorbs repeats).
 
-Faults: HTTP 429 and 5xx, timeouts, dropped connections, truncated or malformed bodies and NCBI's
-in-band ``<ERROR>`` answers (HTTP 200) are retried ``max_retries`` times with exponential back-off
-plus jitter, honouring ``Retry-After``. Other HTTP errors fail at once, and so does a host name that
-does not resolve (no network: half a minute of retries would not bring it back). A request that keeps failing
-raises :class:`FetchError` naming the URL (the API key is never shown, in errors or in the HTTP
-library's debug log) and the last reason.
+Faults go through the one fetch helper (:mod:`harvester.sources.fetch`): HTTP 429 and 5xx,
+timeouts, dropped connections, truncated or malformed bodies and NCBI's in-band ``<ERROR>``
+answers (HTTP 200) are retried ``max_retries`` times with exponential back-off plus jitter,
+honouring ``Retry-After``. Other HTTP errors fail at once, and so does a host name that does not
+resolve (no network: half a minute of retries would not bring it back). Redirects are refused. A
+request that keeps failing raises :class:`FetchError` naming the URL (the API key is never shown,
+in errors or in the HTTP library's debug log) and the last reason.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 from lxml import etree
@@ -44,12 +45,7 @@ from harvester import __version__
 from harvester.config import PubMedSettings
 from harvester.errors import FetchError, ParseError
 from harvester.models import Hit
-from harvester.sources.http import (
-    backoff_delay,
-    describe_failure,
-    host_not_found,
-    retry_after_seconds,
-)
+from harvester.sources.fetch import Fetcher, Policy, Reply, Retry
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
 from harvester.sources.ratelimit import RateLimiter, shared_limiter
 
@@ -84,6 +80,21 @@ class _HideApiKey(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
+
+
+def policy(settings: PubMedSettings) -> Policy:
+    """How E-utilities are fetched: 429 and 5xx, timeouts, cut-off bodies and malformed answers
+    are retried; redirects are refused (the API key must never reach another host)."""
+    return Policy(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        max_retries=settings.max_retries,
+        backoff_base=settings.backoff_base,
+        max_retry_after=MAX_RETRY_AFTER,
+        retry_unfinished=True,
+        follow_redirects=False,
+        host_hint="no network, or a wrong [pubmed] base_url?",
+    )
 
 
 class HistoryExpired(FetchError):
@@ -128,18 +139,29 @@ class EutilsClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.requests_made = 0
         self._own_session = session is None
         self._session = session or requests.Session()
         if self._own_session:
             self._session.headers["User-Agent"] = f"harvester/{__version__} ({settings.tool})"
-        self._limiter = limiter or shared_limiter("pubmed", settings.api_key)
-        self._sleep = sleep
+        self._fetcher = Fetcher(
+            policy(settings),
+            self._session,
+            before_attempt=(limiter or shared_limiter("pubmed", settings.api_key)).acquire,
+            sleep=sleep,
+            describe_status=lambda reply: f"HTTP {reply.status}: {self._snippet(reply.body)}",
+            logger=log,
+            label="PubMed request",
+        )
         self._identity = {"tool": settings.tool}
         if settings.email:
             self._identity["email"] = settings.email
         if settings.api_key:
             self._identity["api_key"] = settings.api_key
+
+    @property
+    def requests_made(self) -> int:
+        """Requests sent so far, every retry included."""
+        return self._fetcher.requests_made
 
     def close(self) -> None:
         if self._own_session:
@@ -219,64 +241,25 @@ class EutilsClient:
         parse: Callable[[bytes], T],
     ) -> T:
         """Send one logical request, retrying transient faults; return ``parse(body)``."""
-        settings = self.settings
         url = self.settings.base_url + endpoint
-        shown = self._describe(url, params, post)
         payload = {**params, **self._identity}
-        timeout = (settings.connect_timeout, settings.read_timeout)
-        attempts = settings.max_retries + 1
-        reason = ""
-        retry_after: float | None = None
-        for attempt in range(attempts):
-            if attempt:
-                delay = backoff_delay(
-                    attempt, settings.backoff_base, retry_after=retry_after, cap=MAX_RETRY_AFTER
-                )
-                log.warning(
-                    "PubMed request %s failed (%s); retry %d of %d in %.2fs",
-                    shown,
-                    reason,
-                    attempt,
-                    attempts - 1,
-                    delay,
-                )
-                self._sleep(delay)
-            retry_after = None
-            self._limiter.acquire()
-            self.requests_made += 1
+        shown = self._describe(url, params, post)
+
+        def accept(reply: Reply) -> T:
+            if reply.status != 200:
+                raise FetchError(f"{shown}: HTTP {reply.status}: {self._snippet(reply.body)}")
             try:
-                if post:
-                    response = self._session.post(
-                        url, data=payload, timeout=timeout, allow_redirects=False
-                    )
-                else:
-                    response = self._session.get(
-                        url, params=payload, timeout=timeout, allow_redirects=False
-                    )
-                body = response.content
-            except requests.RequestException as exc:
-                if host_not_found(exc):  # no network, or a wrong base_url: no use retrying
-                    raise FetchError(
-                        f"cannot reach {urlsplit(url).hostname}: host name not found (no "
-                        "network, or a wrong [pubmed] base_url?)",
-                        url=shown,
-                    ) from None
-                reason = describe_failure(exc, settings.connect_timeout, settings.read_timeout)
-                continue
-            status = response.status_code
-            if status == 429 or status >= 500:
-                reason = f"HTTP {status}: {self._snippet(body)}"
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                continue
-            if status != 200:
-                raise FetchError(f"{shown}: HTTP {status}: {self._snippet(body)}", url=shown)
-            try:
-                return parse(body)
-            except ParseError as exc:
-                reason = self._redact(exc.message)
-        raise FetchError(
-            f"{shown}: failed after {attempts} attempt{'s' if attempts > 1 else ''}: {reason}",
-            url=shown,
+                return parse(reply.body)
+            except ParseError as exc:  # a malformed or in-band error answer: asked again
+                raise Retry(self._redact(exc.message)) from None
+
+        return self._fetcher.fetch(
+            url,
+            accept,
+            method="POST" if post else "GET",
+            params=None if post else payload,
+            data=payload if post else None,
+            shown=shown,
         )
 
     def _describe(self, url: str, params: dict[str, str], post: bool) -> str:
