@@ -44,10 +44,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from harvester import USER_AGENT
-from harvester.config import FeedsSettings
+from harvester.config import FeedsSettings, Settings, Topic
 from harvester.errors import FetchError, ParseError
-from harvester.filters import PhraseRules
+from harvester.filters import PhraseRules, compile_rules
 from harvester.models import Hit
+from harvester.sources import Batch
 from harvester.sources.feed_entry import (
     RawEntry,
     entry_identity,
@@ -434,3 +435,67 @@ def _handle(result: FeedResult, reply: Reply, *, now: dt.datetime) -> None:
     result.hits = parsed.hits
     result.entries = parsed.entries
     result.bozo = parsed.bozo
+
+
+# ------------------------------------------------------------------------------------- source
+
+#: Feed entries stored together in one transaction (several small feeds, or one large one).
+FEED_STORE_BATCH = 500
+
+
+class FeedsSource:
+    """Feeds as a conditional source of the registry (:mod:`harvester.sources`): a batch holds
+    the results of several feeds, at least ``FEED_STORE_BATCH`` entries (the last: the rest)."""
+
+    name = "feeds"
+    state: Literal["conditional"] = "conditional"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.feeds
+
+    @property
+    def requests_made(self) -> int:
+        return 0  # not counted per request: each feed's result says what it fetched
+
+    def close(self) -> None:
+        pass
+
+    def uses(self, topic: Topic) -> bool:
+        return any(feed.enabled for feed in topic.feeds)
+
+    def urls(self, topic: Topic) -> list[tuple[str, str]]:
+        return [(feed.url, feed.name) for feed in topic.feeds if feed.enabled]
+
+    def fetch(
+        self,
+        topic: Topic,
+        validators: dict[str, tuple[str | None, str | None]],
+        now: dt.datetime,
+    ) -> Iterator[Batch]:
+        requests_ = []
+        for feed in topic.feeds:
+            if not feed.enabled:
+                continue
+            rules = topic.feed_rules(feed)
+            etag, last_modified = validators.get(feed.url, (None, None))
+            requests_.append(
+                FeedRequest(
+                    url=feed.url,
+                    name=feed.name,
+                    rules=None if feed.all else compile_rules(rules.phrases, rules.exclude),
+                    etag=etag,
+                    last_modified=last_modified,
+                )
+            )
+        group: list[FeedResult] = []
+        for result in fetch_feeds(requests_, self.settings, now=now):
+            group.append(result)
+            if sum(len(r.hits) for r in group) >= FEED_STORE_BATCH:
+                yield _batch(group)
+                group = []
+        if group:
+            yield _batch(group)
+
+
+def _batch(group: list[FeedResult]) -> Batch:
+    return Batch([hit for r in group if r.error is None for hit in r.hits], group)

@@ -127,7 +127,7 @@ class Fetcher:
         policy: Policy,
         session: requests.Session,
         *,
-        before_attempt: Callable[[], None] | None = None,
+        before_attempt: Callable[[], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         describe_status: Callable[[Reply], str] = _default_status,
         logger: logging.Logger = log,

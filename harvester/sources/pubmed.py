@@ -29,22 +29,25 @@ in errors or in the HTTP library's debug log) and the last reason.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import requests
 from lxml import etree
 
 from harvester import __version__
-from harvester.config import PubMedSettings
+from harvester.config import PubMedSettings, Settings, Topic
 from harvester.errors import FetchError, ParseError
 from harvester.models import Hit
+from harvester.sources import Batch
 from harvester.sources.fetch import Fetcher, Policy, Reply, Retry
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
 from harvester.sources.ratelimit import RateLimiter, shared_limiter
@@ -59,6 +62,8 @@ MAX_RETRY_AFTER = 300.0
 MAX_GET_TERM = 1500
 #: How many times one slice's search may be renewed after the history server lost it.
 MAX_RENEWALS = 3
+#: Where NCBI's days begin and end: entrez dates are given in its local time.
+NCBI_TIME = ZoneInfo("America/New_York")
 #: NCBI's in-band answer to an efetch whose WebEnv/query_key the history server no longer has.
 _HISTORY_LOST = re.compile(rb"<ERROR>[^<]*(?:unable to obtain query|webenv)", re.IGNORECASE)
 _SAFE_XML = etree.XMLParser(
@@ -399,3 +404,80 @@ def harvest_pubmed(
             f"{'; '.join(overflow)}",
             hint="narrow the topic's query",
         )
+
+
+# ------------------------------------------------------------------------------------- source
+
+
+class PubMedSource:
+    """PubMed as a window source of the registry (:mod:`harvester.sources`).
+
+    A run asks from the watermark minus ``overlap_days`` (the overlap is absorbed by dedupe) up
+    to today; a first run goes back ``initial_days``; ``since``/``until`` override it (a
+    backfill). The watermark never passes NCBI's yesterday: entrez dates are US Eastern days, and
+    a day still running there may yet gain records however late in the UTC day the run is.
+    """
+
+    name = "pubmed"
+    state: Literal["window"] = "window"
+
+    def __init__(self, settings: Settings, *, client: EutilsClient | None = None) -> None:
+        self.settings = settings.pubmed
+        self._client = client
+
+    @property
+    def client(self) -> EutilsClient:
+        if self._client is None:
+            self._client = EutilsClient(self.settings)
+        return self._client
+
+    @property
+    def requests_made(self) -> int:
+        return self._client.requests_made if self._client is not None else 0
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def uses(self, topic: Topic) -> bool:
+        return topic.pubmed is not None and topic.pubmed.enabled
+
+    def state_key(self, topic: Topic) -> str:
+        assert topic.pubmed is not None
+        return hashlib.sha256(topic.pubmed.query.encode("utf-8")).hexdigest()[:16]
+
+    def window(
+        self,
+        mark: dt.datetime | None,
+        *,
+        since: dt.date | None,
+        until: dt.date | None,
+        today: dt.date,
+    ) -> tuple[dt.date, dt.date]:
+        return pubmed_window(self.settings, mark, since=since, until=until, today=today)
+
+    def last_complete_day(self, now: dt.datetime) -> dt.date:
+        return now.astimezone(NCBI_TIME).date() - dt.timedelta(days=1)
+
+    def fetch(self, topic: Topic, start: dt.date, end: dt.date) -> Iterator[Batch]:
+        assert topic.pubmed is not None
+        for batch in harvest_pubmed(self.client, topic.pubmed.query, start, end):
+            yield Batch(batch.hits, batch.complete_through)
+
+
+def pubmed_window(
+    settings: PubMedSettings,
+    mark: dt.datetime | None,
+    *,
+    since: dt.date | None,
+    until: dt.date | None,
+    today: dt.date,
+) -> tuple[dt.date, dt.date]:
+    """The entrez-date window of a PubMed run, given the topic's watermark ``mark``."""
+    maxdate = until or today
+    if since is not None:
+        return since, maxdate
+    if mark is None:
+        return maxdate - dt.timedelta(days=settings.initial_days), maxdate
+    return mark.date() - dt.timedelta(days=settings.overlap_days), maxdate
