@@ -14,7 +14,7 @@ import unicodedata
 from urllib.parse import unquote
 
 from harvester.models import PLACEHOLDER_TITLES
-from harvester.sources.urls import canonical_url, is_http_url
+from harvester.urls import canonical_url, is_http_url
 
 __all__ = [
     "author_key",
