@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import inspect
 import logging
 import sys
 from collections.abc import Iterator
@@ -202,7 +203,7 @@ def harvest(
     """Run one harvest now and print a summary per topic and source.
 
     Exits 1 when a source failed outright (nothing fetched); a partial run exits 0 and says why.
-    """  # the sources are listed after it, from the registry (see below)
+    """
     topics = select_topics(app.topics.all(), topic_slug)
     database = app.database()
     from harvester.harvest import Harvest, WindowError  # sources' libraries load only when used
@@ -245,7 +246,7 @@ def _window_flags(exc: WindowError) -> str:
 
 
 harvest.help = (
-    (harvest.help or "")
+    inspect.cleandoc(harvest.help or "")
     + "\n\nSources: "
     + "; ".join(f"{info.name} ({info.summary})" for info in SOURCES.values())
 )
@@ -331,7 +332,7 @@ def import_(app: App, file: Path, topic_slug: str | None, status: str) -> None:
 
 
 import_.help = (
-    (import_.help or "")
+    inspect.cleandoc(import_.help or "")
     + "\n\nFormats: "
     + "; ".join(
         f"{fmt.name} ({fmt.summary}; {', '.join(fmt.extensions)})" for fmt in FILE_FORMATS.values()
