@@ -88,15 +88,15 @@ class WindowError(HarvesterError):
     """The window asked for starts after it ends."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        topic: str,
-        source: str,
-        since: dt.date,
-        until: dt.date,
-        backfill: bool,
+        self, *, topic: str, source: str, since: dt.date, until: dt.date, backfill: bool
     ) -> None:
+        if backfill:
+            message = f"the window starts after it ends: since {since} > until {until}"
+        else:
+            message = (
+                f"the window starts after it ends: {topic}'s next {source} window starts at "
+                f"{since}, after until {until}; give since as well for a backfill"
+            )
         super().__init__(message)
         self.topic, self.source = topic, source
         self.since, self.until, self.backfill = since, until, backfill
@@ -230,23 +230,12 @@ class Harvest:
             mark = runs.get_watermark(session, topic=topic.slug, source=source.name, key=key)
         mindate, maxdate = source.window(mark, since=since, until=until, today=now.date())
         if mindate > maxdate:
-            if since is not None:
-                raise WindowError(
-                    f"the window starts after it ends: since {mindate} > until {maxdate}",
-                    topic=topic.slug,
-                    source=source.name,
-                    since=mindate,
-                    until=maxdate,
-                    backfill=True,
-                )
             raise WindowError(
-                f"the window starts after it ends: {topic.slug}'s next {source.name} window "
-                f"starts at {mindate}, after until {maxdate}; give since as well for a backfill",
                 topic=topic.slug,
                 source=source.name,
                 since=mindate,
                 until=maxdate,
-                backfill=False,
+                backfill=since is not None,
             )
         summary = self._start(topic, source.name, now, window=(mindate, maxdate))
         requests_before = source.requests_made

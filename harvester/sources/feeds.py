@@ -370,11 +370,8 @@ def policy(settings: FeedsSettings) -> Policy:
     """How feeds are fetched: redirects followed, a size cap and a total deadline on the body;
     only dropped connections and 429/502/503/504 are retried (a feed that times out or sends a
     broken body fails at once, so it cannot hold a worker and its host for long)."""
-    return Policy(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        max_retries=settings.max_retries,
-        backoff_base=settings.backoff_base,
+    return Policy.of(
+        settings,
         max_retry_after=MAX_RETRY_AFTER,
         retry_statuses=RETRY_STATUSES,
         retry_unfinished=False,

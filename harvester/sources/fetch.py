@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 import urllib3
@@ -79,6 +79,30 @@ class Policy:
     total_timeout: float | None = None
     #: Added to "host name not found" errors: where to look.
     host_hint: str | None = None
+
+    @classmethod
+    def of(cls, settings: _Timeouts, **policy: Any) -> Policy:
+        """A policy with the timeouts and retries of a source's settings section."""
+        return cls(
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_retries=settings.max_retries,
+            backoff_base=settings.backoff_base,
+            **policy,
+        )
+
+
+class _Timeouts(Protocol):
+    """The settings every network source has (``[pubmed]``, ``[feeds]``)."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def read_timeout(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def backoff_base(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)

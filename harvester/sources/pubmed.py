@@ -90,11 +90,8 @@ logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
 def policy(settings: PubMedSettings) -> Policy:
     """How E-utilities are fetched: 429 and 5xx, timeouts, cut-off bodies and malformed answers
     are retried; redirects are refused (the API key must never reach another host)."""
-    return Policy(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        max_retries=settings.max_retries,
-        backoff_base=settings.backoff_base,
+    return Policy.of(
+        settings,
         max_retry_after=MAX_RETRY_AFTER,
         retry_unfinished=True,
         follow_redirects=False,
