@@ -9,7 +9,7 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--pubmed
    database; records/s at each size and the ratio of the largest to the smallest time (per
    record, linear would be 1x; the target for 10x the records is at most 12x the time). Each size
    runs in its own process, whose peak resident memory is printed.
-2. **PubMed backfill**: ``Harvest.harvest_pubmed`` over a synthetic window served by the local
+2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a synthetic window served by the local
    E-utilities server (tests/eutils_server.py, real PubMed XML records cloned with new PMIDs) in
    a child process. CPU seconds of this process per 1,000 records (parse + dedupe + store) with
    an unlimited rate, then the wall time at ``--rate`` requests/s against that rate limit's floor
@@ -45,7 +45,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from harvester.config import PubMedQuery, Settings, Topic, TopicMeta  # noqa: E402
 from harvester.harvest import Harvest  # noqa: E402
 from harvester.models import CandidateStatus  # noqa: E402
-from harvester.sources.pubmed import EutilsClient  # noqa: E402
+from harvester.sources.pubmed import EutilsClient, PubMedSource  # noqa: E402
 from harvester.sources.ratelimit import RateLimiter  # noqa: E402
 from harvester.store.db import Database  # noqa: E402
 from harvester.store.migrate import upgrade  # noqa: E402
@@ -266,15 +266,17 @@ def backfill(base_url: str, url: str, batch: int, rate: int) -> tuple[float, flo
     )
     topic = Topic(topic=TopicMeta(slug="bench"), pubmed=PubMedQuery(query="q"))
     db = Database(url)
-    with Harvest(db, settings) as harvest:
-        harvest._pubmed = EutilsClient(settings.pubmed, limiter=RateLimiter(rate))
+    client = EutilsClient(settings.pubmed, limiter=RateLimiter(rate))
+    with Harvest(
+        db, settings, sources={"pubmed": PubMedSource(settings, client=client)}
+    ) as harvest:
         started = time.perf_counter()
         cpu = time.process_time()
-        summary = harvest.harvest_pubmed(topic, since=START, until=END)
+        summary = harvest.run_source("pubmed", topic, since=START, until=END)
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - started
     db.dispose()
-    assert summary.error is None, summary.error
+    assert summary is not None and summary.error is None, summary
     return wall, cpu, summary.fetched, summary.requests
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import inspect
 import logging
 import sys
 from collections.abc import Iterator
@@ -25,12 +26,15 @@ from harvester.errors import HarvesterError, OutputError
 from harvester.logging import setup_logging
 from harvester.models import CandidateStatus, RunStatus
 from harvester.scaffold import write_starter_files
+from harvester.sources import FILE_FORMATS, SOURCES
 from harvester.store import migrate
 from harvester.store.db import Database, open_database, safe_url
 from harvester.topics import TopicRegistry
 
 if TYPE_CHECKING:
-    from harvester.harvest import RunSummary
+    from harvester.harvest import RunSummary, WindowError
+
+WINDOWED = ", ".join(info.name for info in SOURCES.values() if info.windowed)
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 STATUSES = click.Choice([s.value for s in CandidateStatus])
@@ -185,9 +189,9 @@ def db_current(app: App) -> None:
 
 @cli.command()
 @click.option("--topic", "topic_slug", help="Only this topic (slug).")
-@click.option("--source", type=click.Choice(["pubmed", "feeds"]), help="Only this source.")
-@click.option("--since", type=DATE, help="PubMed: start of the entrez-date window (backfill).")
-@click.option("--until", type=DATE, help="PubMed: end of the entrez-date window.")
+@click.option("--source", type=click.Choice(list(SOURCES)), help="Only this source.")
+@click.option("--since", type=DATE, help=f"{WINDOWED}: start of the date window (a backfill).")
+@click.option("--until", type=DATE, help=f"{WINDOWED}: end of the date window.")
 @pass_app
 def harvest(
     app: App,
@@ -202,7 +206,7 @@ def harvest(
     """
     topics = select_topics(app.topics.all(), topic_slug)
     database = app.database()
-    from harvester.harvest import Harvest  # the sources' libraries load only when needed
+    from harvester.harvest import Harvest, WindowError  # sources' libraries load only when used
     from harvester.store.runs import sweep_interrupted_runs
 
     with database.write() as session:
@@ -213,18 +217,39 @@ def harvest(
 
     progress = _progress_line if sys.stderr.isatty() else None
     with Harvest(database, app.settings, report=_report, progress=progress) as harvester:
-        summaries = harvester.run(
-            topics,
-            sources=[source] if source else None,
-            since=since.date() if since else None,
-            until=until.date() if until else None,
-        )
+        try:
+            summaries = harvester.run(
+                topics,
+                sources=[source] if source else None,
+                since=since.date() if since else None,
+                until=until.date() if until else None,
+            )
+        except WindowError as exc:
+            raise HarvesterError(_window_flags(exc)) from None
     if not summaries:
         click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
     failed = [s for s in summaries if s.status is RunStatus.FAILED]
     if failed:
         reasons = "; ".join(dict.fromkeys(s.error or "no reason recorded" for s in failed))
         raise HarvesterError(f"{len(failed)} of {len(summaries)} runs failed: {reasons}")
+
+
+def _window_flags(exc: WindowError) -> str:
+    """A window error in the words of the command line's flags."""
+    if exc.backfill:
+        return f"--since {exc.since} is after --until {exc.until}"
+    return (
+        f"--until {exc.until} is before {exc.topic}'s next {exc.source} window, which starts "
+        f"at {exc.since}; "
+        "give --since as well for a backfill"
+    )
+
+
+harvest.help = (
+    inspect.cleandoc(harvest.help or "")
+    + "\n\nSources: "
+    + "; ".join(f"{info.name} ({info.summary})" for info in SOURCES.values())
+)
 
 
 def _progress_line(summary: RunSummary) -> None:
@@ -289,8 +314,9 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
 )
 @pass_app
 def import_(app: App, file: Path, topic_slug: str | None, status: str) -> None:
-    """Add the records of FILE (RIS, CSL-JSON, PubMed XML or MEDLINE .nbib), deduplicated
-    against everything already stored. Importing the same file again changes nothing."""
+    """Add the records of FILE, deduplicated against everything already stored. Importing the
+    same file again changes nothing. The format is told from the file's first bytes (else its
+    extension); the formats are listed below."""
     from harvester.importing import import_file
 
     if topic_slug is not None:
@@ -303,6 +329,15 @@ def import_(app: App, file: Path, topic_slug: str | None, status: str) -> None:
         now=dt.datetime.now(dt.UTC),
     )
     click.echo(summary.line())
+
+
+import_.help = (
+    inspect.cleandoc(import_.help or "")
+    + "\n\nFormats: "
+    + "; ".join(
+        f"{fmt.name} ({fmt.summary}; {', '.join(fmt.extensions)})" for fmt in FILE_FORMATS.values()
+    )
+)
 
 
 @cli.command()

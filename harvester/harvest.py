@@ -1,4 +1,26 @@
-"""One harvest: for each topic and source, fetch -> normalise -> dedupe -> store, inside a run record.
+"""One harvest: for each topic and each registered source, fetch -> store, inside a run record.
+
+The pipeline, for one topic (sources come from the registry, :data:`harvester.sources.SOURCES`)::
+
+    Harvest.run(topics, sources, since, until)
+     └─ for each topic, for each source that the topic uses (source.uses(topic)):
+         │
+         ├─ window source (PubMed)               ├─ conditional source (feeds)
+         │   watermark ──► source.window()        │   stored ETag/Last-Modified per URL
+         │   start run (window)                   │   start run
+         │   source.fetch(topic, start, end)      │   source.fetch(topic, validators, now)
+         │     │  the next batch is fetched       │     │  the feeds download concurrently
+         │     │  while this one is stored        │     │  while a batch is stored
+         │     ▼                                  │     ▼
+         │   batch: hits + complete-through date  │   batch: hits + the feeds' results
+         │     ▼                                  │     ▼
+         ├─ store: ingest_hits (normalise -> dedupe -> works, sightings, candidates)
+         │          + the checkpoint, in one short write transaction per batch:
+         │          the watermark moves to the    the feeds' validators, errors and
+         │          batch's complete date         failure counts are recorded
+         │
+         └─ finish run: ok | partial | failed, with counts, requests and error
+             (always: an error marks it failed/partial, Ctrl-C marks it failed "interrupted")
 
 A failing source marks its own run ``failed`` (nothing stored) or ``partial`` (some batches or
 feeds stored), keeps what it stored, and the loop goes on with the next source and topic. Every
@@ -6,59 +28,78 @@ run row is finished whatever happens: an unexpected error marks it ``failed`` or
 the reason, and an interrupt (Ctrl-C) marks it ``failed`` ("interrupted") before it propagates.
 Each batch of hits is stored in its own short write transaction, so a long harvest never holds
 the database's write lock for long and a crash loses at most the batch in hand. While a batch is
-stored the next one is already being fetched (PubMed) or the other feeds keep downloading, so a
-harvest goes at the pace of the network, not of the store. A feed entry the store refuses is
-recorded against its feed and skipped; the rest of that feed and every other feed are stored.
+stored the next one is already being fetched (window sources) or the other feeds keep
+downloading, so a harvest goes at the pace of the network, not of the store. A feed entry the
+store refuses is recorded against its feed and skipped; the rest of that feed and every other
+feed are stored.
 
-PubMed runs are incremental: each topic keeps a watermark per query (the entrez date up to which
-everything has been fetched). The next run asks from the watermark minus ``overlap_days`` (the
-overlap is absorbed by dedupe) up to today; a first run goes back ``initial_days``. ``since`` and
-``until`` override the window (a backfill). The watermark only moves to a date through which every
-record was actually fetched and stored, and it moves after every completed date slice (in the
-transaction that stores the slice's last batch), so a killed backfill resumes where its stored
-records stop, and never past NCBI's yesterday: entrez dates are US Eastern days, and
-a day still running there may yet gain records however late in the UTC day the run is.
+Window sources are incremental: each topic keeps a watermark per query (the date up to which
+everything has been fetched); the source says which window the next run asks for (see
+:class:`harvester.sources.pubmed.PubMedSource`). ``since`` and ``until`` override the window (a
+backfill). The watermark only moves to a date through which every record was actually fetched and
+stored, and it moves after every completed date slice (in the transaction that stores the
+slice's last batch), so a killed backfill resumes where its stored records stop, and never past
+the source's last complete day (:meth:`~harvester.sources.WindowSource.last_complete_day`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
-from harvester.config import PubMedSettings, Settings, Topic
+from harvester.config import Settings, Topic
 from harvester.errors import HarvesterError, SourceError
-from harvester.filters import compile_rules
 from harvester.models import Hit, RunStatus
-from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds
-from harvester.sources.pubmed import EutilsClient, harvest_pubmed
+from harvester.sources import (
+    Batch,
+    ConditionalSource,
+    Source,
+    WindowSource,
+    open_source,
+    source_names,
+)
 from harvester.store import feeds as feed_store
 from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
 
+if TYPE_CHECKING:
+    from harvester.sources.feeds import FeedResult
+
 log = logging.getLogger(__name__)
 
-SOURCES = ("pubmed", "feeds")
-#: Feed entries stored together in one transaction (several small feeds, or one large one).
-FEED_STORE_BATCH = 500
 T = TypeVar("T")
-#: Where NCBI's days begin and end: entrez dates are given in its local time.
-NCBI_TIME = ZoneInfo("America/New_York")
 
 Clock = Callable[[], dt.datetime]
 Reporter = Callable[[str], None]
 """Receives each run's summary line when the run ends; ``progress`` gets the running summary
 after every stored batch, for long runs."""
+
+
+class WindowError(HarvesterError):
+    """The window asked for starts after it ends."""
+
+    def __init__(
+        self, *, topic: str, source: str, since: dt.date, until: dt.date, backfill: bool
+    ) -> None:
+        if backfill:
+            message = f"the window starts after it ends: since {since} > until {until}"
+        else:
+            message = (
+                f"the window starts after it ends: {topic}'s next {source} window starts at "
+                f"{since}, after until {until}; give since as well for a backfill"
+            )
+        super().__init__(message)
+        self.topic, self.source = topic, source
+        self.since, self.until, self.backfill = since, until, backfill
 
 
 def utc_now() -> dt.datetime:
@@ -102,7 +143,11 @@ class RunSummary:
 
 
 class Harvest:
-    """Runs sources for topics against one database; entry points (CLI, scheduler) share it."""
+    """Runs sources for topics against one database; entry points (CLI, scheduler) share it.
+
+    ``sources`` replaces registered sources by name (tests and benchmarks hand in a source with
+    its own client); the others are opened from the registry when first used.
+    """
 
     def __init__(
         self,
@@ -112,24 +157,31 @@ class Harvest:
         clock: Clock = utc_now,
         report: Reporter | None = None,
         progress: Callable[[RunSummary], None] | None = None,
+        sources: Mapping[str, Source] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.report = report or (lambda _msg: None)
         self.progress = progress or (lambda _summary: None)
-        self._pubmed: EutilsClient | None = None
+        self._sources: dict[str, Source] = dict(sources or {})
 
     def close(self) -> None:
-        if self._pubmed is not None:
-            self._pubmed.close()
-            self._pubmed = None
+        for source in self._sources.values():
+            source.close()
+        self._sources.clear()
 
     def __enter__(self) -> Harvest:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def source(self, name: str) -> Source:
+        """The source registered as ``name`` (opened once per harvest)."""
+        if name not in self._sources:
+            self._sources[name] = open_source(name, self.settings)
+        return self._sources[name]
 
     # ------------------------------------------------------------------------------ the loop
 
@@ -141,80 +193,75 @@ class Harvest:
         since: dt.date | None = None,
         until: dt.date | None = None,
     ) -> list[RunSummary]:
-        wanted = tuple(sources) if sources is not None else SOURCES
+        wanted = tuple(sources) if sources is not None else source_names()
         summaries: list[RunSummary] = []
         for topic in topics:
-            for source in wanted:
-                summary = self._run_one(topic, source, since=since, until=until)
+            for name in wanted:
+                summary = self.run_source(name, topic, since=since, until=until)
                 if summary is not None:
                     summaries.append(summary)
                     self.report(summary.line())
         return summaries
 
-    def _run_one(
-        self, topic: Topic, source: str, *, since: dt.date | None, until: dt.date | None
+    def run_source(
+        self,
+        name: str,
+        topic: Topic,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
     ) -> RunSummary | None:
-        if source == "pubmed":
-            if topic.pubmed is None or not topic.pubmed.enabled:
-                return None
-            return self.harvest_pubmed(topic, since=since, until=until)
-        if source == "feeds":
-            if not any(feed.enabled for feed in topic.feeds):
-                return None
-            return self.harvest_feeds(topic)
-        raise HarvesterError(f"unknown source {source!r} (sources: {', '.join(SOURCES)})")
+        """One run of source ``name`` for ``topic``; None when the topic does not use it."""
+        source = self.source(name)
+        if not source.uses(topic):
+            return None
+        if source.state == "window":
+            return self._run_window(cast(WindowSource, source), topic, since=since, until=until)
+        return self._run_conditional(cast(ConditionalSource, source), topic)
 
-    # ------------------------------------------------------------------------------- pubmed
+    # ------------------------------------------------------------------------ window sources
 
-    def _client(self) -> EutilsClient:
-        if self._pubmed is None:
-            self._pubmed = EutilsClient(self.settings.pubmed)
-        return self._pubmed
-
-    def harvest_pubmed(
-        self, topic: Topic, *, since: dt.date | None = None, until: dt.date | None = None
+    def _run_window(
+        self, source: WindowSource, topic: Topic, *, since: dt.date | None, until: dt.date | None
     ) -> RunSummary:
-        assert topic.pubmed is not None
         now = self.clock()
+        key = source.state_key(topic)
         with self.db.read() as session:
-            mark = runs.get_watermark(
-                session, topic=topic.slug, source="pubmed", key=_query_key(topic)
-            )
-        mindate, maxdate = pubmed_window(
-            self.settings.pubmed, mark, since=since, until=until, today=now.date()
-        )
+            mark = runs.get_watermark(session, topic=topic.slug, source=source.name, key=key)
+        mindate, maxdate = source.window(mark, since=since, until=until, today=now.date())
         if mindate > maxdate:
-            if since is not None:
-                raise HarvesterError(f"--since {mindate} is after --until {maxdate}")
-            raise HarvesterError(
-                f"--until {maxdate} is before {topic.slug}'s next PubMed window, which starts "
-                f"at {mindate}; give --since as well for a backfill"
+            raise WindowError(
+                topic=topic.slug,
+                source=source.name,
+                since=mindate,
+                until=maxdate,
+                backfill=since is not None,
             )
-        summary = self._start(topic, "pubmed", now, window=(mindate, maxdate))
-        client = self._client()
-        requests_before = client.requests_made
-        ncbi_yesterday = now.astimezone(NCBI_TIME).date() - dt.timedelta(days=1)
+        summary = self._start(topic, source.name, now, window=(mindate, maxdate))
+        requests_before = source.requests_made
+        last_day = source.last_complete_day(now)
         # A backfill of an old window must not pull an existing watermark's window apart.
         moves = mark is None or mindate <= mark.date()
-        key = _query_key(topic)
 
         def checkpoint(through: dt.date | None) -> Callable[[Session], None] | None:
-            """Moving the watermark to ``through`` (never past NCBI's unfinished day)."""
+            """Moving the watermark to ``through`` (never past the source's last full day)."""
             if through is None or not moves:
                 return None
-            day = min(through, ncbi_yesterday)
-            if day < mindate:  # the window held only NCBI's unfinished day
+            day = min(through, last_day)
+            if day < mindate:  # the window held only the source's unfinished day
                 return None
             return lambda session: runs.set_watermark(
-                session, topic=topic.slug, source="pubmed", key=key, value=_midnight(day)
+                session, topic=topic.slug, source=source.name, key=key, value=_midnight(day)
             )
 
-        with self._finishing(summary, lambda: client.requests_made - requests_before):
+        def requests() -> int:
+            return source.requests_made - requests_before
+
+        with self._finishing(summary, requests):
             marked: dt.date | None = None
             try:
-                batches = harvest_pubmed(client, topic.pubmed.query, mindate, maxdate)
-                for batch in _prefetched(batches):
-                    through = batch.complete_through
+                for batch in _prefetched(source.fetch(topic, mindate, maxdate)):
+                    through = batch.checkpoint
                     self._store(
                         summary, batch.hits, also=checkpoint(through) if through != marked else None
                     )
@@ -223,7 +270,7 @@ class Harvest:
             except SourceError as exc:
                 summary.error = str(exc)
                 summary.status = RunStatus.PARTIAL if summary.fetched else RunStatus.FAILED
-            summary.requests = client.requests_made - requests_before
+            summary.requests = requests()
             finish_with_mark = checkpoint(maxdate) if summary.status is RunStatus.OK else None
             with self.db.write() as session:
                 if finish_with_mark is not None:
@@ -231,42 +278,28 @@ class Harvest:
                 self._finish(session, summary)
         return summary
 
-    # -------------------------------------------------------------------------------- feeds
+    # ------------------------------------------------------------------- conditional sources
 
-    def harvest_feeds(self, topic: Topic) -> RunSummary:
+    def _run_conditional(self, source: ConditionalSource, topic: Topic) -> RunSummary:
         now = self.clock()
-        summary = self._start(topic, "feeds", now)
-        feeds = [feed for feed in topic.feeds if feed.enabled]
-        requests = []
+        summary = self._start(topic, source.name, now)
+        urls = source.urls(topic)
+        validators: dict[str, tuple[str | None, str | None]] = {}
         with self.db.read() as session:
-            for feed in feeds:
-                state = feed_store.get_feed_state(session, topic=topic.slug, url=feed.url)
-                rules = topic.feed_rules(feed)
-                requests.append(
-                    FeedRequest(
-                        url=feed.url,
-                        name=feed.name,
-                        rules=None if feed.all else compile_rules(rules.phrases, rules.exclude),
-                        etag=state.etag if state else None,
-                        last_modified=state.last_modified if state else None,
-                    )
-                )
+            for url, _name in urls:
+                state = feed_store.get_feed_state(session, topic=topic.slug, url=url)
+                if state is not None:
+                    validators[url] = (state.etag, state.last_modified)
         with self._finishing(summary, lambda: 0):
             failed: list[str] = []
-            group: list[FeedResult] = []
-            results = fetch_feeds(requests, self.settings.feeds, now=now)
-            for result in results:
-                group.append(result)
-                if sum(len(r.hits) for r in group) >= FEED_STORE_BATCH:
-                    failed += self._store_feeds(topic, summary, group, now)
-                    group = []
-            failed += self._store_feeds(topic, summary, group, now)
+            for batch in source.fetch(topic, validators, now):
+                failed += self._store_feeds(topic, summary, batch, now)
             if not failed:
                 summary.status = RunStatus.OK
             else:
-                all_failed = len(failed) == len(feeds)
+                all_failed = len(failed) == len(urls)
                 summary.status = RunStatus.FAILED if all_failed else RunStatus.PARTIAL
-                summary.error = f"{len(failed)} of {len(feeds)} feeds failed: " + "; ".join(failed)
+                summary.error = f"{len(failed)} of {len(urls)} feeds failed: " + "; ".join(failed)
             skipped = [
                 f"{url}: {entry}"
                 for url, detail in summary.details.items()
@@ -282,14 +315,14 @@ class Harvest:
         return summary
 
     def _store_feeds(
-        self, topic: Topic, summary: RunSummary, group: list[FeedResult], now: dt.datetime
+        self, topic: Topic, summary: RunSummary, batch: Batch, now: dt.datetime
     ) -> list[str]:
         """Store the entries of several fetched feeds together and record each fetch; return the
         errors of the feeds that failed."""
+        group: list[FeedResult] = batch.checkpoint
         if not group:
             return []
-        good = [r for r in group if r.error is None]
-        skipped = self._store_isolated(summary, [hit for r in good for hit in r.hits])
+        skipped = self._store_isolated(summary, batch.hits)
         failed: list[str] = []
         threshold = self.settings.feeds.failing_after
         with self.db.write() as session:
@@ -482,29 +515,6 @@ def _prefetched(items: Iterator[T]) -> Iterator[T]:
     finally:
         stop.set()
         worker.join(timeout=1.0)
-
-
-def pubmed_window(
-    settings: PubMedSettings,
-    mark: dt.datetime | None,
-    *,
-    since: dt.date | None,
-    until: dt.date | None,
-    today: dt.date,
-) -> tuple[dt.date, dt.date]:
-    """The entrez-date window of a PubMed run, given the topic's watermark ``mark``."""
-    maxdate = until or today
-    if since is not None:
-        return since, maxdate
-    if mark is None:
-        return maxdate - dt.timedelta(days=settings.initial_days), maxdate
-    return mark.date() - dt.timedelta(days=settings.overlap_days), maxdate
-
-
-def _query_key(topic: Topic) -> str:
-    """Watermarks belong to a query: a changed query starts its own window."""
-    assert topic.pubmed is not None
-    return hashlib.sha256(topic.pubmed.query.encode("utf-8")).hexdigest()[:16]
 
 
 def _midnight(day: dt.date) -> dt.datetime:

@@ -15,7 +15,7 @@ import unicodedata
 from urllib.parse import unquote
 
 from harvester.models import PubDate, WorkKind, is_placeholder_title
-from harvester.sources.urls import canonical_url, is_http_url
+from harvester.urls import canonical_url, is_http_url
 
 __all__ = [
     "author_key",
@@ -161,7 +161,7 @@ def normalise_pmcid(value: str | None) -> str | None:
 
 
 def normalise_url(value: str | None) -> str | None:
-    """The canonical form of a URL for identity (see :func:`harvester.sources.urls.canonical_url`),
+    """The canonical form of a URL for identity (see :func:`harvester.urls.canonical_url`),
     or None when there is no http(s) URL."""
     if not value or not value.strip():
         return None

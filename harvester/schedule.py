@@ -220,7 +220,8 @@ def _dispatch(context: JobContext, job_id: str) -> tuple[str, str | None]:
 
 
 def _harvest(context: JobContext, topic: Topic) -> tuple[str, str | None]:
-    from harvester.harvest import SOURCES, Harvest, RunSummary
+    from harvester.harvest import Harvest, RunSummary
+    from harvester.sources import source_names
 
     def stop_between_batches(summary: RunSummary) -> None:
         # PubMed stores batch after batch: stop after the one in hand. A feeds run is bounded by
@@ -233,7 +234,7 @@ def _harvest(context: JobContext, topic: Topic) -> tuple[str, str | None]:
     with Harvest(
         context.db, context.settings, report=log.info, progress=stop_between_batches
     ) as harvest:
-        for source in SOURCES:
+        for source in source_names():
             if context.stop.is_set():
                 cut = True
                 break

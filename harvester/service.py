@@ -20,9 +20,8 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from harvester.schedule import (
     wait_idle,
     wanted_jobs,
 )
-from harvester.store import lease
+from harvester.store import lease, runs
 from harvester.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ class Service:
     def __init__(self, settings: Settings, db: Database, *, owner: str | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = owner or runs.owner_label()
         self.context = JobContext(settings=settings, db=db, owner=self.owner)
         self.scheduler: Any = None
         self.state = "starting"  # starting | owner | standby | stopped
@@ -74,6 +73,7 @@ class Service:
 
     def start(self) -> None:
         install(self.context)
+        self._sweep(gone=())
         self._tick()
         self._thread = threading.Thread(target=self._loop, name="harvester-lease", daemon=True)
         self._thread.start()
@@ -156,9 +156,25 @@ class Service:
             if self.state == "owner":
                 self._reload_topics()
 
+    def _sweep(self, *, gone: Collection[str]) -> None:
+        """Runs left running by stopped processes (``gone``: owners whose lease ran out) are
+        marked failed, by the one rule for interrupted runs."""
+        try:
+            with self.db.write() as session:
+                swept = runs.sweep_interrupted_runs(session, now=utc_now(), gone=gone)
+        except HarvesterError as exc:
+            log.error("interrupted runs not swept: %s", exc)
+            return
+        if swept:
+            log.warning(
+                "marked failed (interrupted): run %s, left running by a stopped process",
+                ", ".join(map(str, swept)),
+            )
+
     def _take_over(self) -> None:
         with self.db.write() as session:
             orphans = lease.close_orphans(session, owner=self.owner, now=utc_now())
+        self._sweep(gone={job.owner for job in orphans})
         for job in orphans:
             log.warning(
                 "job %s of %s (started %s) was cut off; marked failed",

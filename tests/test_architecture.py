@@ -40,17 +40,11 @@ PURE = frozenset(
 )
 #: Packages whose ``__init__`` a pure module's import runs (they must stay empty of imports).
 PACKAGES = frozenset({"harvester", "harvester.bulletin"})
-#: Until urls.py moves from harvester/sources/ to harvester/urls.py (the sources branch does
-#: that), normalise.py reads it where it is; it is pure itself and checked as such. Remove these
-#: two entries when the move lands.
-NOT_YET_MOVED = frozenset({"harvester.sources", "harvester.sources.urls"})
 #: Libraries that do I/O or belong to an edge: never imported by the pure core.
 EDGE_LIBRARIES = frozenset(
     {"sqlalchemy", "alembic", "requests", "httpx", "urllib3", "click", "starlette", "apscheduler"}
 )
 MAX_LINES = 600
-#: Modules another branch is splitting; each must fail here until it is (strict xfail).
-BEING_SPLIT = {"harvester.sources.importers": "split on the sources branch"}
 
 
 def module_path(name: str) -> Path:
@@ -112,10 +106,8 @@ def all_modules() -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(PURE))
 def test_the_pure_core_imports_no_edge(name: str) -> None:
-    if not module_path(name).exists():
-        assert name in {"harvester.urls"}, f"{name} is missing"
-        pytest.skip(f"{name} does not exist yet")
-    allowed = PURE | PACKAGES | NOT_YET_MOVED
+    assert module_path(name).exists(), f"{name} is missing"
+    allowed = PURE | PACKAGES
     wrong = []
     for imported, importer in sorted(reachable(name).items()):
         top = imported.split(".")[0]
@@ -132,19 +124,14 @@ def test_the_check_sees_an_edge_import(tmp_path: Path) -> None:
 
 
 def test_package_inits_import_nothing_heavy() -> None:
-    for package in PACKAGES | {"harvester.sources"}:
+    for package in PACKAGES:
         harvester_imports = {i for i in imports_of(package) if i.startswith("harvester.")}
         assert not harvester_imports, f"{package}/__init__.py imports {harvester_imports}"
 
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=BEING_SPLIT[name], strict=True))
-        if name in BEING_SPLIT
-        else name
-        for name in all_modules()
-    ],
+    all_modules(),
 )
 def test_no_module_is_too_long(name: str) -> None:
     lines = len(module_path(name).read_text(encoding="utf-8").splitlines())

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from harvester.cli import cli
 from harvester.config import SECTIONS, Settings
+from harvester.sources import FILE_FORMATS, SOURCES
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -50,3 +52,19 @@ def test_readme_has_exactly_two_setup_commands() -> None:
     section = README.split("## Set up", 1)[1].split("##", 1)[0]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     assert len([line for line in block.splitlines() if line.strip()]) == 2
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_every_source_is_listed_in_the_readme(name: str) -> None:
+    assert f"- `{name}`: {SOURCES[name].summary}\n" in README
+
+
+@pytest.mark.parametrize("name", list(FILE_FORMATS))
+def test_every_import_format_is_listed_in_the_readme(name: str) -> None:
+    assert f"- `{name}`: {FILE_FORMATS[name].summary}\n" in README
+
+
+def test_harvest_help_lists_the_registered_sources() -> None:
+    result = CliRunner().invoke(cli, ["harvest", "--help"])
+    for name, info in SOURCES.items():
+        assert name in result.output and info.summary.split(":")[0] in result.output

@@ -213,3 +213,9 @@ def test_until_before_the_next_window_says_to_give_since(project: Database) -> N
     assert result.exit_code == 1
     assert result.stderr.startswith("error: --until 2021-01-15 is before social-prescribing's next")
     assert "give --since as well" in result.stderr
+
+
+def test_a_reversed_window_is_told_in_the_words_of_the_flags(project: Database) -> None:
+    result = harvest("--since", "2024-05-02", "--until", "2024-05-01")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --since 2024-05-02 is after --until 2024-05-01")

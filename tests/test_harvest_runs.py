@@ -18,7 +18,7 @@ from harvester import importing
 from harvester.config import FeedConfig, PubMedQuery, Settings, Topic, TopicMeta
 from harvester.harvest import Harvest, RunSummary
 from harvester.importing import import_file
-from harvester.sources.pubmed import EutilsClient
+from harvester.sources.pubmed import EutilsClient, PubMedSource
 from harvester.sources.ratelimit import RateLimiter
 from harvester.store import runs as run_store
 from harvester.store.db import Database
@@ -51,8 +51,14 @@ def _pubmed_harvest(
             "backoff_base": 0.001,
         },
     )
-    harvest = Harvest(db, settings, progress=progress, clock=lambda: NOW)
-    harvest._pubmed = EutilsClient(settings.pubmed, limiter=RateLimiter(1000))
+    client = EutilsClient(settings.pubmed, limiter=RateLimiter(1000))
+    harvest = Harvest(
+        db,
+        settings,
+        progress=progress,
+        clock=lambda: NOW,
+        sources={"pubmed": PubMedSource(settings, client=client)},
+    )
     return harvest, Topic(topic=TopicMeta(slug="t"), pubmed=PubMedQuery(query="q"))
 
 
@@ -65,7 +71,7 @@ def test_an_interrupted_backfill_keeps_each_finished_slice_and_its_run_is_finish
 
     harvest, topic = _pubmed_harvest(db, server, progress=interrupt)
     with harvest, pytest.raises(KeyboardInterrupt):
-        harvest.harvest_pubmed(topic, since=SINCE, until=UNTIL)
+        harvest.run_source("pubmed", topic, since=SINCE, until=UNTIL)
     with db.read() as session:
         run = session.scalars(select(Run)).one()
         assert (run.status, run.error, run.finished_at) == ("failed", "interrupted", NOW)
@@ -77,8 +83,8 @@ def test_an_interrupted_backfill_keeps_each_finished_slice_and_its_run_is_finish
 
     resumed, topic = _pubmed_harvest(db, server)
     with resumed:
-        summary = resumed.harvest_pubmed(topic, until=UNTIL)
-    assert summary.status.value == "ok"
+        summary = resumed.run_source("pubmed", topic, until=UNTIL)
+    assert summary is not None and summary.status.value == "ok"
     assert summary.window is not None and summary.window[0] < mark.date()
     with db.read() as session:
         assert set(session.scalars(select(Work.pmid))) == {str(r.pmid) for r in corpus.records}
@@ -144,8 +150,8 @@ def test_an_entry_the_store_refuses_is_skipped_and_the_rest_is_stored(
             ],
         )
         with Harvest(db, settings, clock=lambda: NOW) as harvest:
-            summary = harvest.harvest_feeds(topic)
-    assert summary.status.value == "partial"
+            summary = harvest.run_source("feeds", topic)
+    assert summary is not None and summary.status.value == "partial"
     assert summary.details[one]["skipped"] == [
         "entry https://news.example.org/b not stored (ValueError: refused by the store)"
     ]

@@ -511,8 +511,10 @@ def test_http_errors(server: FeedServer, status: int, text: str) -> None:
 def test_transient_errors_are_retried(server: FeedServer) -> None:
     url = server.add("/busy", Route(status=503, headers={"Retry-After": "0"}))
     result = fetch_one(request_for(url), max_retries=2)
-    assert result.error == f"{url}: HTTP 503 Service Unavailable"
+    assert result.error == f"{url}: failed after 3 attempts: HTTP 503 Service Unavailable"
     assert len(server.requests_for("/busy")) == 3
+    once = fetch_one(request_for(url), max_retries=0)
+    assert once.error == f"{url}: HTTP 503 Service Unavailable"
 
 
 def test_slow_answer_times_out(server: FeedServer) -> None:
@@ -590,7 +592,7 @@ def test_connection_refused(server: FeedServer) -> None:
         url = gone.url("/feed.xml")
     result = fetch_one(request_for(url), max_retries=1)
     assert result.status == "error" and result.http_status is None
-    assert result.error == f"{url}: cannot connect (connection refused)"
+    assert result.error == f"{url}: failed after 2 attempts: cannot connect (connection refused)"
 
 
 def test_dns_failure(server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -608,9 +610,13 @@ def test_dns_failure(server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> Non
     results = {
         r.request.url: r
         for r in fetch_feeds(
-            [request_for(bad), request_for(good)], settings(max_retries=0), now=NOW
+            [request_for(bad), request_for(good)],
+            settings(max_retries=3, backoff_base=1.0),
+            now=NOW,
         )
     }
+    # not retried: three back-offs of a second or more would not bring the network back
+    assert results[bad].elapsed < 0.9
     assert results[bad].status == "error" and results[bad].http_status is None
     assert results[bad].error == f"{bad}: cannot connect (host name not found)"
     assert results[good].status == "ok" and results[good].entries > 0

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from harvester.sources.http import backoff_delay, retry_after_seconds
+from harvester.sources.fetch import backoff_delay, retry_after_seconds
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 

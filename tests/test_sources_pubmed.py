@@ -555,6 +555,21 @@ def test_the_limiter_keeps_a_safety_margin() -> None:
         RateLimiter(3, margin=-0.1)
 
 
+def test_a_slot_counts_from_the_end_of_its_answer() -> None:
+    """A request arrives somewhere between its start and its answer's end: the (N+1)th waits a
+    period (and the margin) after the first one's end, however slow that one was."""
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    with limiter.slot():
+        clock.now += 0.8  # a slow first answer: it may have reached the server at 100.79
+    for _ in range(2):
+        with limiter.slot():
+            pass
+    with limiter.slot() as wait:
+        assert clock.now == pytest.approx(100.8 + 1.0 + SAFETY_MARGIN)
+        assert wait == pytest.approx(1.0 + SAFETY_MARGIN)
+
+
 def test_no_429_from_a_server_counting_requests_in_any_sliding_second() -> None:
     """A backfill of 600 records in 31 quick requests at 10 requests/s against a stand-in that
     refuses the 11th request in any one second, as a strict counter would. Without the safety

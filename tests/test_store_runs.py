@@ -79,6 +79,22 @@ def test_only_runs_of_stopped_processes_are_swept(db: Database) -> None:
         assert sweep_interrupted_runs(session, now=NOW) == []
 
 
+def test_a_run_of_an_owner_whose_lease_ran_out_is_swept_on_any_host(db: Database) -> None:
+    """The service's takeover tells the sweep which owners are gone: the same rule, with proof
+    that a process on another host stopped long before ``stale_after``."""
+    dead = {"host": "other.invalid", "pid": 7, "proc_start": None, "boot": None}
+    alive = {"host": "other.invalid", "pid": 8, "proc_start": None, "boot": None}
+    cut = running_run(db, owner=dead, started=NOW - dt.timedelta(minutes=5))
+    busy = running_run(db, owner=alive, started=NOW - dt.timedelta(minutes=5))
+    mine = running_run(db, owner=process_identity(), started=NOW)
+    with db.write() as session:
+        assert sweep_interrupted_runs(session, now=NOW, gone={"other.invalid:7"}) == [cut]
+    with db.read() as session:
+        rows = {r.id: r for r in session.scalars(select(Run))}
+    assert rows[cut].status == "failed" and "scheduler lease ran out" in (rows[cut].error or "")
+    assert rows[busy].status == rows[mine].status == "running"
+
+
 def test_harvest_command_sweeps_interrupted_runs_first(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

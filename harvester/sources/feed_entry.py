@@ -40,7 +40,7 @@ from typing import Any
 from harvester.models import AbstractSection, Author, DatePrecision, Hit, PubDate, WorkKind
 from harvester.normalise import normalise_doi
 from harvester.sources.feed_text import plain_text, sanitise_html
-from harvester.sources.urls import canonical_url, is_http_url
+from harvester.urls import canonical_url, is_http_url
 
 __all__ = ["RawEntry", "entry_identity", "from_feedparser", "from_json_feed", "to_hit"]
 

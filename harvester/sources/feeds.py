@@ -10,10 +10,12 @@ from, a wrong declared charset) still yields its entries, with the complaint in 
 
 Requests carry the stored ETag and Last-Modified (``If-None-Match`` / ``If-Modified-Since``); a
 304 answer costs no parsing and keeps the stored validators (a 304 to a request that sent none is
-an error). Bodies are read in chunks and abandoned once they pass ``settings.max_bytes`` or take
-longer than ``settings.total_timeout``; redirects are followed and the final URL kept.
-Transient failures (connection errors, 429, 502, 503, 504) are retried ``settings.max_retries``
-times with exponential back-off (``settings.backoff_base``, honouring ``Retry-After``).
+an error). Requests go through the one fetch helper (:mod:`harvester.sources.fetch`, see
+:func:`policy`): bodies are read in chunks and abandoned once they pass ``settings.max_bytes`` or
+take longer than ``settings.total_timeout``; redirects are followed and the final URL kept.
+Transient failures (dropped connections, 429, 502, 503, 504) are retried ``settings.max_retries``
+times with exponential back-off (``settings.backoff_base``, honouring ``Retry-After``); a host name
+that does not resolve fails at once.
 
 :func:`parse_feed` is the pure half: bytes (plus the response headers, for the charset) in,
 entries that pass the topic's :class:`~harvester.filters.PhraseRules` out as
@@ -27,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import queue
 import threading
 import time
@@ -38,14 +41,14 @@ from urllib.parse import urlsplit
 
 import feedparser
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 
 from harvester import USER_AGENT
-from harvester.config import FeedsSettings
+from harvester.config import FeedsSettings, Settings, Topic
 from harvester.errors import FetchError, ParseError
-from harvester.filters import PhraseRules
+from harvester.filters import PhraseRules, compile_rules
 from harvester.models import Hit
+from harvester.sources import Batch
 from harvester.sources.feed_entry import (
     RawEntry,
     entry_identity,
@@ -54,7 +57,9 @@ from harvester.sources.feed_entry import (
     to_hit,
 )
 from harvester.sources.feed_text import plain_text
-from harvester.sources.http import backoff_delay, describe_failure, retry_after_seconds
+from harvester.sources.fetch import Fetcher, Policy, Reply
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FeedRequest",
@@ -72,7 +77,6 @@ ACCEPT = (
 )
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
-CHUNK_SIZE = 64 * 1024
 _LATIN = frozenset({"iso-8859-1", "latin-1", "windows-1252", "cp1252", "us-ascii", "ascii"})
 
 
@@ -362,6 +366,22 @@ def fetch_feed(
     return result
 
 
+def policy(settings: FeedsSettings) -> Policy:
+    """How feeds are fetched: redirects followed, a size cap and a total deadline on the body;
+    only dropped connections and 429/502/503/504 are retried (a feed that times out or sends a
+    broken body fails at once, so it cannot hold a worker and its host for long)."""
+    return Policy.of(
+        settings,
+        max_retry_after=MAX_RETRY_AFTER,
+        retry_statuses=RETRY_STATUSES,
+        retry_unfinished=False,
+        follow_redirects=True,
+        ok_statuses=(304,),
+        max_bytes=settings.max_bytes,
+        total_timeout=settings.total_timeout,
+    )
+
+
 def _fetch_into(
     result: FeedResult, settings: FeedsSettings, *, now: dt.datetime, session: requests.Session
 ) -> None:
@@ -375,38 +395,18 @@ def _fetch_into(
         headers["If-None-Match"] = request.etag
     if request.last_modified:
         headers["If-Modified-Since"] = request.last_modified
-    for attempt in range(settings.max_retries + 1):
-        last = attempt == settings.max_retries
-        try:
-            response = session.get(
-                request.url,
-                headers=headers,
-                timeout=(settings.connect_timeout, settings.read_timeout),
-                stream=True,
-                allow_redirects=True,
-            )
-        except requests.ConnectionError as exc:
-            if isinstance(exc, requests.ConnectTimeout) or last:
-                raise FetchError(_describe(request.url, exc, settings), url=request.url) from None
-            _sleep_before_retry(settings, attempt, None)
-            continue
-        except requests.RequestException as exc:
-            raise FetchError(_describe(request.url, exc, settings), url=request.url) from None
-        with response:
-            result.http_status = response.status_code
-            result.final_url = response.url
-            if response.status_code in RETRY_STATUSES and not last:
-                _sleep_before_retry(settings, attempt, response.headers.get("Retry-After"))
-                continue
-            _handle(result, response, settings, now=now)
-            return
+    fetcher = Fetcher(policy(settings), session, logger=log, label="feed")
+    try:
+        fetcher.fetch(request.url, lambda reply: _handle(result, reply, now=now), headers=headers)
+    finally:
+        result.http_status = fetcher.http_status
+        result.final_url = fetcher.final_url
+        result.bytes_received = fetcher.bytes_received
 
 
-def _handle(
-    result: FeedResult, response: requests.Response, settings: FeedsSettings, *, now: dt.datetime
-) -> None:
+def _handle(result: FeedResult, reply: Reply, *, now: dt.datetime) -> None:
     request = result.request
-    if response.status_code == 304:
+    if reply.status == 304:
         if not (request.etag or request.last_modified):
             # Nothing was stored to be "not modified" against: treating this as success would
             # keep the feed unread for ever.
@@ -415,84 +415,84 @@ def _handle(
                 url=request.url,
             )
         result.status = "not_modified"
-        result.etag = response.headers.get("ETag") or request.etag
-        result.last_modified = response.headers.get("Last-Modified") or request.last_modified
+        result.etag = reply.headers.get("ETag") or request.etag
+        result.last_modified = reply.headers.get("Last-Modified") or request.last_modified
         return
-    if response.status_code >= 400 or response.status_code < 200:
-        reason = f" {response.reason}" if response.reason else ""
-        raise FetchError(f"{request.url}: HTTP {response.status_code}{reason}", url=request.url)
-    body = _read_body(result, response, settings)
     parsed = parse_feed(
-        body,
+        reply.body,
         url=request.url,
         name=request.name,
         rules=request.rules,
         now=now,
-        headers={**response.headers, "content-location": response.url},
+        headers={**reply.headers, "content-location": reply.url},
     )
     result.status = "ok"
-    result.etag = response.headers.get("ETag")
-    result.last_modified = response.headers.get("Last-Modified")
+    result.etag = reply.headers.get("ETag")
+    result.last_modified = reply.headers.get("Last-Modified")
     result.hits = parsed.hits
     result.entries = parsed.entries
     result.bozo = parsed.bozo
 
 
-def _read_body(result: FeedResult, response: requests.Response, settings: FeedsSettings) -> bytes:
-    """The decoded body, refused past ``max_bytes`` or ``total_timeout``.
+# ------------------------------------------------------------------------------------- source
 
-    ``read1`` returns whatever has arrived (never waiting to fill a whole chunk, as
-    ``iter_content`` does), so the deadline is checked while a slow server is still sending.
-    """
-    url, max_bytes = result.request.url, settings.max_bytes
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(
-            f"{url}: body of {declared} bytes is over the {max_bytes}-byte limit", url=url
-        )
-    deadline = time.monotonic() + settings.total_timeout
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while chunk := response.raw.read1(CHUNK_SIZE, decode_content=True):
-            size += len(chunk)
-            result.bytes_received = _wire_bytes(response, size)
-            if size > max_bytes:
-                raise FetchError(f"{url}: body is over the {max_bytes}-byte limit", url=url)
-            if time.monotonic() > deadline:
-                raise FetchError(
-                    f"{url}: body not complete within {settings.total_timeout:g} s", url=url
+#: Feed entries stored together in one transaction (several small feeds, or one large one).
+FEED_STORE_BATCH = 500
+
+
+class FeedsSource:
+    """Feeds as a conditional source of the registry (:mod:`harvester.sources`): a batch holds
+    the results of several feeds, at least ``FEED_STORE_BATCH`` entries (the last: the rest)."""
+
+    name = "feeds"
+    state: Literal["conditional"] = "conditional"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.feeds
+
+    @property
+    def requests_made(self) -> int:
+        return 0  # not counted per request: each feed's result says what it fetched
+
+    def close(self) -> None:
+        pass
+
+    def uses(self, topic: Topic) -> bool:
+        return any(feed.enabled for feed in topic.feeds)
+
+    def urls(self, topic: Topic) -> list[tuple[str, str]]:
+        return [(feed.url, feed.name) for feed in topic.feeds if feed.enabled]
+
+    def fetch(
+        self,
+        topic: Topic,
+        validators: dict[str, tuple[str | None, str | None]],
+        now: dt.datetime,
+    ) -> Iterator[Batch]:
+        requests_ = []
+        for feed in topic.feeds:
+            if not feed.enabled:
+                continue
+            rules = topic.feed_rules(feed)
+            etag, last_modified = validators.get(feed.url, (None, None))
+            requests_.append(
+                FeedRequest(
+                    url=feed.url,
+                    name=feed.name,
+                    rules=None if feed.all else compile_rules(rules.phrases, rules.exclude),
+                    etag=etag,
+                    last_modified=last_modified,
                 )
-            chunks.append(chunk)
-    except urllib3.exceptions.ReadTimeoutError:
-        raise FetchError(f"{url}: timed out while reading the body", url=url) from None
-    except urllib3.exceptions.DecodeError as exc:
-        raise FetchError(f"{url}: body cannot be decompressed ({exc})", url=url) from None
-    except urllib3.exceptions.ProtocolError:
-        result.bytes_received = _wire_bytes(response, size)
-        raise FetchError(
-            f"{url}: connection closed after {result.bytes_received} bytes, body incomplete",
-            url=url,
-        ) from None
-    return b"".join(chunks)
+            )
+        group: list[FeedResult] = []
+        for result in fetch_feeds(requests_, self.settings, now=now):
+            group.append(result)
+            if sum(len(r.hits) for r in group) >= FEED_STORE_BATCH:
+                yield _batch(group)
+                group = []
+        if group:
+            yield _batch(group)
 
 
-def _wire_bytes(response: requests.Response, decoded: int) -> int:
-    """Bytes that came over the wire (compressed size when gzip was used)."""
-    tell = getattr(response.raw, "tell", None)
-    try:
-        return int(tell()) if tell is not None else decoded
-    except (OSError, ValueError):
-        return decoded
-
-
-def _sleep_before_retry(settings: FeedsSettings, attempt: int, retry_after: str | None) -> None:
-    wait = retry_after_seconds(retry_after)
-    time.sleep(
-        backoff_delay(attempt + 1, settings.backoff_base, retry_after=wait, cap=MAX_RETRY_AFTER)
-    )
-
-
-def _describe(url: str, exc: requests.RequestException, settings: FeedsSettings) -> str:
-    """One line for a transport failure, naming the URL."""
-    return f"{url}: {describe_failure(exc, settings.connect_timeout, settings.read_timeout)}"
+def _batch(group: list[FeedResult]) -> Batch:
+    return Batch([hit for r in group if r.error is None for hit in r.hits], group)

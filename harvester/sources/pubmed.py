@@ -17,39 +17,38 @@ The history server forgets a ``WebEnv`` after about an hour, so a page asked for
 back-offs) may find its search gone: the slice is searched again and fetching resumes where it
 was, or starts the slice over when the new search counts differently (dedupe absorbs repeats).
 
-Faults: HTTP 429 and 5xx, timeouts, dropped connections, truncated or malformed bodies and NCBI's
-in-band ``<ERROR>`` answers (HTTP 200) are retried ``max_retries`` times with exponential back-off
-plus jitter, honouring ``Retry-After``. Other HTTP errors fail at once, and so does a host name that
-does not resolve (no network: half a minute of retries would not bring it back). A request that keeps failing
-raises :class:`FetchError` naming the URL (the API key is never shown, in errors or in the HTTP
-library's debug log) and the last reason.
+Faults go through the one fetch helper (:mod:`harvester.sources.fetch`): HTTP 429 and 5xx,
+timeouts, dropped connections, truncated or malformed bodies and NCBI's in-band ``<ERROR>``
+answers (HTTP 200) are retried ``max_retries`` times with exponential back-off plus jitter,
+honouring ``Retry-After``. Other HTTP errors fail at once, and so does a host name that does not
+resolve (no network: half a minute of retries would not bring it back). Redirects are refused. A
+request that keeps failing raises :class:`FetchError` naming the URL (the API key is never shown,
+in errors or in the HTTP library's debug log) and the last reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
-from urllib.parse import urlencode, urlsplit
+from typing import Literal, TypeVar
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import requests
 from lxml import etree
 
 from harvester import __version__
-from harvester.config import PubMedSettings
+from harvester.config import PubMedSettings, Settings, Topic
 from harvester.errors import FetchError, ParseError
 from harvester.models import Hit
-from harvester.sources.http import (
-    backoff_delay,
-    describe_failure,
-    host_not_found,
-    retry_after_seconds,
-)
+from harvester.sources import Batch
+from harvester.sources.fetch import Fetcher, Policy, Reply, Retry
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml
 from harvester.sources.ratelimit import RateLimiter, shared_limiter
 
@@ -63,6 +62,8 @@ MAX_RETRY_AFTER = 300.0
 MAX_GET_TERM = 1500
 #: How many times one slice's search may be renewed after the history server lost it.
 MAX_RENEWALS = 3
+#: Where NCBI's days begin and end: entrez dates are given in its local time.
+NCBI_TIME = ZoneInfo("America/New_York")
 #: NCBI's in-band answer to an efetch whose WebEnv/query_key the history server no longer has.
 _HISTORY_LOST = re.compile(rb"<ERROR>[^<]*(?:unable to obtain query|webenv)", re.IGNORECASE)
 _SAFE_XML = etree.XMLParser(
@@ -84,6 +85,18 @@ class _HideApiKey(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_HideApiKey())
+
+
+def policy(settings: PubMedSettings) -> Policy:
+    """How E-utilities are fetched: 429 and 5xx, timeouts, cut-off bodies and malformed answers
+    are retried; redirects are refused (the API key must never reach another host)."""
+    return Policy.of(
+        settings,
+        max_retry_after=MAX_RETRY_AFTER,
+        retry_unfinished=True,
+        follow_redirects=False,
+        host_hint="no network, or a wrong [pubmed] base_url?",
+    )
 
 
 class HistoryExpired(FetchError):
@@ -128,18 +141,29 @@ class EutilsClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.requests_made = 0
         self._own_session = session is None
         self._session = session or requests.Session()
         if self._own_session:
             self._session.headers["User-Agent"] = f"harvester/{__version__} ({settings.tool})"
-        self._limiter = limiter or shared_limiter("pubmed", settings.api_key)
-        self._sleep = sleep
+        self._fetcher = Fetcher(
+            policy(settings),
+            self._session,
+            limit=(limiter or shared_limiter("pubmed", settings.api_key)).slot,
+            sleep=sleep,
+            describe_status=lambda reply: f"HTTP {reply.status}: {self._snippet(reply.body)}",
+            logger=log,
+            label="PubMed request",
+        )
         self._identity = {"tool": settings.tool}
         if settings.email:
             self._identity["email"] = settings.email
         if settings.api_key:
             self._identity["api_key"] = settings.api_key
+
+    @property
+    def requests_made(self) -> int:
+        """Requests sent so far, every retry included."""
+        return self._fetcher.requests_made
 
     def close(self) -> None:
         if self._own_session:
@@ -219,64 +243,25 @@ class EutilsClient:
         parse: Callable[[bytes], T],
     ) -> T:
         """Send one logical request, retrying transient faults; return ``parse(body)``."""
-        settings = self.settings
         url = self.settings.base_url + endpoint
-        shown = self._describe(url, params, post)
         payload = {**params, **self._identity}
-        timeout = (settings.connect_timeout, settings.read_timeout)
-        attempts = settings.max_retries + 1
-        reason = ""
-        retry_after: float | None = None
-        for attempt in range(attempts):
-            if attempt:
-                delay = backoff_delay(
-                    attempt, settings.backoff_base, retry_after=retry_after, cap=MAX_RETRY_AFTER
-                )
-                log.warning(
-                    "PubMed request %s failed (%s); retry %d of %d in %.2fs",
-                    shown,
-                    reason,
-                    attempt,
-                    attempts - 1,
-                    delay,
-                )
-                self._sleep(delay)
-            retry_after = None
-            self._limiter.acquire()
-            self.requests_made += 1
+        shown = self._describe(url, params, post)
+
+        def accept(reply: Reply) -> T:
+            if reply.status != 200:
+                raise FetchError(f"{shown}: HTTP {reply.status}: {self._snippet(reply.body)}")
             try:
-                if post:
-                    response = self._session.post(
-                        url, data=payload, timeout=timeout, allow_redirects=False
-                    )
-                else:
-                    response = self._session.get(
-                        url, params=payload, timeout=timeout, allow_redirects=False
-                    )
-                body = response.content
-            except requests.RequestException as exc:
-                if host_not_found(exc):  # no network, or a wrong base_url: no use retrying
-                    raise FetchError(
-                        f"cannot reach {urlsplit(url).hostname}: host name not found (no "
-                        "network, or a wrong [pubmed] base_url?)",
-                        url=shown,
-                    ) from None
-                reason = describe_failure(exc, settings.connect_timeout, settings.read_timeout)
-                continue
-            status = response.status_code
-            if status == 429 or status >= 500:
-                reason = f"HTTP {status}: {self._snippet(body)}"
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                continue
-            if status != 200:
-                raise FetchError(f"{shown}: HTTP {status}: {self._snippet(body)}", url=shown)
-            try:
-                return parse(body)
-            except ParseError as exc:
-                reason = self._redact(exc.message)
-        raise FetchError(
-            f"{shown}: failed after {attempts} attempt{'s' if attempts > 1 else ''}: {reason}",
-            url=shown,
+                return parse(reply.body)
+            except ParseError as exc:  # a malformed or in-band error answer: asked again
+                raise Retry(self._redact(exc.message)) from None
+
+        return self._fetcher.fetch(
+            url,
+            accept,
+            method="POST" if post else "GET",
+            params=None if post else payload,
+            data=payload if post else None,
+            shown=shown,
         )
 
     def _describe(self, url: str, params: dict[str, str], post: bool) -> str:
@@ -416,3 +401,80 @@ def harvest_pubmed(
             f"{'; '.join(overflow)}",
             hint="narrow the topic's query",
         )
+
+
+# ------------------------------------------------------------------------------------- source
+
+
+class PubMedSource:
+    """PubMed as a window source of the registry (:mod:`harvester.sources`).
+
+    A run asks from the watermark minus ``overlap_days`` (the overlap is absorbed by dedupe) up
+    to today; a first run goes back ``initial_days``; ``since``/``until`` override it (a
+    backfill). The watermark never passes NCBI's yesterday: entrez dates are US Eastern days, and
+    a day still running there may yet gain records however late in the UTC day the run is.
+    """
+
+    name = "pubmed"
+    state: Literal["window"] = "window"
+
+    def __init__(self, settings: Settings, *, client: EutilsClient | None = None) -> None:
+        self.settings = settings.pubmed
+        self._client = client
+
+    @property
+    def client(self) -> EutilsClient:
+        if self._client is None:
+            self._client = EutilsClient(self.settings)
+        return self._client
+
+    @property
+    def requests_made(self) -> int:
+        return self._client.requests_made if self._client is not None else 0
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def uses(self, topic: Topic) -> bool:
+        return topic.pubmed is not None and topic.pubmed.enabled
+
+    def state_key(self, topic: Topic) -> str:
+        assert topic.pubmed is not None
+        return hashlib.sha256(topic.pubmed.query.encode("utf-8")).hexdigest()[:16]
+
+    def window(
+        self,
+        mark: dt.datetime | None,
+        *,
+        since: dt.date | None,
+        until: dt.date | None,
+        today: dt.date,
+    ) -> tuple[dt.date, dt.date]:
+        return pubmed_window(self.settings, mark, since=since, until=until, today=today)
+
+    def last_complete_day(self, now: dt.datetime) -> dt.date:
+        return now.astimezone(NCBI_TIME).date() - dt.timedelta(days=1)
+
+    def fetch(self, topic: Topic, start: dt.date, end: dt.date) -> Iterator[Batch]:
+        assert topic.pubmed is not None
+        for batch in harvest_pubmed(self.client, topic.pubmed.query, start, end):
+            yield Batch(batch.hits, batch.complete_through)
+
+
+def pubmed_window(
+    settings: PubMedSettings,
+    mark: dt.datetime | None,
+    *,
+    since: dt.date | None,
+    until: dt.date | None,
+    today: dt.date,
+) -> tuple[dt.date, dt.date]:
+    """The entrez-date window of a PubMed run, given the topic's watermark ``mark``."""
+    maxdate = until or today
+    if since is not None:
+        return since, maxdate
+    if mark is None:
+        return maxdate - dt.timedelta(days=settings.initial_days), maxdate
+    return mark.date() - dt.timedelta(days=settings.overlap_days), maxdate

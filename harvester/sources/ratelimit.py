@@ -5,14 +5,15 @@ across everything that client does. Several topics may harvest in one process (t
 jobs in threads), so the limit must be shared: :func:`shared_limiter` hands every E-utilities
 client with the same identity the same :class:`RateLimiter`.
 
-The limiter keeps the start times of the last ``rate`` requests and lets a new one start only when
-fewer than ``rate`` started in the preceding ``period`` plus a safety ``margin``: "at most N in any
-one-second window", NCBI's rule, which allows a short burst after a pause. The margin is there
-because the server counts arrivals, not starts: without it the (N+1)th request starts exactly one
-period after the first, and any delay of the first on its way (a new connection, a busy thread,
-a sleep that overslept) puts N+1 arrivals in one second of the server's clock, and a strict
-counter answers 429. :data:`SAFETY_MARGIN` (measured in ``benchmarks/pubmed_bench.py``) costs a
-long backfill under a tenth of its speed. A caller reserves its slot
+The limiter keeps a stamp for each of the last ``rate`` requests and lets a new one start only
+when fewer than ``rate`` stamps lie in the preceding ``period`` plus a safety ``margin``: "at most
+N in any one-second window", NCBI's rule, which allows a short burst after a pause. The server
+counts arrivals, and a request arrives somewhere between its start and the end of its answer, so a
+request made through :meth:`RateLimiter.slot` is stamped with the time its answer ended: then the
+(N+1)th request starts at least a period after the first one's arrival however long that one was
+on its way (a new connection, a busy thread on either side). A request that has not ended yet
+counts from its start, plus :data:`SAFETY_MARGIN` (measured in ``benchmarks/pubmed_bench.py``,
+and under a tenth of a long backfill's speed). A caller reserves its slot
 under the lock and sleeps outside it, so waiting threads are served in order and none spins.
 The clock and the sleep function are injectable so tests can check the schedule without waiting.
 """
@@ -23,7 +24,8 @@ import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -61,21 +63,38 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._starts: deque[float] = deque(maxlen=rate)
+        # One stamp per request (a one-item list, so that slot() can move it to the answer's end).
+        self._stamps: deque[list[float]] = deque(maxlen=rate)
 
     def acquire(self) -> float:
         """Block until a request may start; return how long this call waited (seconds)."""
+        return self._reserve()[1]
+
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """Wait for a request's turn (yields the wait), then stamp it with the time the request
+        ended, which is no earlier than its arrival at the server."""
+        stamp, wait = self._reserve()
+        try:
+            yield wait
+        finally:
+            with self._lock:
+                stamp[0] = max(stamp[0], self._clock())
+
+    def _reserve(self) -> tuple[list[float], float]:
         with self._lock:
             now = self._clock()
             start = now
-            if len(self._starts) == self.rate:
-                # The oldest of the last `rate` starts must be a full period (and the margin) ago.
-                start = max(now, self._starts[0] + self.period + self.margin)
-            self._starts.append(start)
+            if len(self._stamps) == self.rate:
+                # The earliest of the last `rate` stamps must be a full period (and the margin) ago.
+                earliest = min(stamp[0] for stamp in self._stamps)
+                start = max(now, earliest + self.period + self.margin)
+            stamp = [start]
+            self._stamps.append(stamp)
         wait = start - now
         if wait > 0:
             self._sleep(wait)
-        return wait
+        return stamp, wait
 
 
 _registry: dict[str, RateLimiter] = {}

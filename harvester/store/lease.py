@@ -10,7 +10,8 @@ need synchronised clocks (NTP), as with any lease.
 
 Each execution of a job is a ``job_run`` row (running, then ok / partial / failed): the health
 report and the runs page read it, and a new owner finds the executions that a dead owner left
-``running`` and closes them, with the harvest runs they had started.
+``running`` and closes them; the harvest runs they had started are closed by the one rule for
+interrupted runs (:func:`harvester.store.runs.sweep_interrupted_runs`, told the dead owners).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from harvester.models import RunStatus
-from harvester.store.tables import JobRun, Run, SchedulerLease
+from harvester.store.tables import JobRun, SchedulerLease
 
 SCHEDULER = "scheduler"
 INTERRUPTED = "interrupted: the service stopped before this run finished"
@@ -106,8 +107,8 @@ def finish_job(
 
 
 def close_orphans(session: Session, *, owner: str, now: dt.datetime) -> list[JobRecord]:
-    """Mark job executions left running by other (dead) owners failed, with the harvest runs
-    they started; returns those executions (their harvests are run again)."""
+    """Mark job executions left running by other (dead) owners failed; returns those executions
+    (the caller sweeps their owners' runs and harvests those topics again)."""
     orphans = session.scalars(
         select(JobRun).where(JobRun.status == RunStatus.RUNNING.value, JobRun.owner != owner)
     ).all()
@@ -116,18 +117,6 @@ def close_orphans(session: Session, *, owner: str, now: dt.datetime) -> list[Job
         job.status = RunStatus.FAILED.value
         job.finished_at = now
         job.error = INTERRUPTED
-        kind, _, topic = job.job_id.partition(":")
-        if kind == "harvest" and topic:
-            session.execute(
-                update(Run)
-                .where(
-                    Run.topic == topic,
-                    Run.status == RunStatus.RUNNING.value,
-                    Run.started_at >= job.started_at,
-                )
-                .values(status=RunStatus.FAILED.value, finished_at=now, error=INTERRUPTED)
-                .execution_options(synchronize_session=False)
-            )
         closed.append(_view(job))
     return closed
 

@@ -3,9 +3,13 @@
 Every run row is finished. A run is started with its owner in ``details["owner"]`` (host, pid,
 the process's start time and the machine's boot id), so a row a killed process left ``running`` can
 be told from one another process is still working on, also when two processes share a PostgreSQL
-database: :func:`sweep_interrupted_runs` marks ``failed`` ("interrupted") every running run whose
-owning process no longer exists on this host, whose owner is unknown, or, on another host (whose
-processes cannot be seen from here), that started more than ``stale_after`` ago.
+database. One rule says when a run was interrupted, and :func:`sweep_interrupted_runs` applies it
+for every caller (``harvester harvest`` before it starts; the service when it starts and when it
+takes the scheduler over from a dead owner): a running run is marked ``failed`` ("interrupted")
+when its owner is unknown, when its owning process no longer exists on this host, when its owner
+is one the caller knows is gone (``gone``: the scheduler lease of that process ran out, which is
+proof on any host), or, on another host (whose processes cannot be seen from here), when it
+started more than ``stale_after`` ago.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +148,13 @@ def process_identity(pid: int | None = None) -> dict[str, Any]:
     }
 
 
+def owner_label(identity: dict[str, Any] | None = None) -> str:
+    """``host:pid`` of a process identity (this process by default): how the service names
+    itself as the scheduler lease's owner."""
+    identity = identity if identity is not None else process_identity()
+    return f"{identity.get('host')}:{identity.get('pid')}"
+
+
 def _proc_start(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
@@ -179,10 +190,15 @@ def _alive_here(owner: dict[str, Any]) -> bool:
 
 
 def sweep_interrupted_runs(
-    session: Session, *, now: dt.datetime, stale_after: dt.timedelta = STALE_AFTER
+    session: Session,
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta = STALE_AFTER,
+    gone: Collection[str] = (),
 ) -> list[int]:
     """Mark ``failed`` (error "interrupted: ...") every run left ``running`` by a process that
-    stopped; return their ids. Call it when a harvest or the service starts."""
+    stopped; return their ids. ``gone``: owners (``host:pid``, see :func:`owner_label`) known to
+    have stopped. Call it when a harvest or the service starts, and at a scheduler takeover."""
     host = socket.gethostname()
     swept = []
     running = select(Run).where(Run.status == RunStatus.RUNNING.value).order_by(Run.id)
@@ -190,6 +206,8 @@ def sweep_interrupted_runs(
         owner = (run.details or {}).get("owner")
         if not isinstance(owner, dict):
             reason = "its process is unknown"
+        elif owner_label(owner) in gone:
+            reason = f"process {owner_label(owner)} stopped: its scheduler lease ran out"
         elif owner.get("host") == host:
             if _alive_here(owner):
                 continue

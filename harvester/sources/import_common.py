@@ -1,0 +1,181 @@
+"""What the import readers share: text decoding, sighting ids, names, dates and the repairs
+that keep a record (see :mod:`harvester.sources.importers`)."""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import hashlib
+import io
+import json
+import re
+from typing import Any, BinaryIO
+
+from harvester.models import (
+    NO_TITLE,
+    Author,
+    DatePrecision,
+    Hit,
+    PubDate,
+    WorkKind,
+)
+
+_YEAR_MONTH_DAY = re.compile(r"^\s*(\d{4})(?:[/-](\d{1,2}))?(?:[/-](\d{1,2}))?")
+
+
+_PMID_NOTE = re.compile(r"\b(?:PMID|PubMed ID):?\s*(?:NLM)?(\d+)", re.IGNORECASE)
+
+
+_FAMILY_INITIALS = re.compile(r"^(\S.*?)\s+([A-Z]{1,4})$")
+
+
+_INITIALS_FAMILY = re.compile(r"^((?:[A-Z]\.[\s-]*)+)(\S.*)$")
+
+
+_Read = tuple[int, Hit | None, list[str]]
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8"
+
+
+def _windows_1252(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a byte that is not UTF-8 is read as Windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("harvester-cp1252", _windows_1252)
+
+
+def _text(handle: BinaryIO, encoding: str) -> io.TextIOWrapper:
+    """The file as text with universal newlines (CRLF and CR become LF)."""
+    return io.TextIOWrapper(handle, encoding=encoding, errors="harvester-cp1252", newline=None)
+
+
+def _source_id(own_id: Any, content: Any) -> str:
+    """The sighting id of one RIS or CSL-JSON record (see the module docstring)."""
+    serial = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha1(serial.encode(), usedforsecurity=False).hexdigest()
+    own = str(own_id).strip() if isinstance(own_id, str | int) else ""
+    return f"{own}#{digest[:16]}" if own else f"sha1:{digest[:20]}"
+
+
+def _name(text: str) -> Author:
+    """A personal name as exports write it: "Smith, John" (most), "Smith JA" (Ovid, MEDLINE
+    style) or "J. A. Smith"; anything else (a corporate author) is kept whole."""
+    text = text.strip()
+    if "," in text:
+        family, given = (part.strip() for part in text.split(",", 1))
+        return Author(family=family or None, given=given or None)
+    if match := _FAMILY_INITIALS.match(text):
+        return Author(family=match.group(1), initials=match.group(2))
+    if match := _INITIALS_FAMILY.match(text):
+        return Author(family=match.group(2), given=match.group(1).strip())
+    return Author(family=text)
+
+
+def _first(record: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _article_or_other(is_article: bool) -> WorkKind:
+    return WorkKind.ARTICLE if is_article else WorkKind.OTHER
+
+
+def _date(value: Any, notes: list[str]) -> PubDate | None:
+    """ "2020", "2020///", "2020/05/01/" (RIS) or "2020-05-01"."""
+    text = str(value or "").strip()
+    match = _YEAR_MONTH_DAY.match(text)
+    if not match:
+        if text and not text.strip("/-"):
+            return None
+        if text:
+            notes.append(f"date {text!r} is not a date; dropped")
+        return None
+    month = int(match.group(2)) if match.group(2) else None
+    day = int(match.group(3)) if match.group(3) else None
+    return _pub_date(int(match.group(1)), month, day, shown=repr(text), notes=notes)
+
+
+def _pub_date(
+    year: int,
+    month: int | None = None,
+    day: int | None = None,
+    *,
+    shown: str = "",
+    notes: list[str] | None = None,
+) -> PubDate | None:
+    """The date, cut back to the precision that exists (2021/02/30 keeps 2021-02; a month 13
+    keeps the year); each cut is noted in ``notes``."""
+    where = f"date {shown}" if shown else "date"
+    if not 1000 <= year <= 2999:
+        _note(notes, f"{where} has no usable year; dropped")
+        return None
+    if month is not None and not 1 <= month <= 12:
+        _note(notes, f"{where} has no month {month}; kept the year {year}")
+        month = day = None
+    if month is not None and day is not None:
+        last = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= last:
+            _note(notes, f"{where} does not exist; kept {year:04d}-{month:02d}")
+            day = None
+    precision = DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
+    return PubDate(year, month, day if month else None, precision)
+
+
+def _note(notes: list[str] | None, message: str) -> None:
+    if notes is not None:
+        notes.append(message)
+
+
+def _title(title: str | None) -> str:
+    """The title, or :data:`NO_TITLE` (a placeholder read back from an export counts as none)."""
+    if title and title.strip() and title.strip() != NO_TITLE:
+        return title.strip()
+    return NO_TITLE
+
+
+def _kept(hit: Hit, notes: list[str]) -> Hit | None:
+    """``hit``, or None when it holds nothing to keep; a title-less record says what it has."""
+    if hit.title != NO_TITLE:
+        return hit
+    has = [
+        label
+        for label, present in (
+            ("authors", hit.authors),
+            ("journal", hit.journal),
+            ("year", hit.pub_date),
+            ("DOI", hit.doi),
+            ("PMID", hit.pmid),
+            ("URL", hit.url),
+            ("abstract", hit.abstract),
+        )
+        if present
+    ]
+    if not has:
+        notes.append(
+            "no title and nothing else to keep (authors, journal, year, identifier); skipped"
+        )
+        return None
+    kept = ", ".join(has[:-1]) + f" and {has[-1]}" if len(has) > 1 else has[0]
+    notes.append(f"no title; kept with {kept}")
+    return hit
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as a short repr for a problem line."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:39] + "…"
