@@ -22,12 +22,18 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    corroboration (same volume or first page); differing first authors or differing journals
    need the same volume and page range. News stories compare publication days, not authors.
    A recurring title (editorial, column, reply, "Erratum", a title citing another) merges only
-   at the same volume, issue and first page; a short title only at the same page range; a
+   at the same volume, issue and first page; a short title only at the same page range (in
+   another issue only for the same author team: an export's issue can be a record number); a
    notice-sized item far from the other's pages in one volume is not the article; differing
    issues ask for more shared title words.
 5. **Same place in the same volume**: same first author, year, volume and page range (of several
    pages: one-page abstracts share pages) is one article even when one database translated or
-   reworded its title, if the titles still share words or the journals agree.
+   reworded its title, if the titles still share words or the journals agree. The place
+   (volume, page range, year) is a blocking key of its own, so such a record is compared even
+   when it shares no title or author key.
+
+A page range a spreadsheet turned into a date ("01-Aug" for 1-8) is read as the range
+(:func:`harvester.normalise.repair_pages`).
 
 Every threshold is a module constant; ``benchmarks/dedupe_bench.py`` measures them on labelled
 systematic-review exports.
@@ -238,7 +244,9 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         and not (issues_differ and a.page == "1")
     )
     corroborated = bool((a.volume and a.volume == b.volume) or _same_page(a, b))
-    if all(is_short_title(t) for t in (*a.titles, *b.titles)) and not (located and same_year):
+    if all(is_short_title(t) for t in (*a.titles, *b.titles)) and not (
+        same_year and (located or _same_team_and_span(a, b))
+    ):
         return None  # "Intrapleural therapy": one item only at one page range
     journals = journals_agree(a.journals, b.journals)
     authors = authors_agree(a.authors, b.authors) if a.authors and b.authors else None
@@ -354,6 +362,18 @@ def _same_span(a: Keys, b: Keys) -> bool:
     """The same page range of several pages: one article (a one-page abstract shares its page
     with other abstracts)."""
     return bool(a.last_page and a.page == b.page and a.last_page == b.last_page)
+
+
+def _same_team_and_span(a: Keys, b: Keys) -> bool:
+    """The same authors (two or more, in order) at the same page range of the same volume: one
+    item, whatever the issues say (an export's issue field can hold a record number)."""
+    return bool(
+        len(a.authors) >= 2
+        and a.authors == b.authors
+        and a.volume
+        and a.volume == b.volume
+        and _same_span(a, b)
+    )
 
 
 def _same_page(a: Keys, b: Keys) -> bool:

@@ -48,7 +48,7 @@ PREPRINT_VENUES = frozenset(
 #: does not re-normalise every sighting; bump this whenever a change here or in
 #: :mod:`harvester.normalise` changes what :func:`make_keys` returns, and stored keys of an older
 #: version are rebuilt from their work the next time they are needed.
-KEYS_VERSION = 2
+KEYS_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,10 @@ class Keys:
             keys += block_keys(title, self.author, self.year)
         if self.notice_title:
             keys += block_keys(self.notice_title, None, None)
+        if self.volume and self.page and self.last_page:
+            # The place in the volume: a record whose title one database translated or
+            # reworded, and whose first author is missing, shares no title or author key.
+            keys.append(f"l:{self.volume}:{self.page}-{self.last_page}:{self.year or ''}")
         return list(dict.fromkeys(keys))
 
     def to_json(self) -> dict[str, Any]:

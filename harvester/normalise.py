@@ -31,6 +31,7 @@ __all__ = [
     "normalise_text",
     "normalise_title",
     "normalise_url",
+    "repair_pages",
     "strip_site_suffix",
     "title_key",
 ]
@@ -252,7 +253,7 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
     Three keys per work so that one typo does not hide a duplicate: the start of the title, the
     end of the title (both without stop words and spaces) and first author + year. Each key
     selects a small block, so the fuzzy comparison grows with the number of works, not with its
-    square.
+    square. (:meth:`harvester.dedupe_keys.Keys.blocks` adds a fourth: the place in the volume.)
     """
     keys: list[str] = []
     sig = significant(key)
@@ -272,6 +273,22 @@ def author_key(family: str | None) -> str | None:
     return key[:128] or None
 
 
+_MONTH_WORDS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTHS = {name[:3]: number for number, name in enumerate(_MONTH_WORDS, 1)}
+
 # The first page opens the field (after "p."/"pp."): a field such as "t-20" or "Suppl-6" is a
 # garbled range whose first page is lost.
 _PAGE = re.compile(
@@ -280,20 +297,49 @@ _PAGE = re.compile(
 _RANGE = re.compile(r"^[\s\"'(\[]*(?:pp?\.?\s*)?(\d+)\s*[-\u2013]+\s*(\d+)\b", re.IGNORECASE)
 
 
+# A page range a spreadsheet took for a date and wrote back as one: "1-8" became "01-Aug" (day
+# and month), "8-15" became "15-Aug" or "Aug-15", "5-45" became "May-45" (month and year). A
+# month's name never stands where a page number does, so its number and the other number are
+# the range's two ends, lower first.
+_SPREADSHEET_DATE = re.compile(
+    r"^\s*(?:(?P<day>\d{1,2})[-/ ](?P<month>[A-Za-z]{3,9})\.?"
+    r"|(?P<month2>[A-Za-z]{3,9})\.?[-/ ](?P<day2>\d{1,2}))\s*$"
+)
+_MONTH_NAMES = {
+    **{name[:3]: number for number, name in enumerate(_MONTH_WORDS, 1)},
+    **{name: number for number, name in enumerate(_MONTH_WORDS, 1)},
+    "sept": 9,
+}
+
+
+def repair_pages(pages: str) -> str:
+    """A page range with a spreadsheet's date artefact undone ("01-Aug" -> "1-8", "Aug-15" ->
+    "8-15"); any other field as it is."""
+    match = _SPREADSHEET_DATE.match(pages)
+    if match is None:
+        return pages
+    month = _MONTH_NAMES.get((match.group("month") or match.group("month2")).casefold())
+    number = int(match.group("day") or match.group("day2"))
+    if month is None or number == 0:
+        return pages
+    low, high = sorted((month, number))
+    return f"{low}-{high}" if low != high else str(low)
+
+
 def first_page(pages: str | None) -> str | None:
     """The first page of a page range ("e0123-e0130" -> "e0123", "iii-vi" -> "iii"), lower-case,
-    or None (also
-    when the field does not open with a page: "t-20", "Suppl-6")."""
+    or None (also when the field does not open with a page: "t-20", "Suppl-6"). A range a
+    spreadsheet turned into a date is read as the range (:func:`repair_pages`)."""
     if not pages:
         return None
-    match = _PAGE.match(pages)
+    match = _PAGE.match(repair_pages(pages))
     return match.group(1).casefold().lstrip("0") or None if match else None
 
 
 def last_page(pages: str | None) -> str | None:
     """The last page of a plain numeric range, with abbreviated ends expanded ("2243-5" ->
     "2245"); None for a single page or anything else."""
-    match = _RANGE.match(pages or "")
+    match = _RANGE.match(repair_pages(pages or ""))
     if not match:
         return None
     first, last = match.group(1).lstrip("0"), match.group(2).lstrip("0")
@@ -302,14 +348,6 @@ def last_page(pages: str | None) -> str | None:
     if not first or not last or int(last) <= int(first):
         return None
     return last
-
-
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
 
 
 def month_number(text: str | None) -> int | None:

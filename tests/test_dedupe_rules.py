@@ -12,7 +12,7 @@ from dataclasses import replace
 from harvester.dedupe import compare, hit_keys
 from harvester.dedupe_rules import issue_numbers, journal_forms, journals_agree, title_class
 from harvester.models import Author, Hit, PubDate
-from harvester.normalise import normalise_title
+from harvester.normalise import first_page, last_page, normalise_title, repair_pages
 
 TITLE = "Effects of early mobilisation on functional recovery after acute ischaemic stroke"
 
@@ -238,3 +238,60 @@ def test_review_updates_share_their_article_number() -> None:
     other = replace(review, pages="CD006829", pub_date=PubDate(2012))
     assert same(first, update)
     assert not same(first, other)
+
+
+# --- page ranges a spreadsheet turned into dates ----------------------------------------------
+
+
+def test_a_page_range_read_as_a_date_is_the_range() -> None:
+    assert repair_pages("01-Aug") == "1-8"  # "1-8" as day and month
+    assert repair_pages("Aug-15") == "8-15"  # "8-15" as month and day
+    assert repair_pages("15-Aug") == "8-15"
+    assert repair_pages("May-45") == "5-45"  # "5-45" as month and year
+    assert repair_pages("Sept-3") == "3-9"
+    assert (first_page("01-Aug"), last_page("01-Aug")) == ("1", "8")
+    for pages in ("Mark-12", "S1-S8", "e0123", "Aug", "00-Jan", "iii-vi", "1-8"):
+        assert repair_pages(pages) == pages
+
+
+def test_records_with_a_spreadsheet_mangled_range_merge_at_that_range() -> None:
+    short = record(title="Empyema thoracis", issue=None)
+    assert same(replace(short, pages="01-Aug"), replace(short, pages="1-8"))
+    assert same(replace(short, pages="Aug-15"), replace(short, pages="8-15"))
+    # another range: 1-8 is not 8-15
+    assert not same(replace(short, pages="01-Aug"), replace(short, pages="Aug-15"))
+    assert not same(replace(short, pages="01-Aug"), replace(short, pages="1-9"))
+
+
+# --- one author team at one page range, whatever the issue field says ---------------------------
+
+
+def test_a_short_title_of_one_team_at_one_range_merges_across_issue_fields() -> None:
+    team = [Author(family="Okafor", given="N"), Author(family="Lindqvist", given="M")]
+    short = record(title="Empyema thoracis", authors=team, pages="1-8")
+    # the issue field holds a record number in one export, another in the other
+    assert same(replace(short, issue="585"), replace(short, issue="586"))
+    # one author only: per-issue pagination puts one column at pages 1-8 of every issue
+    alone = replace(short, authors=team[:1])
+    assert not same(replace(alone, issue="585"), replace(alone, issue="586"))
+    # another team, another range, another year
+    other = [team[0], Author(family="Haddad", given="R")]
+    assert not same(replace(short, issue="3"), replace(short, issue="4", authors=other))
+    assert not same(replace(short, issue="3"), replace(short, issue="4", pages="1-9"))
+    assert not same(replace(short, issue="3"), replace(short, issue="4", pub_date=PubDate(2020)))
+
+
+# --- the place in the volume is a blocking key ----------------------------------------------------
+
+
+def test_records_at_one_place_in_one_volume_share_a_blocking_key() -> None:
+    """A title reworded by one database and a missing first author leave no title or author key
+    in common; the volume, page range and year still bring the records together."""
+    reworded = record(title="Very early rehabilitation and functional outcome", authors=[])
+    assert set(hit_keys(record()).blocks()) & set(hit_keys(reworded).blocks())
+    assert not set(hit_keys(record()).blocks()) & set(
+        hit_keys(replace(reworded, pages="211-219")).blocks()
+    )
+    assert not set(hit_keys(record()).blocks()) & set(
+        hit_keys(replace(reworded, pages="201")).blocks()  # no range: too common a place
+    )

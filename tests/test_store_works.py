@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select, update
@@ -304,3 +305,31 @@ def test_missing_dedupe_keys_are_rebuilt_from_the_work_and_its_sightings(db: Dat
     assert result.outcomes[0].reason.startswith("title")
     with db.read() as session:
         assert session.scalars(select(Work.dedupe_keys).order_by(Work.id)).all()[0] == stored[0]
+
+
+def test_a_reworded_record_without_authors_is_found_at_its_place_in_the_volume(
+    db: Database,
+) -> None:
+    """One database translated the title and dropped the authors: no title or author blocking
+    key is shared, the volume, page range and year are, and the journal agrees."""
+    first = pubmed(title="Postoperative immunostimulation in bronchial carcinoma: outcome")
+    reworded = pubmed(
+        source="import:ris",
+        source_id="rec7",
+        origin="x.ris",
+        pmid=None,
+        doi=None,
+        authors=[],
+        journal="J Test Rec",
+        title="Postoperative local immunostimulation in bronchial carcinoma",
+    )
+    # the same place in a volume of another journal: another article
+    other = replace(
+        reworded,
+        source_id="rec8",
+        journal="Annals of Lung Surgery",
+        title="Immunostimulation after resection of bronchial carcinoma",
+    )
+    result = ingest(db, [first, reworded, other])
+    assert [o.work_id for o in result.outcomes] == [1, 1, 2]
+    assert result.outcomes[1].reason.startswith("volume+page+year+journal")
