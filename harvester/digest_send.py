@@ -126,21 +126,8 @@ def send_digest(
     mid = message_id(topic.slug, week, envelope.sender)
     if dry_run:
         return DigestOutcome(topic.slug, week, "dry-run", data.total, mid, message=message)
-    if data.total == 0 and not topic.digest.send_empty:
-        with db.write() as session:
-            claimed = store.claim(
-                session,
-                topic=topic.slug,
-                week=week,
-                message_id=mid,
-                recipients=envelope.recipients,
-                item_count=0,
-                now=now,
-                status="empty",
-            )
-        if claimed is None:
-            return _already(db, topic.slug, week)
-        return DigestOutcome(topic.slug, week, "empty", 0, mid)
+    # An empty week the topic does not mail is recorded as such, so it is decided once too.
+    skip = data.total == 0 and not topic.digest.send_empty
     with db.write() as session:
         claimed = store.claim(
             session,
@@ -150,9 +137,12 @@ def send_digest(
             recipients=envelope.recipients,
             item_count=data.total,
             now=now,
+            status="empty" if skip else "sending",
         )
     if claimed is None:
         return _already(db, topic.slug, week)
+    if skip:
+        return DigestOutcome(topic.slug, week, "empty", 0, mid)
     try:
         delivery = deliver(
             message,
