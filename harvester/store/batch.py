@@ -15,14 +15,17 @@ Stored works go by their id.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Text, cast, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.dedupe_keys import Keys
+from harvester.dedupe_keys import KEYS_VERSION, Keys
 from harvester.models import FIELD_LIMITS, Hit, safe_id
 from harvester.store.tables import (
     Candidate,
@@ -45,8 +48,56 @@ MAX_BLOCK = 100
 _CHUNK = 500
 IDENTITY_LIMIT = 512  # work_identity.value
 
+#: Parsed keys of stored works kept between batches (each about 1 kB).
+KEYS_CACHE_SIZE = 65_536
+
 Identity = tuple[str, str]
 SightingKey = tuple[str, str, str]
+
+
+class KeysCache:
+    """The :class:`Keys` of stored works, parsed once per process instead of once per batch.
+
+    A work's stored keys are read again by every batch whose hits share a blocking key with it;
+    parsing the JSON document each time was most of an ingest's cost in a large store. An entry
+    holds the keys with a digest of the document they were parsed from, and is used only while
+    the document read from the database has that digest: a document another process (or another
+    database) wrote is parsed afresh. Bounded: when full, the oldest quarter is dropped.
+    """
+
+    def __init__(self, size: int = KEYS_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: dict[int, tuple[bytes, Keys | None]] = {}
+        self._lock = threading.Lock()
+
+    def parse(self, work_id: int, document: str | None) -> Keys | None:
+        """The keys in ``document`` (a work's ``dedupe_keys`` as stored text), or None when it
+        holds none of the current :data:`~harvester.dedupe_keys.KEYS_VERSION`."""
+        if document is None:
+            return None
+        digest = hashlib.blake2b(document.encode(), digest_size=16).digest()
+        entry = self._entries.get(work_id)
+        if entry is not None and entry[0] == digest:
+            return entry[1]
+        data = json.loads(document)
+        keys = (
+            Keys.from_json(data["keys"])
+            if isinstance(data, dict) and data.get("version") == KEYS_VERSION
+            else None
+        )
+        with self._lock:
+            if len(self._entries) >= self.size:
+                for old in list(self._entries)[: max(1, self.size // 4)]:
+                    del self._entries[old]
+            self._entries[work_id] = (digest, keys)
+        return keys
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+KEYS_CACHE = KeysCache()
 
 
 def identity_value(value: str) -> str:
@@ -99,7 +150,7 @@ class IngestBatch:
     block_counts: dict[str, int] = field(default_factory=dict)
     block_members: dict[str, list[int]] = field(default_factory=dict)
     keys: dict[int, Keys] = field(default_factory=dict)
-    stored_keys: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+    stored_keys: dict[int, Keys | None] = field(default_factory=dict)  # None: to rebuild
     works: dict[int, Work] = field(default_factory=dict)
     refs: dict[int, int] = field(default_factory=dict)  # id(Work object) -> reference
     new_works: list[Work] = field(default_factory=list)
@@ -189,9 +240,22 @@ class IngestBatch:
                 self.block_members[key].append(work_id)
 
     def _load_stored_keys(self, work_ids: set[int]) -> None:
+        parse = KEYS_CACHE.parse
         for chunk in self._chunks(work_ids):
-            query = select(Work.id, Work.dedupe_keys).where(Work.id.in_(chunk))
-            self.stored_keys.update({row[0]: row[1] for row in self.session.execute(query)})
+            query = select(Work.id, cast(Work.dedupe_keys, Text)).where(Work.id.in_(chunk))
+            self.stored_keys.update(
+                {work_id: parse(work_id, text) for work_id, text in self.session.execute(query)}
+            )
+
+    def stored(self, ref: int) -> Keys | None:
+        """The stored keys of work ``ref`` (read now unless :meth:`load` read them), or None
+        when it has none of the current version."""
+        if ref not in self.stored_keys:
+            text = self.session.scalar(
+                select(cast(Work.dedupe_keys, Text)).where(Work.id == ref)
+            )
+            self.stored_keys[ref] = KEYS_CACHE.parse(ref, text)
+        return self.stored_keys[ref]
 
     def _load_candidates(self, work_ids: set[int]) -> None:
         if self.topic is None:
@@ -415,7 +479,9 @@ __all__ = [
     "NEW_BASE",
     "AnyCandidate",
     "AnySighting",
+    "KEYS_CACHE",
     "IngestBatch",
+    "KeysCache",
     "PendingCandidate",
     "PendingSighting",
     "identity_value",
