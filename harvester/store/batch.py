@@ -22,12 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, func, insert, select
+from sqlalchemy import Table, Text, cast, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from harvester.dedupe_keys import KEYS_VERSION, Keys
 from harvester.models import FIELD_LIMITS, Hit, safe_id
 from harvester.store.tables import (
+    Base,
     Candidate,
     Decision,
     Sighting,
@@ -208,52 +209,49 @@ class IngestBatch:
                     self.works[sighting.work_id] = sighting.work
 
     def _load_owners(self, wanted: set[Identity]) -> None:
+        ids = _table(WorkIdentity)  # Core columns: plain rows, no ORM result processing
         by_kind: dict[str, set[str]] = {}
         for kind, value in wanted:
             by_kind.setdefault(kind, set()).add(value)
         for kind, values in by_kind.items():
             for chunk in self._chunks(values):
-                query = select(WorkIdentity.value, WorkIdentity.work_id).where(
-                    WorkIdentity.kind == kind, WorkIdentity.value.in_(chunk)
+                query = select(ids.c.value, ids.c.work_id).where(
+                    ids.c.kind == kind, ids.c.value.in_(chunk)
                 )
                 for value, work_id in self.session.execute(query):
                     self.owners[(kind, value)] = work_id
 
     def _load_blocks(self, blocks: set[str]) -> None:
+        keys = _table(WorkKey).c
         for chunk in self._chunks(blocks):
-            query = (
-                select(WorkKey.key, func.count())
-                .where(WorkKey.key.in_(chunk))
-                .group_by(WorkKey.key)
-            )
+            query = select(keys.key, func.count()).where(keys.key.in_(chunk)).group_by(keys.key)
             self.block_counts.update({row[0]: row[1] for row in self.session.execute(query)})
         usable = [key for key in blocks if self.block_counts.get(key, 0) <= MAX_BLOCK]
         for key in usable:
             self.block_members[key] = []
         for chunk in self._chunks(usable):
-            query = (
-                select(WorkKey.key, WorkKey.work_id)
-                .where(WorkKey.key.in_(chunk))
-                .order_by(WorkKey.work_id)
-            )
-            for key, work_id in self.session.execute(query):
-                self.block_members[key].append(work_id)
+            query = select(keys.key, keys.work_id).where(keys.key.in_(chunk)).order_by(keys.work_id)
+            members = self.block_members
+            for key, work_id in self.session.execute(query).all():
+                members[key].append(work_id)
 
     def _load_stored_keys(self, work_ids: set[int]) -> None:
         parse = KEYS_CACHE.parse
+        works = _table(Work).c
         for chunk in self._chunks(work_ids):
-            query = select(Work.id, cast(Work.dedupe_keys, Text)).where(Work.id.in_(chunk))
+            query = select(works.id, cast(works.dedupe_keys, Text)).where(works.id.in_(chunk))
             self.stored_keys.update(
-                {work_id: parse(work_id, text) for work_id, text in self.session.execute(query)}
+                {
+                    work_id: parse(work_id, text)
+                    for work_id, text in self.session.execute(query).all()
+                }
             )
 
     def stored(self, ref: int) -> Keys | None:
         """The stored keys of work ``ref`` (read now unless :meth:`load` read them), or None
         when it has none of the current version."""
         if ref not in self.stored_keys:
-            text = self.session.scalar(
-                select(cast(Work.dedupe_keys, Text)).where(Work.id == ref)
-            )
+            text = self.session.scalar(select(cast(Work.dedupe_keys, Text)).where(Work.id == ref))
             self.stored_keys[ref] = KEYS_CACHE.parse(ref, text)
         return self.stored_keys[ref]
 
@@ -413,7 +411,8 @@ class IngestBatch:
             columns = [c.key for c in Work.__table__.columns if c.key != "id"]
             rows = [{name: getattr(work, name) for name in columns} for work in self.new_works]
             returned = session.execute(
-                insert(Work).returning(Work.id, sort_by_parameter_order=True), rows
+                insert(_table(Work)).returning(_table(Work).c.id, sort_by_parameter_order=True),
+                rows,
             )
             for position, work_id in enumerate(returned.scalars()):
                 ids[NEW_BASE + position] = work_id
@@ -424,7 +423,7 @@ class IngestBatch:
 
         if self.new_sightings:
             session.execute(
-                insert(Sighting),
+                insert(_table(Sighting)),
                 [
                     {
                         **s.row,
@@ -438,16 +437,17 @@ class IngestBatch:
             )
         if self.new_identities:
             session.execute(
-                insert(WorkIdentity),
+                insert(_table(WorkIdentity)),
                 [{"work_id": real(r), "kind": k, "value": v} for r, k, v in self.new_identities],
             )
         if self.new_keys:
             session.execute(
-                insert(WorkKey), [{"work_id": real(r), "key": key} for r, key in self.new_keys]
+                insert(_table(WorkKey)),
+                [{"work_id": real(r), "key": key} for r, key in self.new_keys],
             )
         if self.new_links:
             session.execute(
-                insert(WorkLink),
+                insert(_table(WorkLink)),
                 [
                     {"work_id": real(a), "other_id": real(b), "relation": rel, "created_at": at}
                     for a, b, rel, at in self.new_links
@@ -455,7 +455,9 @@ class IngestBatch:
             )
         if self.new_candidates:
             returned = session.execute(
-                insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True),
+                insert(_table(Candidate)).returning(
+                    _table(Candidate).c.id, sort_by_parameter_order=True
+                ),
                 [
                     {**c.row, "work_id": real(c.ref), "status": c.status}
                     for c in self.new_candidates
@@ -467,10 +469,18 @@ class IngestBatch:
                 candidate.id = candidate_id
         if self.decisions:
             session.execute(
-                insert(Decision),
+                insert(_table(Decision)),
                 [{**row, "candidate_id": c.id} for c, row in self.decisions],
             )
         return ids
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's table: rows go in as Core inserts (the ORM's bulk insert adds per-row
+    bookkeeping these plain rows do not need; column defaults and types apply alike)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 __all__ = [
