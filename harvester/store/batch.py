@@ -163,6 +163,9 @@ class IngestBatch:
     links: set[tuple[int, int, str]] = field(default_factory=set)
     new_links: list[tuple[int, int, str, dt.datetime]] = field(default_factory=list)
     candidates: dict[int, AnyCandidate | None] = field(default_factory=dict)
+    # (source, origin) -> the links of the batch's hits; and the stored sightings by those links
+    entry_urls: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    entries: dict[tuple[str, str], dict[tuple[int, str], Sighting]] = field(default_factory=dict)
     new_candidates: list[PendingCandidate] = field(default_factory=list)
     decisions: list[tuple[AnyCandidate, dict[str, Any]]] = field(default_factory=list)
 
@@ -171,9 +174,13 @@ class IngestBatch:
     def load(self, hits: list[Hit], keys: list[Keys], relations: Iterable[Identity]) -> None:
         """Read what ``hits`` (with their ``keys``) can touch, a few queries for all of them."""
         self._load_sightings(hits)
+        for hit in hits:
+            if hit.url:
+                self.entry_urls.setdefault((hit.source, hit.origin or ""), set()).add(hit.url)
         wanted = {(k, identity_value(v)) for ks in keys for k, v in ks.identities()}
         wanted |= {(k, identity_value(v)) for k, v in relations}
         self._load_owners(wanted)
+        self._load_works(set(self.owners.values()))
         self._load_blocks({block for ks in keys for block in ks.blocks()})
         works = set(self.owners.values())
         for members in self.block_members.values():
@@ -220,6 +227,12 @@ class IngestBatch:
                 )
                 for value, work_id in self.session.execute(query):
                     self.owners[(kind, value)] = work_id
+
+    def _load_works(self, work_ids: set[int]) -> None:
+        """The works owning the hits' identities: the ones most hits that merge join."""
+        for chunk in self._chunks(work_ids - self.works.keys()):
+            for work in self.session.scalars(select(Work).where(Work.id.in_(chunk))):
+                self.works[work.id] = work
 
     def _load_blocks(self, blocks: set[str]) -> None:
         keys = _table(WorkKey).c
@@ -331,23 +344,33 @@ class IngestBatch:
     def same_entry(self, ref: int, source: str, origin: str, url: str) -> AnySighting | None:
         """The work's first sighting by ``source`` and ``origin`` with link ``url``, if any."""
         if ref < NEW_BASE:
-            stored = self.session.scalar(
-                select(Sighting)
-                .where(
-                    Sighting.work_id == ref,
-                    Sighting.source == source,
-                    Sighting.origin == origin,
-                    Sighting.url == url,
-                )
-                .order_by(Sighting.id)
-                .limit(1)
-            )
+            stored = self._stored_entries(source, origin).get((ref, url))
             if stored is not None:
                 return stored
         for pending in self.sightings_of.get(ref, ()):
             if pending.source == source and pending.origin == origin and pending.url == url:
                 return pending
         return None
+
+    def _stored_entries(self, source: str, origin: str) -> dict[tuple[int, str], Sighting]:
+        """The first stored sighting (by id) of each work by ``source`` and ``origin`` under a
+        link of this batch's hits, read once per batch."""
+        entries = self.entries.get((source, origin))
+        if entries is None:
+            entries = self.entries[(source, origin)] = {}
+            for chunk in self._chunks(self.entry_urls.get((source, origin), ())):
+                query = (
+                    select(Sighting)
+                    .where(
+                        Sighting.source == source,
+                        Sighting.origin == origin,
+                        Sighting.url.in_(chunk),
+                    )
+                    .order_by(Sighting.id)
+                )
+                for sighting in self.session.scalars(query):
+                    entries.setdefault((sighting.work_id, sighting.url or ""), sighting)
+        return entries
 
     def add_identities(self, ref: int, identities: list[Identity]) -> None:
         for kind, value in identities:
