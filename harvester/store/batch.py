@@ -163,9 +163,8 @@ class IngestBatch:
     links: set[tuple[int, int, str]] = field(default_factory=set)
     new_links: list[tuple[int, int, str, dt.datetime]] = field(default_factory=list)
     candidates: dict[int, AnyCandidate | None] = field(default_factory=dict)
-    # (source, origin) -> the links of the batch's hits; and the stored sightings by those links
-    entry_urls: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    entries: dict[tuple[str, str], dict[tuple[int, str], Sighting]] = field(default_factory=dict)
+    # (work id, source) -> its stored sightings by that source: (origin, url, sighting id)
+    entries: dict[tuple[int, str], list[tuple[str, str | None, int]]] = field(default_factory=dict)
     new_candidates: list[PendingCandidate] = field(default_factory=list)
     decisions: list[tuple[AnyCandidate, dict[str, Any]]] = field(default_factory=list)
 
@@ -174,9 +173,6 @@ class IngestBatch:
     def load(self, hits: list[Hit], keys: list[Keys], relations: Iterable[Identity]) -> None:
         """Read what ``hits`` (with their ``keys``) can touch, a few queries for all of them."""
         self._load_sightings(hits)
-        for hit in hits:
-            if hit.url:
-                self.entry_urls.setdefault((hit.source, hit.origin or ""), set()).add(hit.url)
         wanted = {(k, identity_value(v)) for ks in keys for k, v in ks.identities()}
         wanted |= {(k, identity_value(v)) for k, v in relations}
         self._load_owners(wanted)
@@ -344,33 +340,34 @@ class IngestBatch:
     def same_entry(self, ref: int, source: str, origin: str, url: str) -> AnySighting | None:
         """The work's first sighting by ``source`` and ``origin`` with link ``url``, if any."""
         if ref < NEW_BASE:
-            stored = self._stored_entries(source, origin).get((ref, url))
-            if stored is not None:
-                return stored
+            if (ref, source) not in self.entries:
+                # Read once per batch, as plain rows: the works owning the hits' identities
+                # (where a re-issued entry's link usually leads) together, any other alone.
+                owners = {w for w in self.owners.values() if w < NEW_BASE}
+                self._load_entries(owners if ref in owners else {ref}, source)
+            entries = self.entries[(ref, source)]
+            first = next((i for o, u, i in entries if o == origin and u == url), None)
+            if first is not None:
+                return self.session.get_one(Sighting, first)
         for pending in self.sightings_of.get(ref, ()):
             if pending.source == source and pending.origin == origin and pending.url == url:
                 return pending
         return None
 
-    def _stored_entries(self, source: str, origin: str) -> dict[tuple[int, str], Sighting]:
-        """The first stored sighting (by id) of each work by ``source`` and ``origin`` under a
-        link of this batch's hits, read once per batch."""
-        entries = self.entries.get((source, origin))
-        if entries is None:
-            entries = self.entries[(source, origin)] = {}
-            for chunk in self._chunks(self.entry_urls.get((source, origin), ())):
-                query = (
-                    select(Sighting)
-                    .where(
-                        Sighting.source == source,
-                        Sighting.origin == origin,
-                        Sighting.url.in_(chunk),
-                    )
-                    .order_by(Sighting.id)
-                )
-                for sighting in self.session.scalars(query):
-                    entries.setdefault((sighting.work_id, sighting.url or ""), sighting)
-        return entries
+    def _load_entries(self, work_ids: set[int], source: str) -> None:
+        """The stored sightings by ``source`` of the works (those not read yet)."""
+        wanted = {w for w in work_ids if (w, source) not in self.entries}
+        for work_id in wanted:
+            self.entries[(work_id, source)] = []
+        table = _table(Sighting).c
+        for chunk in self._chunks(wanted):
+            query = (
+                select(table.work_id, table.origin, table.url, table.id)
+                .where(table.work_id.in_(chunk), table.source == source)
+                .order_by(table.id)
+            )
+            for work_id, origin, url, sighting_id in self.session.execute(query).all():
+                self.entries[(work_id, source)].append((origin, url, sighting_id))
 
     def add_identities(self, ref: int, identities: list[Identity]) -> None:
         for kind, value in identities:
