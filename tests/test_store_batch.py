@@ -67,4 +67,3 @@ def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:
     with db.write() as session:
         result = ingest_hits(session, [copy(3)], topic="t", run_id=None, now=NOW)
     assert result.new_works == 1, "the cached keys of the work were used, not the stored ones"
-
