@@ -6,8 +6,16 @@ Serves ``--feeds`` recorded fixture feeds (default 200) from ``--hosts`` loopbac
 request answered after ``--latency`` seconds (default 0.2, a realistic round trip plus server
 time). Every feed has an ETag and a Last-Modified, so the second run should be all 304s.
 
+Then a harvest through the store: ``Harvest.harvest_feeds`` of one topic with ``--store-feeds``
+feeds (default 300; 0 skips it) into a fresh SQLite database (or a fresh schema of
+``--db-url``), twice. The first run stores every entry (the fixtures repeat, so most entries are
+new sightings of works an earlier feed brought); the second finds every feed unchanged. For each
+run: the wall time and the part of it spent storing (entries, sightings, feed state: the
+harvest's ``_store_feeds``), and entries per second of storing.
+
     python benchmarks/feeds_bench.py [--feeds 200] [--hosts 50] [--latency 0.2] [--concurrency 8]
-                                     [--no-serial]
+                                     [--no-serial] [--store-feeds 300] [--db-url URL]
+                                     [--fixtures /work/shared/fixtures/feeds]
 
 Loopback only; every loop is bounded by the number of feeds.
 """
@@ -17,17 +25,25 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from feed_server import FEEDS, FeedServer, max_overlap  # noqa: E402
+from feed_server import FeedServer, Route, max_overlap  # noqa: E402
 
-from harvester.config import FeedsSettings  # noqa: E402
+from harvester.config import FeedConfig, FeedsSettings, Settings, Topic, TopicMeta  # noqa: E402
+from harvester.harvest import Harvest  # noqa: E402
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds  # noqa: E402
+from harvester.store.db import Database  # noqa: E402
+from harvester.store.migrate import upgrade  # noqa: E402
 
+#: Recorded feeds (read at run time, never copied into the repository).
+DEFAULT_FIXTURES = Path("/work/shared/fixtures/feeds")
 GOOD_FIXTURES = [
     "rssparser_guardian.rss",
     "nodefeedparser_wapowellness.xml",
@@ -53,30 +69,111 @@ def describe(label: str, elapsed: float, results: list[FeedResult]) -> None:
     print(f"{label:<34} {elapsed:7.2f} s   {dict(statuses)}   body bytes {body:>10,}   hits {hits}")
 
 
+def serve_feeds(servers: list[FeedServer], count: int, prefix: str, fixtures: Path) -> list[str]:
+    """``count`` fixture feeds (``GOOD_FIXTURES`` in ``fixtures``) spread over ``servers``; their
+    URLs."""
+    bodies = {}
+    for name in GOOD_FIXTURES:
+        path = fixtures / name
+        if not path.is_file():
+            raise SystemExit(f"feeds_bench: fixture feed {path} not found (give --fixtures DIR)")
+        bodies[name] = path.read_bytes()
+    urls = []
+    for n in range(count):
+        route = Route(
+            body=bodies[GOOD_FIXTURES[n % len(GOOD_FIXTURES)]],
+            etag=f'"{prefix}-{n}-v1"',
+            last_modified="Mon, 06 May 2024 09:00:00 GMT",
+            gzip=n % 2 == 0,
+        )
+        urls.append(servers[n % len(servers)].add(f"/{prefix}-{n}.xml", route))
+    return urls
+
+
+def store_table(
+    servers: list[FeedServer],
+    count: int,
+    concurrency: int,
+    db_url: str | None,
+    folder: Path,
+    fixtures: Path,
+) -> None:
+    """Two harvests of ``count`` feeds through the store: wall time and the part spent storing."""
+    if db_url is None:
+        url = f"sqlite:///{folder / 'feeds.db'}"
+    else:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text('DROP SCHEMA IF EXISTS "feeds_bench" CASCADE'))
+            conn.execute(text('CREATE SCHEMA "feeds_bench"'))
+        engine.dispose()
+        url = f"{db_url}{'&' if '?' in db_url else '?'}options=-csearch_path%3Dfeeds_bench"
+    upgrade(url)
+    urls = serve_feeds(servers, count, "store", fixtures)
+    topic = Topic(
+        topic=TopicMeta(slug="bench"),
+        feeds=[FeedConfig(name=f"Feed {n}", url=u, all=True) for n, u in enumerate(urls)],
+    )
+    settings = Settings(database={"url": url}, feeds={"concurrency": concurrency, "max_retries": 0})
+    db = Database(url)
+    print(f"Harvest of {count} feeds through the store ({'PostgreSQL' if db_url else 'SQLite'})")
+    print(
+        f"{'run':<8} {'wall s':>7} {'storing s':>10} {'share':>6} {'entries':>8} {'entries/s':>10}"
+    )
+    with Harvest(db, settings) as harvest:
+        for run in ("first", "second"):
+            storing = [0.0, 0.0]
+            inner: Callable[..., list[str]] = harvest._store_feeds
+
+            def timed(
+                topic: Any,
+                summary: Any,
+                group: list[FeedResult],
+                now: Any,
+                inner: Any = inner,
+                storing: list[float] = storing,
+            ) -> list[str]:
+                started = time.perf_counter()
+                try:
+                    return list(inner(topic, summary, group, now))
+                finally:
+                    storing[0] += time.perf_counter() - started
+                    storing[1] += sum(len(r.hits) for r in group)
+
+            harvest._store_feeds = timed  # type: ignore[method-assign]
+            started = time.perf_counter()
+            summary = harvest.harvest_feeds(topic)
+            wall = time.perf_counter() - started
+            harvest._store_feeds = inner  # type: ignore[method-assign]
+            assert summary.error is None, summary.error
+            seconds, entries = storing
+            print(
+                f"{run:<8} {wall:>7.2f} {seconds:>10.2f} {seconds / wall:>6.0%} {entries:>8.0f} "
+                f"{entries / seconds if seconds else 0:>10,.0f}"
+            )
+    db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="recorded feeds")
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--no-serial", action="store_true", help="skip the serial baseline")
+    parser.add_argument("--store-feeds", type=int, default=300, help="0: no harvest run")
+    parser.add_argument("--db-url", help="a PostgreSQL URL for the store (default: SQLite)")
     args = parser.parse_args()
 
     servers = [FeedServer(latency=args.latency) for _ in range(args.hosts)]
     try:
-        requests_ = []
-        for n in range(args.feeds):
-            name = GOOD_FIXTURES[n % len(GOOD_FIXTURES)]
-            url = servers[n % args.hosts].add_fixture(
-                f"/feed-{n}.xml",
-                name,
-                etag=f'"{n}-v1"',
-                last_modified="Mon, 06 May 2024 09:00:00 GMT",
-                gzip=n % 2 == 0,
-            )
-            requests_.append(FeedRequest(url=url, name=f"Feed {n}", rules=None))
+        urls = serve_feeds(servers, args.feeds, "feed", args.fixtures)
+        requests_ = [FeedRequest(url=u, name=f"Feed {n}", rules=None) for n, u in enumerate(urls)]
         total = sum(
-            (FEEDS / GOOD_FIXTURES[n % len(GOOD_FIXTURES)]).stat().st_size
+            (args.fixtures / GOOD_FIXTURES[n % len(GOOD_FIXTURES)]).stat().st_size
             for n in range(args.feeds)
         )
         print(
@@ -105,6 +202,17 @@ def main() -> None:
         ]
         elapsed, second = run(second_requests, settings)
         describe("second run, nothing changed", elapsed, second)
+        if args.store_feeds:
+            print()
+            with tempfile.TemporaryDirectory() as folder:
+                store_table(
+                    servers,
+                    args.store_feeds,
+                    args.concurrency,
+                    args.db_url,
+                    Path(folder),
+                    args.fixtures,
+                )
     finally:
         for server in servers:
             server.close()

@@ -19,6 +19,7 @@ Pure helpers for :mod:`harvester.dedupe`:
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Sequence
@@ -209,6 +210,7 @@ def issue_numbers(issue: str | None) -> frozenset[str]:
     return frozenset(numbers) if numbers else frozenset([text])
 
 
+@functools.lru_cache(maxsize=4096)  # a few thousand journals carry most records
 def journal_forms(*names: str | None) -> tuple[str, ...]:
     """The normalised names a journal goes by in ``names`` (its title, its abbreviation): each
     name whole and, for "Ai zheng = Aizheng = Chinese journal of cancer" or "Jpen: Journal of

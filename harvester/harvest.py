@@ -325,7 +325,7 @@ class Harvest:
         skipped = self._store_isolated(summary, batch.hits)
         failed: list[str] = []
         threshold = self.settings.feeds.failing_after
-        with self.db.write() as session:
+        with self.db.write() as session, session.no_autoflush:  # one flush for all the feeds
             for result in group:
                 url = result.request.url
                 detail: dict[str, Any] = {

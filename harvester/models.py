@@ -317,6 +317,9 @@ def make_safe(hit: Hit) -> Hit:
 
 def _safe_record(record: Any) -> Any:
     """A frozen Author, AbstractSection or Relation with safe text (itself when already safe)."""
+    texts = [value for _name, value in _slots_items(record) if isinstance(value, str)]
+    if not _UNSAFE.search("".join(texts)):  # the usual case, in one search
+        return record
     changes = {
         name: safe_text(value)
         for name, value in _slots_items(record)

@@ -9,6 +9,7 @@ that is not a plausible identifier, so garbage never becomes a shared identity.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 import unicodedata
@@ -215,6 +216,7 @@ def strip_site_suffix(title: str, site: str | None = None) -> str:
     return match.group("head") if len(suffix.split()) <= 5 else title
 
 
+@functools.lru_cache(maxsize=4096)  # a hit's title is keyed again when its work is stored
 def title_key(title: str | None, kind: WorkKind = WorkKind.ARTICLE, site: str | None = None) -> str:
     """The title as dedupe compares it, for a hit and a stored work alike: an article's
     :func:`normalise_title`; a news headline's without the " - Site" suffix aggregators add
@@ -265,6 +267,7 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
     return list(dict.fromkeys(keys))
 
 
+@functools.lru_cache(maxsize=16384)  # family names repeat across records
 def author_key(family: str | None) -> str | None:
     """The first author's family name folded to lower-case ASCII letters, or None."""
     if not family:

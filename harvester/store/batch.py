@@ -15,16 +15,20 @@ Stored works go by their id.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, Text, cast, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.dedupe_keys import Keys
+from harvester.dedupe_keys import KEYS_VERSION, Keys
 from harvester.models import FIELD_LIMITS, Hit, safe_id
 from harvester.store.tables import (
+    Base,
     Candidate,
     Decision,
     Sighting,
@@ -45,8 +49,56 @@ MAX_BLOCK = 100
 _CHUNK = 500
 IDENTITY_LIMIT = 512  # work_identity.value
 
+#: Parsed keys of stored works kept between batches (each about 1 kB).
+KEYS_CACHE_SIZE = 65_536
+
 Identity = tuple[str, str]
 SightingKey = tuple[str, str, str]
+
+
+class KeysCache:
+    """The :class:`Keys` of stored works, parsed once per process instead of once per batch.
+
+    A work's stored keys are read again by every batch whose hits share a blocking key with it;
+    parsing the JSON document each time was most of an ingest's cost in a large store. An entry
+    holds the keys with a digest of the document they were parsed from, and is used only while
+    the document read from the database has that digest: a document another process (or another
+    database) wrote is parsed afresh. Bounded: when full, the oldest quarter is dropped.
+    """
+
+    def __init__(self, size: int = KEYS_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: dict[int, tuple[bytes, Keys | None]] = {}
+        self._lock = threading.Lock()
+
+    def parse(self, work_id: int, document: str | None) -> Keys | None:
+        """The keys in ``document`` (a work's ``dedupe_keys`` as stored text), or None when it
+        holds none of the current :data:`~harvester.dedupe_keys.KEYS_VERSION`."""
+        if document is None:
+            return None
+        digest = hashlib.blake2b(document.encode(), digest_size=16).digest()
+        entry = self._entries.get(work_id)
+        if entry is not None and entry[0] == digest:
+            return entry[1]
+        data = json.loads(document)
+        keys = (
+            Keys.from_json(data["keys"])
+            if isinstance(data, dict) and data.get("version") == KEYS_VERSION
+            else None
+        )
+        with self._lock:
+            if len(self._entries) >= self.size:
+                for old in list(self._entries)[: max(1, self.size // 4)]:
+                    del self._entries[old]
+            self._entries[work_id] = (digest, keys)
+        return keys
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+KEYS_CACHE = KeysCache()
 
 
 def identity_value(value: str) -> str:
@@ -99,7 +151,7 @@ class IngestBatch:
     block_counts: dict[str, int] = field(default_factory=dict)
     block_members: dict[str, list[int]] = field(default_factory=dict)
     keys: dict[int, Keys] = field(default_factory=dict)
-    stored_keys: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+    stored_keys: dict[int, Keys | None] = field(default_factory=dict)  # None: to rebuild
     works: dict[int, Work] = field(default_factory=dict)
     refs: dict[int, int] = field(default_factory=dict)  # id(Work object) -> reference
     new_works: list[Work] = field(default_factory=list)
@@ -111,6 +163,8 @@ class IngestBatch:
     links: set[tuple[int, int, str]] = field(default_factory=set)
     new_links: list[tuple[int, int, str, dt.datetime]] = field(default_factory=list)
     candidates: dict[int, AnyCandidate | None] = field(default_factory=dict)
+    # (work id, source) -> its stored sightings by that source: (origin, url, sighting id)
+    entries: dict[tuple[int, str], list[tuple[str, str | None, int]]] = field(default_factory=dict)
     new_candidates: list[PendingCandidate] = field(default_factory=list)
     decisions: list[tuple[AnyCandidate, dict[str, Any]]] = field(default_factory=list)
 
@@ -122,6 +176,7 @@ class IngestBatch:
         wanted = {(k, identity_value(v)) for ks in keys for k, v in ks.identities()}
         wanted |= {(k, identity_value(v)) for k, v in relations}
         self._load_owners(wanted)
+        self._load_works(set(self.owners.values()))
         self._load_blocks({block for ks in keys for block in ks.blocks()})
         works = set(self.owners.values())
         for members in self.block_members.values():
@@ -157,41 +212,57 @@ class IngestBatch:
                     self.works[sighting.work_id] = sighting.work
 
     def _load_owners(self, wanted: set[Identity]) -> None:
+        ids = _table(WorkIdentity)  # Core columns: plain rows, no ORM result processing
         by_kind: dict[str, set[str]] = {}
         for kind, value in wanted:
             by_kind.setdefault(kind, set()).add(value)
         for kind, values in by_kind.items():
             for chunk in self._chunks(values):
-                query = select(WorkIdentity.value, WorkIdentity.work_id).where(
-                    WorkIdentity.kind == kind, WorkIdentity.value.in_(chunk)
+                query = select(ids.c.value, ids.c.work_id).where(
+                    ids.c.kind == kind, ids.c.value.in_(chunk)
                 )
                 for value, work_id in self.session.execute(query):
                     self.owners[(kind, value)] = work_id
 
+    def _load_works(self, work_ids: set[int]) -> None:
+        """The works owning the hits' identities: the ones most hits that merge join."""
+        for chunk in self._chunks(work_ids - self.works.keys()):
+            for work in self.session.scalars(select(Work).where(Work.id.in_(chunk))):
+                self.works[work.id] = work
+
     def _load_blocks(self, blocks: set[str]) -> None:
+        keys = _table(WorkKey).c
         for chunk in self._chunks(blocks):
-            query = (
-                select(WorkKey.key, func.count())
-                .where(WorkKey.key.in_(chunk))
-                .group_by(WorkKey.key)
-            )
+            query = select(keys.key, func.count()).where(keys.key.in_(chunk)).group_by(keys.key)
             self.block_counts.update({row[0]: row[1] for row in self.session.execute(query)})
         usable = [key for key in blocks if self.block_counts.get(key, 0) <= MAX_BLOCK]
         for key in usable:
             self.block_members[key] = []
         for chunk in self._chunks(usable):
-            query = (
-                select(WorkKey.key, WorkKey.work_id)
-                .where(WorkKey.key.in_(chunk))
-                .order_by(WorkKey.work_id)
-            )
-            for key, work_id in self.session.execute(query):
-                self.block_members[key].append(work_id)
+            query = select(keys.key, keys.work_id).where(keys.key.in_(chunk)).order_by(keys.work_id)
+            members = self.block_members
+            for key, work_id in self.session.execute(query).all():
+                members[key].append(work_id)
 
     def _load_stored_keys(self, work_ids: set[int]) -> None:
+        parse = KEYS_CACHE.parse
+        works = _table(Work).c
         for chunk in self._chunks(work_ids):
-            query = select(Work.id, Work.dedupe_keys).where(Work.id.in_(chunk))
-            self.stored_keys.update({row[0]: row[1] for row in self.session.execute(query)})
+            query = select(works.id, cast(works.dedupe_keys, Text)).where(works.id.in_(chunk))
+            self.stored_keys.update(
+                {
+                    work_id: parse(work_id, text)
+                    for work_id, text in self.session.execute(query).all()
+                }
+            )
+
+    def stored(self, ref: int) -> Keys | None:
+        """The stored keys of work ``ref`` (read now unless :meth:`load` read them), or None
+        when it has none of the current version."""
+        if ref not in self.stored_keys:
+            text = self.session.scalar(select(cast(Work.dedupe_keys, Text)).where(Work.id == ref))
+            self.stored_keys[ref] = KEYS_CACHE.parse(ref, text)
+        return self.stored_keys[ref]
 
     def _load_candidates(self, work_ids: set[int]) -> None:
         if self.topic is None:
@@ -269,23 +340,34 @@ class IngestBatch:
     def same_entry(self, ref: int, source: str, origin: str, url: str) -> AnySighting | None:
         """The work's first sighting by ``source`` and ``origin`` with link ``url``, if any."""
         if ref < NEW_BASE:
-            stored = self.session.scalar(
-                select(Sighting)
-                .where(
-                    Sighting.work_id == ref,
-                    Sighting.source == source,
-                    Sighting.origin == origin,
-                    Sighting.url == url,
-                )
-                .order_by(Sighting.id)
-                .limit(1)
-            )
-            if stored is not None:
-                return stored
+            if (ref, source) not in self.entries:
+                # Read once per batch, as plain rows: the works owning the hits' identities
+                # (where a re-issued entry's link usually leads) together, any other alone.
+                owners = {w for w in self.owners.values() if w < NEW_BASE}
+                self._load_entries(owners if ref in owners else {ref}, source)
+            entries = self.entries[(ref, source)]
+            first = next((i for o, u, i in entries if o == origin and u == url), None)
+            if first is not None:
+                return self.session.get_one(Sighting, first)
         for pending in self.sightings_of.get(ref, ()):
             if pending.source == source and pending.origin == origin and pending.url == url:
                 return pending
         return None
+
+    def _load_entries(self, work_ids: set[int], source: str) -> None:
+        """The stored sightings by ``source`` of the works (those not read yet)."""
+        wanted = {w for w in work_ids if (w, source) not in self.entries}
+        for work_id in wanted:
+            self.entries[(work_id, source)] = []
+        table = _table(Sighting).c
+        for chunk in self._chunks(wanted):
+            query = (
+                select(table.work_id, table.origin, table.url, table.id)
+                .where(table.work_id.in_(chunk), table.source == source)
+                .order_by(table.id)
+            )
+            for work_id, origin, url, sighting_id in self.session.execute(query).all():
+                self.entries[(work_id, source)].append((origin, url, sighting_id))
 
     def add_identities(self, ref: int, identities: list[Identity]) -> None:
         for kind, value in identities:
@@ -349,7 +431,8 @@ class IngestBatch:
             columns = [c.key for c in Work.__table__.columns if c.key != "id"]
             rows = [{name: getattr(work, name) for name in columns} for work in self.new_works]
             returned = session.execute(
-                insert(Work).returning(Work.id, sort_by_parameter_order=True), rows
+                insert(_table(Work)).returning(_table(Work).c.id, sort_by_parameter_order=True),
+                rows,
             )
             for position, work_id in enumerate(returned.scalars()):
                 ids[NEW_BASE + position] = work_id
@@ -360,7 +443,7 @@ class IngestBatch:
 
         if self.new_sightings:
             session.execute(
-                insert(Sighting),
+                insert(_table(Sighting)),
                 [
                     {
                         **s.row,
@@ -374,16 +457,17 @@ class IngestBatch:
             )
         if self.new_identities:
             session.execute(
-                insert(WorkIdentity),
+                insert(_table(WorkIdentity)),
                 [{"work_id": real(r), "kind": k, "value": v} for r, k, v in self.new_identities],
             )
         if self.new_keys:
             session.execute(
-                insert(WorkKey), [{"work_id": real(r), "key": key} for r, key in self.new_keys]
+                insert(_table(WorkKey)),
+                [{"work_id": real(r), "key": key} for r, key in self.new_keys],
             )
         if self.new_links:
             session.execute(
-                insert(WorkLink),
+                insert(_table(WorkLink)),
                 [
                     {"work_id": real(a), "other_id": real(b), "relation": rel, "created_at": at}
                     for a, b, rel, at in self.new_links
@@ -391,7 +475,9 @@ class IngestBatch:
             )
         if self.new_candidates:
             returned = session.execute(
-                insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True),
+                insert(_table(Candidate)).returning(
+                    _table(Candidate).c.id, sort_by_parameter_order=True
+                ),
                 [
                     {**c.row, "work_id": real(c.ref), "status": c.status}
                     for c in self.new_candidates
@@ -403,10 +489,18 @@ class IngestBatch:
                 candidate.id = candidate_id
         if self.decisions:
             session.execute(
-                insert(Decision),
+                insert(_table(Decision)),
                 [{**row, "candidate_id": c.id} for c, row in self.decisions],
             )
         return ids
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's table: rows go in as Core inserts (the ORM's bulk insert adds per-row
+    bookkeeping these plain rows do not need; column defaults and types apply alike)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 __all__ = [
@@ -415,7 +509,9 @@ __all__ = [
     "NEW_BASE",
     "AnyCandidate",
     "AnySighting",
+    "KEYS_CACHE",
     "IngestBatch",
+    "KeysCache",
     "PendingCandidate",
     "PendingSighting",
     "identity_value",

@@ -267,13 +267,9 @@ def _keys_of(batch: IngestBatch, refs: list[int]) -> list[tuple[int, Keys]]:
     for ref in refs:
         if ref in batch.keys:
             continue
-        if ref not in batch.stored_keys:
-            batch.stored_keys[ref] = batch.session.scalar(
-                select(Work.dedupe_keys).where(Work.id == ref)
-            )
-        stored = batch.stored_keys[ref]
-        if stored is not None and stored.get("version") == KEYS_VERSION:
-            batch.keys[ref] = Keys.from_json(stored["keys"])
+        stored = batch.stored(ref)
+        if stored is not None:
+            batch.keys[ref] = stored
         else:
             _store_keys(batch, ref, batch.work(ref))
     return [(ref, batch.keys[ref]) for ref in refs]

@@ -1,0 +1,69 @@
+"""The ingest batch's cache of stored dedupe keys (harvester.store.batch.KeysCache)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select, update
+
+from harvester.dedupe_keys import KEYS_VERSION, hit_keys
+from harvester.models import Hit
+from harvester.store.batch import KeysCache
+from harvester.store.db import Database
+from harvester.store.tables import Work
+from harvester.store.works import ingest_hits
+from tests.test_store_works import NOW, pubmed
+
+
+def document(hit: Hit, version: int = KEYS_VERSION) -> str:
+    return json.dumps({"version": version, "keys": hit_keys(hit).to_json()})
+
+
+def test_parsed_once_and_again_when_the_document_changes() -> None:
+    cache = KeysCache()
+    first = document(pubmed())
+    keys = cache.parse(7, first)
+    assert keys == hit_keys(pubmed())
+    assert cache.parse(7, first) is keys  # the same document: the same parsed keys
+    changed = document(pubmed(title="Another title altogether", doi="10.1000/other"))
+    assert cache.parse(7, changed) == hit_keys(
+        pubmed(title="Another title altogether", doi="10.1000/other")
+    )
+    assert cache.parse(7, first) == keys  # work 7 of another database: read from its document
+
+
+def test_no_keys_of_an_older_version_or_none() -> None:
+    cache = KeysCache()
+    assert cache.parse(1, None) is None
+    assert cache.parse(1, "null") is None
+    assert cache.parse(1, document(pubmed(), version=KEYS_VERSION - 1)) is None
+
+
+def test_bounded() -> None:
+    cache = KeysCache(size=8)
+    text = document(pubmed())
+    for work_id in range(100):
+        cache.parse(work_id, text)
+    assert len(cache._entries) <= 8
+    assert cache.parse(99, text) == hit_keys(pubmed())
+
+
+def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:
+    """A work's stored keys changed behind the cache (another process, a migration): the next
+    batch dedupes against the stored keys, not the cached ones."""
+
+    def copy(n: int) -> Hit:
+        return pubmed(doi=None, pmid=None, source=f"import:{n}", source_id=str(n), origin=f"{n}")
+
+    with db.write() as session:
+        ingest_hits(session, [copy(1)], topic="t", run_id=None, now=NOW)
+    with db.write() as session:  # a copy joins the work: its keys are now in the cache
+        assert ingest_hits(session, [copy(2)], topic="t", run_id=None, now=NOW).new_works == 0
+    with db.write() as session:
+        work = session.scalars(select(Work)).one()
+        stored = json.loads(json.dumps(work.dedupe_keys))
+        stored["keys"]["year"] = 1990  # now the stored keys say another year
+        session.execute(update(Work).where(Work.id == work.id).values(dedupe_keys=stored))
+    with db.write() as session:
+        result = ingest_hits(session, [copy(3)], topic="t", run_id=None, now=NOW)
+    assert result.new_works == 1, "the cached keys of the work were used, not the stored ones"
