@@ -45,7 +45,9 @@ def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:
     engine = create_engine(empty_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": migrate.include_object}
+            )
             diff = compare_metadata(context, Base.metadata)
             tables = set(inspect(conn).get_table_names())
     finally:

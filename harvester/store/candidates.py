@@ -19,9 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    String,
     and_,
-    cast,
     exists,
     func,
     or_,
@@ -45,6 +43,7 @@ from harvester.models import (
     WorkView,
 )
 from harvester.queue import CandidateState, DecisionIntent, LastDecision, conflict
+from harvester.store.search import work_match
 from harvester.store.tables import (
     Bulletin,
     BulletinEntry,
@@ -143,12 +142,7 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     return value, candidate_id
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _filters(query: CandidateQuery) -> list[ColumnElement[bool]]:
+def _filters(query: CandidateQuery, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Candidate.topic == query.topic]
     if query.statuses:
         where.append(Candidate.status.in_([s.value for s in query.statuses]))
@@ -170,24 +164,16 @@ def _filters(query: CandidateQuery) -> list[ColumnElement[bool]]:
     if query.ids:
         where.append(Candidate.id.in_(query.ids))
     if query.text and query.text.strip():
-        for word in query.text.split()[:8]:
-            pattern = _like(word)
-            where.append(
-                or_(
-                    func.lower(Work.title).like(pattern, escape="\\"),
-                    func.lower(Work.journal).like(pattern, escape="\\"),
-                    func.lower(cast(Work.authors, String)).like(pattern, escape="\\"),
-                    func.lower(cast(Work.abstract, String)).like(pattern, escape="\\"),
-                    func.lower(Work.summary_html).like(pattern, escape="\\"),
-                )
-            )
+        match = work_match(dialect, query.text)
+        if match is not None:
+            where.append(match)
     return where
 
 
 def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateView]:
     """One page of a topic's queue with every card's details, the next page's cursor and the
     number of candidates matching the filters."""
-    where = _filters(query)
+    where = _filters(query, session.get_bind().dialect.name)
     key = _sort_key(query.sort)
     stmt = select(Candidate, key).join(Work, Work.id == Candidate.work_id).where(*where)
     if query.cursor:
@@ -199,8 +185,8 @@ def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateVie
     rows = rows[: query.limit]
     next_cursor = _encode_cursor(query.sort, rows[-1][1], rows[-1][0].id) if more else None
     count_stmt = select(func.count()).select_from(Candidate)
-    if query.kind or (query.text and query.text.strip()):
-        # only these filters read the work; without them the count stays on candidate's indexes
+    if query.kind:
+        # only this filter reads the work; without it the count stays on candidate's indexes
         count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
     total = session.scalar(count_stmt.where(*where)) or 0
     views = _views(session, [row[0] for row in rows], details=True)
