@@ -1,5 +1,5 @@
 """full-text search over works: an FTS5 table kept by triggers (SQLite), a GIN expression index
-(PostgreSQL); see harvester.store.search
+(PostgreSQL); see harvester.store.search. An expression index for the queue sorted by score.
 
 Revision ID: 0008_search
 Revises: 0003_web
@@ -39,6 +39,10 @@ PG_DOCUMENT = (
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    # the queue sorted by score walks this index (harvester.store.candidates._sort_key)
+    op.execute(
+        "CREATE INDEX ix_candidate_topic_score ON candidate (topic, coalesce(score, -1.0), id)"
+    )
     if dialect == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE work_fts USING fts5("
@@ -66,6 +70,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.execute("DROP INDEX IF EXISTS ix_candidate_topic_score")
     if dialect == "sqlite":
         for trigger in ("work_fts_insert", "work_fts_update", "work_fts_delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")

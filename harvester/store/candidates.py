@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    literal_column,
     or_,
     select,
     update,
@@ -57,6 +58,8 @@ from harvester.store.tables import (
 SORTS = ("found", "published", "score")
 KINDS = ("article", "news", "other")
 MAX_LIMIT = 200
+#: Past this many, a count that has to read works or sightings stops: "more than 1000 matching".
+COUNT_LIMIT = 1000
 
 
 def list_candidates(
@@ -111,10 +114,13 @@ class CandidateQuery:
 
 
 def _sort_key(sort: str) -> ColumnElement[Any]:
+    # the constants are written into the SQL (not bound): the score expression is the one the
+    # index ix_candidate_topic_score (migration 0008_search) holds, and a database matches an
+    # expression index only against the same expression
     if sort == "published":
-        return func.coalesce(Work.pub_year, 0)
+        return func.coalesce(Work.pub_year, literal_column("0"))
     if sort == "score":
-        return func.coalesce(Candidate.score, -1.0)
+        return func.coalesce(Candidate.score, literal_column("-1.0"))
     return Candidate.created_at.expression
 
 
@@ -148,12 +154,19 @@ def _filters(query: CandidateQuery, dialect: str) -> list[ColumnElement[bool]]:
         where.append(Candidate.status.in_([s.value for s in query.statuses]))
     if query.kind:
         where.append(Work.kind == query.kind)
+    window: list[ColumnElement[bool]] = []
     if query.found_from:
         start = dt.datetime.combine(query.found_from, dt.time(), dt.UTC)
-        where.append(Candidate.created_at >= start)
+        window.append(Candidate.created_at >= start)
     if query.found_to:
         end = dt.datetime.combine(query.found_to + dt.timedelta(days=1), dt.time(), dt.UTC)
-        where.append(Candidate.created_at < end)
+        window.append(Candidate.created_at < end)
+    if dialect == "sqlite" and query.sort != "found":
+        # SQLite has no statistics on ranges and would take any date window for a narrow one,
+        # reading the whole window and sorting it; likelihood() (a no-op on the value) tells it
+        # the window is broad, so it walks the sort's index and stops after one page
+        window = [func.likelihood(condition, literal_column("0.9")) for condition in window]
+    where += window
     if query.source:
         source = (
             Sighting.source.like("import:%")
@@ -184,13 +197,22 @@ def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateVie
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = _encode_cursor(query.sort, rows[-1][1], rows[-1][0].id) if more else None
-    count_stmt = select(func.count()).select_from(Candidate)
-    if query.kind:
-        # only this filter reads the work; without it the count stays on candidate's indexes
-        count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
-    total = session.scalar(count_stmt.where(*where)) or 0
+    count_stmt = select(Candidate.id)
+    exact = True
+    if query.kind or query.source or (query.text and query.text.strip()):
+        # these filters read the work or its sightings for every candidate counted: count up
+        # to a bound so a broad filter of a large queue stays fast
+        if query.kind:
+            count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
+        count_stmt = count_stmt.where(*where).limit(COUNT_LIMIT + 1)
+        total = session.scalar(select(func.count()).select_from(count_stmt.subquery())) or 0
+        if total > COUNT_LIMIT:
+            total, exact = COUNT_LIMIT, False
+    else:
+        # without them the count stays on candidate's indexes
+        total = session.scalar(select(func.count()).select_from(Candidate).where(*where)) or 0
     views = _views(session, [row[0] for row in rows], details=True)
-    return Page(items=tuple(views), next_cursor=next_cursor, total=total)
+    return Page(items=tuple(views), next_cursor=next_cursor, total=total, total_exact=exact)
 
 
 def status_counts(session: Session, topic: str) -> dict[str, int]:

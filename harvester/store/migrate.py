@@ -36,7 +36,8 @@ def include_object(
     # (work_fts_data, work_fts_idx, ...), and the PostgreSQL GIN expression index ix_work_fts.
     if type_ == "table" and name is not None and name.startswith("work_fts"):
         return False
-    return not (type_ == "index" and name == "ix_work_fts")
+    # The same for the expression index of the queue's score sort (also 0008_search).
+    return not (type_ == "index" and name in ("ix_work_fts", "ix_candidate_topic_score"))
 
 
 def migrations_dir() -> Path:

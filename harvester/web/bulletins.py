@@ -206,14 +206,20 @@ async def bulletin_move(request: Request, slug: str, user: PageUser) -> Response
     entry_id = _int(form, "entry")
     section = str(form.get("section") or "")
     position = _int(form, "position")  # 1-based, as shown on the page
-    return _change(
-        request,
-        slug,
-        f"Moved to position {max(position, 1)} of {section}.",
-        lambda: workflow.move_entry(
-            request.app.state.db, topic, entry_id, section, max(position, 1) - 1
-        ),
-    )
+    try:
+        workflow.move_entry(request.app.state.db, topic, entry_id, section, max(position, 1) - 1)
+    except BulletinError as exc:
+        _flash(request, exc.message, error=True)
+        return RedirectResponse(_page_url(slug), status_code=303)
+    found = _draft(request, topic)
+    where = [
+        (title.title, n)
+        for title, items in (arrange(found[1]) if found else [])
+        for n, item in enumerate(items, start=1)
+        if item.entry_id == entry_id
+    ]
+    _flash(request, f"Moved to position {where[0][1]} of {where[0][0]}." if where else "Moved.")
+    return RedirectResponse(f"{_page_url(slug)}#entry-{entry_id}", status_code=303)
 
 
 @router.post("/topics/{slug}/bulletin/remove")
