@@ -39,6 +39,7 @@ PG_DOCUMENT = (
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.create_index("ix_sighting_topic_source", "sighting", ["topic", "source"])
     # the queue sorted by score walks this index (harvester.store.candidates._sort_key)
     op.execute(
         "CREATE INDEX ix_candidate_topic_score ON candidate (topic, coalesce(score, -1.0), id)"
@@ -71,6 +72,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.execute("DROP INDEX IF EXISTS ix_candidate_topic_score")
+    op.drop_index("ix_sighting_topic_source", table_name="sighting")
     if dialect == "sqlite":
         for trigger in ("work_fts_insert", "work_fts_update", "work_fts_delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
