@@ -202,9 +202,15 @@ def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateVie
     if query.kind or query.source or (query.text and query.text.strip()):
         # these filters read the work or its sightings for every candidate counted: count up
         # to a bound so a broad filter of a large queue stays fast
-        if query.kind:
+        if query.kind or query.sort == "published":
             count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
-        count_stmt = count_stmt.where(*where).limit(COUNT_LIMIT + 1)
+        # in the page's order: the database walks the sort's index as for the page, instead of
+        # guessing a join order that reads most of the queue before it finds the bound
+        count_stmt = (
+            count_stmt.where(*where)
+            .order_by(key.desc(), Candidate.id.desc())
+            .limit(COUNT_LIMIT + 1)
+        )
         total = session.scalar(select(func.count()).select_from(count_stmt.subquery())) or 0
         if total > COUNT_LIMIT:
             total, exact = COUNT_LIMIT, False
