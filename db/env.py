@@ -6,21 +6,18 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from harvester.store.migrate import include_object
 from harvester.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
-def _include_object(
-    obj: object,  # noqa: ARG001 - the signature is Alembic's
-    name: str | None,
-    type_: str,
-    reflected: bool,  # noqa: ARG001
-    compare_to: object,  # noqa: ARG001
-) -> bool:
-    # APScheduler keeps its own job table in the same database; it is not ours to migrate.
-    return not (type_ == "table" and name == "apscheduler_jobs")
+# Which database objects autogenerate compares with the models: harvester.store.migrate
+# passes over APScheduler's job table and the full-text search objects of 0008_search (the SQLite
+# FTS5 table with its shadow tables, the PostgreSQL GIN expression index), which are raw DDL with
+# no place in the SQLAlchemy metadata. tests/test_migrations.py uses the same function.
+_include_object = include_object
 
 
 def _run(connection: Connection) -> None:

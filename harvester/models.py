@@ -518,8 +518,9 @@ class FeedView:
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a list: its items, the cursor of the next page (None at the end), and the
-    total matching the filters."""
+    total matching the filters (``total_exact`` False: at least that many)."""
 
     items: tuple[T, ...]
     next_cursor: str | None
     total: int
+    total_exact: bool = True

@@ -3,7 +3,8 @@
 Usage: python scripts/screenshots.py BASE_URL EMAIL PASSWORD TOPIC [OUT_DIR]
 
 Signs in, opens TOPIC's queue at 1280x800 and writes OUT_DIR/queue.png (the page) and
-OUT_DIR/card.png (the first card whose abstract has a highlighted phrase, else the first card).
+OUT_DIR/card.png (the first card whose abstract has a highlighted phrase, else the first card),
+then TOPIC's bulletin page as OUT_DIR/bulletin.png (draft it first for a preview to show).
 OUT_DIR defaults to docs/.
 """
 
@@ -42,8 +43,15 @@ def main() -> None:
         card = marked.first if marked.count() else page.locator("article.card").first
         card.locator("details.prov summary").click()
         card.screenshot(path=str(out / "card.png"))
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"/topics/{topic}/bulletin")
+        page.locator("iframe").first.wait_for() if page.locator("iframe").count() else None
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(out / "bulletin.png"))
         browser.close()
-    print(f"wrote {out / 'queue.png'} and {out / 'card.png'}")  # noqa: T201 - a script reports
+    print(  # noqa: T201 - a script reports
+        f"wrote {out / 'queue.png'}, {out / 'card.png'} and {out / 'bulletin.png'}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,16 @@ def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:
     engine = create_engine(empty_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(context, Base.metadata)
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": migrate.include_object}
+            )
+            with warnings.catch_warnings():
+                # SQLite's reflection skips the expression indexes of 0008_search, saying so;
+                # include_object passes them over anyway
+                warnings.filterwarnings(
+                    "ignore", message="Skipped unsupported reflection of expression-based index"
+                )
+                diff = compare_metadata(context, Base.metadata)
             tables = set(inspect(conn).get_table_names())
     finally:
         engine.dispose()

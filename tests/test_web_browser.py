@@ -209,3 +209,116 @@ def test_no_serious_accessibility_violations(browser: Any, site: str, path: str)
         if v["impact"] in ("serious", "critical")
     ]
     assert not bad, "\n".join(bad)
+
+
+def _axe_violations(page: Any) -> list[str]:
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def _accept_two_and_draft(page: Any) -> list[str]:
+    titles = page.locator("article.card h2").all_inner_texts()[:2]
+    page.keyboard.press("a")
+    sync_api.expect(card(page, 0).locator(".badge").first).to_contain_text("accepted")
+    page.keyboard.press("a")
+    sync_api.expect(card(page, 1).locator(".badge").first).to_contain_text("accepted")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Bulletin").click()
+    page.get_by_role("button", name="Draft the bulletin from accepted items").click()
+    sync_api.expect(page.get_by_role("status")).to_contain_text("2 entries")
+    return titles
+
+
+def test_a_reviewer_edits_downloads_and_publishes_the_bulletin(
+    browser: Any, site: str, sqlite_db: Database
+) -> None:
+    import json
+
+    from harvester.store.tables import BulletinEntry
+
+    expect = sync_api.expect
+    page = new_page(browser, site)
+    first, second = _accept_two_and_draft(page)
+    entries = page.locator("li.entry")
+    assert entries.count() == 2
+    # move the first entry into the News section
+    moved = entries.filter(has_text=first)
+    moved.get_by_label("Section").select_option("News")
+    moved.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Moved to position 1 of News")
+    with sqlite_db.read() as session:
+        sections = dict(
+            session.execute(
+                select(Work.title, BulletinEntry.section)
+                .join(Candidate, Candidate.id == BulletinEntry.candidate_id)
+                .join(Work, Work.id == Candidate.work_id)
+            ).all()
+        )
+    assert sections[first] == "News"
+    # edit the other's summary: saved, and shown in the preview
+    other = page.locator("li.entry").filter(has_text=second)
+    other.locator("summary").click()
+    other.get_by_label("Summary (blank: the abstract is used)").fill("Link workers cut GP visits.")
+    other.get_by_role("button", name="Save summary").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved the summary")
+    preview = page.frame_locator("iframe[title^='Preview']")
+    expect(preview.get_by_text("Link workers cut GP visits.")).to_be_visible()
+    with sqlite_db.read() as session:
+        summary = session.scalar(select(Candidate.summary).join(Work).where(Work.title == second))
+    assert summary == "Link workers cut GP visits."
+    # every format downloads with its content type
+    checks = {
+        "HTML (e-mail)": ("text/html", lambda b: b.startswith(b"<!DOCTYPE html>")),
+        "Markdown": ("text/markdown", lambda b: b"Link workers cut GP visits." in b),
+        "Word": (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            lambda b: b.startswith(b"PK"),
+        ),
+        "PDF": ("application/pdf", lambda b: b.startswith(b"%PDF")),
+        "RIS": ("application/x-research-info-systems", lambda b: b.count(b"TY  - ") == 2),
+        "CSL-JSON": ("application/vnd.citationstyles.csl+json", lambda b: len(json.loads(b)) == 2),
+    }
+    downloads = page.get_by_role("region", name="Download the draft")
+    for label, (content_type, looks_right) in checks.items():
+        href = downloads.get_by_role("link", name=label).get_attribute("href")
+        response = page.request.get(href)
+        assert response.status == 200, label
+        assert response.headers["content-type"].startswith(content_type), label
+        assert "attachment" in response.headers["content-disposition"], label
+        assert looks_right(response.body()), label
+    # remove the moved entry: it is back among the accepted items of the queue
+    page.locator("li.entry").filter(has_text=first).get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_contain_text("stays accepted")
+    assert page.locator("li.entry").count() == 1
+    page.goto(f"/topics/{TOPIC}?status=accepted")
+    expect(page.locator("article.card h2", has_text=first)).to_be_visible()
+    # publish, after the confirmation
+    page.goto(f"/topics/{TOPIC}/bulletin")
+    page.get_by_role("link", name="Publish…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Publish the bulletin")
+    page.get_by_role("button", name="Yes, publish 1 entry").click()
+    expect(page.get_by_role("status")).to_contain_text("Published bulletin")
+    assert status_of(sqlite_db, second[:30])[0] == "published"
+    assert status_of(sqlite_db, first[:30])[0] == "accepted"
+    for status in ("new", "accepted", "all"):
+        page.goto(f"/topics/{TOPIC}?status={status}")
+        shown = page.locator("article.card h2").all_inner_texts()
+        assert (second in shown) == (status == "all"), status
+    # the published bulletin stays downloadable
+    page.goto(f"/topics/{TOPIC}/bulletin")
+    href = (
+        page.get_by_role("region", name="Published bulletins")
+        .get_by_role("link", name="PDF")
+        .get_attribute("href")
+    )
+    assert page.request.get(href).body().startswith(b"%PDF")
+
+
+def test_the_bulletin_page_has_no_serious_accessibility_violations(browser: Any, site: str) -> None:
+    page = new_page(browser, site, bypass_csp=True)
+    _accept_two_and_draft(page)
+    assert not (bad := _axe_violations(page)), "\n".join(bad)

@@ -16,11 +16,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    String,
     and_,
-    cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
 )
@@ -41,6 +40,7 @@ from harvester.models import (
     WorkView,
 )
 from harvester.queue import LastDecision
+from harvester.store.search import work_match
 from harvester.store.tables import (
     Bulletin,
     BulletinEntry,
@@ -56,6 +56,8 @@ KINDS = ("article", "news", "other")
 MAX_LIMIT = 200
 # Candidates whose views are built per query (their ids go into IN lists).
 _VIEW_CHUNK = 500
+#: Past this many, a count that has to read works or sightings stops: "more than 1000 matching".
+COUNT_LIMIT = 1000
 
 
 def candidate_views(
@@ -120,10 +122,13 @@ class CandidateQuery:
 
 
 def _sort_key(sort: str) -> ColumnElement[Any]:
+    # the constants are written into the SQL (not bound): the score expression is the one the
+    # index ix_candidate_topic_score (migration 0008_search) holds, and a database matches an
+    # expression index only against the same expression
     if sort == "published":
-        return func.coalesce(Work.pub_year, 0)
+        return func.coalesce(Work.pub_year, literal_column("0"))
     if sort == "score":
-        return func.coalesce(Candidate.score, -1.0)
+        return func.coalesce(Candidate.score, literal_column("-1.0"))
     return Candidate.created_at.expression
 
 
@@ -151,23 +156,25 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     return value, candidate_id
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _filters(query: CandidateQuery) -> list[ColumnElement[bool]]:
+def _filters(query: CandidateQuery, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Candidate.topic == query.topic]
     if query.statuses:
         where.append(Candidate.status.in_([s.value for s in query.statuses]))
     if query.kind:
         where.append(Work.kind == query.kind)
+    window: list[ColumnElement[bool]] = []
     if query.found_from:
         start = dt.datetime.combine(query.found_from, dt.time(), dt.UTC)
-        where.append(Candidate.created_at >= start)
+        window.append(Candidate.created_at >= start)
     if query.found_to:
         end = dt.datetime.combine(query.found_to + dt.timedelta(days=1), dt.time(), dt.UTC)
-        where.append(Candidate.created_at < end)
+        window.append(Candidate.created_at < end)
+    if dialect == "sqlite" and query.sort != "found":
+        # SQLite has no statistics on ranges and would take any date window for a narrow one,
+        # reading the whole window and sorting it; likelihood() (a no-op on the value) tells it
+        # the window is broad, so it walks the sort's index and stops after one page
+        window = [func.likelihood(condition, literal_column("0.9")) for condition in window]
+    where += window
     if query.source:
         source = (
             Sighting.source.like("import:%")
@@ -178,24 +185,16 @@ def _filters(query: CandidateQuery) -> list[ColumnElement[bool]]:
     if query.ids:
         where.append(Candidate.id.in_(query.ids))
     if query.text and query.text.strip():
-        for word in query.text.split()[:8]:
-            pattern = _like(word)
-            where.append(
-                or_(
-                    func.lower(Work.title).like(pattern, escape="\\"),
-                    func.lower(Work.journal).like(pattern, escape="\\"),
-                    func.lower(cast(Work.authors, String)).like(pattern, escape="\\"),
-                    func.lower(cast(Work.abstract, String)).like(pattern, escape="\\"),
-                    func.lower(Work.summary_html).like(pattern, escape="\\"),
-                )
-            )
+        match = work_match(dialect, query.text)
+        if match is not None:
+            where.append(match)
     return where
 
 
 def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateView]:
     """One page of a topic's queue with every card's details, the next page's cursor and the
     number of candidates matching the filters."""
-    where = _filters(query)
+    where = _filters(query, session.get_bind().dialect.name)
     key = _sort_key(query.sort)
     stmt = select(Candidate, key).join(Work, Work.id == Candidate.work_id).where(*where)
     if query.cursor:
@@ -206,13 +205,28 @@ def candidate_page(session: Session, query: CandidateQuery) -> Page[CandidateVie
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = _encode_cursor(query.sort, rows[-1][1], rows[-1][0].id) if more else None
-    count_stmt = select(func.count()).select_from(Candidate)
-    if query.kind or (query.text and query.text.strip()):
-        # only these filters read the work; without them the count stays on candidate's indexes
-        count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
-    total = session.scalar(count_stmt.where(*where)) or 0
+    count_stmt = select(Candidate.id)
+    exact = True
+    if query.kind or query.source or (query.text and query.text.strip()):
+        # these filters read the work or its sightings for every candidate counted: count up
+        # to a bound so a broad filter of a large queue stays fast
+        if query.kind or query.sort == "published":
+            count_stmt = count_stmt.join(Work, Work.id == Candidate.work_id)
+        # in the page's order: the database walks the sort's index as for the page, instead of
+        # guessing a join order that reads most of the queue before it finds the bound
+        count_stmt = (
+            count_stmt.where(*where)
+            .order_by(key.desc(), Candidate.id.desc())
+            .limit(COUNT_LIMIT + 1)
+        )
+        total = session.scalar(select(func.count()).select_from(count_stmt.subquery())) or 0
+        if total > COUNT_LIMIT:
+            total, exact = COUNT_LIMIT, False
+    else:
+        # without them the count stays on candidate's indexes
+        total = session.scalar(select(func.count()).select_from(Candidate).where(*where)) or 0
     views = _views(session, [row[0] for row in rows], details=True)
-    return Page(items=tuple(views), next_cursor=next_cursor, total=total)
+    return Page(items=tuple(views), next_cursor=next_cursor, total=total, total_exact=exact)
 
 
 def status_counts(session: Session, topic: str) -> dict[str, int]:
@@ -230,7 +244,20 @@ def status_counts(session: Session, topic: str) -> dict[str, int]:
 
 def topic_sources(session: Session, topic: str) -> list[str]:
     """The sources that found candidates of ``topic`` (import formats grouped as "import")."""
-    stmt = select(Sighting.source).where(Sighting.topic == topic).distinct()
+    # a loose index scan of ix_sighting_topic_source: one index seek per distinct source, not a
+    # read of every sighting of the topic
+    found = (
+        select(func.min(Sighting.source).label("source"))
+        .where(Sighting.topic == topic)
+        .cte("found", recursive=True)
+    )
+    following = select(
+        select(func.min(Sighting.source))
+        .where(Sighting.topic == topic, Sighting.source > found.c.source)
+        .scalar_subquery()
+    ).where(found.c.source.is_not(None))
+    found = found.union_all(following)
+    stmt = select(found.c.source).where(found.c.source.is_not(None))
     names = {"import" if s.startswith("import:") else s for s in session.scalars(stmt)}
     return sorted(names)
 

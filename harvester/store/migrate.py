@@ -20,6 +20,26 @@ from harvester.errors import NotInitialisedError, StoreError
 from harvester.store.db import safe_url
 
 
+def include_object(
+    obj: object,  # noqa: ARG001 - the signature is Alembic's
+    name: str | None,
+    type_: str,
+    reflected: bool,  # noqa: ARG001
+    compare_to: object,  # noqa: ARG001
+) -> bool:
+    """Alembic's ``include_object`` hook: what autogenerate compares with the models."""
+    # APScheduler keeps its own job table in the same database; it is not ours to migrate.
+    if type_ == "table" and name == "apscheduler_jobs":
+        return False
+    # Full-text search (migration 0008_search, harvester.store.search) is raw DDL with no place
+    # in the SQLAlchemy metadata: the SQLite FTS5 table work_fts and its shadow tables
+    # (work_fts_data, work_fts_idx, ...), and the PostgreSQL GIN expression index ix_work_fts.
+    if type_ == "table" and name is not None and name.startswith("work_fts"):
+        return False
+    # The same for the expression index of the queue's score sort (also 0008_search).
+    return not (type_ == "index" and name in ("ix_work_fts", "ix_candidate_topic_score"))
+
+
 def migrations_dir() -> Path:
     packaged = Path(__file__).resolve().parent.parent / "_migrations"
     if (packaged / "env.py").exists():

@@ -206,7 +206,11 @@ class Sighting(Base):
     """One source's record of a work: which source, query or feed, and when it was seen."""
 
     __tablename__ = "sighting"
-    __table_args__ = (UniqueConstraint("source", "source_id", "origin"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", "origin"),
+        # the queue's source filter lists a topic's sources (harvester.store.candidates)
+        Index("ix_sighting_topic_source", "topic", "source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)

@@ -80,6 +80,7 @@ def list_candidates(
         "items": [_candidate(c) for c in page.items],
         "next_cursor": page.next_cursor,
         "total": page.total,
+        "total_exact": page.total_exact,
         "counts": counts,
     }
 

@@ -26,7 +26,7 @@ from harvester import __version__
 from harvester.config import Settings
 from harvester.store.db import Database
 from harvester.topics import TopicRegistry
-from harvester.web import api, auth, pages, runs
+from harvester.web import api, auth, bulletins, pages, runs
 from harvester.web.render import make_templates
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
 SESSION_HOURS = 12
 
@@ -65,10 +66,14 @@ def create_app(settings: Settings, db: Database, *, topics: TopicRegistry | None
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
+        if "content-security-policy" in response.headers:
+            # a response with its own, stricter policy (the bulletin preview, framed by its page)
+            response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        else:
+            response.headers["Content-Security-Policy"] = CSP
+            response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -84,6 +89,7 @@ def create_app(settings: Settings, db: Database, *, topics: TopicRegistry | None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(bulletins.router)
     app.include_router(runs.router)
     app.include_router(api.router)
 

@@ -1,0 +1,103 @@
+"""The bulletin page over HTTP (no browser): the preview's own policy, escaping, the forms, the
+confirmation before publishing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from websupport import REVIEWER, TOPIC, XSS_TITLE, build, seed
+
+from harvester.store.db import Database
+from harvester.store.tables import Candidate, Work
+
+BASE = f"/topics/{TOPIC}/bulletin"
+
+
+@pytest.fixture
+def client(tmp_path: Path, db: Database) -> TestClient:
+    seed(db)
+    with db.write() as session:
+        for candidate in session.scalars(select(Candidate)):
+            candidate.status = "accepted"  # every seeded item, the XSS news entry too
+    client = TestClient(build(tmp_path, db), base_url="http://127.0.0.1", follow_redirects=False)
+    token = _csrf(client, "/login")
+    client.post("/login", data={"email": REVIEWER[0], "password": REVIEWER[1], "csrf": token})
+    return client
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert match, path
+    return match.group(1)
+
+
+def _draft(client: TestClient) -> str:
+    token = _csrf(client, BASE)
+    assert client.post(f"{BASE}/draft", data={"csrf": token}).status_code == 303
+    return token
+
+
+def test_the_preview_is_framed_under_its_own_policy_and_escaped(client: TestClient) -> None:
+    _draft(client)
+    page = client.get(BASE)
+    assert page.status_code == 200
+    assert "frame-src 'self'" in page.headers["content-security-policy"]
+    assert f'<iframe src="{BASE}/preview"' in page.text and "sandbox=" in page.text
+    preview = client.get(f"{BASE}/preview")
+    csp = preview.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "sandbox" in csp
+    assert "frame-ancestors 'self'" in csp and preview.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "<script" not in preview.text and "javascript:" not in preview.text
+    assert "Link Workers &lt;script&gt;" in preview.text  # the house style title-cases news
+    assert XSS_TITLE not in page.text  # the title on the page is escaped too
+
+
+def test_a_change_without_the_csrf_token_is_refused(client: TestClient) -> None:
+    _draft(client)
+    assert client.post(f"{BASE}/remove", data={"entry": "1"}).status_code == 403
+    assert client.post(f"{BASE}/publish", data={"confirm": "yes"}).status_code == 403
+
+
+def test_publish_needs_the_confirmation(client: TestClient, db: Database) -> None:
+    token = _draft(client)
+    response = client.post(f"{BASE}/publish", data={"csrf": token})
+    assert response.status_code == 303 and response.headers["location"] == f"{BASE}/publish"
+    confirm = client.get(f"{BASE}/publish")
+    assert "cannot be undone" in confirm.text
+    bulletin = re.search(r'name="bulletin" value="(\d+)"', confirm.text)
+    assert bulletin
+    with db.read() as session:
+        assert "published" not in set(session.scalars(select(Candidate.status)))
+    client.post(
+        f"{BASE}/publish", data={"csrf": token, "confirm": "yes", "bulletin": bulletin.group(1)}
+    )
+    with db.read() as session:
+        assert set(session.scalars(select(Candidate.status))) == {"published"}
+
+
+def test_a_summary_only_for_an_entry_of_the_draft(client: TestClient, db: Database) -> None:
+    token = _draft(client)
+    with db.read() as session:
+        outside = session.scalar(select(Candidate.id).join(Work).where(Work.title == XSS_TITLE))
+    client.post(
+        f"{BASE}/remove",
+        data={
+            "csrf": token,
+            "entry": re.findall(r'name="entry" value="(\d+)"', client.get(BASE).text)[0],
+        },
+    )
+    response = client.post(
+        f"{BASE}/summary", data={"csrf": token, "candidate": "999999", "summary": "x"}
+    )
+    assert response.status_code == 404
+    assert outside is not None
+
+
+def test_unknown_topic_and_format(client: TestClient) -> None:
+    _draft(client)
+    assert client.get("/topics/nope/bulletin").status_code == 404
+    assert client.get(f"{BASE}/download/exe").status_code == 404
