@@ -9,6 +9,7 @@ card's new HTML back to swap in place. Decisions go through :mod:`harvester.revi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -232,6 +233,25 @@ def _version(form: Any) -> int:
         raise HTTPException(400, "the form has no candidate version; reload the page") from None
 
 
+def _change_card(
+    request: Request,
+    current: CandidateView,
+    back: str,
+    change: Callable[[], CandidateView],
+    message: Callable[[CandidateView], str],
+) -> Response:
+    """The card after ``change``, with ``message``; on a conflict the card as it now is (409),
+    on a move the rules refuse the card as it was (400)."""
+    try:
+        after = change()
+    except ConflictError as exc:
+        now = _current(request, current.id)
+        return _card_response(request, now, back=back, error=exc.message, status_code=409)
+    except QueueError as exc:
+        return _card_response(request, current, back=back, error=exc.message, status_code=400)
+    return _card_response(request, after, back=back, message=message(after))
+
+
 @router.post("/candidates/{candidate_id}/decide")
 async def decide(request: Request, candidate_id: int, user: PageUser) -> Response:
     form = await check_csrf(request)
@@ -242,8 +262,11 @@ async def decide(request: Request, candidate_id: int, user: PageUser) -> Respons
     if action not in ACTIONS:
         raise HTTPException(400, f"unknown action {action!r}")
     reason = str(form.get("reason_text") or "").strip() or str(form.get("reason") or "")
-    try:
-        after = review.decide(
+    return _change_card(
+        request,
+        current,
+        back,
+        lambda: review.decide(
             request.app.state.db,
             candidate_id,
             ACTIONS[action],
@@ -254,14 +277,9 @@ async def decide(request: Request, candidate_id: int, user: PageUser) -> Respons
             section=(str(form.get("section") or "") or None) if action == "accept" else None,
             reason=(reason or None) if action == "reject" else None,
             sections=info.sections,
-        )
-    except ConflictError as exc:
-        return _card_response(
-            request, _current(request, candidate_id), back=back, error=exc.message, status_code=409
-        )
-    except QueueError as exc:
-        return _card_response(request, current, back=back, error=exc.message, status_code=400)
-    return _card_response(request, after, back=back, message=f"Marked {after.status}.")
+        ),
+        lambda after: f"Marked {after.status}.",
+    )
 
 
 @router.post("/candidates/{candidate_id}/undo")
@@ -269,21 +287,19 @@ async def undo(request: Request, candidate_id: int, user: PageUser) -> Response:
     form = await check_csrf(request)
     current = _current(request, candidate_id)
     back = _back(form.get("back"), current.topic)
-    try:
-        after = review.undo(
+    return _change_card(
+        request,
+        current,
+        back,
+        lambda: review.undo(
             request.app.state.db,
             candidate_id,
             actor=user.email,
             seen_version=_version(form),
             now=dt.datetime.now(dt.UTC),
-        )
-    except ConflictError as exc:
-        return _card_response(
-            request, _current(request, candidate_id), back=back, error=exc.message, status_code=409
-        )
-    except QueueError as exc:
-        return _card_response(request, current, back=back, error=exc.message, status_code=400)
-    return _card_response(request, after, back=back, message=f"Undone: back to {after.status}.")
+        ),
+        lambda after: f"Undone: back to {after.status}.",
+    )
 
 
 @router.post("/candidates/{candidate_id}/edit")
@@ -295,8 +311,11 @@ async def edit(request: Request, candidate_id: int, user: PageUser) -> Response:
     if field not in ("note", "summary"):
         raise HTTPException(400, "edit the note or the summary")
     text = str(form.get(field) or "")
-    try:
-        after = review.edit(
+    return _change_card(
+        request,
+        current,
+        back,
+        lambda: review.edit(
             request.app.state.db,
             candidate_id,
             actor=user.email,
@@ -306,14 +325,9 @@ async def edit(request: Request, candidate_id: int, user: PageUser) -> Response:
             summary=text if field == "summary" else None,
             set_note=field == "note",
             set_summary=field == "summary",
-        )
-    except ConflictError as exc:
-        return _card_response(
-            request, _current(request, candidate_id), back=back, error=exc.message, status_code=409
-        )
-    except QueueError as exc:
-        return _card_response(request, current, back=back, error=exc.message, status_code=400)
-    return _card_response(request, after, back=back, message=f"Saved the {field}.")
+        ),
+        lambda _after: f"Saved the {field}.",
+    )
 
 
 @router.post("/topics/{slug}/bulk")
