@@ -26,6 +26,7 @@ from harvester.config import FeedsSettings
 from harvester.errors import ParseError
 from harvester.filters import compile_rules
 from harvester.models import DatePrecision, Hit, WorkKind
+from harvester.sources.feed_entry import parse_authors
 from harvester.sources.feed_text import ALLOWED_TAGS
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds, host_key, parse_feed
 
@@ -757,3 +758,19 @@ def test_rules_apply_over_http(server: FeedServer) -> None:
     result = fetch_one(request_for(url, rules=rules))
     assert result.entries == 5
     assert [hit.matched_rule for hit in result.hits] == ["social prescri*", "arts on prescription"]
+
+
+@pytest.mark.parametrize(
+    ("byline", "family", "given"),
+    [
+        ("Peter van der Berg", "van der Berg", "Peter"),
+        ("Maria de la Cruz", "de la Cruz", "Maria"),
+        ("Ludwig van Beethoven", "van Beethoven", "Ludwig"),
+        ("Van Morrison", "Morrison", "Van"),  # a capitalised particle is a given name
+        ("Ana Lucia Moya-Galé", "Moya-Galé", "Ana Lucia"),
+        ("Plato", "Plato", None),
+    ],
+)
+def test_a_family_name_keeps_its_particles(byline: str, family: str, given: str | None) -> None:
+    (author,) = parse_authors([byline])
+    assert (author.family, author.given) == (family, given)

@@ -51,6 +51,34 @@ _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.?[\s-]?)+$")
 _BYLINE = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _PLACE = re.compile(r"\s+in\s+[A-Z][\w.' -]*$")  # "David Smith in Washington"
 _JOINED = re.compile(r"\s+(?:and|&)\s+|\s*;\s*")
+#: Lower-case words that begin a family name written after the given name ("Peter van der
+#: Berg", "Maria de la Cruz"); capitalised they are given names ("Van Morrison").
+_PARTICLES = frozenset(
+    [
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "do",
+        "dos",
+        "das",
+        "du",
+        "la",
+        "le",
+        "ten",
+        "ter",
+        "zu",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+    ]
+)
 # ISO 8601 dates that name only a year or a month (feedparser reads them as the first day).
 _PRECISION = {
     re.compile(r"\d{4}"): DatePrecision.YEAR,
@@ -324,7 +352,11 @@ def parse_authors(names: Sequence[str]) -> list[Author]:
         elif len(parts) == 2:
             authors.append(Author(family=parts[0], given=parts[1]))
         else:
-            given, _, family = name.rpartition(" ")
+            words = name.split()
+            cut = len(words) - 1
+            while cut > 1 and words[cut - 1] in _PARTICLES:
+                cut -= 1
+            given, family = " ".join(words[:cut]), " ".join(words[cut:])
             authors.append(Author(family=family, given=given or None))
     return list(dict.fromkeys(authors))
 
