@@ -101,3 +101,23 @@ def test_unknown_topic_and_format(client: TestClient) -> None:
     _draft(client)
     assert client.get("/topics/nope/bulletin").status_code == 404
     assert client.get(f"{BASE}/download/exe").status_code == 404
+
+
+def test_a_removed_entry_is_listed_and_can_be_put_back(client: TestClient) -> None:
+    token = _draft(client)
+    before = client.get(BASE).text
+    count = int(re.search(r"(\d+) entr(?:y|ies)\.", before).group(1))  # type: ignore[union-attr]
+    entry = re.findall(
+        r'bulletin/remove">\s*<input[^>]*><input type="hidden" name="entry" value="(\d+)"', before
+    )[0]
+    assert client.post(f"{BASE}/remove", data={"csrf": token, "entry": entry}).status_code == 303
+    page = client.get(BASE).text
+    assert f"{count - 1} entr" in page and "Removed from this draft" in page
+    assert re.search(
+        rf'bulletin/restore"[^>]*>\s*<input[^>]*><input type="hidden" name="entry" value="{entry}"',
+        page,
+    )
+    assert client.post(f"{BASE}/restore", data={"csrf": token, "entry": entry}).status_code == 303
+    page = client.get(BASE).text
+    assert f"{count} entr" in page and "Removed from this draft" not in page
+    assert client.post(f"{BASE}/restore", data={"entry": entry}).status_code == 403  # no CSRF

@@ -97,7 +97,14 @@ def remove_entry(db: Database, topic: Topic, entry_id: int) -> None:
         store.remove_entry(session, bulletin_id, entry_id)
 
 
+def removed_entries(db: Database, bulletin_id: int) -> list[tuple[int, str]]:
+    """The entries taken out of a draft, (entry id, title), to be put back if wanted."""
+    with db.read() as session:
+        return store.removed_entries(session, bulletin_id)
+
+
 def restore_entry(db: Database, topic: Topic, entry_id: int) -> None:
+    """Put a removed entry back into the draft, in its section's alphabetical place."""
     bulletin_id, _ = draft_doc(db, topic)
     with db.write() as session:
         store.restore_entry(session, bulletin_id, entry_id)

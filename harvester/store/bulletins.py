@@ -257,6 +257,18 @@ def remove_entry(session: Session, bulletin_id: int, entry_id: int) -> None:
     _entry(session, bulletin_id, entry_id).removed = True
 
 
+def removed_entries(session: Session, bulletin_id: int) -> list[tuple[int, str]]:
+    """The entries a reviewer took out of the draft: (entry id, title), in the order added."""
+    query = (
+        select(BulletinEntry.id, Work.title)
+        .join(Candidate, Candidate.id == BulletinEntry.candidate_id)
+        .join(Work, Work.id == Candidate.work_id)
+        .where(BulletinEntry.bulletin_id == bulletin_id, BulletinEntry.removed.is_(True))
+        .order_by(BulletinEntry.id)
+    )
+    return [(entry_id, title) for entry_id, title in session.execute(query)]
+
+
 def restore_entry(session: Session, bulletin_id: int, entry_id: int) -> None:
     entry = _entry(session, bulletin_id, entry_id)
     entry.removed, entry.position = False, 0

@@ -129,6 +129,7 @@ def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
             "count": sum(len(items) for _, items in sections),
             "formats": [(fmt, FORMAT_LABELS[fmt]) for fmt in FORMATS],
             "past": past,
+            "removed": workflow.removed_entries(request.app.state.db, found[0]) if found else [],
             "period_label": period_label,
             "csrf": csrf_token(request),
             "flash": request.session.pop("flash", None),
@@ -232,6 +233,19 @@ async def bulletin_remove(request: Request, slug: str, user: PageUser) -> Respon
         slug,
         "Removed from the draft; the item stays accepted in the queue.",
         lambda: workflow.remove_entry(request.app.state.db, topic, entry_id),
+    )
+
+
+@router.post("/topics/{slug}/bulletin/restore")
+async def bulletin_restore(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
+    form = await check_csrf(request)
+    topic = _topic(request, slug)
+    entry_id = _int(form, "entry")
+    return _change(
+        request,
+        slug,
+        "Put back into the draft.",
+        lambda: workflow.restore_entry(request.app.state.db, topic, entry_id),
     )
 
 
