@@ -95,7 +95,9 @@ def import_file(
     with path.open("rb") as handle:
         fmt = detect_format(path, handle.read(4096))
     problems: list[ImportProblem] = []
-    total = sum(1 for _ in read_records(path, problems))  # a broken record stops the import here
+    # A first reading counts the records and collects their problems; a file that cannot be
+    # read is refused here, before anything is stored.
+    total = sum(1 for _ in read_records(path, problems))
     terminal = progress is None and sys.stderr.isatty()
     if terminal:
         progress = _terminal_progress(path.name)
@@ -128,8 +130,7 @@ def import_file(
             progress(done, total)
 
     try:
-        for number, hit in enumerate(read_records(path), 1):
-            problems += [ImportProblem(number, note) for note in hit.notes]
+        for hit in read_records(path):
             batch.append(hit)
             if len(batch) >= IMPORT_BATCH:
                 store()
@@ -139,7 +140,6 @@ def import_file(
         if terminal:
             sys.stderr.write("\r\033[K")  # clear the progress line
             sys.stderr.flush()
-    problems.sort(key=lambda p: p.record)
     return ImportSummary(
         path=path,
         format=fmt,

@@ -360,3 +360,17 @@ def test_record_ids_are_the_records_own_and_never_shared(tmp_path: Path) -> None
     csl.write_text('[{"id": "doe2021", "title": "A"}, {"title": "B"}]', encoding="utf-8")
     a, b = read_records(csl)
     assert record_id(a.source_id) == "doe2021" and record_id(b.source_id) == ""
+
+
+def test_a_cut_field_is_reported_under_its_record_number(db: Database, tmp_path: Path) -> None:
+    """Record 1 holds nothing to keep and is skipped; record 2's over-long language is cut and
+    reported as record 2's, not as the first record stored."""
+    path = tmp_path / "cut.ris"
+    path.write_text(
+        f"TY  - JOUR\nER  - \n\nTY  - JOUR\nTI  - Kept\nPY  - 2020\nLA  - {'x' * 40}\nER  - \n",
+        encoding="utf-8",
+    )
+    summary = import_file(db, path, topic="t", now=NOW)
+    lines = [p.line() for p in summary.problems]
+    assert "record 2: language cut to 16 of its 40 characters" in lines
+    assert all(not line.startswith("record 1: language") for line in lines)

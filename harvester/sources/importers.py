@@ -84,8 +84,9 @@ def detect_format(path: Path, head: bytes) -> str:
 def read_records(path: str | Path, problems: list[ImportProblem] | None = None) -> Iterator[Hit]:
     """Yield one Hit per record of the import file ``path`` that can be kept.
 
-    Each record kept after a repair, or skipped, appends an :class:`ImportProblem` to
-    ``problems`` (when given) as it is read. Only a file that cannot be read at all (or that
+    Each record kept after a repair (the reader's, or a field cut to fit its column), or
+    skipped, appends an :class:`ImportProblem` with its number in the file to ``problems``
+    (when given) as it is read. Only a file that cannot be read at all (or that
     holds no record to keep) raises :class:`ImportFormatError`.
     """
     path = Path(path)
@@ -97,7 +98,8 @@ def read_records(path: str | Path, problems: list[ImportProblem] | None = None) 
             fmt = detect_format(path, head)
             handle.seek(0)
             for number, hit, notes in _READERS[fmt](path, handle, _encoding(head)):
-                for note in notes:
+                # the reader's repairs, then what making the record storable cut (Hit.notes)
+                for note in [*notes, *(hit.notes if hit is not None else ())]:
                     problem = ImportProblem(record=number, message=note)
                     first_problem = first_problem or problem
                     if problems is not None:
