@@ -16,6 +16,7 @@ escaping.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -26,6 +27,7 @@ from harvester.bulletin.draft import FORMATS, arrange, render
 from harvester.bulletin.model import BulletinDoc, period_label
 from harvester.config import Topic
 from harvester.errors import BulletinError, NotFoundError
+from harvester.store.db import Database
 from harvester.web.auth import PageUser, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)
@@ -225,28 +227,27 @@ async def bulletin_move(request: Request, slug: str, user: PageUser) -> Response
 
 @router.post("/topics/{slug}/bulletin/remove")
 async def bulletin_remove(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
-    form = await check_csrf(request)
-    topic = _topic(request, slug)
-    entry_id = _int(form, "entry")
-    return _change(
+    return await _entry_change(
         request,
         slug,
         "Removed from the draft; the item stays accepted in the queue.",
-        lambda: workflow.remove_entry(request.app.state.db, topic, entry_id),
+        workflow.remove_entry,
     )
 
 
 @router.post("/topics/{slug}/bulletin/restore")
 async def bulletin_restore(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
+    return await _entry_change(request, slug, "Put back into the draft.", workflow.restore_entry)
+
+
+async def _entry_change(
+    request: Request, slug: str, done: str, action: Callable[[Database, Topic, int], None]
+) -> Response:
+    """``action`` on the draft entry the form names (remove it, put it back)."""
     form = await check_csrf(request)
     topic = _topic(request, slug)
     entry_id = _int(form, "entry")
-    return _change(
-        request,
-        slug,
-        "Put back into the draft.",
-        lambda: workflow.restore_entry(request.app.state.db, topic, entry_id),
-    )
+    return _change(request, slug, done, lambda: action(request.app.state.db, topic, entry_id))
 
 
 @router.post("/topics/{slug}/bulletin/summary")
