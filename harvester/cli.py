@@ -21,7 +21,7 @@ import click
 
 from harvester import __version__
 from harvester.bulletin.cli import bulletin
-from harvester.config import Settings, load_settings, select_topics
+from harvester.config import Settings, load_settings, select_topics, settings_path
 from harvester.errors import HarvesterError, OutputError
 from harvester.logging import setup_logging
 from harvester.models import CandidateStatus, RunStatus
@@ -412,7 +412,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     from harvester.store.users import list_users
     from harvester.web.app import create_app
 
-    if app.config is None and not _settings_named():
+    config, named = settings_path(app.config)
+    if not named and not config.exists():
         for path, written in write_starter_files(Path(".")):
             if written:
                 click.echo(f"wrote {path}", err=True)
@@ -436,13 +437,6 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         ),
     )
     sys.exit(status)
-
-
-def _settings_named() -> bool:
-    """Whether a settings file is named by $HARVESTER_CONFIG or stands in this folder."""
-    import os
-
-    return bool(os.environ.get("HARVESTER_CONFIG")) or Path("harvester.toml").exists()
 
 
 @cli.group(cls=HarvesterGroup)

@@ -250,6 +250,16 @@ SECTIONS: dict[str, type[_Section]] = {
 }
 
 
+def settings_path(path: str | os.PathLike[str] | None = None) -> tuple[Path, bool]:
+    """The settings file to read: ``path``, else ``HARVESTER_CONFIG``, else ``./harvester.toml``;
+    and whether it was named (a named file must exist; the default may be absent)."""
+    explicit = path is not None or "HARVESTER_CONFIG" in os.environ
+    file = Path(
+        path if path is not None else os.environ.get("HARVESTER_CONFIG", DEFAULT_CONFIG_FILE)
+    )
+    return file, explicit
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
 ) -> Settings:
@@ -257,10 +267,7 @@ def load_settings(
 
     A missing default file is not an error (defaults apply); a missing named file is.
     """
-    explicit = path is not None or "HARVESTER_CONFIG" in os.environ
-    file = Path(
-        path if path is not None else os.environ.get("HARVESTER_CONFIG", DEFAULT_CONFIG_FILE)
-    )
+    file, explicit = settings_path(path)
     data: dict[str, Any] = {}
     text = ""
     if file.exists():
