@@ -51,7 +51,9 @@ def fold(text: str) -> str:
     """``text`` as the rules see it: no tags, entities decoded, no diacritics, case-folded,
     straight quotes, no invisible characters."""
     text = html.unescape(_TAG.sub(" ", text)).translate(_CHARACTERS)
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Unicode's compatibility caseless match: a compatibility form may be a capital ("𝕊" is
+    # "S"), and case folding may give letters that decompose further, so NFKD on both sides.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
