@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from harvester.models import Author, Hit, PubDate
+from harvester.core.models import Author, Hit, PubDate
 from harvester.store.db import Database
 from harvester.store.migrate import upgrade
 from harvester.store.works import ingest_hits

@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from feed_server import FeedServer, Route, max_overlap  # noqa: E402
 
-from harvester.config import FeedConfig, FeedsSettings, Settings, Topic, TopicMeta  # noqa: E402
-from harvester.harvest import Harvest  # noqa: E402
+from harvester.config.settings import FeedConfig, FeedsSettings, Settings, Topic, TopicMeta  # noqa: E402
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds  # noqa: E402
 from harvester.store.db import Database  # noqa: E402
 from harvester.store.migrate import upgrade  # noqa: E402
+from harvester.usecases.harvest import Harvest  # noqa: E402
 
 #: Recorded feeds (read at run time, never copied into the repository).
 DEFAULT_FIXTURES = Path("/work/shared/fixtures/feeds")

@@ -42,14 +42,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from eutils_server import FIXTURES, Corpus, serve  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
-from harvester.config import PubMedQuery, Settings, Topic, TopicMeta  # noqa: E402
-from harvester.harvest import Harvest  # noqa: E402
-from harvester.models import CandidateStatus  # noqa: E402
+from harvester.config.settings import PubMedQuery, Settings, Topic, TopicMeta  # noqa: E402
+from harvester.core.models import CandidateStatus  # noqa: E402
 from harvester.sources.pubmed import EutilsClient, PubMedSource  # noqa: E402
 from harvester.sources.ratelimit import RateLimiter  # noqa: E402
 from harvester.store.db import Database  # noqa: E402
 from harvester.store.migrate import upgrade  # noqa: E402
 from harvester.store.tables import Work  # noqa: E402
+from harvester.usecases.harvest import Harvest  # noqa: E402
 
 START = dt.date(2020, 1, 1)
 END = dt.date(2020, 12, 31)
@@ -195,7 +195,7 @@ def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
 def _import_child(
     url: str, path: str, queue: multiprocessing.Queue[tuple[float, float, str]]
 ) -> None:
-    from harvester.importing import import_file
+    from harvester.usecases.importing import import_file
 
     db = Database(url)
     started = time.perf_counter()

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from eutils_server import FIXTURES, Corpus, serve  # noqa: E402
 
-from harvester.config import PubMedSettings  # noqa: E402
-from harvester.models import Hit  # noqa: E402
+from harvester.config.settings import PubMedSettings  # noqa: E402
+from harvester.core.models import Hit  # noqa: E402
 from harvester.sources.pubmed import EutilsClient, PubMedBatch, harvest_pubmed  # noqa: E402
 from harvester.sources.pubmed_xml import parse_pubmed_xml  # noqa: E402
 from harvester.sources.ratelimit import (  # noqa: E402

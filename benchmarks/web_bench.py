@@ -34,8 +34,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from harvester.config import load_settings
-from harvester.models import AbstractSection, Author, Hit, PubDate
+from harvester.config.settings import load_settings
+from harvester.core.models import AbstractSection, Author, Hit, PubDate
 from harvester.store import users
 from harvester.store.db import Database
 from harvester.store.migrate import upgrade

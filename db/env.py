@@ -14,7 +14,7 @@ target_metadata = Base.metadata
 
 
 # Which database objects autogenerate compares with the models: harvester.store.migrate
-# passes over APScheduler's job table and the full-text search objects of 0008_search (the SQLite
+# passes over APScheduler's job table and the full-text search objects of 0006_search (the SQLite
 # FTS5 table with its shadow tables, the PostgreSQL GIN expression index), which are raw DDL with
 # no place in the SQLAlchemy metadata. tests/test_migrations.py uses the same function.
 _include_object = include_object

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from harvester.bulletin.model import BulletinDoc, BulletinItem, Resource, SectionSpec
-from harvester.models import AbstractSection, Author, DatePrecision, PubDate, WorkKind
+from harvester.core.bulletin import BulletinDoc, BulletinItem, Resource, SectionSpec
+from harvester.core.models import AbstractSection, Author, DatePrecision, PubDate, WorkKind
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

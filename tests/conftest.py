@@ -15,7 +15,7 @@ from dbsupport import POSTGRES_URL, postgres_skip_reason
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from harvester.config import Settings, load_settings
+from harvester.config.settings import Settings, load_settings
 from harvester.store.db import Database
 from harvester.store.migrate import upgrade
 

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from golden_files import check_text
 
-from harvester.models import AbstractSection, Hit, WorkKind
+from harvester.core.models import AbstractSection, Hit, WorkKind
 from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits

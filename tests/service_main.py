@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from harvester.config import load_settings
-from harvester.service import run_service
+from harvester.config.settings import load_settings
+from harvester.service.runner import run_service
 from harvester.store.db import Database
 
 if __name__ == "__main__":

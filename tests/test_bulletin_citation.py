@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from bulletin_items import XSS, items
 
-from harvester.bulletin.citation import cite, expand_pages, initials, link_for, title_case
-from harvester.bulletin.model import BulletinItem
-from harvester.models import Author, WorkKind
+from harvester.core.bulletin import BulletinItem
+from harvester.core.citation import cite, expand_pages, initials, link_for, title_case
+from harvester.core.models import Author, WorkKind
 
 BY_ID = {item.entry_id: item for item in items()}
 
@@ -198,7 +198,7 @@ def test_vancouver_has_no_number_and_apa_italic_journal() -> None:
 
 
 def test_period_label() -> None:
-    from harvester.bulletin.model import period_label
+    from harvester.core.bulletin import period_label
 
     assert period_label(dt.date(2024, 10, 1), dt.date(2024, 11, 30)) == "October-November 2024"
     assert period_label(dt.date(2024, 11, 2), dt.date(2024, 11, 30)) == "November 2024"

@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from pango import needs_pango
 from pypdf import PdfReader
 
-from harvester.bulletin.draft import render
+from harvester.render.formats import render
 
 GOLDEN = Path(__file__).parent / "golden" / "bulletin"
 

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from harvester.bulletin import workflow
-from harvester.bulletin.draft import ordered_items, render
-from harvester.config import Topic, load_topic
-from harvester.errors import BulletinError
-from harvester.models import AbstractSection, Author, CandidateStatus, Hit, PubDate, WorkKind
+from harvester.config.settings import Topic, load_topic
+from harvester.core.errors import BulletinError
+from harvester.core.layout import ordered_items
+from harvester.core.models import AbstractSection, Author, CandidateStatus, Hit, PubDate, WorkKind
+from harvester.render.formats import render
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Decision, Work
 from harvester.store.works import ingest_hits
+from harvester.usecases.bulletin import workflow
 
 NOW = dt.datetime(2024, 12, 1, 12, 0, tzinfo=dt.UTC)
 SLUG = "sp"

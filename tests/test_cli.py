@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from harvester.cli import cli
+from harvester.cli.main import cli
 from harvester.store import migrate
 
 

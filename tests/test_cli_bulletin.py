@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from pango import PANGO_MISSING
 from pypdf import PdfReader
 
-from harvester.cli import cli
-from harvester.config import ConfigError, load_topic
+from harvester.cli.main import cli
+from harvester.config.settings import ConfigError, load_topic
 
 IMPORT = Path(__file__).parent / "fixtures" / "import"
 

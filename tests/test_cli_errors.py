@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from harvester.cli import cli
+from harvester.cli.main import cli
 
 
 def invoke(*args: str) -> Result:
@@ -102,7 +102,7 @@ def test_unexpected_exception_is_one_line_and_exit_2(
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr("harvester.importing.import_file", broken)
+    monkeypatch.setattr("harvester.usecases.importing.import_file", broken)
     (workdir / "a.ris").write_text("TY  - JOUR\nTI  - x\nER  - \n", encoding="utf-8")
     line = one_error_line(invoke("import", "a.ris"), code=2)
     assert line == "internal error: KeyError: 'surprise'; run with --debug for the traceback"

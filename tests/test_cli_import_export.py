@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from harvester.cli import cli
+from harvester.cli.main import cli
 
 IMPORT = Path(__file__).parent / "fixtures" / "import"
 

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from harvester.config import find_line, load_settings, load_topic, load_topics, select_topics
-from harvester.errors import ConfigError
+from harvester.config.settings import (
+    find_line,
+    load_settings,
+    load_topic,
+    load_topics,
+    select_topics,
+)
+from harvester.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -26,8 +26,8 @@ from test_sources_feeds import (
     parse as parse_in,
 )
 
-from harvester.errors import ParseError
-from harvester.models import WorkKind
+from harvester.core.errors import ParseError
+from harvester.core.models import WorkKind
 
 pytestmark = pytest.mark.corpus
 

@@ -17,8 +17,8 @@ from corpus import corpus_file, covered, expectation
 from golden_files import check_json
 from test_sources_pubmed_xml import assert_invariants, by_pmid, golden, parse_file
 
-from harvester.errors import ParseError
-from harvester.models import WorkKind
+from harvester.core.errors import ParseError
+from harvester.core.models import WorkKind
 from harvester.sources.importers import read_records
 from harvester.sources.pubmed import parse_esearch
 

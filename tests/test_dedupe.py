@@ -7,8 +7,8 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.dedupe import Keys, compare, decide, hit_keys
-from harvester.models import Author, Hit, PubDate, WorkKind
+from harvester.core.dedupe.match import Keys, compare, decide, hit_keys
+from harvester.core.models import Author, Hit, PubDate, WorkKind
 
 TITLE = "A high level interface to SCOP and ASTRAL implemented in python"
 

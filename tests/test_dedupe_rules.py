@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harvester.dedupe import compare, hit_keys
-from harvester.dedupe_rules import issue_numbers, journal_forms, journals_agree, title_class
-from harvester.models import Author, Hit, PubDate
-from harvester.normalise import first_page, last_page, normalise_title, repair_pages
+from harvester.core.dedupe.match import compare, hit_keys
+from harvester.core.dedupe.rules import issue_numbers, journal_forms, journals_agree, title_class
+from harvester.core.models import Author, Hit, PubDate
+from harvester.core.normalise import first_page, last_page, normalise_title, repair_pages
 
 TITLE = "Effects of early mobilisation on functional recovery after acute ischaemic stroke"
 

@@ -9,19 +9,19 @@ from html.parser import HTMLParser
 import pytest
 from digest_support import check_golden
 
-from harvester.digest import (
+from harvester.core.digest import (
     DigestData,
     DigestItem,
     Envelope,
     FeedProblem,
     RunProblem,
     SilentSource,
-    compose,
     iso_week,
     parse_week,
     top_items,
     week_start,
 )
+from harvester.mail.digest import compose
 
 NOW = dt.datetime(2025, 1, 13, 8, 0, tzinfo=dt.UTC)
 ENVELOPE = Envelope(

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from digest_support import PASSWORD, USER, add_candidates, check_golden, smtp_server
 
-from harvester.config import Settings, load_settings, load_topic
-from harvester.digest_send import send_digest
-from harvester.errors import MailError
+from harvester.config.settings import Settings, load_settings, load_topic
+from harvester.core.errors import MailError
 from harvester.store import digests
 from harvester.store.db import Database
+from harvester.usecases.digest_send import send_digest
 
 TOPIC = "social-prescribing"
 NOW = dt.datetime(2025, 1, 13, 8, 0, tzinfo=dt.UTC)

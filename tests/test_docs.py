@@ -8,8 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from harvester.cli import cli
-from harvester.config import SECTIONS, Settings
+from harvester.cli.main import cli
+from harvester.config.settings import SECTIONS, Settings
 from harvester.sources import FILE_FORMATS, SOURCES
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from harvester.bulletin.export import ExportItem, ExportSighting, write_export
-from harvester.importing import export_candidates, import_file
-from harvester.models import Author, CandidateStatus, DatePrecision, PubDate
+from harvester.core.models import Author, CandidateStatus, DatePrecision, PubDate
+from harvester.render.export import ExportItem, ExportSighting, write_export
 from harvester.sources.importers import read_records
 from harvester.store.db import Database
 from harvester.store.tables import Sighting, Work
+from harvester.usecases.importing import export_candidates, import_file
 
 IMPORT = Path(__file__).parent / "fixtures" / "import"
 NOW = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from harvester.filters import compile_rules, fold
+from harvester.core.phrases import compile_rules, fold
 
 TOPIC = ["social prescri*", "link worker*", "arts on prescription", "green prescri*"]
 

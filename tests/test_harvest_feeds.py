@@ -14,9 +14,9 @@ from click.testing import CliRunner, Result
 from feed_server import EXAMPLE_TOPIC_FEEDS, FeedServer, Route, local_example_topic
 from sqlalchemy import select
 
-from harvester.cli import cli
-from harvester.config import Settings
-from harvester.scaffold import example_topic
+from harvester.cli.main import cli
+from harvester.config.scaffold import example_topic
+from harvester.config.settings import Settings
 from harvester.store.db import Database
 from harvester.store.tables import FeedState, Run, Sighting, Work
 

@@ -15,12 +15,12 @@ from click.testing import CliRunner, Result
 from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, Fault, serve
 from sqlalchemy import func, select
 
-from harvester.cli import cli
-from harvester.config import Settings, load_settings, load_topics
-from harvester.harvest import Harvest, RunSummary
-from harvester.scaffold import example_topic
+from harvester.cli.main import cli
+from harvester.config.scaffold import example_topic
+from harvester.config.settings import Settings, load_settings, load_topics
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Run, Work
+from harvester.usecases.harvest import Harvest, RunSummary
 
 TOPIC = "social-prescribing"
 SINCE, UNTIL = "2020-12-01", "2021-06-30"  # the 67 records' entrez dates lie in this window

@@ -13,16 +13,16 @@ from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, serve
 from feed_server import FeedServer, Route
 from sqlalchemy import select
 
-from harvester import harvest as harvest_module
-from harvester import importing
-from harvester.config import FeedConfig, PubMedQuery, Settings, Topic, TopicMeta
-from harvester.harvest import Harvest, RunSummary
-from harvester.importing import import_file
+from harvester.config.settings import FeedConfig, PubMedQuery, Settings, Topic, TopicMeta
 from harvester.sources.pubmed import EutilsClient, PubMedSource
 from harvester.sources.ratelimit import RateLimiter
 from harvester.store import runs as run_store
 from harvester.store.db import Database
 from harvester.store.tables import Run, Work
+from harvester.usecases import harvest as harvest_module
+from harvester.usecases import importing
+from harvester.usecases.harvest import Harvest, RunSummary
+from harvester.usecases.importing import import_file
 
 SINCE, UNTIL = dt.date(2020, 12, 1), dt.date(2021, 6, 30)
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)

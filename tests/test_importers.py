@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from harvester.errors import ImportFormatError
-from harvester.importing import import_file
-from harvester.models import CandidateStatus, ImportProblem, WorkKind
+from harvester.core.errors import ImportFormatError
+from harvester.core.models import CandidateStatus, ImportProblem, WorkKind
 from harvester.sources.importers import NO_TITLE, detect_format, read_records, record_id
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Work
+from harvester.usecases.importing import import_file
 
 IMPORT = Path(__file__).parent / "fixtures" / "import"
 NOW = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)

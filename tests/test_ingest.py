@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from harvester.models import Author, CandidateStatus, Hit, PubDate, Relation, WorkKind
+from harvester.core.models import Author, CandidateStatus, Hit, PubDate, Relation, WorkKind
 from harvester.store.db import Database
 from harvester.store.tables import (
     Base,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from harvester.merge import MERGED_FIELDS, merge_fields, source_rank
-from harvester.models import NO_TITLE, Author, Hit, PubDate, WorkKind
-from harvester.normalise import title_key
+from harvester.core.merge import MERGED_FIELDS, merge_fields, source_rank
+from harvester.core.models import NO_TITLE, Author, Hit, PubDate, WorkKind
+from harvester.core.normalise import title_key
 
 
 def empty_work() -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.normalise import (
+from harvester.core.normalise import (
     author_key,
     block_keys,
     first_page,
@@ -166,8 +166,8 @@ def test_month_number(text: str | None, month: int | None) -> None:
 def test_one_title_key_and_one_day_key() -> None:
     import datetime as dt
 
-    from harvester.models import DatePrecision, PubDate, WorkKind
-    from harvester.normalise import day_key
+    from harvester.core.models import DatePrecision, PubDate, WorkKind
+    from harvester.core.normalise import day_key
 
     assert title_key("Waits rise - BBC News", WorkKind.NEWS) == "waits rise"
     assert title_key("Waits rise | The Guardian", WorkKind.NEWS, "The Guardian") == "waits rise"

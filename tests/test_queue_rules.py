@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from harvester import queue
-from harvester.errors import ConflictError, QueueError
-from harvester.models import CandidateStatus as S
-from harvester.queue import CandidateState, LastDecision
+from harvester.core import queue_rules
+from harvester.core.errors import ConflictError, QueueError
+from harvester.core.models import CandidateStatus as S
+from harvester.core.queue_rules import CandidateState, LastDecision
 
 NOW = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 
@@ -20,64 +20,64 @@ def state(status: S = S.NEW, version: int = 1) -> CandidateState:
 
 @pytest.mark.parametrize("to", [S.ACCEPTED, S.REJECTED, S.DEFERRED])
 def test_a_reviewer_moves_a_new_candidate(to: S) -> None:
-    intent = queue.decide(state(), to, actor="ann@example.org", at=NOW, seen_version=1)
+    intent = queue_rules.decide(state(), to, actor="ann@example.org", at=NOW, seen_version=1)
     assert (intent.from_status, intent.to_status, intent.version) == (S.NEW, to, 1)
     assert intent.actor == "ann@example.org" and intent.at == NOW
 
 
 def test_a_reviewer_may_change_their_mind_but_never_publishes() -> None:
-    assert queue.can_move(S.REJECTED, S.ACCEPTED)
-    assert queue.can_move(S.DEFERRED, S.NEW)
-    assert not queue.can_move(S.ACCEPTED, S.PUBLISHED)
-    assert queue.can_move(S.ACCEPTED, S.PUBLISHED, publish=True)
-    assert not queue.can_move(S.NEW, S.PUBLISHED, publish=True)
+    assert queue_rules.can_move(S.REJECTED, S.ACCEPTED)
+    assert queue_rules.can_move(S.DEFERRED, S.NEW)
+    assert not queue_rules.can_move(S.ACCEPTED, S.PUBLISHED)
+    assert queue_rules.can_move(S.ACCEPTED, S.PUBLISHED, publish=True)
+    assert not queue_rules.can_move(S.NEW, S.PUBLISHED, publish=True)
     for to in S:
-        assert not queue.can_move(S.PUBLISHED, to)
+        assert not queue_rules.can_move(S.PUBLISHED, to)
     with pytest.raises(QueueError, match="cannot move from published"):
-        queue.decide(state(S.PUBLISHED), S.REJECTED, actor="a", at=NOW, seen_version=1)
+        queue_rules.decide(state(S.PUBLISHED), S.REJECTED, actor="a", at=NOW, seen_version=1)
     with pytest.raises(QueueError, match="cannot move from new to new"):
-        queue.decide(state(), S.NEW, actor="a", at=NOW, seen_version=1)
+        queue_rules.decide(state(), S.NEW, actor="a", at=NOW, seen_version=1)
 
 
 def test_a_stale_version_is_a_conflict() -> None:
     with pytest.raises(ConflictError, match="changed while you were looking"):
-        queue.decide(state(S.ACCEPTED, 3), S.REJECTED, actor="a", at=NOW, seen_version=2)
+        queue_rules.decide(state(S.ACCEPTED, 3), S.REJECTED, actor="a", at=NOW, seen_version=2)
 
 
 def test_section_only_when_accepting_and_from_the_topic_list() -> None:
-    intent = queue.decide(
+    intent = queue_rules.decide(
         state(), S.ACCEPTED, actor="a", at=NOW, seen_version=1, section=" News ", sections=("News",)
     )
     assert intent.section == "News"
     with pytest.raises(QueueError, match="unknown bulletin section"):
-        queue.decide(
+        queue_rules.decide(
             state(), S.ACCEPTED, actor="a", at=NOW, seen_version=1, section="X", sections=("News",)
         )
     with pytest.raises(QueueError, match="only when accepting"):
-        queue.decide(state(), S.REJECTED, actor="a", at=NOW, seen_version=1, section="News")
+        queue_rules.decide(state(), S.REJECTED, actor="a", at=NOW, seen_version=1, section="News")
 
 
 def test_reason_only_when_rejecting_and_cleared_when_leaving_rejected() -> None:
-    intent = queue.decide(
+    intent = queue_rules.decide(
         state(), S.REJECTED, actor="a", at=NOW, seen_version=1, reason="Off topic"
     )
     assert intent.reason == "Off topic" and not intent.clear_reason
     with pytest.raises(QueueError, match="only when rejecting"):
-        queue.decide(state(), S.DEFERRED, actor="a", at=NOW, seen_version=1, reason="x")
-    back = queue.decide(state(S.REJECTED), S.ACCEPTED, actor="a", at=NOW, seen_version=1)
+        queue_rules.decide(state(), S.DEFERRED, actor="a", at=NOW, seen_version=1, reason="x")
+    back = queue_rules.decide(state(S.REJECTED), S.ACCEPTED, actor="a", at=NOW, seen_version=1)
     assert back.clear_reason
     with pytest.raises(QueueError, match="too long"):
-        queue.decide(state(), S.REJECTED, actor="a", at=NOW, seen_version=1, reason="x" * 300)
+        queue_rules.decide(state(), S.REJECTED, actor="a", at=NOW, seen_version=1, reason="x" * 300)
 
 
 def test_blank_actor_refused() -> None:
     with pytest.raises(QueueError, match="who made it"):
-        queue.decide(state(), S.ACCEPTED, actor=" ", at=NOW, seen_version=1)
+        queue_rules.decide(state(), S.ACCEPTED, actor=" ", at=NOW, seen_version=1)
 
 
 def test_undo_goes_back_to_where_the_last_decision_found_it() -> None:
     last = LastDecision(id=4, actor="a", from_status=S.NEW, to_status=S.REJECTED)
-    intent = queue.undo(state(S.REJECTED, 2), last, actor="b", at=NOW, seen_version=2)
+    intent = queue_rules.undo(state(S.REJECTED, 2), last, actor="b", at=NOW, seen_version=2)
     assert (intent.from_status, intent.to_status, intent.undo_of) == (S.REJECTED, S.NEW, 4)
     assert intent.clear_reason and intent.note == "undo"
 
@@ -85,38 +85,38 @@ def test_undo_goes_back_to_where_the_last_decision_found_it() -> None:
 def test_undo_refuses_the_creating_row_a_mismatch_and_a_stale_view() -> None:
     created = LastDecision(id=1, actor="harvester", from_status=None, to_status=S.NEW)
     with pytest.raises(QueueError, match="no decision to undo"):
-        queue.undo(state(), created, actor="a", at=NOW, seen_version=1)
+        queue_rules.undo(state(), created, actor="a", at=NOW, seen_version=1)
     with pytest.raises(QueueError, match="no decision to undo"):
-        queue.undo(state(), None, actor="a", at=NOW, seen_version=1)
+        queue_rules.undo(state(), None, actor="a", at=NOW, seen_version=1)
     other = LastDecision(id=2, actor="a", from_status=S.NEW, to_status=S.ACCEPTED)
     with pytest.raises(QueueError, match="not its status"):
-        queue.undo(state(S.REJECTED), other, actor="a", at=NOW, seen_version=1)
+        queue_rules.undo(state(S.REJECTED), other, actor="a", at=NOW, seen_version=1)
     with pytest.raises(ConflictError):
-        queue.undo(state(S.ACCEPTED, 5), other, actor="a", at=NOW, seen_version=4)
+        queue_rules.undo(state(S.ACCEPTED, 5), other, actor="a", at=NOW, seen_version=4)
     published = LastDecision(id=3, actor="bulletin", from_status=S.ACCEPTED, to_status=S.PUBLISHED)
     with pytest.raises(QueueError, match="cannot go back"):
-        queue.undo(state(S.PUBLISHED), published, actor="a", at=NOW, seen_version=1)
+        queue_rules.undo(state(S.PUBLISHED), published, actor="a", at=NOW, seen_version=1)
 
 
 def test_imports_only_move_forward() -> None:
-    assert queue.import_may_move(S.NEW, S.PUBLISHED)
-    assert queue.import_may_move(S.DEFERRED, S.ACCEPTED)
-    assert queue.import_may_move(S.ACCEPTED, S.PUBLISHED)
-    assert not queue.import_may_move(S.REJECTED, S.ACCEPTED)
-    assert not queue.import_may_move(S.ACCEPTED, S.REJECTED)
-    assert not queue.import_may_move(S.PUBLISHED, S.NEW)
-    assert not queue.import_may_move(S.NEW, S.DEFERRED)
+    assert queue_rules.import_may_move(S.NEW, S.PUBLISHED)
+    assert queue_rules.import_may_move(S.DEFERRED, S.ACCEPTED)
+    assert queue_rules.import_may_move(S.ACCEPTED, S.PUBLISHED)
+    assert not queue_rules.import_may_move(S.REJECTED, S.ACCEPTED)
+    assert not queue_rules.import_may_move(S.ACCEPTED, S.REJECTED)
+    assert not queue_rules.import_may_move(S.PUBLISHED, S.NEW)
+    assert not queue_rules.import_may_move(S.NEW, S.DEFERRED)
 
 
 def test_edit_text_strips_blank_and_refuses_long() -> None:
-    assert queue.edit_text("  a\nb  ", what="summary") == "a\nb"
-    assert queue.edit_text("   ", what="note") is None
+    assert queue_rules.edit_text("  a\nb  ", what="summary") == "a\nb"
+    assert queue_rules.edit_text("   ", what="note") is None
     with pytest.raises(QueueError, match="too long"):
-        queue.edit_text("x" * 5000, what="note")
+        queue_rules.edit_text("x" * 5000, what="note")
 
 
 def test_admit_creates_from_nothing() -> None:
-    intent = queue.admit(S.PUBLISHED, actor="import", at=NOW)
+    intent = queue_rules.admit(S.PUBLISHED, actor="import", at=NOW)
     assert (intent.from_status, intent.to_status, intent.actor) == (None, S.PUBLISHED, "import")
 
 
@@ -133,7 +133,7 @@ def test_admit_creates_from_nothing() -> None:
     ],
 )
 def test_import_moves_only_forward(current: S, wanted: S, moves: bool) -> None:
-    intent = queue.import_move(state(current, 4), wanted, actor="import", at=NOW)
+    intent = queue_rules.import_move(state(current, 4), wanted, actor="import", at=NOW)
     if not moves:
         assert intent is None
         return
@@ -142,19 +142,19 @@ def test_import_moves_only_forward(current: S, wanted: S, moves: bool) -> None:
 
 
 def test_publish_only_accepted() -> None:
-    intent = queue.publish(state(S.ACCEPTED, 2), actor="editor", at=NOW)
+    intent = queue_rules.publish(state(S.ACCEPTED, 2), actor="editor", at=NOW)
     assert (intent.from_status, intent.to_status, intent.version) == (S.ACCEPTED, S.PUBLISHED, 2)
     for status in (S.NEW, S.REJECTED, S.DEFERRED, S.PUBLISHED):
         with pytest.raises(QueueError):
-            queue.publish(state(status), actor="editor", at=NOW)
+            queue_rules.publish(state(status), actor="editor", at=NOW)
 
 
 def test_edit_keeps_the_status_and_checks_the_version() -> None:
-    intent = queue.edit(state(S.DEFERRED, 3), "note", actor="a", at=NOW, seen_version=3)
+    intent = queue_rules.edit(state(S.DEFERRED, 3), "note", actor="a", at=NOW, seen_version=3)
     assert (intent.from_status, intent.to_status, intent.note) == (
         S.DEFERRED,
         S.DEFERRED,
         "edited note",
     )
     with pytest.raises(ConflictError):
-        queue.edit(state(S.DEFERRED, 3), "note", actor="a", at=NOW, seen_version=2)
+        queue_rules.edit(state(S.DEFERRED, 3), "note", actor="a", at=NOW, seen_version=2)

@@ -26,9 +26,9 @@ from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, Fault, serve
 from feed_server import FeedServer
 from sqlalchemy import select
 
-from harvester.config import Settings, load_settings
-from harvester.schedule import build_scheduler
-from harvester.service import Service
+from harvester.config.settings import Settings, load_settings
+from harvester.service.runner import Service
+from harvester.service.schedule import build_scheduler
 from harvester.store import lease
 from harvester.store.db import Database
 from harvester.store.tables import Digest, JobRun, Run

@@ -7,8 +7,8 @@ import datetime as dt
 from click.testing import CliRunner
 from digest_support import add_candidates
 
-from harvester.cli import cli
-from harvester.config import Settings
+from harvester.cli.main import cli
+from harvester.config.settings import Settings
 from harvester.store.db import Database
 
 TOPIC = "sp"

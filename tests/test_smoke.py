@@ -15,7 +15,7 @@ import pytest
 from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, serve
 from feed_server import EXAMPLE_TOPIC_FEEDS, FeedServer, local_example_topic
 
-from harvester.scaffold import example_topic
+from harvester.config.scaffold import example_topic
 
 TOPIC = "social-prescribing"
 

@@ -22,12 +22,12 @@ from feed_server import FEEDS, FeedServer, Route, max_overlap
 from golden_files import check_json
 
 from harvester import USER_AGENT
-from harvester.config import FeedsSettings
-from harvester.errors import ParseError
-from harvester.filters import compile_rules
-from harvester.models import DatePrecision, Hit, WorkKind
+from harvester.config.settings import FeedsSettings
+from harvester.core.errors import ParseError
+from harvester.core.models import DatePrecision, Hit, WorkKind
+from harvester.core.phrases import compile_rules
+from harvester.core.text import ALLOWED_TAGS
 from harvester.sources.feed_entry import parse_authors
-from harvester.sources.feed_text import ALLOWED_TAGS
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds, host_key, parse_feed
 
 EXPECTED = FEEDS / "expected"

@@ -27,9 +27,9 @@ from eutils_server import (
     serve,
 )
 
-from harvester.config import PubMedSettings
-from harvester.errors import FetchError, ParseError
-from harvester.models import Hit
+from harvester.config.settings import PubMedSettings
+from harvester.core.errors import FetchError, ParseError
+from harvester.core.models import Hit
 from harvester.sources.pubmed import (
     EutilsClient,
     PubMedBatch,

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from eutils_server import Corpus, serve
 
-from harvester.errors import ParseError
-from harvester.models import DatePrecision, Hit, WorkKind
+from harvester.core.errors import ParseError
+from harvester.core.models import DatePrecision, Hit, WorkKind
 from harvester.sources.pubmed_xml import parse_pubmed_xml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubmed"

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from harvester.config import Settings
-from harvester.errors import HarvesterError
-from harvester.harvest import WindowError
+from harvester.config.settings import Settings
+from harvester.core.errors import HarvesterError
 from harvester.sources import FILE_FORMATS, SOURCES, open_source
 from harvester.sources.importers import _READERS, FORMATS
+from harvester.usecases.harvest import WindowError
 
 
 @pytest.mark.parametrize("name", list(SOURCES))

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select, update
 
-from harvester.dedupe_keys import KEYS_VERSION, hit_keys
-from harvester.models import Hit
+from harvester.core.dedupe.keys import KEYS_VERSION, hit_keys
+from harvester.core.models import Hit
 from harvester.store.batch import KeysCache
 from harvester.store.db import Database
 from harvester.store.tables import Work

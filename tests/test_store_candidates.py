@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from harvester import review
-from harvester.errors import AuthError, ConflictError, QueueError, StoreError
-from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
+from harvester.core.errors import AuthError, ConflictError, QueueError, StoreError
+from harvester.core.models import Author, CandidateStatus, Hit, PubDate, WorkKind
 from harvester.store import users
 from harvester.store.candidates import (
     CandidateQuery,
@@ -21,6 +20,7 @@ from harvester.store.candidates import (
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Decision
 from harvester.store.works import ingest_hits
+from harvester.usecases import review
 
 NOW = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 S = CandidateStatus

@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import text
 
-from harvester.errors import StoreError
-from harvester.models import RunStatus
+from harvester.core.errors import StoreError
+from harvester.core.models import RunStatus
 from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.tables import Run

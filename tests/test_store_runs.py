@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from harvester.cli import cli
-from harvester.config import load_settings
-from harvester.models import RunStatus
+from harvester.cli.main import cli
+from harvester.config.settings import load_settings
+from harvester.core.models import RunStatus
 from harvester.store.db import Database
 from harvester.store.runs import process_identity, start_run, sweep_interrupted_runs
 from harvester.store.tables import Run

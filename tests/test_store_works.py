@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from harvester.models import Author, CandidateStatus, Hit, PubDate, WorkKind
+from harvester.core.models import Author, CandidateStatus, Hit, PubDate, WorkKind
 from harvester.store import batch as store_batch
 from harvester.store.batch import IngestBatch
 from harvester.store.db import Database

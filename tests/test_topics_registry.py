@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from harvester.config import Settings
-from harvester.errors import ConfigError, NotFoundError, NotInitialisedError
-from harvester.logging import setup_logging
+from harvester.config.settings import Settings
+from harvester.config.topics import TopicRegistry
+from harvester.core.errors import ConfigError, NotFoundError, NotInitialisedError
+from harvester.service.logging import setup_logging
 from harvester.store import migrate
-from harvester.store.db import open_database
-from harvester.topics import TopicRegistry
+from harvester.store.migrate import open_database
 
 
 def test_registry_loads_once_reloads_on_change_and_names_unknown_topics(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.urls import canonical_url, is_http_url
+from harvester.core.urls import canonical_url, is_http_url
 
 
 @pytest.mark.parametrize(

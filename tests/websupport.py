@@ -13,8 +13,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from harvester.config import Settings, load_settings
-from harvester.models import Author, Hit, PubDate, WorkKind
+from harvester.config.settings import Settings, load_settings
+from harvester.core.models import Author, Hit, PubDate, WorkKind
 from harvester.store import users
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits

@@ -1,9 +1,9 @@
 """Sources: where records come from, behind one protocol and one registry.
 
 A network source fetches for one topic and yields :class:`Batch` es of
-:class:`~harvester.models.Hit` s, each with what the harvest may record once the batch is stored
+:class:`~harvester.core.models.Hit` s, each with what the harvest may record once the batch is stored
 (its *checkpoint*). Sources keep one of two kinds of state between runs, and the harvest
-(:mod:`harvester.harvest`) runs each kind the same way whatever the source:
+(:mod:`harvester.usecases.harvest`) runs each kind the same way whatever the source:
 
 - ``"window"``: a date window and a watermark per query (PubMed; Europe PMC will be one too).
   The source says which window a run asks for (:meth:`WindowSource.window`), and each batch's
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from harvester.config import Settings, Topic
-    from harvester.models import Hit
+    from harvester.config.settings import Settings, Topic
+    from harvester.core.models import Hit
 
 __all__ = [
     "FILE_FORMATS",
@@ -104,7 +104,7 @@ class WindowSource(Source, Protocol):
     def fetch(self, topic: Topic, start: dt.date, end: dt.date) -> Iterator[Batch]:
         """Every record for ``topic`` in [start, end], batch by batch; a batch's checkpoint is a
         date through which the window is complete (or None). May raise
-        :class:`~harvester.errors.SourceError` after some batches: what was yielded stays valid."""
+        :class:`~harvester.core.errors.SourceError` after some batches: what was yielded stays valid."""
         ...
 
 
@@ -169,7 +169,7 @@ def source_names() -> Sequence[str]:
 
 def open_source(name: str, settings: Settings) -> Source:
     """The source registered as ``name``, built with ``settings``."""
-    from harvester.errors import HarvesterError
+    from harvester.core.errors import HarvesterError
 
     info = SOURCES.get(name)
     if info is None:

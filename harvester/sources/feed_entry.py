@@ -1,4 +1,4 @@
-"""One feed entry, whatever format it came in, and how it becomes a :class:`~harvester.models.Hit`.
+"""One feed entry, whatever format it came in, and how it becomes a :class:`~harvester.core.models.Hit`.
 
 feedparser (RSS 0.9x/1.0/2.0, Atom) and JSON Feed entries are first read into a neutral
 :class:`RawEntry`, so that turning an entry into a hit happens in one place. Pure: no I/O.
@@ -37,10 +37,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvester.models import AbstractSection, Author, DatePrecision, Hit, PubDate, WorkKind
-from harvester.normalise import normalise_doi
-from harvester.sources.feed_text import plain_text, sanitise_html
-from harvester.urls import canonical_url, is_http_url
+from harvester.core.models import AbstractSection, Author, DatePrecision, Hit, PubDate, WorkKind
+from harvester.core.normalise import normalise_doi
+from harvester.core.text import plain_text, sanitise_html
+from harvester.core.urls import canonical_url, is_http_url
 
 __all__ = ["RawEntry", "entry_identity", "from_feedparser", "from_json_feed", "to_hit"]
 

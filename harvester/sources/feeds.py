@@ -18,8 +18,8 @@ times with exponential back-off (``settings.backoff_base``, honouring ``Retry-Af
 that does not resolve fails at once.
 
 :func:`parse_feed` is the pure half: bytes (plus the response headers, for the charset) in,
-entries that pass the topic's :class:`~harvester.filters.PhraseRules` out as
-:class:`~harvester.models.Hit` objects. feedparser is only ever handed bytes, never a URL, so it
+entries that pass the topic's :class:`~harvester.core.phrases.PhraseRules` out as
+:class:`~harvester.core.models.Hit` objects. feedparser is only ever handed bytes, never a URL, so it
 never fetches anything itself. How entries become hits is described in
 :mod:`harvester.sources.feed_entry`.
 """
@@ -44,10 +44,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from harvester import USER_AGENT
-from harvester.config import FeedsSettings, Settings, Topic
-from harvester.errors import FetchError, ParseError
-from harvester.filters import PhraseRules, compile_rules
-from harvester.models import Hit
+from harvester.config.settings import FeedsSettings, Settings, Topic
+from harvester.core.errors import FetchError, ParseError
+from harvester.core.models import Hit
+from harvester.core.phrases import PhraseRules, compile_rules
+from harvester.core.text import plain_text
 from harvester.sources import Batch
 from harvester.sources.feed_entry import (
     RawEntry,
@@ -56,7 +57,6 @@ from harvester.sources.feed_entry import (
     from_json_feed,
     to_hit,
 )
-from harvester.sources.feed_text import plain_text
 from harvester.sources.fetch import Fetcher, Policy, Reply
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def parse_feed(
 
     ``url`` is the feed's URL as configured (the hits' ``origin``); relative links inside the
     feed are resolved against ``headers["content-location"]`` when given, else ``url``.
-    Raises :class:`~harvester.errors.ParseError` when the body is not a feed at all.
+    Raises :class:`~harvester.core.errors.ParseError` when the body is not a feed at all.
     """
     if body.lstrip()[:1] == b"{":
         meta, raws, version = _parse_json_feed(body, url)

@@ -14,7 +14,7 @@ Its :class:`Policy` says, per source, what is worth a second try; the loop is th
 ``max_retries`` means the same for every source: retries after the first attempt. A host name that
 does not resolve fails at once (no network, or a wrong address: retrying only makes the user
 wait); so does any other HTTP status, an invalid URL, too many redirects, and a body over the
-size cap. Every failure is a :class:`~harvester.errors.FetchError` that names the URL and the
+size cap. Every failure is a :class:`~harvester.core.errors.FetchError` that names the URL and the
 last reason in one line; after several attempts it says how many ("failed after 3 attempts").
 Redirects are followed or refused as the policy says (PubMed refuses them, so an API key never
 reaches another host). Bodies are read in chunks with ``read1`` (whatever has arrived), so the
@@ -36,7 +36,7 @@ from typing import Any, Protocol, TypeVar
 import requests
 import urllib3
 
-from harvester.errors import FetchError
+from harvester.core.errors import FetchError
 
 __all__ = [
     "Fetcher",

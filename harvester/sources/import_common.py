@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, BinaryIO
 
-from harvester.models import (
+from harvester.core.models import (
     NO_TITLE,
     Author,
     DatePrecision,

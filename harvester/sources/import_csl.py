@@ -9,15 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harvester.errors import ImportFormatError
-from harvester.models import (
+from harvester.core.errors import ImportFormatError
+from harvester.core.models import (
     AbstractSection,
     Author,
     Hit,
     PubDate,
     WorkKind,
 )
-from harvester.normalise import normalise_doi, normalise_pmcid, normalise_pmid
+from harvester.core.normalise import normalise_doi, normalise_pmcid, normalise_pmid
 from harvester.sources.import_common import (
     _PMID_NOTE,
     _YEAR_MONTH_DAY,

@@ -9,14 +9,14 @@ from typing import Any, BinaryIO
 
 from Bio import Medline
 
-from harvester.errors import HarvesterError, ImportFormatError
-from harvester.models import (
+from harvester.core.errors import HarvesterError, ImportFormatError
+from harvester.core.models import (
     AbstractSection,
     Author,
     Hit,
     PubDate,
 )
-from harvester.normalise import month_number, normalise_doi, normalise_pmcid, normalise_pmid
+from harvester.core.normalise import month_number, normalise_doi, normalise_pmcid, normalise_pmid
 from harvester.sources.import_common import (
     _first,
     _kept,

@@ -9,12 +9,12 @@ from typing import Any, BinaryIO
 
 import rispy
 
-from harvester.models import (
+from harvester.core.models import (
     AbstractSection,
     Hit,
     WorkKind,
 )
-from harvester.normalise import normalise_doi, normalise_pmid
+from harvester.core.normalise import normalise_doi, normalise_pmid
 from harvester.sources.import_common import (
     _PMID_NOTE,
     _article_or_other,

@@ -25,7 +25,7 @@ written by hand or by scripts, values of the wrong type (``"title": 12345``, ``"
 ["Doe"]``). Such a record is kept with what is valid: a title-less record gets the placeholder
 :data:`NO_TITLE`, an impossible date keeps the precision that is valid (2021-02 from 2021/02/30), a
 value of the wrong type is dropped rather than stored as its Python repr; and each repair is
-reported as an :class:`~harvester.models.ImportProblem` with the record's number. A record with
+reported as an :class:`~harvester.core.models.ImportProblem` with the record's number. A record with
 nothing to keep at all (no title, author, journal, year or identifier) is skipped and reported.
 """
 
@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from harvester.errors import ImportFormatError
-from harvester.models import NO_TITLE, Hit, ImportProblem
+from harvester.core.errors import ImportFormatError
+from harvester.core.models import NO_TITLE, Hit, ImportProblem
 from harvester.sources import FILE_FORMATS
 from harvester.sources.import_common import _encoding, _Read
 from harvester.sources.import_csl import _read_csljson

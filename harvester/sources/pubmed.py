@@ -44,9 +44,9 @@ import requests
 from lxml import etree
 
 from harvester import __version__
-from harvester.config import PubMedSettings, Settings, Topic
-from harvester.errors import FetchError, ParseError
-from harvester.models import Hit
+from harvester.config.settings import PubMedSettings, Settings, Topic
+from harvester.core.errors import FetchError, ParseError
+from harvester.core.models import Hit
 from harvester.sources import Batch
 from harvester.sources.fetch import Fetcher, Policy, Reply, Retry
 from harvester.sources.pubmed_xml import local_name, parse_pubmed_xml

@@ -1,4 +1,4 @@
-"""PubMed XML (``PubmedArticleSet``) to :class:`~harvester.models.Hit`, streamed and offline.
+"""PubMed XML (``PubmedArticleSet``) to :class:`~harvester.core.models.Hit`, streamed and offline.
 
 One parser serves E-utilities ``efetch`` bodies, NLM baseline/update files and user imports.
 
@@ -44,8 +44,8 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from harvester.errors import ParseError
-from harvester.models import (
+from harvester.core.errors import ParseError
+from harvester.core.models import (
     AbstractSection,
     Author,
     DatePrecision,
@@ -54,7 +54,7 @@ from harvester.models import (
     Relation,
     WorkKind,
 )
-from harvester.normalise import month_number
+from harvester.core.normalise import month_number
 
 Element = etree._Element
 

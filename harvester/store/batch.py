@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import Table, Text, cast, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.dedupe_keys import KEYS_VERSION, Keys
-from harvester.models import FIELD_LIMITS, Hit, safe_id
+from harvester.core.dedupe.keys import KEYS_VERSION, Keys
+from harvester.core.models import FIELD_LIMITS, Hit, safe_id
 from harvester.store.tables import (
     Base,
     Candidate,
@@ -73,7 +73,7 @@ class KeysCache:
 
     def parse(self, work_id: int, document: str | None) -> Keys | None:
         """The keys in ``document`` (a work's ``dedupe_keys`` as stored text), or None when it
-        holds none of the current :data:`~harvester.dedupe_keys.KEYS_VERSION`."""
+        holds none of the current :data:`~harvester.core.dedupe.keys.KEYS_VERSION`."""
         if document is None:
             return None
         digest = hashlib.blake2b(document.encode(), digest_size=16).digest()

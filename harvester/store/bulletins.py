@@ -4,7 +4,7 @@ A draft is a ``bulletin`` row with status ``draft``; its entries point at accept
 Refreshing the draft adds the topic's accepted candidates of the window and drops entries whose
 candidate is no longer accepted; an entry a reviewer removed stays marked ``removed`` so a refresh
 does not add it back (its candidate stays ``accepted``). Publishing freezes each entry's citation
-data (:class:`~harvester.bulletin.model.BulletinItem`) and the settings on the bulletin, and
+data (:class:`~harvester.core.bulletin.BulletinItem`) and the settings on the bulletin, and
 marks the candidates ``published`` with a decision row each, so a published bulletin renders the
 same later and its works never return to the queue.
 
@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harvester import queue
-from harvester.bulletin.model import BulletinItem
-from harvester.errors import BulletinError, QueueError
-from harvester.models import CandidateStatus, citation_fields
-from harvester.sources.feed_text import plain_text
+from harvester.core import queue_rules
+from harvester.core.bulletin import BulletinItem
+from harvester.core.errors import BulletinError, QueueError
+from harvester.core.models import CandidateStatus, citation_fields
+from harvester.core.text import plain_text
 from harvester.store.candidates import work_view
 from harvester.store.decisions import apply_decision, state_of
 from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Work
@@ -331,10 +331,10 @@ def publish_bulletin(
 
 
 def mark_published(session: Session, candidate: Candidate, *, now: dt.datetime, actor: str) -> None:
-    """The one status change publishing makes: accepted -> published (:func:`queue.publish`),
+    """The one status change publishing makes: accepted -> published (:func:`queue_rules.publish`),
     with its decision row."""
     try:
-        intent = queue.publish(state_of(candidate), actor=actor, at=now)
+        intent = queue_rules.publish(state_of(candidate), actor=actor, at=now)
     except QueueError:
         raise BulletinError(
             f"candidate {candidate.id} is {candidate.status}, not accepted: refresh the draft"

@@ -1,6 +1,6 @@
 """A topic's review queue: paged read models, and decisions applied from queue intents.
 
-Reads return frozen views (:class:`~harvester.models.CandidateView`, :class:`~harvester.models.Page`);
+Reads return frozen views (:class:`~harvester.core.models.CandidateView`, :class:`~harvester.core.models.Page`);
 no ORM object leaves this module. Decisions are written by :mod:`harvester.store.decisions`.
 """
 
@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from harvester.errors import NotFoundError, QueueError
-from harvester.models import (
+from harvester.core.errors import NotFoundError, QueueError
+from harvester.core.models import (
     AbstractSection,
     Author,
     CandidateStatus,
@@ -39,7 +39,7 @@ from harvester.models import (
     SightingView,
     WorkView,
 )
-from harvester.queue import LastDecision
+from harvester.core.queue_rules import LastDecision
 from harvester.store.search import work_match
 from harvester.store.tables import (
     Bulletin,
@@ -123,7 +123,7 @@ class CandidateQuery:
 
 def _sort_key(sort: str) -> ColumnElement[Any]:
     # the constants are written into the SQL (not bound): the score expression is the one the
-    # index ix_candidate_topic_score (migration 0008_search) holds, and a database matches an
+    # index ix_candidate_topic_score (migration 0006_search) holds, and a database matches an
     # expression index only against the same expression
     if sort == "published":
         return func.coalesce(Work.pub_year, literal_column("0"))

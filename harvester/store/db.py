@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.errors import StoreError
-
-if TYPE_CHECKING:
-    from harvester.config import Settings
+from harvester.core.errors import StoreError
 
 _IMMEDIATE = "harvester_immediate"
 
@@ -124,15 +121,3 @@ def _is_file_database(engine: Engine) -> bool:
     return (
         bool(database) and database != ":memory:" and not str(database).startswith("file::memory")
     )
-
-
-def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Database:
-    """The database the settings name: checked (it must have been created by `harvester init`),
-    brought up to the code's schema, and opened."""
-    from harvester.store import migrate  # migrate imports this module
-
-    url = settings.database.url
-    migrate.check_current(url)
-    if migrate_to_head:
-        migrate.upgrade(url)
-    return Database(url, busy_timeout_ms=settings.database.busy_timeout_ms)

@@ -1,6 +1,6 @@
-"""Decisions written: the one place a :class:`~harvester.queue.DecisionIntent` becomes rows.
+"""Decisions written: the one place a :class:`~harvester.core.queue_rules.DecisionIntent` becomes rows.
 
-:mod:`harvester.queue` decides (a reviewer's move, an undo, an edit, publishing, what an import
+:mod:`harvester.core.queue_rules` decides (a reviewer's move, an undo, an edit, publishing, what an import
 creates or moves forward); this module only applies what it decided, the same way for every
 caller: :func:`candidate_changes` says what the candidate row takes, :func:`decision_row` what
 the audit row says. :func:`apply_decision` writes both for a stored candidate, only while it is
@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from harvester import queue
-from harvester.errors import NotFoundError
-from harvester.models import CandidateStatus
-from harvester.queue import CandidateState, DecisionIntent, conflict
+from harvester.core import queue_rules
+from harvester.core.errors import NotFoundError
+from harvester.core.models import CandidateStatus
+from harvester.core.queue_rules import CandidateState, DecisionIntent, conflict
 from harvester.store.tables import Candidate, Decision
 
 __all__ = [
@@ -131,7 +131,7 @@ def edit_candidate(
         return
     state = candidate_state(session, candidate_id)
     what = " and ".join(values)
-    intent = queue.edit(state, what, actor=actor, at=at, seen_version=seen_version)
+    intent = queue_rules.edit(state, what, actor=actor, at=at, seen_version=seen_version)
     apply_decision(session, intent, values)
 
 

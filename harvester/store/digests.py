@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.digest import DigestItem, FeedProblem, RunProblem, SilentSource, plain_text
+from harvester.core.digest import DigestItem, FeedProblem, RunProblem, SilentSource, plain_text
 from harvester.store.tables import Candidate, Digest, FeedState, Run, Work
 
 #: Statuses that mean "this week's digest is done" (``empty``: nothing new, and the topic said

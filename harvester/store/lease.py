@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from harvester.models import RunStatus
+from harvester.core.models import RunStatus
 from harvester.store.tables import JobRun, SchedulerLease
 
 SCHEDULER = "scheduler"

@@ -7,17 +7,21 @@ checkout they are read from ``db/`` beside the package.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from harvester.errors import NotInitialisedError, StoreError
-from harvester.store.db import safe_url
+from harvester.core.errors import NotInitialisedError, StoreError
+from harvester.store.db import Database, safe_url
+
+if TYPE_CHECKING:
+    from harvester.config.settings import Settings
 
 
 def include_object(
@@ -31,12 +35,12 @@ def include_object(
     # APScheduler keeps its own job table in the same database; it is not ours to migrate.
     if type_ == "table" and name == "apscheduler_jobs":
         return False
-    # Full-text search (migration 0008_search, harvester.store.search) is raw DDL with no place
+    # Full-text search (migration 0006_search, harvester.store.search) is raw DDL with no place
     # in the SQLAlchemy metadata: the SQLite FTS5 table work_fts and its shadow tables
     # (work_fts_data, work_fts_idx, ...), and the PostgreSQL GIN expression index ix_work_fts.
     if type_ == "table" and name is not None and name.startswith("work_fts"):
         return False
-    # The same for the expression index of the queue's score sort (also 0008_search).
+    # The same for the expression index of the queue's score sort (also 0006_search).
     return not (type_ == "index" and name in ("ix_work_fts", "ix_candidate_topic_score"))
 
 
@@ -64,12 +68,41 @@ def head() -> str:
     return current
 
 
+#: Revision ids before release 0.2, when the files were renamed to the order they run in. A
+#: database stamped with one of them is the same schema under its new name.
+RENAMED_REVISIONS = {
+    "0004_bulletin": "0002_bulletin",
+    "0005_service": "0003_service",
+    "0002_ingest": "0004_ingest",
+    "0003_web": "0005_web",
+    "0008_search": "0006_search",
+}
+
+
+def _restamp_renamed(connection: Connection) -> None:
+    """Give a database stamped with a revision's old id the revision's new id."""
+    old = _current_raw(connection)
+    if old in RENAMED_REVISIONS:
+        connection.execute(
+            text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+            {"new": RENAMED_REVISIONS[old], "old": old},
+        )
+
+
+def _current_raw(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision`` (creating a SQLite file if needed)."""
     _ensure_sqlite_folder(url)
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
+            _restamp_renamed(connection)
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -92,6 +125,9 @@ def current(url: str) -> str | None:
 
 
 def _current(connection: Connection) -> str | None:
+    old = _current_raw(connection)
+    if old in RENAMED_REVISIONS:
+        return RENAMED_REVISIONS[old]
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -110,3 +146,13 @@ def _ensure_sqlite_folder(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Database:
+    """The database the settings name: checked (it must have been created by `harvester init`),
+    brought up to the code's schema, and opened."""
+    url = settings.database.url
+    check_current(url)
+    if migrate_to_head:
+        upgrade(url)
+    return Database(url, busy_timeout_ms=settings.database.busy_timeout_ms)

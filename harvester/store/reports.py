@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harvester.models import FeedView, Page, RunView
+from harvester.core.models import FeedView, Page, RunView
 from harvester.store.tables import FeedState, Run
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from harvester.models import RunStatus
+from harvester.core.models import RunStatus
 from harvester.store.tables import Run, Watermark
 
 

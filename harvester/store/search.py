@@ -4,7 +4,7 @@ One entry point, :func:`work_match`, gives the condition "this candidate's work 
 reviewer's search" on either database:
 
 - SQLite: an FTS5 table ``work_fts`` (rowid = ``work.id``) kept up to date by triggers on
-  ``work`` (created by migration 0008_search), so every path that writes a work, whatever code it
+  ``work`` (created by migration 0006_search), so every path that writes a work, whatever code it
   goes through, keeps the index true.
 - PostgreSQL: a GIN index ``ix_work_fts`` on the expression :data:`PG_DOCUMENT`
   (``to_tsvector('simple', ...)``, no stemming and no stop words); the query repeats the same

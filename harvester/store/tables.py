@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from harvester.models import FIELD_LIMITS
+from harvester.core.models import FIELD_LIMITS
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -141,7 +141,7 @@ class Work(Base):
     relations: Mapped[list[Any]] = mapped_column(default=list)
     # dedupe: the normalised title (a news headline without its site suffix)
     title_key: Mapped[str] = mapped_column(Text, default="")
-    # what dedupe compares a hit with: the work's Keys (harvester.dedupe.Keys.to_json), the title
+    # what dedupe compares a hit with: the work's Keys (harvester.core.dedupe.match.Keys.to_json), the title
     # keys of its sightings and its URL identities, kept here so that a lookup reads one column
     # instead of re-normalising every sighting (see harvester.store.works); null: not yet built
     dedupe_keys: Mapped[dict[str, Any] | None] = mapped_column()
@@ -177,7 +177,7 @@ class WorkIdentity(Base):
 
 
 class WorkKey(Base):
-    """A blocking key of a work (see harvester.dedupe): a hit is compared only with the works
+    """A blocking key of a work (see harvester.core.dedupe.match): a hit is compared only with the works
     that share one of its keys. A work has several (title start, title end, first author + year,
     for each title it was seen under)."""
 
@@ -361,7 +361,7 @@ class Bulletin(Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column()
-    # the settings it was rendered with (harvester.bulletin.model.BulletinDoc.settings_dict)
+    # the settings it was rendered with (harvester.core.bulletin.BulletinDoc.settings_dict)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     entries: Mapped[list[BulletinEntry]] = relationship(

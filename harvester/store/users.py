@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from harvester.errors import AuthError, NotFoundError, StoreError
+from harvester.core.errors import AuthError, NotFoundError, StoreError
 from harvester.store.tables import ApiToken, LoginAttempt, User
 
 __all__ = [

@@ -5,13 +5,13 @@ Every hit, from a harvest or an import, goes through :func:`ingest_hits`:
 1. A hit whose sighting (source, source id, origin) is already stored is the same record seen
    again: only ``last_seen_at`` changes (and the work's metadata, if the source revised it).
    Harvesting or importing the same data twice therefore adds nothing.
-2. Otherwise dedupe (:mod:`harvester.dedupe`) compares the hit with the works that share an
+2. Otherwise dedupe (:mod:`harvester.core.dedupe.match`) compares the hit with the works that share an
    identity or a blocking key with it, and the hit joins the work it matches or starts a new
    one. Preprints, errata and retractions get a ``work_link`` to their article instead.
 3. The work keeps the best metadata of all its sightings: a source of higher rank (PubMed over an
    import over a feed) replaces the bibliographic fields it has; a lower one only fills gaps
-   (:mod:`harvester.merge` decides, this module applies).
-4. With a topic, the work gets a candidate in that topic. The status rules (:mod:`harvester.queue`
+   (:mod:`harvester.core.merge` decides, this module applies).
+4. With a topic, the work gets a candidate in that topic. The status rules (:mod:`harvester.core.queue_rules`
    decides, :mod:`harvester.store.decisions` applies):
 
    - a new candidate gets ``status`` (``new`` for harvests) and a decision row from nothing;
@@ -48,13 +48,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harvester import queue
-from harvester.dedupe import decide
-from harvester.dedupe_keys import KEYS_VERSION, Keys, hit_keys, make_keys
-from harvester.merge import MERGED_FIELDS, merge_fields
-from harvester.models import CandidateStatus, Hit, PubDate, Relation, WorkKind, make_safe
-from harvester.normalise import day_key, normalise_doi, normalise_pmid, title_key
-from harvester.queue import CandidateState
+from harvester.core import queue_rules
+from harvester.core.dedupe.keys import KEYS_VERSION, Keys, hit_keys, make_keys
+from harvester.core.dedupe.match import decide
+from harvester.core.merge import MERGED_FIELDS, merge_fields
+from harvester.core.models import CandidateStatus, Hit, PubDate, Relation, WorkKind, make_safe
+from harvester.core.normalise import day_key, normalise_doi, normalise_pmid, title_key
+from harvester.core.queue_rules import CandidateState
 from harvester.store.batch import (
     MAX_BLOCK,
     AnyCandidate,
@@ -263,7 +263,7 @@ def _record_deletion(
 
 def _keys_of(batch: IngestBatch, refs: list[int]) -> list[tuple[int, Keys]]:
     """The keys of the works, read once per batch; keys of an older
-    :data:`~harvester.dedupe.KEYS_VERSION` (or none) are rebuilt and stored."""
+    :data:`~harvester.core.dedupe.match.KEYS_VERSION` (or none) are rebuilt and stored."""
     for ref in refs:
         if ref in batch.keys:
             continue
@@ -346,7 +346,7 @@ def _work_keys(work: Work, seen: list[str], urls: list[str]) -> Keys:
 
 
 def _merge_metadata(work: Work, hit: Hit, keys: Keys, now: dt.datetime) -> bool:
-    """Apply what :func:`harvester.merge.merge_fields` says the hit changes; whether it changed
+    """Apply what :func:`harvester.core.merge.merge_fields` says the hit changes; whether it changed
     anything."""
     current = {name: getattr(work, name) for name in MERGED_FIELDS}
     changes = merge_fields(current, hit, doi=keys.doi, pmid=keys.pmid, pmcid=keys.pmcid)
@@ -429,8 +429,8 @@ def _ensure_candidate(
     now: dt.datetime,
     actor: str,
 ) -> tuple[bool, str]:
-    """Give the work its candidate in ``topic`` (:func:`harvester.queue.admit`), or move the
-    existing one forward (:func:`harvester.queue.import_move`); (created, its status)."""
+    """Give the work its candidate in ``topic`` (:func:`harvester.core.queue_rules.admit`), or move the
+    existing one forward (:func:`harvester.core.queue_rules.import_move`); (created, its status)."""
     candidate: AnyCandidate | None = None if new_work else batch.candidate(ref)
     if candidate is None:
         pending = PendingCandidate(
@@ -444,14 +444,14 @@ def _ensure_candidate(
                 "decided_at": None,
             },
         )
-        decision = apply_to_row(pending, queue.admit(status, actor=actor, at=now))
+        decision = apply_to_row(pending, queue_rules.admit(status, actor=actor, at=now))
         batch.add_candidate(pending)
         batch.decisions.append((pending, decision))
         return True, pending.status
     state = CandidateState(
         candidate.id or 0, CandidateStatus(candidate.status), getattr(candidate, "version", 1)
     )
-    intent = queue.import_move(state, status, actor=actor, at=now)
+    intent = queue_rules.import_move(state, status, actor=actor, at=now)
     if intent is not None:
         batch.decisions.append((candidate, apply_to_row(candidate, intent)))
     return False, candidate.status

@@ -14,11 +14,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
-from harvester import review
-from harvester.errors import ConflictError, NotFoundError, QueueError
-from harvester.models import CandidateView
+from harvester.core.errors import ConflictError, NotFoundError, QueueError
+from harvester.core.models import CandidateView
 from harvester.store.candidates import candidate_page, get_candidate, status_counts
 from harvester.store.reports import run_page
+from harvester.usecases import review
 from harvester.web.auth import ApiUser
 from harvester.web.pages import ACTIONS, query_from_params, topic_info
 

@@ -23,9 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from harvester import __version__
-from harvester.config import Settings
+from harvester.config.settings import Settings
+from harvester.config.topics import TopicRegistry
 from harvester.store.db import Database
-from harvester.topics import TopicRegistry
 from harvester.web import api, auth, bulletins, pages, runs
 from harvester.web.render import make_templates
 

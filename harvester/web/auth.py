@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from harvester.errors import AuthError
+from harvester.core.errors import AuthError
 from harvester.store import users
 from harvester.store.users import UserView
 

@@ -3,8 +3,8 @@ within sections, summaries edited, entries removed (their candidates stay accept
 downloaded, and the draft published after a confirmation.
 
 Every change is a plain form POST with the CSRF token, answered by a redirect back to the page,
-so the page works without JavaScript. Every rule lives in :mod:`harvester.bulletin.workflow` (and
-the pure :mod:`harvester.bulletin.draft` behind it); this module only reads forms and calls it.
+so the page works without JavaScript. Every rule lives in :mod:`harvester.usecases.bulletin.workflow` (and
+the pure :mod:`harvester.core.layout` behind it); this module only reads forms and calls it.
 
 The preview is the real HTML renderer's output. It carries record text from outside, so it is
 never put into the page itself: the page shows it in an ``<iframe sandbox>`` loading
@@ -22,12 +22,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from harvester.bulletin import workflow
-from harvester.bulletin.draft import FORMATS, arrange, render
-from harvester.bulletin.model import BulletinDoc, period_label
-from harvester.config import Topic
-from harvester.errors import BulletinError, NotFoundError
+from harvester.config.settings import Topic
+from harvester.core.bulletin import BulletinDoc, period_label
+from harvester.core.errors import BulletinError, NotFoundError
+from harvester.core.layout import arrange
+from harvester.render.formats import FORMATS, render
 from harvester.store.db import Database
+from harvester.usecases.bulletin import workflow
 from harvester.web.auth import PageUser, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)

@@ -2,8 +2,8 @@
 
 Every action is a plain form POST that works without JavaScript (the server redirects back to
 the queue); the page's script sends the same forms with ``X-Requested-With: fetch`` and gets the
-card's new HTML back to swap in place. Decisions go through :mod:`harvester.review`, which asks
-:mod:`harvester.queue` for the rules.
+card's new HTML back to swap in place. Decisions go through :mod:`harvester.usecases.review`, which asks
+:mod:`harvester.core.queue_rules` for the rules.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from harvester import review
-from harvester.config import Topic
-from harvester.errors import ConflictError, HarvesterError, NotFoundError, QueueError
-from harvester.models import CandidateStatus, CandidateView, WorkKind
+from harvester.config.settings import Topic
+from harvester.core.errors import ConflictError, HarvesterError, NotFoundError, QueueError
+from harvester.core.models import CandidateStatus, CandidateView, WorkKind
 from harvester.store.candidates import (
     KINDS,
     SORTS,
@@ -30,6 +29,7 @@ from harvester.store.candidates import (
     status_counts,
     topic_sources,
 )
+from harvester.usecases import review
 from harvester.web.auth import PageUser, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)

@@ -19,7 +19,7 @@ import nh3
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from harvester.models import Author, CandidateView
+from harvester.core.models import Author, CandidateView
 
 TEMPLATES = Path(__file__).parent / "templates"
 _JOINER = r"[\s\-\u2010-\u2015_/]+"

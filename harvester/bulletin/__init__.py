@@ -1,1 +1,0 @@
-"""Bulletins: citation style, renderers and exporters of a topic's candidates."""

@@ -1,0 +1,110 @@
+"""What every command shares: the group that turns errors into one line, the :class:`App`
+that loads settings and opens the database once, and writing output files."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import click
+
+from harvester.config.settings import Settings, load_settings
+from harvester.config.topics import TopicRegistry
+from harvester.core.errors import HarvesterError, OutputError
+from harvester.store.db import Database
+from harvester.store.migrate import open_database
+
+
+class HarvesterGroup(click.Group):
+    """A group that turns domain errors into one clear line and exit status 1, and anything
+    unexpected into one ``internal error`` line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors, --help, --version and Ctrl-C: click's own handling
+        except HarvesterError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            _fail(exc)
+        except Exception as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            logging.getLogger("harvester").debug("internal error", exc_info=True)
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())
+            click.echo(f"internal error: {text}; run with --debug for the traceback", err=True)
+            sys.exit(2)
+
+
+def _fail(exc: HarvesterError) -> NoReturn:
+    message = exc.message.replace("\n", " ")
+    if exc.hint:
+        message = f"{message}; {exc.hint}"
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+class App:
+    """What commands share: settings, loaded once, and the database, opened on first use."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+        self._topics: TopicRegistry | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    def database(self) -> Database:
+        """The database, upgraded to the code's schema (it must have been created by init)."""
+        if self._db is None:
+            self._db = open_database(self.settings)
+        return self._db
+
+    def check_topic(self, slug: str) -> None:
+        """Refuse a topic slug that no topic file defines (a typo would file records nowhere)."""
+        self.topics.get(slug)
+
+    @property
+    def topics(self) -> TopicRegistry:
+        if self._topics is None:
+            self._topics = TopicRegistry(self.settings.queries_dir)
+        return self._topics
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@contextmanager
+def output_file(path: Path, encoding: str) -> Iterator[TextIO]:
+    """``path`` opened for writing text; a missing folder, a refused permission or a full disk
+    (met on any write, or on the final flush) is an :class:`OutputError` naming the path."""
+    try:
+        with path.open("w", encoding=encoding, newline="") as out:
+            yield out
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT and not path.parent.exists():
+        return OutputError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"cannot write {path}: no space left on the device")
+    return OutputError(f"cannot write {path}: {reason}")

@@ -1,0 +1,123 @@
+"""``harvester bulletin ...``: draft, publish, list and re-render bulletins (registered on the
+main command group by :mod:`harvester.cli.main`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from harvester.render.formats import BINARY_FORMATS, FORMATS
+
+if TYPE_CHECKING:
+    from harvester.cli.base import App
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format."
+)
+OUTPUT = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output, text formats only).",
+)
+
+
+@click.group()
+def bulletin() -> None:
+    """Draft, publish and list evidence bulletins."""
+
+
+def _write(data: bytes, fmt: str, output: Path | None) -> None:
+    if output is None:
+        if fmt in BINARY_FORMATS:
+            raise click.UsageError(f"{fmt} output needs -o FILE")
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    output.write_bytes(data)
+
+
+@bulletin.command("draft")
+@click.option("--topic", "topic_slug", required=True, help="The topic (slug).")
+@click.option("--from", "start", type=DATE, help="Window start (default: after the last bulletin).")
+@click.option("--to", "end", type=DATE, help="Window end (default: today).")
+@FORMAT
+@OUTPUT
+@click.pass_obj
+def draft_command(
+    app: App,
+    topic_slug: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Draft the topic's next bulletin from its accepted candidates and write it as FORMAT."""
+    from harvester.config.settings import load_topics, select_topics
+    from harvester.render.formats import render
+    from harvester.usecases.bulletin.workflow import draft
+
+    topic = select_topics(load_topics(app.settings.queries_dir), topic_slug)[0]
+    bulletin_id, doc = draft(
+        app.database(),
+        topic,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        now=dt.datetime.now(dt.UTC),
+    )
+    _write(render(doc, fmt), fmt, output)
+    click.echo(
+        f"draft bulletin {bulletin_id} of {topic.slug}: {len(doc.items)} entries, "
+        f"{doc.period or 'no period'}",
+        err=True,
+    )
+
+
+@bulletin.command("publish")
+@click.option("--topic", "topic_slug", required=True, help="The topic (slug).")
+@click.pass_obj
+def publish_command(app: App, topic_slug: str) -> None:
+    """Publish the topic's draft: its entries are marked published and leave the queue."""
+    from harvester.config.settings import load_topics, select_topics
+    from harvester.usecases.bulletin.workflow import publish
+
+    topic = select_topics(load_topics(app.settings.queries_dir), topic_slug)[0]
+    view = publish(app.database(), topic, now=dt.datetime.now(dt.UTC))
+    click.echo(f"published bulletin {view.id} of {view.topic}: {view.entries} entries")
+
+
+@bulletin.command("list")
+@click.option("--topic", "topic_slug", help="Only this topic (slug).")
+@click.pass_obj
+def list_command(app: App, topic_slug: str | None) -> None:
+    """List bulletins, newest first."""
+    from harvester.core.bulletin import period_label
+    from harvester.usecases.bulletin.workflow import list_bulletins
+
+    views = list_bulletins(app.database(), topic_slug)
+    for view in views:
+        when = view.published_at.date().isoformat() if view.published_at else "-"
+        period = period_label(view.period_from, view.period_to) or "-"
+        click.echo(
+            f"{view.id:>5}  {view.topic}  {view.status:<9}  {when:<10}  {view.entries:>3} entries  "
+            f"{period}"
+        )
+    if not views:
+        click.echo("no bulletins")
+
+
+@bulletin.command("render")
+@click.option("--id", "bulletin_id", type=int, required=True, help="A published bulletin's id.")
+@FORMAT
+@OUTPUT
+@click.pass_obj
+def render_command(app: App, bulletin_id: int, fmt: str, output: Path | None) -> None:
+    """Render a published bulletin again, exactly as it was published."""
+    from harvester.render.formats import render
+    from harvester.usecases.bulletin.workflow import published_doc
+
+    _write(render(published_doc(app.database(), bulletin_id), fmt), fmt, output)

@@ -1,0 +1,364 @@
+"""Normalisers for identifiers, titles and names: the keys dedupe compares.
+
+Everything here is pure and idempotent (``n(n(x)) == n(x)``, checked with Hypothesis): a stored
+key can be normalised again by a later version without changing, and a key computed from an
+already-normalised value is the same key. Identifier normalisers return ``None`` for anything
+that is not a plausible identifier, so garbage never becomes a shared identity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import re
+import unicodedata
+from urllib.parse import unquote
+
+from harvester.core.models import PubDate, WorkKind, is_placeholder_title
+from harvester.core.urls import canonical_url, is_http_url
+
+__all__ = [
+    "author_key",
+    "block_keys",
+    "compact",
+    "day_key",
+    "first_page",
+    "last_page",
+    "month_number",
+    "normalise_doi",
+    "normalise_pmcid",
+    "normalise_pmid",
+    "normalise_text",
+    "normalise_title",
+    "normalise_url",
+    "repair_pages",
+    "strip_site_suffix",
+    "title_key",
+]
+
+_DOI_PREFIX = re.compile(
+    r"^(?:https?://)?(?:(?:dx\.|www\.)?doi\.org/|doi:\s*|doi\s+)", re.IGNORECASE
+)
+_DOI_VIEW_SUFFIX = re.compile(r"(?:/(?:full|abstract|pdf|epdf|fulltext))+$")
+_BIORXIV_VERSION = re.compile(r"(?<=\d)v\d{1,2}$")
+_DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+_PMID_PREFIX = re.compile(r"^(?:pmid|pubmed)\s*[:=]?\s*", re.IGNORECASE)
+_PMCID_SHAPE = re.compile(r"^(?:pmc(?:id)?\s*[:=]?\s*)?(?:pmc)?0*(\d{1,9})$", re.IGNORECASE)
+
+_TAG = re.compile(r"<[^>]{0,200}>")
+# Notes that databases add to a title: "[published correction appears in ...]", "[Erratum in:
+# ...]" (often cut off by a field-length limit, so the closing bracket may be missing), "[Review]
+# [57 refs]", "[abstract no: 134]", "(Provisional abstract)", and Embase's "<ORIGINAL> ..." vernacular title. They say
+# nothing about which article it is.
+_TRAILING_NOTE = re.compile(
+    r"\s*(?:\[\s*(?:published|erratum|errata|corrected and republished|retraction|retracted"
+    r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\]"
+    r"|abstract(?: no\.?| number)?\s*:?\s*[\w.-]*\])"
+    r"|\(provisional abstract\)|<ORIGINAL>)",
+    re.IGNORECASE,
+)
+_INLINE_NOTE = re.compile(r"\[(?:corrected|sic)\]", re.IGNORECASE)
+_SITE_SUFFIX = re.compile(
+    r"^(?P<head>.*\S)\s+(?:[-|\u2013\u2014:]|::)\s+(?P<site>[^-|\u2013\u2014]{1,60})$"
+)
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "σ": "sigma",
+    "τ": "tau",
+    "ω": "omega",
+}
+_GREEK_RE = re.compile("|".join(_GREEK))
+# Letters that Unicode does not decompose into a base letter plus a mark.
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i", "þ": "th"})
+# Words too common to tell titles apart in a blocking key.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+        "within",
+        "via",
+        "its",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+    ]
+)
+
+
+def normalise_doi(value: str | None) -> str | None:
+    """A DOI case-folded, without resolver prefixes or URL encoding, or None if it is not one.
+
+    DOIs are case-insensitive by definition, so folding is safe. Trailing punctuation that
+    sticks to a DOI copied out of running text is dropped. Two suffixes that are not part of the
+    DOI but come along when it is copied from a landing-page URL are removed, so these DOI forms
+    count as the same work: a publisher view suffix (``/full``, ``/abstract``, ``/pdf``,
+    ``/epdf``, ``/fulltext``) and bioRxiv/medRxiv's version suffix (``10.1101/...v2``: the
+    versions of one preprint share one DOI).
+    """
+    if not value:
+        return None
+    doi = value.strip()
+    for _ in range(3):  # "https://doi.org/doi%3A10..." and other stacked forms
+        before = doi
+        doi = unquote(doi).strip()
+        doi = _DOI_PREFIX.sub("", doi)
+        if doi == before:
+            break
+    doi = doi.rstrip(".,;)]}>").casefold()
+    doi = "".join(doi.split())
+    doi = _DOI_VIEW_SUFFIX.sub("", doi)
+    if doi.startswith("10.1101/"):
+        doi = _BIORXIV_VERSION.sub("", doi)
+    return doi if _DOI_SHAPE.match(doi) else None
+
+
+def normalise_pmid(value: str | int | None) -> str | None:
+    """A PMID as its digits without leading zeros, or None."""
+    if value is None:
+        return None
+    text = _PMID_PREFIX.sub("", str(value).strip())
+    if not text.isascii() or not text.isdigit():
+        return None
+    text = text.lstrip("0")
+    return text if 0 < len(text) <= 9 else None
+
+
+def normalise_pmcid(value: str | None) -> str | None:
+    """A PMC id as ``PMC`` + digits (the form PubMed and Europe PMC both print), or None."""
+    if not value:
+        return None
+    match = _PMCID_SHAPE.match(value.strip())
+    if not match or not value.strip().isascii():
+        return None
+    return f"PMC{match.group(1)}"
+
+
+def normalise_url(value: str | None) -> str | None:
+    """The canonical form of a URL for identity (see :func:`harvester.core.urls.canonical_url`),
+    or None when there is no http(s) URL."""
+    if not value or not value.strip():
+        return None
+    url = canonical_url(value)
+    return url if is_http_url(url) else None
+
+
+def normalise_text(value: str) -> str:
+    """Lower-case ASCII-folded words separated by single spaces: HTML, punctuation and
+    diacritics removed, ``&`` spelled ``and``, common Greek letters spelled out."""
+    text = html.unescape(value)
+    text = _TAG.sub("", text)
+    text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text.replace("&", " and "))
+    if text.isascii():  # most text: nothing to decompose or fold, and much faster
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.casefold().translate(_FOLD)
+        text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def normalise_title(value: str | None) -> str:
+    """A title for matching: :func:`normalise_text` after dropping the notes databases append
+    ("[published correction appears in ...]", "[Erratum in ...]"); "" for a placeholder that
+    stands for no title (``[no title]``), which must never match another placeholder."""
+    if not value or is_placeholder_title(value):
+        return ""
+    text = _INLINE_NOTE.sub("", html.unescape(value)).strip().strip('"')
+    note = _TRAILING_NOTE.search(text, 1)
+    if note is not None:  # the notes come last: everything after the first one goes too
+        text = text[: note.start()]
+    return normalise_text(text)
+
+
+def strip_site_suffix(title: str, site: str | None = None) -> str:
+    """The headline without a trailing " - Site Name" / " | Site Name".
+
+    News aggregators and many sites append the publisher to the headline; the same story from
+    the publisher's own feed has no suffix. With ``site`` given only that name is removed;
+    without it, a suffix of at most five words is (headlines rarely end in such a dash clause).
+    """
+    match = _SITE_SUFFIX.match(title.strip())
+    if not match:
+        return title
+    suffix = match.group("site").strip()
+    if site is not None:
+        return match.group("head") if normalise_text(suffix) == normalise_text(site) else title
+    return match.group("head") if len(suffix.split()) <= 5 else title
+
+
+@functools.lru_cache(maxsize=4096)  # a hit's title is keyed again when its work is stored
+def title_key(title: str | None, kind: WorkKind = WorkKind.ARTICLE, site: str | None = None) -> str:
+    """The title as dedupe compares it, for a hit and a stored work alike: an article's
+    :func:`normalise_title`; a news headline's without the " - Site" suffix aggregators add
+    (``site``, the outlet's name, when known; else any short suffix)."""
+    if kind is WorkKind.NEWS and title:
+        stripped = strip_site_suffix(title, site) if site else title
+        return normalise_title(strip_site_suffix(stripped))
+    return normalise_title(title)
+
+
+def day_key(published_at: dt.datetime | None, pub_date: PubDate | None) -> dt.date | None:
+    """The day a record was published, for a hit and a stored work alike: the UTC day of its
+    publication time, else its publication date when that names a day; ``None`` otherwise."""
+    if published_at is not None:
+        if published_at.tzinfo is not None:
+            published_at = published_at.astimezone(dt.UTC)
+        return published_at.date()
+    if pub_date is not None and pub_date.month and pub_date.day:
+        return pub_date.as_date()
+    return None
+
+
+def compact(key: str) -> str:
+    """A title key without spaces: "post operative" and "postoperative" agree."""
+    return key.replace(" ", "")
+
+
+def significant(key: str) -> str:
+    """A title key without stop words, compacted: the text blocking keys are cut from."""
+    return "".join(word for word in key.split() if word not in STOPWORDS)
+
+
+def block_keys(key: str, author: str | None, year: int | None, *, width: int = 14) -> list[str]:
+    """Blocking keys of a work: works that share none are never compared.
+
+    Three keys per work so that one typo does not hide a duplicate: the start of the title, the
+    end of the title (both without stop words and spaces) and first author + year. Each key
+    selects a small block, so the fuzzy comparison grows with the number of works, not with its
+    square. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds a fourth: the place in the volume.)
+    """
+    keys: list[str] = []
+    sig = significant(key)
+    if len(sig) >= 6:
+        keys.append("p:" + sig[:width])
+        keys.append("s:" + sig[-width:])
+    if author and year:
+        keys.append(f"a:{author[:100]}:{year}")
+    return list(dict.fromkeys(keys))
+
+
+@functools.lru_cache(maxsize=16384)  # family names repeat across records
+def author_key(family: str | None) -> str | None:
+    """The first author's family name folded to lower-case ASCII letters, or None."""
+    if not family:
+        return None
+    key = compact(normalise_text(family))
+    return key[:128] or None
+
+
+_MONTH_WORDS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTHS = {name[:3]: number for number, name in enumerate(_MONTH_WORDS, 1)}
+
+# The first page opens the field (after "p."/"pp."): a field such as "t-20" or "Suppl-6" is a
+# garbled range whose first page is lost.
+_PAGE = re.compile(
+    r"^[\s\"'(\[]*(?:pp?\.?\s*)?([A-Za-z]*\d+[A-Za-z]?|[ivxlc]+)(?![A-Za-z])", re.IGNORECASE
+)
+_RANGE = re.compile(r"^[\s\"'(\[]*(?:pp?\.?\s*)?(\d+)\s*[-\u2013]+\s*(\d+)\b", re.IGNORECASE)
+
+
+# A page range a spreadsheet took for a date and wrote back as one: "1-8" became "01-Aug" (day
+# and month), "8-15" became "15-Aug" or "Aug-15", "5-45" became "May-45" (month and year). A
+# month's name never stands where a page number does, so its number and the other number are
+# the range's two ends, lower first.
+_SPREADSHEET_DATE = re.compile(
+    r"^\s*(?:(?P<day>\d{1,2})[-/ ](?P<month>[A-Za-z]{3,9})\.?"
+    r"|(?P<month2>[A-Za-z]{3,9})\.?[-/ ](?P<day2>\d{1,2}))\s*$"
+)
+_MONTH_NAMES = {
+    **{name[:3]: number for number, name in enumerate(_MONTH_WORDS, 1)},
+    **{name: number for number, name in enumerate(_MONTH_WORDS, 1)},
+    "sept": 9,
+}
+
+
+def repair_pages(pages: str) -> str:
+    """A page range with a spreadsheet's date artefact undone ("01-Aug" -> "1-8", "Aug-15" ->
+    "8-15"); any other field as it is."""
+    match = _SPREADSHEET_DATE.match(pages)
+    if match is None:
+        return pages
+    month = _MONTH_NAMES.get((match.group("month") or match.group("month2")).casefold())
+    number = int(match.group("day") or match.group("day2"))
+    if month is None or number == 0:
+        return pages
+    low, high = sorted((month, number))
+    return f"{low}-{high}" if low != high else str(low)
+
+
+def first_page(pages: str | None) -> str | None:
+    """The first page of a page range ("e0123-e0130" -> "e0123", "iii-vi" -> "iii"), lower-case,
+    or None (also when the field does not open with a page: "t-20", "Suppl-6"). A range a
+    spreadsheet turned into a date is read as the range (:func:`repair_pages`)."""
+    if not pages:
+        return None
+    match = _PAGE.match(repair_pages(pages))
+    return match.group(1).casefold().lstrip("0") or None if match else None
+
+
+def last_page(pages: str | None) -> str | None:
+    """The last page of a plain numeric range, with abbreviated ends expanded ("2243-5" ->
+    "2245"); None for a single page or anything else."""
+    match = _RANGE.match(repair_pages(pages or ""))
+    if not match:
+        return None
+    first, last = match.group(1).lstrip("0"), match.group(2).lstrip("0")
+    if len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    if not first or not last or int(last) <= int(first):
+        return None
+    return last
+
+
+def month_number(text: str | None) -> int | None:
+    """A month as bibliographic records write it ("Jan", "January", "01", "1") to 1-12, or None."""
+    if not text:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        number = int(text)
+        return number if 1 <= number <= 12 else None
+    return _MONTHS.get(text[:3].casefold())

@@ -1,0 +1,180 @@
+"""Send one topic's weekly digest, at most once per ISO week (shared by the CLI and the scheduler).
+
+Order of work, and why:
+
+1. read what the week brought and compose the message (its Message-ID is stable per week);
+2. commit a digest row with status ``sending`` and that Message-ID (:func:`store.digests.claim`);
+   a week whose row exists and is not ``failed`` is not sent again;
+3. hand the message to SMTP (or write it to the outbox);
+4. commit ``sent``/``outbox``, or ``failed`` with the error (the retry job takes it again).
+
+A crash between 3 and 4 leaves ``sending``: the message may have left, so it is never re-sent
+(at most once). A crash between 2 and 3 loses that week's digest, which is the price of the
+same rule; the row, its Message-ID and the log say what happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from harvester.config.settings import Settings, Topic
+from harvester.core.digest import DigestData, Envelope, iso_week, week_start
+from harvester.core.errors import ConfigError, MailError
+from harvester.mail.digest import compose, message_id
+from harvester.mail.smtp import deliver
+from harvester.store import digests as store
+from harvester.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    topic: str
+    week: str
+    status: str  # sent | outbox | empty | already | dry-run | failed
+    items: int
+    message_id: str | None = None
+    where: str | None = None
+    error: str | None = None
+    message: EmailMessage | None = None
+
+    def line(self) -> str:
+        head = f"{self.topic} digest {self.week}"
+        if self.status == "sent":
+            return f"{head}: sent to {self.where} ({self.items} new, {self.message_id})"
+        if self.status == "outbox":
+            return f"{head}: no SMTP host set, written to {self.where} ({self.items} new)"
+        if self.status == "empty":
+            return f"{head}: nothing new, and the topic sends no empty digest"
+        if self.status == "already":
+            return f"{head}: already {self.error}; not sent again"
+        if self.status == "dry-run":
+            return f"{head}: dry run, {self.items} new, nothing sent or recorded"
+        return f"{head}: failed ({self.error}); retried at the next tick"
+
+
+def gather(
+    db: Database, settings: Settings, topic: Topic, week: str, *, now: dt.datetime
+) -> DigestData:
+    """What ``topic``'s digest for ``week`` reports."""
+    tz = ZoneInfo(settings.timezone)
+    start = week_start(week, tz)
+    current = iso_week(now.astimezone(tz).date()) == week
+    until = now if current or start > now else start + dt.timedelta(days=7)
+    with db.read() as session:
+        since = store.previous_digest_time(session, topic=topic.slug, week=week)
+        if since is None or since >= until:
+            since = until - dt.timedelta(days=7)
+        items, counts = store.new_items(session, topic=topic.slug, since=since, until=until)
+        feeds, runs, silent = store.problems(
+            session, topic=topic.slug, since=until - dt.timedelta(days=7), until=until
+        )
+    return DigestData(
+        topic=topic.slug,
+        topic_name=topic.name,
+        week=week,
+        since=since,
+        until=until,
+        counts=counts,
+        items=tuple(items),
+        feed_problems=feeds,
+        run_problems=runs,
+        silent=silent,
+    )
+
+
+def envelope_for(settings: Settings, topic: Topic) -> Envelope:
+    if not topic.digest.recipients:
+        where = topic.path or topic.slug
+        raise ConfigError(f"{where}: [digest] recipients is empty; nobody to send the digest to")
+    return Envelope(
+        sender=settings.smtp.sender,
+        recipients=tuple(topic.digest.recipients),
+        base_url=settings.web.base_url,
+        subject=topic.digest.subject,
+        timezone=ZoneInfo(settings.timezone),
+    )
+
+
+def send_digest(
+    db: Database,
+    settings: Settings,
+    topic: Topic,
+    *,
+    now: dt.datetime,
+    week: str | None = None,
+    dry_run: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    after_send: Callable[[], None] | None = None,
+) -> DigestOutcome:
+    """Compose and send (or outbox) ``topic``'s digest for ``week`` (default: this week).
+
+    ``after_send`` runs between handing the message over and recording it (tests inject a crash
+    there). A failed send is recorded and raised as MailError.
+    """
+    tz = ZoneInfo(settings.timezone)
+    week = week or iso_week(now.astimezone(tz).date())
+    envelope = envelope_for(settings, topic)
+    data = gather(db, settings, topic, week, now=now)
+    message = compose(data, envelope, now=now)
+    mid = message_id(topic.slug, week, envelope.sender)
+    if dry_run:
+        return DigestOutcome(topic.slug, week, "dry-run", data.total, mid, message=message)
+    # An empty week the topic does not mail is recorded as such, so it is decided once too.
+    skip = data.total == 0 and not topic.digest.send_empty
+    with db.write() as session:
+        claimed = store.claim(
+            session,
+            topic=topic.slug,
+            week=week,
+            message_id=mid,
+            recipients=envelope.recipients,
+            item_count=data.total,
+            now=now,
+            status="empty" if skip else "sending",
+        )
+    if claimed is None:
+        return _already(db, topic.slug, week)
+    if skip:
+        return DigestOutcome(topic.slug, week, "empty", 0, mid)
+    try:
+        delivery = deliver(
+            message,
+            settings.smtp,
+            outbox=settings.outbox_dir,
+            name=f"digest-{topic.slug}-{week}",
+            ssl_context=ssl_context,
+        )
+    except MailError as exc:
+        with db.write() as session:
+            store.finish(session, claimed.id, status="failed", now=now, error=str(exc))
+        log.warning("digest %s %s failed: %s", topic.slug, week, exc)
+        raise
+    if after_send is not None:
+        after_send()
+    with db.write() as session:
+        store.finish(session, claimed.id, status=delivery.status, now=now)
+    return DigestOutcome(topic.slug, week, delivery.status, data.total, mid, delivery.where)
+
+
+def _already(db: Database, topic: str, week: str) -> DigestOutcome:
+    with db.read() as session:
+        record = store.get_digest(session, topic=topic, week=week)
+    state = "unknown"
+    if record is not None:
+        state = record.status
+        if record.status == "sending":
+            state = (
+                f"sending since {record.created_at:%Y-%m-%d %H:%M} UTC (interrupted: it may "
+                f"have gone out as {record.message_id})"
+            )
+    return DigestOutcome(
+        topic, week, "already", 0, record.message_id if record else None, error=state
+    )

@@ -1,0 +1,205 @@
+"""Import files into the store and export a topic's candidates: the orchestration behind
+``harvester import`` and ``harvester export``.
+
+An import reads the whole file once first (so a broken record stops it before anything is
+written), then reads it again and stores its records through the same ingest as a harvest
+(:func:`ingest_hits`) in batches of ``IMPORT_BATCH``, each batch its own short transaction: other
+writers (a harvest, the web UI) wait seconds, not minutes, and memory stays bounded by a batch.
+Importing the file again changes nothing, so an import stopped half-way is completed by running
+it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from harvester.core.models import (
+    CandidateStatus,
+    CandidateView,
+    Hit,
+    ImportProblem,
+    citation_fields,
+)
+from harvester.render.export import EXPORT_FORMATS, ExportItem, ExportSighting, write_export
+from harvester.sources.importers import detect_format, read_records, record_id
+from harvester.store.candidates import candidate_views
+from harvester.store.db import Database
+from harvester.store.works import ingest_hits
+
+__all__ = ["ImportSummary", "export_candidates", "import_file"]
+
+
+#: Records stored per transaction.
+IMPORT_BATCH = 1000
+#: Problems listed by name in the summary; the rest are counted.
+SHOWN_PROBLEMS = 20
+
+Progress = Callable[[int, int], None]
+"""Told (records stored so far, records in the file) after every stored batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What one import did. ``merged_within`` counts records that joined a work an earlier
+    record of the same file created; ``merged_existing`` those that joined a work stored before
+    (on a second import of a file: all of them)."""
+
+    path: Path
+    format: str
+    records: int
+    new_works: int
+    merged_within: int
+    merged_existing: int
+    new_candidates: int
+    new_sightings: int
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    @property
+    def merged(self) -> int:
+        return self.merged_within + self.merged_existing
+
+    def line(self) -> str:
+        text = (
+            f"{self.path.name} ({self.format}): {self.records} records read, {self.new_works} new "
+            f"works, {self.merged_within} merged within the file, {self.merged_existing} merged "
+            f"into existing works, {self.new_candidates} new candidates, {self.new_sightings} new "
+            f"sightings"
+        )
+        records = sorted({p.record for p in self.problems})
+        if not records:
+            return text
+        text += f"; {len(records)} records with problems:"
+        shown = self.problems[:SHOWN_PROBLEMS]
+        text += "".join(f"\n  {p.line()}" for p in shown)
+        if len(self.problems) > len(shown):
+            text += f"\n  ... and {len(self.problems) - len(shown)} more"
+        return text
+
+
+def import_file(
+    db: Database,
+    path: str | Path,
+    *,
+    topic: str | None,
+    status: CandidateStatus = CandidateStatus.NEW,
+    now: dt.datetime,
+    actor: str = "import",
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import the records of ``path`` (RIS, CSL-JSON, PubMed XML or MEDLINE).
+
+    With ``topic``, each work becomes a candidate there with ``status`` (or moves forward to it;
+    see :mod:`harvester.store.works` for the rules). ``progress`` (by default a line on a
+    terminal's stderr) hears after every stored batch.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        fmt = detect_format(path, handle.read(4096))
+    problems: list[ImportProblem] = []
+    # A first reading counts the records and collects their problems; a file that cannot be
+    # read is refused here, before anything is stored.
+    total = sum(1 for _ in read_records(path, problems))
+    terminal = progress is None and sys.stderr.isatty()
+    if terminal:
+        progress = _terminal_progress(path.name)
+    created: set[int] = set()
+    counts = {"new_works": 0, "within": 0, "existing": 0, "new_candidates": 0, "sightings": 0}
+    done = 0
+    batch: list[Hit] = []
+
+    def store() -> None:
+        nonlocal done
+        with db.write() as session:
+            result = ingest_hits(
+                session, batch, topic=topic, run_id=None, now=now, status=status, actor=actor
+            )
+        for outcome in result.outcomes:
+            if outcome.work_id is None:
+                continue
+            if outcome.created:
+                created.add(outcome.work_id)
+            elif outcome.work_id in created:
+                counts["within"] += 1
+            else:
+                counts["existing"] += 1
+        counts["new_works"] += result.new_works
+        counts["new_candidates"] += result.new_candidates
+        counts["sightings"] += result.new_sightings
+        done += len(batch)
+        batch.clear()
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        for hit in read_records(path):
+            batch.append(hit)
+            if len(batch) >= IMPORT_BATCH:
+                store()
+        if batch:
+            store()
+    finally:
+        if terminal:
+            sys.stderr.write("\r\033[K")  # clear the progress line
+            sys.stderr.flush()
+    return ImportSummary(
+        path=path,
+        format=fmt,
+        records=done,
+        new_works=counts["new_works"],
+        merged_within=counts["within"],
+        merged_existing=counts["existing"],
+        new_candidates=counts["new_candidates"],
+        new_sightings=counts["sightings"],
+        problems=problems,
+    )
+
+
+def _terminal_progress(name: str) -> Progress:
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\r{name}: {done} of {total} records stored…")
+        sys.stderr.flush()
+
+    return show
+
+
+def export_candidates(
+    db: Database, topic: str, status: CandidateStatus | None, fmt: str, out: TextIO
+) -> int:
+    """Write the candidates of ``topic`` (only ``status``, when given) to ``out`` as ``fmt``
+    ("ris", "csljson" or "csv"); returns the number of records written."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    with db.read() as session:
+        page = candidate_views(session, topic=topic, status=status, by_work=True)
+    return write_export([_item(c) for c in page.items], fmt, out)
+
+
+def _item(candidate: CandidateView) -> ExportItem:
+    work = candidate.work
+    text = "\n\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in work.abstract)
+    return ExportItem(
+        work_id=work.id,
+        **citation_fields(work),
+        topic=candidate.topic,
+        status=candidate.status,
+        abstract=text or None,
+        keywords=work.keywords,
+        sightings=[
+            ExportSighting(
+                source=s.source,
+                source_id=s.source_id,
+                record_id=record_id(s.source_id) if s.source.startswith("import:") else "",
+                origin=s.origin,
+                match_reason=s.match_reason,
+                title=s.title,
+                first_seen_at=s.first_seen_at,
+                last_seen_at=s.last_seen_at,
+            )
+            for s in candidate.sightings
+        ],
+    )

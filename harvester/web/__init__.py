@@ -1,0 +1,1 @@
+"""The web interface: review queue, bulletin page, runs, JSON API (FastAPI)."""
