@@ -3,6 +3,7 @@ that loads settings and opens the database once, and writing output files."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import logging
 import sys
@@ -14,10 +15,10 @@ from typing import Any, NoReturn, TextIO
 import click
 
 from harvester.config.settings import Settings, load_settings
-from harvester.config.topics import TopicRegistry
 from harvester.core.errors import HarvesterError, OutputError
 from harvester.store.db import Database
 from harvester.store.migrate import open_database
+from harvester.store.topics import DatabaseTopics
 
 
 class HarvesterGroup(click.Group):
@@ -57,7 +58,7 @@ class App:
         self.config = config
         self._settings: Settings | None = None
         self._db: Database | None = None
-        self._topics: TopicRegistry | None = None
+        self._topics: DatabaseTopics | None = None
 
     @property
     def settings(self) -> Settings:
@@ -76,9 +77,15 @@ class App:
         self.topics.get(slug)
 
     @property
-    def topics(self) -> TopicRegistry:
+    def topics(self) -> DatabaseTopics:
+        """The topics stored in the database (on a database that never had any, the topic
+        files of the queries folder are applied first)."""
         if self._topics is None:
-            self._topics = TopicRegistry(self.settings.queries_dir)
+            from harvester.usecases.topics import adopt_folder
+
+            database = self.database()
+            adopt_folder(database, self.settings.queries_dir, now=dt.datetime.now(dt.UTC))
+            self._topics = DatabaseTopics(database)
         return self._topics
 
     def close(self) -> None:

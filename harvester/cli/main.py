@@ -19,6 +19,7 @@ from harvester import __version__
 from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.service import digest, schedule
+from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files
 from harvester.config.settings import load_settings, select_topics, settings_path
 from harvester.core.errors import HarvesterError
@@ -26,7 +27,7 @@ from harvester.core.models import CandidateStatus, RunStatus
 from harvester.service.logging import setup_logging
 from harvester.sources import FILE_FORMATS, SOURCES
 from harvester.store import migrate
-from harvester.store.db import safe_url
+from harvester.store.db import Database, safe_url
 
 if TYPE_CHECKING:
     from harvester.usecases.harvest import RunSummary, WindowError
@@ -80,6 +81,14 @@ def init(app: App, directory: Path) -> None:
     url = settings.database.url
     migrate.upgrade(url)
     click.echo(f"database ready at {safe_url(url)} (revision {migrate.current(url)})")
+    from harvester.usecases.topics import adopt_folder
+
+    database = Database(url)
+    try:
+        for result in adopt_folder(database, settings.queries_dir, now=dt.datetime.now(dt.UTC)):
+            click.echo(result.line, err=result.outcome == "refused")
+    finally:
+        database.dispose()
 
 
 # ----------------------------------------------------------------------------------------- db
@@ -428,3 +437,4 @@ def main() -> None:
 
 cli.add_command(digest)
 cli.add_command(schedule)
+cli.add_command(topic)
