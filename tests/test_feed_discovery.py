@@ -79,7 +79,9 @@ def test_feed_links_are_absolute_and_only_feed_types() -> None:
         ("https://example.org/news/feed.xml", "All news"),
         ("https://other.example/atom", None),
     ]
-    assert feed_links("<html><link rel=alternate type=text/html href=/x></html>", "https://a/") == []
+    assert (
+        feed_links("<html><link rel=alternate type=text/html href=/x></html>", "https://a/") == []
+    )
 
 
 def test_opml_round_trip_and_nested_folders() -> None:

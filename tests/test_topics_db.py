@@ -169,9 +169,7 @@ def test_describe_change_in_the_words_of_the_settings() -> None:
         "a",
     )
     text = describe_change(before, after)
-    assert "PubMed query changed from “\"social prescri*\"[tiab]” to “\"link worker*\"[tiab]”" in (
-        text
-    )
+    assert 'PubMed query changed from “"social prescri*"[tiab]” to “"link worker*"[tiab]”' in (text)
     assert "feeds added: BBC" in text
     assert "harvest schedule: 0 6 * * * → 0 7 * * *" in text or "harvest schedule:" in text
     assert describe_change(before, before) == "no change"

@@ -165,6 +165,10 @@ def harvest(
             )
         except WindowError as exc:
             raise HarvesterError(_window_flags(exc)) from None
+    if harvester.refused:
+        raise HarvesterError(
+            "; ".join(harvester.refused), hint="wait for it to finish, then try again"
+        )
     if not summaries:
         click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
     failed = [s for s in summaries if s.status is RunStatus.FAILED]

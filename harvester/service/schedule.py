@@ -241,7 +241,11 @@ def _harvest(context: JobContext, topic: Topic) -> tuple[str, str | None]:
                 cut = True
                 break
             summaries.extend(harvest.run([topic], sources=[source]))
+            if harvest.refused:
+                break
     problems = [s.line() for s in summaries if s.status is not RunStatus.OK]
+    if harvest.refused:  # a harvest started from the browser or a command is on it
+        return RunStatus.PARTIAL.value, "; ".join([*problems, *harvest.refused])
     if cut or any(s.status is RunStatus.PARTIAL for s in summaries):
         status = RunStatus.PARTIAL.value
     elif any(s.status is RunStatus.FAILED for s in summaries):
