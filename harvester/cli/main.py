@@ -18,6 +18,7 @@ import click
 from harvester import __version__
 from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
+from harvester.cli.people import user_enable, user_reset, user_roles
 from harvester.cli.service import digest, schedule
 from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files
@@ -332,7 +333,6 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     the database, as ``init`` does.
     """
     from harvester.service.runner import run_service, with_healthz
-    from harvester.store.users import list_users
     from harvester.web.app import create_app
 
     config, named = settings_path(app.config)
@@ -343,13 +343,18 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         migrate.upgrade(app.settings.database.url)
     settings = app.settings
     database = app.database()
-    with database.read() as session:
-        if not list_users(session):
-            click.echo("no accounts yet: add one with `harvester user add EMAIL --admin`", err=True)
+    from harvester.store.people import issue_setup_token
+
+    with database.write() as session:
+        setup = issue_setup_token(session, now=dt.datetime.now(dt.UTC))
     host = host or settings.web.host
     port = port or settings.web.port
     topics = app.topics
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    if setup is not None:
+        base = settings.web.base_url or f"http://{host}:{port}"
+        link = f"{base.rstrip('/')}/setup/{setup}"
+        click.echo(f"no accounts yet: create the first administrator at {link}", err=True)
     status = run_service(
         settings,
         database,
@@ -369,20 +374,49 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("email")
-@click.option("--admin", is_flag=True, help="Also sees runs, feeds and users.")
+@click.option("--admin", is_flag=True, help="May do everything: topics, people, runs.")
+@click.option("--reviewer", multiple=True, metavar="TOPIC", help="May review TOPIC (repeat).")
+@click.option("--editor", multiple=True, metavar="TOPIC", help="May also change TOPIC (repeat).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_app
-def user_add(app: App, email: str, admin: bool, password_stdin: bool) -> None:
+def user_add(
+    app: App,
+    email: str,
+    admin: bool,
+    reviewer: tuple[str, ...],
+    editor: tuple[str, ...],
+    password_stdin: bool,
+) -> None:
     """Add an account; the password is prompted for (or read with --password-stdin)."""
+    from harvester.store.people import set_roles
     from harvester.store.users import add_user
 
+    for slug in (*reviewer, *editor):
+        app.check_topic(slug)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with app.database().write() as session:
         view = add_user(session, email, password, admin=admin, now=dt.datetime.now(dt.UTC))
-    click.echo(f"added {'admin' if view.is_admin else 'reviewer'} {view.email}")
+        roles: dict[str, str | None] = dict.fromkeys(reviewer, "reviewer")
+        roles.update(dict.fromkeys(editor, "editor"))
+        set_roles(session, view.id, roles)
+    if view.is_admin:
+        click.echo(f"added admin {view.email}")
+    elif roles:
+        shown = ", ".join(f"{role} of {slug}" for slug, role in sorted(roles.items()))
+        click.echo(f"added {view.email}: {shown}")
+    else:
+        click.echo(
+            f"added {view.email} with no topics yet: "
+            f"give some with `harvester user roles {view.email} --reviewer TOPIC`"
+        )
+
+
+user.add_command(user_roles)
+user.add_command(user_enable)
+user.add_command(user_reset)
 
 
 @user.command("list")

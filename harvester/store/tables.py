@@ -505,3 +505,30 @@ class TopicChange(Base):
     summary: Mapped[str] = mapped_column(Text)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+class TopicRole(Base):
+    """What one person may do in one topic: ``reviewer`` (see and decide its queue) or
+    ``editor`` (also change its settings and start harvests). Admins may do everything."""
+
+    __tablename__ = "topic_role"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class OneTimeToken(Base):
+    """A one-time link: ``setup`` (create the first admin) or ``reset`` (set a new password).
+    Only the token's SHA-256 is stored."""
+
+    __tablename__ = "one_time_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()

@@ -18,6 +18,7 @@ from pathlib import Path
 from harvester.config.settings import parse_topic
 from harvester.config.topics import describe_change
 from harvester.core.errors import ConfigError, HarvesterError
+from harvester.store import people
 from harvester.store import topics as store
 from harvester.store.db import Database
 
@@ -143,6 +144,10 @@ def adopt_folder(db: Database, folder: Path, *, now: dt.datetime) -> list[Applie
         if store.ever_had_topics(session) or not folder.is_dir():
             return []
     results = apply_files(db, [folder], actor="topic files", now=now)
+    adopted = [r.slug for r in results if r.slug is not None and r.outcome == "created"]
+    if adopted:  # reviewers kept what they could see when topics were files
+        with db.write() as session:
+            people.grant_all(session, adopted)
     for result in results:
         if result.outcome == "refused":
             log.error("topic file not applied: %s", result.detail)

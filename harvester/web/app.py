@@ -27,7 +27,7 @@ from harvester.config.settings import Settings
 from harvester.config.topics import Topics
 from harvester.store.db import Database
 from harvester.store.topics import DatabaseTopics
-from harvester.web import api, auth, bulletins, pages, runs, topic_pages
+from harvester.web import api, auth, bulletins, pages, people, runs, topic_pages
 from harvester.web.render import make_templates
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def create_app(settings: Settings, db: Database, *, topics: Topics | None = None
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(topic_pages.router)
+    app.include_router(people.router)
     app.include_router(bulletins.router)
     app.include_router(runs.router)
     app.include_router(api.router)

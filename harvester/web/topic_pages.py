@@ -35,16 +35,13 @@ from harvester.sources.discover import FeedOutline, check_feed, read_opml, write
 from harvester.store import topics as store
 from harvester.store.candidates import CandidateQuery, candidate_page
 from harvester.usecases.try_query import try_phrases, try_pubmed_query
+from harvester.web.access import can_edit, require
 from harvester.web.auth import PageUser, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_OPML_BYTES = 2_000_000
-
-
-def _can_edit(user: Any, slug: str) -> bool:
-    return bool(user.is_admin) or slug in getattr(user, "editor_of", ())
 
 
 def _stored(request: Request, slug: str) -> tuple[store.StoredTopic, Topic | None]:
@@ -80,6 +77,7 @@ def _page(
     feed_check: Any = None,
     status: int = 200,
 ) -> Response:
+    require(request, user, slug)
     row, topic = _stored(request, slug)
     with request.app.state.db.read() as session:
         history = store.topic_changes(session, slug, limit=20)
@@ -100,16 +98,15 @@ def _page(
             "trial": trial,
             "phrase_trial": phrase_trial,
             "feed_check": feed_check,
-            "can_edit": _can_edit(user, slug),
+            "can_edit": can_edit(request, user, slug),
             "running": _jobs(request).running_for(slug),
         },
         status_code=status,
     )
 
 
-def _editor(user: Any, slug: str) -> None:
-    if not _can_edit(user, slug):
-        raise HTTPException(403, "Only an administrator or an editor of this topic can change it.")
+def _editor(request: Request, user: Any, slug: str) -> None:
+    require(request, user, slug, edit=True)
 
 
 def _save(
@@ -148,7 +145,7 @@ def settings_page(request: Request, slug: str, user: PageUser) -> Response:
 @router.post("/topics/{slug}/settings")
 async def save_settings(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
-    _editor(user, slug)
+    _editor(request, user, slug)
     row, topic = _stored(request, slug)
     version = _version(form)
     fields = _fields(form)
@@ -168,6 +165,7 @@ async def save_settings(request: Request, slug: str, user: PageUser) -> Response
 @router.post("/topics/{slug}/settings/try")
 async def try_query(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
+    require(request, user, slug)
     fields = _fields(form)
     today = dt.datetime.now(dt.UTC).date()
     trial = phrase_trial = None
@@ -207,7 +205,7 @@ async def try_query(request: Request, slug: str, user: PageUser) -> Response:
 @router.post("/topics/{slug}/settings/feeds")
 async def add_feed(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
-    _editor(user, slug)
+    _editor(request, user, slug)
     row, _topic = _stored(request, slug)
     url = str(form.get("url", "")).strip()[:2000]
     settings = request.app.state.settings
@@ -233,7 +231,7 @@ async def add_feed(request: Request, slug: str, user: PageUser) -> Response:
 @router.post("/topics/{slug}/settings/feeds/remove")
 async def drop_feed(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
-    _editor(user, slug)
+    _editor(request, user, slug)
     row, _topic = _stored(request, slug)
     try:
         _save(
@@ -253,7 +251,7 @@ async def drop_feed(request: Request, slug: str, user: PageUser) -> Response:
 async def add_news_search(request: Request, slug: str, user: PageUser) -> Response:
     """A news search feed (Google News RSS) for the topic's phrases, added in one click."""
     form = await check_csrf(request)
-    _editor(user, slug)
+    _editor(request, user, slug)
     row, topic = _stored(request, slug)
     phrases = [p.replace("*", "") for p in (topic.match.phrases if topic else [])][:10]
     if topic is None or not phrases:
@@ -269,7 +267,8 @@ async def add_news_search(request: Request, slug: str, user: PageUser) -> Respon
 
 
 @router.get("/topics/{slug}/settings/opml")
-def export_opml(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
+def export_opml(request: Request, slug: str, user: PageUser) -> Response:
+    require(request, user, slug)
     _row, topic = _stored(request, slug)
     feeds = [FeedOutline(f.url, f.name) for f in (topic.feeds if topic else [])]
     body = write_opml(f"{topic.name if topic else slug}: feeds", feeds, now=dt.datetime.now(dt.UTC))
@@ -283,7 +282,7 @@ def export_opml(request: Request, slug: str, user: PageUser) -> Response:  # noq
 @router.post("/topics/{slug}/settings/opml")
 async def import_opml(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
-    _editor(user, slug)
+    _editor(request, user, slug)
     row, topic = _stored(request, slug)
     upload = form.get("file")
     data = b""
@@ -342,7 +341,7 @@ async def new_topic(request: Request, user: PageUser) -> Response:
 @router.post("/topics/{slug}/harvest")
 async def harvest_now(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
-    _editor(user, slug)
+    _editor(request, user, slug)
     try:
         topic = request.app.state.topics.get(slug)
     except NotFoundError as exc:
@@ -357,6 +356,7 @@ async def harvest_now(request: Request, slug: str, user: PageUser) -> Response:
 
 @router.get("/topics/{slug}/harvest/{job_id}", response_class=HTMLResponse)
 def harvest_progress(request: Request, slug: str, job_id: int, user: PageUser) -> Response:
+    require(request, user, slug)
     job = _jobs(request).get(job_id) if job_id < 2**31 else None
     if job is None or job.topic != slug:
         raise HTTPException(404, "That harvest is not known here (the service may have restarted).")
