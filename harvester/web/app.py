@@ -27,7 +27,7 @@ from harvester.config.settings import Settings
 from harvester.config.topics import Topics
 from harvester.store.db import Database
 from harvester.store.topics import DatabaseTopics
-from harvester.web import api, auth, bulletins, pages, people, runs, topic_pages
+from harvester.web import api, api_topics, auth, bulletins, pages, people, runs, topic_pages
 from harvester.web.render import make_templates
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ def create_app(settings: Settings, db: Database, *, topics: Topics | None = None
     app.include_router(bulletins.router)
     app.include_router(runs.router)
     app.include_router(api.router)
+    app.include_router(api_topics.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

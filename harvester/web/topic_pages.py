@@ -55,7 +55,7 @@ def _stored(request: Request, slug: str) -> tuple[store.StoredTopic, Topic | Non
         return row, None
 
 
-def _jobs(request: Request) -> HarvestJobs:
+def harvest_jobs(request: Request) -> HarvestJobs:
     jobs = getattr(request.app.state, "harvest_jobs", None)
     if jobs is None:
         jobs = HarvestJobs(request.app.state.db, request.app.state.settings)
@@ -99,7 +99,7 @@ def _page(
             "phrase_trial": phrase_trial,
             "feed_check": feed_check,
             "can_edit": can_edit(request, user, slug),
-            "running": _jobs(request).running_for(slug),
+            "running": harvest_jobs(request).running_for(slug),
         },
         status_code=status,
     )
@@ -348,7 +348,9 @@ async def harvest_now(request: Request, slug: str, user: PageUser) -> Response:
         raise HTTPException(404, exc.message) from None
     source = str(form.get("source") or "")
     try:
-        job = _jobs(request).start(topic, by=user.email, sources=[source] if source else None)
+        job = harvest_jobs(request).start(
+            topic, by=user.email, sources=[source] if source else None
+        )
     except HarvesterError as exc:
         return _page(request, user, slug, error=exc.message, status=409)
     return RedirectResponse(f"/topics/{slug}/harvest/{job.id}", status_code=303)
@@ -357,7 +359,7 @@ async def harvest_now(request: Request, slug: str, user: PageUser) -> Response:
 @router.get("/topics/{slug}/harvest/{job_id}", response_class=HTMLResponse)
 def harvest_progress(request: Request, slug: str, job_id: int, user: PageUser) -> Response:
     require(request, user, slug)
-    job = _jobs(request).get(job_id) if job_id < 2**31 else None
+    job = harvest_jobs(request).get(job_id) if job_id < 2**31 else None
     if job is None or job.topic != slug:
         raise HTTPException(404, "That harvest is not known here (the service may have restarted).")
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
