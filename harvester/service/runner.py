@@ -39,6 +39,7 @@ from harvester.service.schedule import (
 from harvester.store import lease, runs
 from harvester.store.db import Database
 from harvester.store.topics import DatabaseTopics
+from harvester.usecases.topics import adopt_folder
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,10 @@ class Service:
 
     def start(self) -> None:
         install(self.context)
+        try:  # a first start, or an installation that kept its topics in files
+            adopt_folder(self.db, self.settings.queries_dir, now=utc_now())
+        except HarvesterError as exc:
+            log.error("topic files not applied: %s", exc)
         self._sweep(gone=())
         self._tick()
         self._thread = threading.Thread(target=self._loop, name="harvester-lease", daemon=True)
