@@ -71,7 +71,7 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
             if line.startswith("no accounts yet: create the first administrator at ")
         )
         assert link.startswith(f"http://127.0.0.1:{port}/setup/")
-        with urllib.request.urlopen(link, timeout=5) as page:
+        with opener.open(link, timeout=5) as page:
             assert "Create the first administrator" in page.read().decode()
         with pytest.raises(urllib.error.HTTPError) as missing:
             opener.open(f"http://127.0.0.1:{port}/setup/guessed", timeout=5)
@@ -81,6 +81,8 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
         reader.join(timeout=5)
+        assert process.stderr is not None
+        process.stderr.close()
     err = "".join(lines)
     assert process.returncode == 0, err
     assert f"http://127.0.0.1:{port}/" in err
