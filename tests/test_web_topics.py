@@ -12,7 +12,7 @@ import pytest
 from eutils_server import TOPIC_SUBSET, Corpus, serve
 from fastapi.testclient import TestClient
 from feed_server import FeedServer, Route
-from websupport import ADMIN, REVIEWER, TOPIC, apply_topics, make_settings, seed
+from websupport import ADMIN, NOW, REVIEWER, TOPIC, apply_topics, make_settings, seed
 
 from harvester.store import topics as store
 from harvester.store.db import Database
@@ -248,3 +248,26 @@ def test_harvest_now_shows_progress_and_refuses_a_second_run(tmp_path: Path, db:
     assert "1 of 1" in page  # feeds done of feeds total
     queue = client.get(f"/topics/{TOPIC}?status=new").text
     assert "Social prescribing reaches rural GPs" in queue
+
+
+def test_a_broken_topic_never_takes_the_site_or_the_other_topics_down(
+    tmp_path: Path, db: Database
+) -> None:
+    from harvester.store.tables import TopicRecord
+
+    client = _client(tmp_path, db)
+    _login(client)
+    with db.write() as session:
+        store.save_topic(session, '[topic]\nslug = "other"\nname = "Other"\n', actor="t", now=NOW)
+    with db.write() as session:  # as a document of an older release might read after an upgrade
+        row = session.get(TopicRecord, "other")
+        assert row is not None
+        row.document = "[pubmed]\nquery = 42\n"
+        row.version += 1
+    home = client.get("/")
+    assert home.status_code in (200, 303)
+    assert client.get(f"/topics/{TOPIC}").status_code == 200
+    broken = client.get("/topics/other/settings")
+    assert broken.status_code == 200
+    assert "no longer pass the checks" in broken.text
+    assert "Edit as a topic file" in broken.text
