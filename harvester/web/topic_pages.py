@@ -31,9 +31,11 @@ from harvester.config.topic_form import (
 )
 from harvester.core.errors import HarvesterError, NotFoundError
 from harvester.service.harvest_now import HarvestJobs
+from harvester.sources import source_names
 from harvester.sources.discover import FeedOutline, check_feed, read_opml, write_opml
 from harvester.store import topics as store
 from harvester.store.candidates import CandidateQuery, candidate_page
+from harvester.store.runs import source_label
 from harvester.usecases.try_query import try_phrases, try_pubmed_query
 from harvester.web.access import can_edit, require
 from harvester.web.auth import PageUser, check_csrf, csrf_token
@@ -100,6 +102,7 @@ def _page(
             "feed_check": feed_check,
             "can_edit": can_edit(request, user, slug),
             "running": harvest_jobs(request).running_for(slug),
+            "sources": [(name, source_label(name)) for name in source_names()],
         },
         status_code=status,
     )
