@@ -39,7 +39,7 @@ def test_words_become_cron_and_cron_is_said_in_words(words: str, cron: str, said
 @pytest.mark.parametrize(
     ("words", "reason"),
     [
-        ("sometimes", "say when, for example"),
+        ("sometimes", "no time of day: add one"),
         ("Tuesdays at 25:00", "'25:00' is not a time of day"),
         ("Caturdays at 10:00", "'caturdays' is not a day of the week"),
         ("every weekday at 13pm", "'13pm' is not a time of day"),

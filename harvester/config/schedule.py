@@ -110,7 +110,7 @@ def to_cron(text: str) -> str:
         return "0 * * * *"
     match = re.fullmatch(r"(?P<days>.*?)\s*\bat\s+(?P<time>.+)", lowered)
     if match is None:
-        raise ValueError(f"say when, for example {EXAMPLES}")
+        raise ValueError("no time of day: add one, as in 'every day at 06:00'")
     hour, minute = _time(match["time"])
     days = match["days"].strip()
     days = re.sub(r"^(daily|every\s+day)$", "", days)
