@@ -4,7 +4,8 @@ Usage: python scripts/screenshots.py BASE_URL EMAIL PASSWORD TOPIC [OUT_DIR]
 
 Signs in, opens TOPIC's queue at 1280x800 and writes OUT_DIR/queue.png (the page) and
 OUT_DIR/card.png (the first card whose abstract has a highlighted phrase, else the first card),
-then TOPIC's bulletin page as OUT_DIR/bulletin.png (draft it first for a preview to show).
+then TOPIC's bulletin page as OUT_DIR/bulletin.png (draft it first for a preview to show), its
+settings page as OUT_DIR/topic.png and the people page as OUT_DIR/people.png (an admin's).
 OUT_DIR defaults to docs/.
 """
 
@@ -48,9 +49,14 @@ def main() -> None:
         page.locator("iframe").first.wait_for() if page.locator("iframe").count() else None
         page.wait_for_load_state("load")
         page.screenshot(path=str(out / "bulletin.png"))
+        page.goto(f"/topics/{topic}/settings")
+        page.set_viewport_size({"width": 1280, "height": 1100})
+        page.screenshot(path=str(out / "topic.png"))
+        page.goto("/people")
+        page.screenshot(path=str(out / "people.png"))
         browser.close()
     print(  # noqa: T201 - a script reports
-        f"wrote {out / 'queue.png'}, {out / 'card.png'} and {out / 'bulletin.png'}"
+        f"wrote queue.png, card.png, bulletin.png, topic.png and people.png in {out}"
     )
 
 

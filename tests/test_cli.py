@@ -55,11 +55,17 @@ def test_malformed_topic_file_is_one_line_with_file_and_line(workdir: Path) -> N
     (workdir / "queries" / "sp.toml").write_text(
         "[topic]\nname = 'SP'\n\n[pubmed]\nquery = 'x'\nenabled = 'abc'\n", encoding="utf-8"
     )
+    applied = invoke("topic", "apply", "queries")
+    assert applied.exit_code == 1
+    assert applied.stderr == (
+        "refused queries/sp.toml line 6: [pubmed] enabled must be true or false, got 'abc'\n"
+    )
+    assert "unchanged topic social-prescribing" in applied.stdout  # the others are applied
     result = invoke("harvest", "--topic", "sp")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: {workdir / 'queries' / 'sp.toml'} line 6: [pubmed] enabled must be true or false, "
-        "got 'abc'\n"
+        "error: unknown topic 'sp' (topics: social-prescribing); queries/sp.toml is not applied; "
+        "apply it with `harvester topic apply queries/sp.toml`\n"
     )
     assert "Traceback" not in result.output
 

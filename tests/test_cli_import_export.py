@@ -21,6 +21,7 @@ def invoke(*args: str) -> Result:
 def test_import_then_export(workdir: Path) -> None:
     assert invoke("init").exit_code == 0
     (workdir / "queries" / "bio.toml").write_text("[pubmed]\nquery = 'biopython'\n")
+    assert invoke("topic", "apply", "queries").exit_code == 0
     nbib = invoke("import", str(IMPORT / "biopython_pubmed_result2.nbib"), "--topic", "bio")
     assert nbib.exit_code == 0 and "4 records read, 4 new works" in nbib.stdout
     ris = invoke(
@@ -63,6 +64,7 @@ def test_file_holding_the_same_record_twice(workdir: Path) -> None:
     """Duplicates inside one export (why people import them) are merged, never a crash."""
     assert invoke("init").exit_code == 0
     (workdir / "queries" / "t.toml").write_text("[pubmed]\nquery = 'x'\n")
+    assert invoke("topic", "apply", "queries").exit_code == 0
     records = [
         ("1", "A trial of link workers", "10.1000/one", None),
         ("2", "A trial of link workers.", "10.1000/ONE", None),  # same DOI
@@ -97,6 +99,7 @@ def test_records_without_ids_are_never_one_sighting(workdir: Path) -> None:
     sharing one URL, each keep their own sighting."""
     assert invoke("init").exit_code == 0
     (workdir / "queries" / "t.toml").write_text("[pubmed]\nquery = 'x'\n")
+    assert invoke("topic", "apply", "queries").exit_code == 0
     text = (
         "TY  - JOUR\nTI  - Editorial\nPY  - 2021\nT2  - Journal of Public Health\nVL  - 43\n"
         "ER  - \n\n"

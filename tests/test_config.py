@@ -198,7 +198,9 @@ def test_topic_missing_required_key_points_at_its_table(tmp_path: Path) -> None:
 def test_bad_cron_expression(tmp_path: Path) -> None:
     path = write(tmp_path / "q" / "t.toml", '[schedule]\nharvest = "every day"\n')
     with pytest.raises(
-        ConfigError, match=r"t.toml line 2: \[schedule\] harvest must be a cron expression"
+        ConfigError,
+        match=r"t.toml line 2: \[schedule\] harvest must be a schedule such as 'every weekday at "
+        r"06:00'.* \(no time of day: add one, as in 'every day at 06:00'\), got 'every day'",
     ):
         load_topic(path)
 

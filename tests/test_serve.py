@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,6 +40,12 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(process.stderr.readline, "")),  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
     try:
         health = None
         deadline = time.monotonic() + 30
@@ -58,9 +65,24 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
             opener.open(f"http://127.0.0.1:{port}/", timeout=5)
         answer.value.close()
         assert answer.value.code == 303 and "/login" in answer.value.headers["Location"]
+        link = next(
+            line.split(" at ", 1)[1].strip()
+            for line in lines
+            if line.startswith("no accounts yet: create the first administrator at ")
+        )
+        assert link.startswith(f"http://127.0.0.1:{port}/setup/")
+        with opener.open(link, timeout=5) as page:
+            assert "Create the first administrator" in page.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            opener.open(f"http://127.0.0.1:{port}/setup/guessed", timeout=5)
+        missing.value.close()
+        assert missing.value.code == 404
     finally:
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=5)
+        assert process.stderr is not None
+        process.stderr.close()
+    err = "".join(lines)
     assert process.returncode == 0, err
-    assert "harvester user add EMAIL --admin" in err
     assert f"http://127.0.0.1:{port}/" in err

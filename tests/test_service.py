@@ -32,6 +32,8 @@ from harvester.service.schedule import build_scheduler
 from harvester.store import lease
 from harvester.store.db import Database
 from harvester.store.tables import Digest, JobRun, Run
+from harvester.store.topics import delete_topic
+from harvester.usecases.topics import apply_files
 
 HERE = Path(__file__).parent
 TOPIC = "sp"
@@ -187,7 +189,8 @@ def test_changed_topic_files_are_reconciled(
         assert conf.config_file is not None
         folder = conf.config_file.parent
         write_topic(folder, harvest="0 5 * * *", digest="")
-        os.utime(folder / "queries" / f"{TOPIC}.toml", ns=(1, 1))
+        applied = apply_files(db, [folder / "queries"], actor="tests", now=dt.datetime.now(dt.UTC))
+        assert [r.outcome for r in applied] == ["updated"]
 
         def changed() -> bool:
             job = service.scheduler.get_job(f"harvest:{TOPIC}")
@@ -197,8 +200,9 @@ def test_changed_topic_files_are_reconciled(
                 and service.scheduler.get_job(f"digest:{TOPIC}") is None
             )
 
-        wait_for(changed, 10, "the jobs to follow the topic file")
-        (folder / "queries" / f"{TOPIC}.toml").unlink()
+        wait_for(changed, 10, "the jobs to follow the topic's change")
+        with db.write() as session:
+            delete_topic(session, TOPIC, actor="tests", now=dt.datetime.now(dt.UTC))
         wait_for(lambda: service.scheduler.get_job(f"harvest:{TOPIC}") is None, 10, "removal")
     finally:
         service.stop(timeout=5)

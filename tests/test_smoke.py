@@ -55,6 +55,9 @@ def test_init_harvest_queue_export_as_a_user_would(
     assert init.returncode == 0, init.stderr
     topic_file = tmp_path / "queries" / f"{TOPIC}.toml"
     topic_file.write_text(local_example_topic(feeds, example_topic()), encoding="utf-8")
+    applied = run(tmp_path, env, "topic", "apply", "queries")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.startswith(f"updated topic {TOPIC} from queries/{TOPIC}.toml: feed")
 
     first = run(tmp_path, env, "harvest", "--since", "2020-12-01", "--until", "2021-06-30")
     assert first.returncode == 0, first.stderr

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from harvester.cli.main import cli
 from harvester.config.settings import load_settings
+from harvester.core.errors import AlreadyRunningError
 from harvester.core.models import RunStatus
 from harvester.store.db import Database
 from harvester.store.runs import process_identity, start_run, sweep_interrupted_runs
@@ -35,10 +36,34 @@ def dead_pid() -> int:
 
 
 def running_run(db: Database, *, owner: dict[str, object] | None, started: dt.datetime) -> int:
+    """A run row left ``running`` (written as it stands, without the start rule)."""
     with db.write() as session:
-        run = start_run(session, topic="t", source="pubmed", now=started)
-        run.details = {} if owner is None else {"owner": owner}
+        run = Run(
+            topic="t",
+            source="pubmed",
+            started_at=started,
+            status=RunStatus.RUNNING.value,
+            details={} if owner is None else {"owner": owner},
+        )
+        session.add(run)
+        session.flush()
         return run.id
+
+
+def test_a_second_run_of_a_topic_is_refused_while_one_is_running(db: Database) -> None:
+    with db.write() as session:
+        first = start_run(session, topic="t", source="pubmed", now=NOW)
+    with pytest.raises(AlreadyRunningError, match=r"a harvest of t is already running \(PubMed"):
+        with db.write() as session:
+            start_run(session, topic="t", source="feeds", now=NOW)
+    with db.write() as session:  # another topic is not held up
+        start_run(session, topic="u", source="feeds", now=NOW)
+    with db.write() as session:  # the first run's process is gone: the next run may start
+        row = session.get(Run, first.id)
+        assert row is not None
+        row.details = {"owner": {**process_identity(), "pid": dead_pid()}}
+    with db.write() as session:
+        start_run(session, topic="t", source="feeds", now=NOW)
 
 
 def test_a_run_records_the_process_that_runs_it(db: Database) -> None:
@@ -59,8 +84,9 @@ def test_only_runs_of_stopped_processes_are_swept(db: Database) -> None:
     busy_elsewhere = running_run(db, owner=elsewhere, started=NOW - dt.timedelta(minutes=5))
     stale_elsewhere = running_run(db, owner=elsewhere, started=NOW - dt.timedelta(days=2))
     with db.write() as session:
-        finished = start_run(session, topic="t", source="feeds", now=NOW)
-        finished.status = RunStatus.OK.value
+        finished = Run(topic="t2", source="feeds", started_at=NOW, status=RunStatus.OK.value)
+        session.add(finished)
+        session.flush()
     with db.write() as session:
         swept = sweep_interrupted_runs(session, now=NOW)
     expected = [killed, unknown, stale_elsewhere]

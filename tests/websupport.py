@@ -127,4 +127,18 @@ def live_server(app: FastAPI) -> Iterator[str]:
 
 
 def build(tmp_path: Path, db: Database) -> FastAPI:
-    return create_app(make_settings(tmp_path / "site", db.url), db)
+    settings = make_settings(tmp_path / "site", db.url)
+    apply_topics(db, settings)
+    return create_app(settings, db)
+
+
+def apply_topics(db: Database, settings: Settings) -> None:
+    """The topic files of ``settings``' queries folder applied to ``db`` (as ``harvester init``
+    and a first start do)."""
+    from harvester.store.people import grant_all
+    from harvester.usecases.topics import apply_files
+
+    results = apply_files(db, [settings.queries_dir], actor="tests", now=NOW)
+    assert all(r.outcome != "refused" for r in results), [r.line for r in results]
+    with db.write() as session:  # reviewers review every topic of the suite's sites
+        grant_all(session, [r.slug for r in results if r.slug])

@@ -3,8 +3,10 @@ that loads settings and opens the database once, and writing output files."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +16,10 @@ from typing import Any, NoReturn, TextIO
 import click
 
 from harvester.config.settings import Settings, load_settings
-from harvester.config.topics import TopicRegistry
 from harvester.core.errors import HarvesterError, OutputError
 from harvester.store.db import Database
 from harvester.store.migrate import open_database
+from harvester.store.topics import DatabaseTopics
 
 
 class HarvesterGroup(click.Group):
@@ -32,7 +34,7 @@ class HarvesterGroup(click.Group):
         except HarvesterError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
-            _fail(exc)
+            _fail(_with_file_hint(exc, ctx.find_object(App)))
         except Exception as exc:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -40,6 +42,36 @@ class HarvesterGroup(click.Group):
             text = " ".join(f"{type(exc).__name__}: {exc}".split())
             click.echo(f"internal error: {text}; run with --debug for the traceback", err=True)
             sys.exit(2)
+
+
+_UNKNOWN_TOPIC = re.compile(r"^unknown topic '([^']+)'")
+
+
+def _with_file_hint(exc: HarvesterError, app: App | None) -> HarvesterError:
+    """An unknown topic that a file in the queries folder defines: say the file is not applied
+    (topics live in the database; files are applied with ``harvester topic apply``)."""
+    match = _UNKNOWN_TOPIC.match(exc.message)
+    if match is None or app is None or exc.hint:
+        return exc
+    try:
+        folder = app.settings.queries_dir
+        files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    except HarvesterError:
+        return exc
+    slug = match.group(1)
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        named = re.search(r'^\s*slug\s*=\s*["\']([^"\']+)["\']', text, re.M)
+        if (named.group(1) if named else file.stem.lower()) == slug:
+            shown = file.relative_to(Path.cwd()) if file.is_relative_to(Path.cwd()) else file
+            return type(exc)(
+                f"{exc.message}; {shown} is not applied",
+                hint=f"apply it with `harvester topic apply {shown}`",
+            )
+    return exc
 
 
 def _fail(exc: HarvesterError) -> NoReturn:
@@ -57,7 +89,7 @@ class App:
         self.config = config
         self._settings: Settings | None = None
         self._db: Database | None = None
-        self._topics: TopicRegistry | None = None
+        self._topics: DatabaseTopics | None = None
 
     @property
     def settings(self) -> Settings:
@@ -76,9 +108,15 @@ class App:
         self.topics.get(slug)
 
     @property
-    def topics(self) -> TopicRegistry:
+    def topics(self) -> DatabaseTopics:
+        """The topics stored in the database (on a database that never had any, the topic
+        files of the queries folder are applied first)."""
         if self._topics is None:
-            self._topics = TopicRegistry(self.settings.queries_dir)
+            from harvester.usecases.topics import adopt_folder
+
+            database = self.database()
+            adopt_folder(database, self.settings.queries_dir, now=dt.datetime.now(dt.UTC))
+            self._topics = DatabaseTopics(database)
         return self._topics
 
     def close(self) -> None:

@@ -57,11 +57,11 @@ def draft_command(
     output: Path | None,
 ) -> None:
     """Draft the topic's next bulletin from its accepted candidates and write it as FORMAT."""
-    from harvester.config.settings import load_topics, select_topics
+    from harvester.config.settings import select_topics
     from harvester.render.formats import render
     from harvester.usecases.bulletin.workflow import draft
 
-    topic = select_topics(load_topics(app.settings.queries_dir), topic_slug)[0]
+    topic = select_topics(app.topics.all(), topic_slug)[0]
     bulletin_id, doc = draft(
         app.database(),
         topic,
@@ -82,10 +82,10 @@ def draft_command(
 @click.pass_obj
 def publish_command(app: App, topic_slug: str) -> None:
     """Publish the topic's draft: its entries are marked published and leave the queue."""
-    from harvester.config.settings import load_topics, select_topics
+    from harvester.config.settings import select_topics
     from harvester.usecases.bulletin.workflow import publish
 
-    topic = select_topics(load_topics(app.settings.queries_dir), topic_slug)[0]
+    topic = select_topics(app.topics.all(), topic_slug)[0]
     view = publish(app.database(), topic, now=dt.datetime.now(dt.UTC))
     click.echo(f"published bulletin {view.id} of {view.topic}: {view.entries} entries")
 

@@ -18,7 +18,9 @@ import click
 from harvester import __version__
 from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
+from harvester.cli.people import user_enable, user_reset, user_roles
 from harvester.cli.service import digest, schedule
+from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files
 from harvester.config.settings import load_settings, select_topics, settings_path
 from harvester.core.errors import HarvesterError
@@ -26,7 +28,7 @@ from harvester.core.models import CandidateStatus, RunStatus
 from harvester.service.logging import setup_logging
 from harvester.sources import FILE_FORMATS, SOURCES
 from harvester.store import migrate
-from harvester.store.db import safe_url
+from harvester.store.db import Database, safe_url
 
 if TYPE_CHECKING:
     from harvester.usecases.harvest import RunSummary, WindowError
@@ -80,6 +82,14 @@ def init(app: App, directory: Path) -> None:
     url = settings.database.url
     migrate.upgrade(url)
     click.echo(f"database ready at {safe_url(url)} (revision {migrate.current(url)})")
+    from harvester.usecases.topics import adopt_folder
+
+    database = Database(url)
+    try:
+        for result in adopt_folder(database, settings.queries_dir, now=dt.datetime.now(dt.UTC)):
+            click.echo(result.line, err=result.outcome == "refused")
+    finally:
+        database.dispose()
 
 
 # ----------------------------------------------------------------------------------------- db
@@ -156,6 +166,10 @@ def harvest(
             )
         except WindowError as exc:
             raise HarvesterError(_window_flags(exc)) from None
+    if harvester.refused:
+        raise HarvesterError(
+            "; ".join(harvester.refused), hint="wait for it to finish, then try again"
+        )
     if not summaries:
         click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
     failed = [s for s in summaries if s.status is RunStatus.FAILED]
@@ -319,7 +333,6 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     the database, as ``init`` does.
     """
     from harvester.service.runner import run_service, with_healthz
-    from harvester.store.users import list_users
     from harvester.web.app import create_app
 
     config, named = settings_path(app.config)
@@ -330,13 +343,18 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         migrate.upgrade(app.settings.database.url)
     settings = app.settings
     database = app.database()
-    with database.read() as session:
-        if not list_users(session):
-            click.echo("no accounts yet: add one with `harvester user add EMAIL --admin`", err=True)
+    from harvester.store.people import issue_setup_token
+
+    with database.write() as session:
+        setup = issue_setup_token(session, now=dt.datetime.now(dt.UTC))
     host = host or settings.web.host
     port = port or settings.web.port
     topics = app.topics
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    if setup is not None:
+        base = settings.web.base_url or f"http://{host}:{port}"
+        link = f"{base.rstrip('/')}/setup/{setup}"
+        click.echo(f"no accounts yet: create the first administrator at {link}", err=True)
     status = run_service(
         settings,
         database,
@@ -356,20 +374,49 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("email")
-@click.option("--admin", is_flag=True, help="Also sees runs, feeds and users.")
+@click.option("--admin", is_flag=True, help="May do everything: topics, people, runs.")
+@click.option("--reviewer", multiple=True, metavar="TOPIC", help="May review TOPIC (repeat).")
+@click.option("--editor", multiple=True, metavar="TOPIC", help="May also change TOPIC (repeat).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_app
-def user_add(app: App, email: str, admin: bool, password_stdin: bool) -> None:
+def user_add(
+    app: App,
+    email: str,
+    admin: bool,
+    reviewer: tuple[str, ...],
+    editor: tuple[str, ...],
+    password_stdin: bool,
+) -> None:
     """Add an account; the password is prompted for (or read with --password-stdin)."""
+    from harvester.store.people import set_roles
     from harvester.store.users import add_user
 
+    for slug in (*reviewer, *editor):
+        app.check_topic(slug)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with app.database().write() as session:
         view = add_user(session, email, password, admin=admin, now=dt.datetime.now(dt.UTC))
-    click.echo(f"added {'admin' if view.is_admin else 'reviewer'} {view.email}")
+        roles: dict[str, str | None] = dict.fromkeys(reviewer, "reviewer")
+        roles.update(dict.fromkeys(editor, "editor"))
+        set_roles(session, view.id, roles)
+    if view.is_admin:
+        click.echo(f"added admin {view.email}")
+    elif roles:
+        shown = ", ".join(f"{role} of {slug}" for slug, role in sorted(roles.items()))
+        click.echo(f"added {view.email}: {shown}")
+    else:
+        click.echo(
+            f"added {view.email} with no topics yet: "
+            f"give some with `harvester user roles {view.email} --reviewer TOPIC`"
+        )
+
+
+user.add_command(user_roles)
+user.add_command(user_enable)
+user.add_command(user_reset)
 
 
 @user.command("list")
@@ -428,3 +475,4 @@ def main() -> None:
 
 cli.add_command(digest)
 cli.add_command(schedule)
+cli.add_command(topic)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from harvester.cli.base import App, HarvesterGroup, pass_app
-from harvester.config.settings import load_topics, select_topics
+from harvester.config.settings import select_topics
 from harvester.core.digest import parse_week
 from harvester.core.errors import ConfigError
 
@@ -41,7 +41,7 @@ def digest_send(app: App, topic_slug: str, dry_run: bool, week: str | None) -> N
     A week's digest is sent once: a second run says it was already sent."""
     from harvester.usecases.digest_send import send_digest
 
-    topic = select_topics(load_topics(app.settings.queries_dir), topic_slug)[0]
+    topic = select_topics(app.topics.all(), topic_slug)[0]
     outcome = send_digest(
         app.database(),
         app.settings,
@@ -69,7 +69,7 @@ def schedule_list(app: App) -> None:
 
     settings = app.settings
     database = app.database()
-    specs = wanted_jobs(load_topics(settings.queries_dir), settings)
+    specs = wanted_jobs(app.topics.all(), settings)
     stored = stored_jobs(database, settings)
     tz = ZoneInfo(settings.timezone)
     now = dt.datetime.now(tz)
@@ -99,7 +99,7 @@ def schedule_run(app: App, job_id: str) -> None:
     from harvester.service.schedule import JobContext, install, run_job, wanted_jobs
 
     settings = app.settings
-    known = [spec.id for spec in wanted_jobs(load_topics(settings.queries_dir), settings)]
+    known = [spec.id for spec in wanted_jobs(app.topics.all(), settings)]
     if job_id not in known:
         raise ConfigError(f"unknown job {job_id!r} (jobs: {', '.join(known)})")
     owner = f"cli:{socket.gethostname()}:{os.getpid()}"

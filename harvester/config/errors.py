@@ -15,7 +15,7 @@ from pydantic_settings import SettingsError
 
 from harvester.core.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "config_error", "env_error", "find_line", "read_toml"]
+__all__ = ["ENV_PREFIX", "config_error", "env_error", "find_line", "parse_toml", "read_toml"]
 
 #: Environment variables that set harvester's settings start with this.
 ENV_PREFIX = "HARVESTER_"
@@ -28,12 +28,17 @@ def read_toml(file: Path) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"{file}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read ({exc})") from None
+    return text, parse_toml(text, str(file))
+
+
+def parse_toml(text: str, origin: str) -> dict[str, Any]:
+    """``text`` as TOML; a :class:`ConfigError` naming ``origin`` and the line otherwise."""
     try:
-        return text, tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        where = f"{file} line {match.group(1)}" if match else str(file)
+        where = f"{origin} line {match.group(1)}" if match else origin
         raise ConfigError(f"{where}: not valid TOML: {reason}") from None
 
 

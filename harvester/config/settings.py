@@ -28,7 +28,15 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from harvester.config.errors import ENV_PREFIX, config_error, env_error, find_line, read_toml
+from harvester.config.errors import (
+    ENV_PREFIX,
+    config_error,
+    env_error,
+    find_line,
+    parse_toml,
+    read_toml,
+)
+from harvester.config.schedule import EXAMPLES, to_cron
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
@@ -362,26 +370,6 @@ class FeedConfig(_Section):
         return _check_http_url(value)
 
 
-def cron_trigger(expression: str, timezone: str | None = None) -> Any:
-    """An APScheduler CronTrigger from five cron fields (minute hour day month weekday), or six
-    with seconds first (short intervals for trials and tests)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = expression.split()
-    if len(fields) == 6:
-        second, minute, hour, day, month, weekday = fields
-        return CronTrigger(
-            second=second,
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=weekday,
-            timezone=timezone,
-        )
-    return CronTrigger.from_crontab(expression, timezone=timezone)
-
-
 class ScheduleConfig(_Section):
     harvest: str | None = "0 6 * * *"
     digest: str | None = "0 8 * * MON"
@@ -389,13 +377,13 @@ class ScheduleConfig(_Section):
     @field_validator("harvest", "digest")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
+        """A schedule in words ("every weekday at 06:00") or cron, held as cron."""
         if value is None or value == "":
             return None
         try:
-            cron_trigger(value)
+            return to_cron(value)
         except ValueError as exc:
-            raise ValueError(f"a cron expression such as '0 6 * * *' ({exc})") from None
-        return value
+            raise ValueError(f"a schedule such as {EXAMPLES} ({exc})") from None
 
 
 class DigestConfig(_Section):
@@ -531,20 +519,30 @@ class Topic(_Section):
 
 def load_topic(path: str | os.PathLike[str]) -> Topic:
     file = Path(path)
-    text, data = read_toml(file)
+    text, _ = read_toml(file)
+    topic = parse_topic(text, str(file), default_slug=file.stem.lower(), slug_from=file.name)
+    topic.path = file
+    return topic
+
+
+def parse_topic(
+    text: str, origin: str, *, default_slug: str | None = None, slug_from: str | None = None
+) -> Topic:
+    """A topic from its TOML ``text``, checked by the rules a topic file is checked by; errors
+    name ``origin`` (a file, or where the text was typed) and the line."""
+    data = parse_toml(text, origin)
     try:
         topic = Topic.model_validate(data)
     except ValidationError as exc:
-        raise config_error(file, text, exc) from None
+        raise config_error(Path(origin), text, exc) from None
     if topic.topic.slug is None:
-        stem = file.stem.lower()
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", stem):
+        if default_slug is None or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", default_slug):
+            named = f"the file name {slug_from!r}" if slug_from else "it"
             raise ConfigError(
-                f"{file}: the file name {file.name!r} is not a usable topic slug; "
+                f"{origin}: {named} is not a usable topic slug; "
                 'set [topic] slug = "..." (lower-case letters, digits, hyphens)'
             )
-        topic.topic.slug = stem
-    topic.path = file
+        topic.topic.slug = default_slug
     return topic
 
 

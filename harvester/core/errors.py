@@ -16,6 +16,7 @@ the class to a status code. Nothing outside this tree should reach a user as a t
     ├── QueueError         an impossible candidate transition or unknown candidate
     │   └── ConflictError  the candidate changed since the reviewer saw it
     ├── BulletinError      nothing to publish, already published, no such bulletin or entry
+    ├── AlreadyRunningError  a harvest of the topic is running already
     ├── NotFoundError      no such topic, candidate, user or token
     ├── AuthError          wrong password, disabled account, too many attempts
     └── MailError          SMTP failure (host:port and reason)
@@ -93,6 +94,10 @@ class BulletinError(HarvesterError):
 
 class ConflictError(QueueError):
     """A decision on a candidate that changed since the reviewer saw it: nothing was written."""
+
+
+class AlreadyRunningError(HarvesterError):
+    """A harvest of the topic is already running; a second one is refused."""
 
 
 class NotFoundError(HarvesterError):

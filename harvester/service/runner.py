@@ -22,12 +22,11 @@ import os
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
-from harvester.config.settings import Settings, load_topics
+from harvester.config.settings import Settings
 from harvester.core.errors import HarvesterError
 from harvester.service.schedule import (
     JobContext,
@@ -39,6 +38,8 @@ from harvester.service.schedule import (
 )
 from harvester.store import lease, runs
 from harvester.store.db import Database
+from harvester.store.topics import DatabaseTopics
+from harvester.usecases.topics import adopt_folder
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class Service:
         self.scheduler: Any = None
         self.state = "starting"  # starting | owner | standby | stopped
         self._holder: str | None = None
-        self._topics_seen: tuple[tuple[str, int, int], ...] | None = None
+        self.topics = DatabaseTopics(db)
+        self._topics_seen: tuple[str, ...] | None = None
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -73,6 +75,10 @@ class Service:
 
     def start(self) -> None:
         install(self.context)
+        try:  # a first start, or an installation that kept its topics in files
+            adopt_folder(self.db, self.settings.queries_dir, now=utc_now())
+        except HarvesterError as exc:
+            log.error("topic files not applied: %s", exc)
         self._sweep(gone=())
         self._tick()
         self._thread = threading.Thread(target=self._loop, name="harvester-lease", daemon=True)
@@ -201,14 +207,13 @@ class Service:
         self.state = "standby"
 
     def _reload_topics(self) -> None:
-        seen = _signature(self.settings.queries_dir)
-        if seen == self._topics_seen:
-            return
         try:
-            topics = load_topics(self.settings.queries_dir)
+            topics = self.topics.all()
         except HarvesterError as exc:
-            log.error("topic files not reloaded, jobs kept as they were: %s", exc)
-            self._topics_seen = seen
+            log.error("topics not reloaded, jobs kept as they were: %s", exc)
+            return
+        seen = tuple(sorted(t.model_dump_json() for t in topics))
+        if seen == self._topics_seen:
             return
         for change in reconcile(self.scheduler, wanted_jobs(topics, self.settings)):
             log.info("schedule: %s", change)
@@ -250,14 +255,6 @@ class Service:
 
 def _owner(holder: lease.Holder | None) -> str | None:
     return holder.owner if holder is not None else None
-
-
-def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    try:
-        files = sorted(folder.glob("*.toml"))
-        return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-    except OSError:
-        return ()
 
 
 # ------------------------------------------------------------------------------------- ASGI

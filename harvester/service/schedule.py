@@ -33,12 +33,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
-from harvester.config.settings import Settings, Topic, cron_trigger, load_topics, select_topics
+from harvester.config.schedule import cron_trigger
+from harvester.config.settings import Settings, Topic, select_topics
 from harvester.core.errors import ConfigError, HarvesterError, SourceError
 from harvester.core.models import RunStatus
 from harvester.store import digests as digest_store
 from harvester.store import lease
 from harvester.store.db import Database
+from harvester.store.topics import DatabaseTopics
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +215,7 @@ def _dispatch(context: JobContext, job_id: str) -> tuple[str, str | None]:
         raise ConfigError(
             f"unknown job {job_id!r} (jobs: harvest:<topic>, digest:<topic>, {RETRY_JOB})"
         )
-    topic = select_topics(load_topics(context.settings.queries_dir), slug)[0]
+    topic = select_topics(DatabaseTopics(context.db).all(), slug)[0]
     if kind == "harvest":
         return _harvest(context, topic)
     return _digest(context, topic, week=None)
@@ -239,7 +241,11 @@ def _harvest(context: JobContext, topic: Topic) -> tuple[str, str | None]:
                 cut = True
                 break
             summaries.extend(harvest.run([topic], sources=[source]))
+            if harvest.refused:
+                break
     problems = [s.line() for s in summaries if s.status is not RunStatus.OK]
+    if harvest.refused:  # a harvest started from the browser or a command is on it
+        return RunStatus.PARTIAL.value, "; ".join([*problems, *harvest.refused])
     if cut or any(s.status is RunStatus.PARTIAL for s in summaries):
         status = RunStatus.PARTIAL.value
     elif any(s.status is RunStatus.FAILED for s in summaries):
@@ -276,7 +282,7 @@ def _retry_digests(context: JobContext) -> tuple[str, str | None]:
         failed = digest_store.retryable(session, weeks=weeks)
     if not failed:
         return RunStatus.OK.value, None
-    topics = {t.slug: t for t in load_topics(context.settings.queries_dir)}
+    topics = {t.slug: t for t in DatabaseTopics(context.db).all()}
     errors = []
     for record in failed:
         topic = topics.get(record.topic)

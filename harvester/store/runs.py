@@ -15,15 +15,17 @@ started more than ``stale_after`` ago.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import socket
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from harvester.core.errors import AlreadyRunningError
 from harvester.core.models import RunStatus
 from harvester.store.tables import Run, Watermark
 
@@ -37,6 +39,23 @@ def start_run(
     window_start: dt.datetime | None = None,
     window_end: dt.datetime | None = None,
 ) -> Run:
+    """A new ``running`` run; :class:`AlreadyRunningError` when a run of the same topic, by any
+    process (the scheduler, the browser, a command), is still going. Runs left running by a
+    process that stopped are marked failed first (:func:`sweep_interrupted_runs`)."""
+    _lock_topic(session, topic)
+    sweep_interrupted_runs(session, now=now)
+    busy = session.scalars(
+        select(Run)
+        .where(Run.topic == topic, Run.status == RunStatus.RUNNING.value)
+        .order_by(Run.id)
+        .limit(1)
+    ).first()
+    if busy is not None:
+        raise AlreadyRunningError(
+            f"a harvest of {topic} is already running ({source_label(busy.source)}, started "
+            f"{busy.started_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+            hint="wait for it to finish, then try again",
+        )
     run = Run(
         topic=topic,
         source=source,
@@ -49,6 +68,21 @@ def start_run(
     session.add(run)
     session.flush()
     return run
+
+
+def _lock_topic(session: Session, topic: str) -> None:
+    """Serialise run starts of one topic: SQLite writes one transaction at a time already;
+    PostgreSQL takes a transaction-scoped advisory lock on the topic."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(
+            hashlib.sha256(f"run:{topic}".encode()).digest()[:8], "big", signed=True
+        )
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def source_label(name: str) -> str:
+    """A source as a person names it."""
+    return {"pubmed": "PubMed", "feeds": "news feeds", "europepmc": "Europe PMC"}.get(name, name)
 
 
 def add_counts(

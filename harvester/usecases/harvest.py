@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from sqlalchemy.orm import Session
 
 from harvester.config.settings import Settings, Topic
-from harvester.core.errors import HarvesterError, SourceError
+from harvester.core.errors import AlreadyRunningError, HarvesterError, SourceError
 from harvester.core.models import Hit, RunStatus
 from harvester.sources import (
     Batch,
@@ -165,6 +165,8 @@ class Harvest:
         self.report = report or (lambda _msg: None)
         self.progress = progress or (lambda _summary: None)
         self._sources: dict[str, Source] = dict(sources or {})
+        #: Why topics were not harvested (a harvest of the topic was running already).
+        self.refused: list[str] = []
 
     def close(self) -> None:
         for source in self._sources.values():
@@ -197,7 +199,12 @@ class Harvest:
         summaries: list[RunSummary] = []
         for topic in topics:
             for name in wanted:
-                summary = self.run_source(name, topic, since=since, until=until)
+                try:
+                    summary = self.run_source(name, topic, since=since, until=until)
+                except AlreadyRunningError as exc:  # another process is on it: the others go on
+                    self.refused.append(exc.message)
+                    self.report(f"{topic.slug}: not harvested: {exc.message}")
+                    break
                 if summary is not None:
                     summaries.append(summary)
                     self.report(summary.line())

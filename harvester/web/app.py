@@ -24,9 +24,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from harvester import __version__
 from harvester.config.settings import Settings
-from harvester.config.topics import TopicRegistry
+from harvester.config.topics import Topics
 from harvester.store.db import Database
-from harvester.web import api, auth, bulletins, pages, runs
+from harvester.store.topics import DatabaseTopics
+from harvester.web import api, api_topics, auth, bulletins, pages, people, runs, topic_pages
 from harvester.web.render import make_templates
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ CSP = (
 SESSION_HOURS = 12
 
 
-def create_app(settings: Settings, db: Database, *, topics: TopicRegistry | None = None) -> FastAPI:
-    """The app on ``db``, with the topics of ``settings.queries_dir``."""
+def create_app(settings: Settings, db: Database, *, topics: Topics | None = None) -> FastAPI:
+    """The app on ``db``, with the topics stored in it."""
     app = FastAPI(
         title="harvester review queue API",
         version=__version__,
@@ -53,7 +54,7 @@ def create_app(settings: Settings, db: Database, *, topics: TopicRegistry | None
     )
     app.state.db = db
     app.state.settings = settings
-    app.state.topics = topics or TopicRegistry(settings.queries_dir)
+    app.state.topics = topics or DatabaseTopics(db)
     app.state.templates = make_templates()
     secret = settings.web.secret_key
     if not secret:
@@ -89,9 +90,12 @@ def create_app(settings: Settings, db: Database, *, topics: TopicRegistry | None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(topic_pages.router)
+    app.include_router(people.router)
     app.include_router(bulletins.router)
     app.include_router(runs.router)
     app.include_router(api.router)
+    app.include_router(api_topics.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
