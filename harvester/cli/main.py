@@ -318,7 +318,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     In a folder with no settings yet it first writes the starter settings and topic and creates
     the database, as ``init`` does.
     """
-    from harvester.service.runner import run_service, with_healthz
+    from harvester.service.runner import run_service
     from harvester.store.users import list_users
     from harvester.web.app import create_app
 
@@ -342,8 +342,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         database,
         host=host,
         port=port,
-        app_factory=lambda service: with_healthz(
-            create_app(settings, database, topics=topics), service
+        app_factory=lambda service: create_app(
+            settings, database, topics=topics, health=service.health
         ),
     )
     sys.exit(status)

@@ -333,6 +333,10 @@ def run_service(
         port=port,
         log_config=None,
         access_log=False,
+        # X-Forwarded-* believed from [web] trusted_proxies only (uvicorn trusts 127.0.0.1 by
+        # default, so anyone on the host could pose as any address)
+        proxy_headers=bool(settings.web.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.web.trusted_proxies),
         timeout_graceful_shutdown=max(1, int(settings.service.stop_timeout / 2)),
     )
     server = uvicorn.Server(config)

@@ -458,3 +458,13 @@ def candidate_for_work(session: Session, topic: str, work_id: int) -> int:
     if found is None:
         raise NotFoundError(f"work {work_id} has no candidate in topic {topic!r}")
     return found
+
+
+def candidate_versions(session: Session, candidate_ids: list[int]) -> dict[int, int]:
+    """The current version of each of these candidates (for forms that edit them)."""
+    if not candidate_ids:
+        return {}
+    rows = session.execute(
+        select(Candidate.id, Candidate.version).where(Candidate.id.in_(candidate_ids))
+    ).all()
+    return {row.id: row.version for row in rows}
