@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,6 +133,10 @@ def _sort_key(sort: str) -> ColumnElement[Any]:
     return Candidate.created_at.expression
 
 
+#: Numbers in a page link are ids, years or scores: anything wider is a damaged link.
+_MAX_INT = 2**31 - 1
+
+
 def _encode_cursor(sort: str, value: Any, candidate_id: int) -> str:
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.UTC).isoformat()
@@ -143,12 +148,17 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, value, candidate_id = json.loads(raw)
-        if kind != sort or not isinstance(candidate_id, int):
+        if kind != sort or not isinstance(candidate_id, int) or abs(candidate_id) > _MAX_INT:
             raise ValueError(kind)
         if sort == "found":
             value = dt.datetime.fromisoformat(value)
-        elif not isinstance(value, int | float):
-            raise ValueError(value)
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or abs(value) > _MAX_INT
+        ):
+            raise ValueError(value)  # no number a column holds: the database would refuse it
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise QueueError(
             "that page link is out of date or damaged: start from the first page"

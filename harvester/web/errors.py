@@ -3,7 +3,7 @@
 The error tree of :mod:`harvester.core.errors` maps to statuses by class (the nearest class in
 :data:`STATUSES` wins). The API answers ``{"detail": ...}`` as JSON; a page answers the error
 page. A request whose path id no row can have is a 404, a query or form value of the wrong kind
-a 422 (API) or 400 (page) naming the field; nothing reaches the reader as a traceback.
+a 422 naming the field; nothing reaches the reader as a traceback.
 """
 
 from __future__ import annotations
@@ -50,7 +50,15 @@ STATUSES: dict[type[HarvesterError], int] = {
     HarvesterError: 500,
 }
 
-_NAMES = {"ge": "too small", "le": "too large", "gt": "too small", "lt": "too large"}
+_NAMES = {
+    "greater_than_equal": "too small",
+    "greater_than": "too small",
+    "less_than_equal": "too large",
+    "less_than": "too large",
+    "int_parsing": "not a whole number",
+    "int_from_float": "not a whole number",
+    "literal_error": "not one of the choices",
+}
 
 
 def status_of(error: HarvesterError) -> int:
@@ -114,14 +122,16 @@ def install(app: FastAPI) -> None:
         errors = list(exc.errors())
         if any(error.get("loc", ("",))[0] == "path" for error in errors):
             return error_response(
-                request, 404, "Not found." if not is_api(request) else "not found"
+                request,
+                404,
+                "There is nothing at this address." if not is_api(request) else "not found",
             )
         problems = "; ".join(_field_problem(error) for error in errors[:5])
         if is_api(request):
             return JSONResponse({"detail": problems, "errors": _plain(errors)}, status_code=422)
         return error_response(
             request,
-            400,
+            422,
             f"The request was not understood: {problems}. Reload the page and try again.",
         )
 
