@@ -12,7 +12,6 @@ expected, in one line.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from harvester.config.errors import ENV_PREFIX, config_error, env_error, find_line, read_toml
+from harvester.config.web import check_proxies, check_secret_key
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
@@ -162,47 +162,18 @@ class SMTPSettings(_Section):
         return self
 
 
-#: The shortest session signing key accepted: 32 characters (a ``secrets.token_urlsafe(32)``
-#: is 43), so that a key cannot be guessed from the cookies it signs.
-MIN_SECRET_KEY = 32
-
-
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     secret_key: str | None = None
     base_url: str | None = None
-    # Addresses (or networks) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto
-    # headers are believed; from anyone else those headers are ignored.
+    # reverse proxies whose X-Forwarded-* headers are believed (from no one else)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     secrets: ClassVar[tuple[str, ...]] = ("secret_key",)
 
-    @field_validator("secret_key")
-    @classmethod
-    def _long_enough(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < MIN_SECRET_KEY:
-            raise ValueError(
-                f"a key of at least {MIN_SECRET_KEY} characters to sign sessions safely, got "
-                f"{len(value)} (make one with: python3 -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))')"
-            )
-        return value
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _proxies(cls, value: Any) -> Any:
-        if isinstance(value, str):  # HARVESTER_WEB__TRUSTED_PROXIES="10.0.0.1, 10.0.0.2"
-            value = [part for part in re.split(r"[\s,]+", value) if part]
-        if isinstance(value, list):
-            for item in value:
-                try:
-                    ipaddress.ip_network(str(item), strict=False)
-                except ValueError:
-                    raise ValueError(
-                        f"IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, got {item!r}"
-                    ) from None
-        return value
+    _secret_key = field_validator("secret_key")(check_secret_key)
+    _proxies = field_validator("trusted_proxies", mode="before")(check_proxies)
 
 
 class ServiceSettings(_Section):
