@@ -276,7 +276,7 @@ def get_candidate(session: Session, candidate_id: int) -> CandidateView:
     """One candidate with its work, provenance, history, other topics and linked works."""
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
-        raise NotFoundError(f"no candidate {candidate_id}")
+        raise NotFoundError(f"there is no item {candidate_id}")
     return _views(session, [candidate], details=True)[0]
 
 

@@ -23,11 +23,13 @@ from harvester.core.errors import AuthError, NotFoundError, StoreError
 from harvester.store.tables import ApiToken, LoginAttempt, User, WebSession
 
 __all__ = [
+    "FailedLogins",
     "UserView",
     "add_token",
     "add_user",
     "authenticate",
     "check_password",
+    "clear_failed_logins",
     "disable_user",
     "end_session",
     "end_sessions",

@@ -55,6 +55,41 @@ def highlight(text: str | None, include: Sequence[str], exclude: Sequence[str]) 
     return Markup("".join(out))  # noqa: S704 - every piece above is escaped
 
 
+#: What the reader calls each source (the stored names are the program's).
+SOURCE_NAMES = {
+    "pubmed": "PubMed",
+    "feeds": "News feed",
+    "europepmc": "Europe PMC",
+    "manual": "Added by hand",
+    "import": "Imported file",
+}
+IMPORT_FORMATS = {
+    "ris": "RIS",
+    "csljson": "CSL-JSON",
+    "pubmed-xml": "PubMed XML",
+    "medline": "MEDLINE",
+}
+
+
+def source_name(source: str | None) -> str:
+    """``pubmed`` as "PubMed", ``import:ris`` as "Imported RIS file"; an unknown one as it is."""
+    source = source or ""
+    if source.startswith("import:"):
+        fmt = source.split(":", 1)[1]
+        return f"Imported {IMPORT_FORMATS.get(fmt, fmt)} file"
+    return SOURCE_NAMES.get(source, source)
+
+
+def found_where(source: str | None, origin: str | None) -> str:
+    """Where a record was found, in the reader's words: "PubMed search “social prescribing”",
+    "News feed https://...", "Imported RIS file library.ris"."""
+    name = source_name(source)
+    origin = (origin or "").strip()
+    if origin.startswith("query:"):
+        return f"{name} search “{origin[6:].strip()}”"
+    return f"{name} {origin}" if origin and source != "manual" else name
+
+
 def safe_href(url: str | None) -> str | None:
     """``url`` when it is an http(s) URL; anything else (javascript:, data:) is not a link."""
     if not url:
@@ -108,6 +143,8 @@ def make_templates() -> Jinja2Templates:
         "when": when,
         "day": day,
         "summary_text": plain_text,
+        "source_name": source_name,
+        "found_where": found_where,
     }
     env.filters.update(filters)
     return templates
