@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from harvester.config.settings import Topic
+from harvester.config.topics import TopicRegistry
 from harvester.core.errors import ConflictError, HarvesterError, NotFoundError, QueueError
 from harvester.core.models import CandidateStatus, CandidateView, WorkKind
 from harvester.store.candidates import (
@@ -245,7 +247,7 @@ class CardChange:
 
     request: Request
     db: Database
-    templates: Any
+    templates: Jinja2Templates
     topic: TopicInfo
     current: CandidateView
     back: str
@@ -260,7 +262,7 @@ class CardChange:
     ) -> Response:
         request = self.request
         if _fetching(request):
-            return self.templates.TemplateResponse(  # type: ignore[no-any-return]
+            return self.templates.TemplateResponse(
                 request,
                 "_card.html",
                 {
@@ -297,7 +299,12 @@ def _current(db: Database, candidate_id: int) -> CandidateView:
 
 
 def _card_change(
-    request: Request, db: Database, topics: Any, templates: Any, candidate_id: int, back: str
+    request: Request,
+    db: Database,
+    topics: TopicRegistry,
+    templates: Jinja2Templates,
+    candidate_id: int,
+    back: str,
 ) -> CardChange:
     current = _current(db, candidate_id)
     info = topic_info(topics.get(current.topic))
