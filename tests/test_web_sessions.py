@@ -239,3 +239,31 @@ def test_trusted_proxies_must_be_addresses(tmp_path: Path, monkeypatch: pytest.M
         "10.0.0.1",
         "192.168.0.0/16",
     ]
+
+
+def test_harvester_user_password_ends_the_sessions(tmp_path: Path, db: Database) -> None:
+    import datetime as dt
+
+    from click.testing import CliRunner
+
+    from harvester.cli.main import cli
+
+    seed(db)
+    make_settings(tmp_path / "site", db.url)
+    now = dt.datetime.now(dt.UTC)
+    with db.write() as session:
+        reviewer = users.authenticate(session, *REVIEWER)
+        sid = users.start_session(session, reviewer.id, now=now, lifetime=dt.timedelta(hours=1))
+    runner = CliRunner(env={"HARVESTER_CONFIG": str(tmp_path / "site" / "harvester.toml")})
+    short = runner.invoke(
+        cli, ["user", "password", REVIEWER[0], "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code == 1 and "too short" in short.output
+    done = runner.invoke(
+        cli, ["user", "password", REVIEWER[0], "--password-stdin"], input="brand new password\n"
+    )
+    assert done.exit_code == 0, done.output
+    assert "sessions have ended" in done.output
+    with db.read() as session:
+        assert users.session_user(session, sid, now=now) is None
+        assert users.authenticate(session, REVIEWER[0], "brand new password").email == REVIEWER[0]

@@ -264,7 +264,9 @@ def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def health_app(service: Service) -> ASGIApp:
-    """A minimal ASGI app: ``/healthz`` only (the web UI mounts :func:`with_healthz` instead)."""
+    """A minimal ASGI app: ``/healthz`` only, with the whole report, for process tests and
+    embedding. ``harvester serve`` serves the web app instead, whose ``/healthz`` keeps the
+    details (host, process, jobs) for signed-in administrators."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
