@@ -61,19 +61,26 @@ class Browser(requests.Session):
         return False
 
 
-def _server(tmp_path: Path, db: Database, **web: Any) -> Iterator[str]:
+def _server(tmp_path: Path, db: Database, *, health: bool = False, **web: Any) -> Iterator[str]:
     seed(db)
     settings = make_settings(tmp_path / "site", db.url)
     for key, value in web.items():
         setattr(settings.web, key, value)
-    health = {"status": "ok", "database": "ok", "scheduler": {"holder": "host-1 pid 4242"}}
-    with live_server(create_app(settings, db, health=lambda: health)) as base:
+    report = {"status": "ok", "database": "ok", "scheduler": {"holder": "host-1 pid 4242"}}
+    extra = {"health": lambda: report} if health else {}
+    with live_server(create_app(settings, db, **extra)) as base:
         yield base
 
 
 @pytest.fixture
 def base(tmp_path: Path, db: Database) -> Iterator[str]:
     yield from _server(tmp_path, db)
+
+
+@pytest.fixture
+def with_health(tmp_path: Path, db: Database) -> Iterator[str]:
+    """The app as `harvester serve` runs it: with the service's health report."""
+    yield from _server(tmp_path, db, health=True)
 
 
 @pytest.fixture
@@ -158,7 +165,8 @@ def test_disabling_an_account_ends_its_sessions(base: str, db: Database) -> None
     assert not _replay(base, copied)
 
 
-def test_healthz_details_are_for_administrators(base: str) -> None:
+def test_healthz_details_are_for_administrators(with_health: str) -> None:
+    base = with_health
     anonymous = Browser(base).get("/healthz")
     assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}
     reviewer = Browser(base)
