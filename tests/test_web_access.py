@@ -290,3 +290,25 @@ def test_ids_no_row_can_have_are_not_found(server: tuple[FastAPI, str], db: Data
             assert listing.status_code == 400, listing.text[:200]
             page = pages.get(f"/topics/{TOPIC}", params={"cursor": cursor, "sort": sort})
             assert page.status_code == 200 and "page link is out of date" in page.text
+
+
+def test_every_error_of_the_tree_has_its_status() -> None:
+    """One handler maps the error tree: a not-found is 404, a conflict 409, a refused move 400,
+    a failing mail server 502; nothing in the tree falls through to a bare 500 by accident."""
+    from harvester.core import errors as tree
+    from harvester.web.errors import STATUSES, status_of
+
+    classes = [
+        value
+        for value in vars(tree).values()
+        if isinstance(value, type) and issubclass(value, tree.HarvesterError)
+    ]
+    assert len(classes) >= 14
+    for cls in classes:  # each kind is placed on purpose, not left to the base's catch-all
+        first = next(base for base in cls.__mro__ if base in STATUSES)
+        assert first is not tree.HarvesterError or cls is tree.HarvesterError, cls
+    assert status_of(tree.NotFoundError("x")) == 404
+    assert status_of(tree.ConflictError("x")) == 409
+    assert status_of(tree.QueueError("x")) == 400
+    assert status_of(tree.FetchError("x")) == 502
+    assert status_of(tree.NotInitialisedError("x")) == 503

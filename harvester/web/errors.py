@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from harvester.core.errors import (
     AuthError,
     BulletinError,
+    ConfigError,
     ConflictError,
     HarvesterError,
     ImportFormatError,
@@ -47,6 +48,7 @@ STATUSES: dict[type[HarvesterError], int] = {
     MailError: 502,
     StoreError: 503,
     OutputError: 500,
+    ConfigError: 500,
     HarvesterError: 500,
 }
 
