@@ -15,9 +15,11 @@ from harvester.core.errors import BulletinError
 from harvester.core.layout import ordered_items
 from harvester.core.models import AbstractSection, Author, CandidateStatus, Hit, PubDate, WorkKind
 from harvester.render.formats import render
+from harvester.store.candidates import get_candidate
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Decision, Work
 from harvester.store.works import ingest_hits
+from harvester.usecases import review
 from harvester.usecases.bulletin import workflow
 
 NOW = dt.datetime(2024, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -98,7 +100,18 @@ def test_move_remove_restore_and_edit_summary(loaded: Database, topic: Topic) ->
     workflow.move_entry(loaded, topic, by_name["Zeta"].entry_id, "NEW EVIDENCE", 0)
     workflow.move_entry(loaded, topic, by_name["news"].entry_id, "NEW EVIDENCE", 1)
     workflow.remove_entry(loaded, topic, by_name["Old"].entry_id)
-    workflow.edit_summary(loaded, by_name["Alpha"].candidate_id, "  Edited by the reviewer. ")
+    alpha_id = by_name["Alpha"].candidate_id
+    with loaded.read() as session:
+        seen = get_candidate(session, alpha_id).version
+    review.edit(
+        loaded,
+        alpha_id,
+        actor="rev@example.org",
+        seen_version=seen,
+        now=NOW,
+        summary="  Edited by the reviewer. ",
+        set_summary=True,
+    )
     _, doc = workflow.draft_doc(loaded, topic)
     order = [(i.authors[0].family if i.authors else "news", i.section) for i in ordered_items(doc)]
     assert order == [("Zeta", "NEW EVIDENCE"), ("news", "NEW EVIDENCE"), ("Alpha", "NEW EVIDENCE")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 
 def _free_port() -> int:
@@ -26,6 +28,55 @@ def _free_port() -> int:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
+
+
+ADMIN = ("admin@example.org", "admin password 1")
+
+
+def _add_admin(folder: Path, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "harvester", "user", "add", ADMIN[0], "--admin", "--password-stdin"],
+        cwd=folder,
+        env=env,
+        input=ADMIN[1] + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _browser() -> requests.Session:
+    browser = requests.Session()
+    browser.trust_env = False  # loopback only, whatever proxy the environment names
+    return browser
+
+
+def _sign_in(
+    port: int,
+    account: tuple[str, str],
+    *,
+    forwarded: str | None = None,
+    browser: requests.Session | None = None,
+) -> requests.Response:
+    browser = browser or _browser()
+    base = f"http://127.0.0.1:{port}"
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    page = browser.get(f"{base}/login", headers=headers, timeout=5).text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token
+    return browser.post(
+        f"{base}/login",
+        data={"email": account[0], "password": account[1], "csrf": token.group(1)},
+        headers=headers,
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
+def _signed_in(port: int, account: tuple[str, str]) -> requests.Session:
+    browser = _browser()
+    assert _sign_in(port, account, browser=browser).status_code == 303
+    return browser
 
 
 @pytest.mark.slow
@@ -56,15 +107,8 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.2)
         assert health is not None, "the service did not answer /healthz within 30 s"
-        assert health["database"] == "ok" and health["scheduler"]["owner"] is True
-        assert (tmp_path / "harvester.toml").is_file()
-        assert (tmp_path / "queries" / "social-prescribing.toml").is_file()
-        assert (tmp_path / "harvester.db").is_file()
+        assert health == {"status": "ok"}  # the details (host, pid) are for administrators
         opener = urllib.request.build_opener(_NoRedirect)
-        with pytest.raises(urllib.error.HTTPError) as answer:
-            opener.open(f"http://127.0.0.1:{port}/", timeout=5)
-        answer.value.close()
-        assert answer.value.code == 303 and "/login" in answer.value.headers["Location"]
         link = next(
             line.split(" at ", 1)[1].strip()
             for line in lines
@@ -77,6 +121,27 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
             opener.open(f"http://127.0.0.1:{port}/setup/guessed", timeout=5)
         missing.value.close()
         assert missing.value.code == 404
+        _add_admin(tmp_path, env)  # from a shell, as an alternative to the link
+        with pytest.raises(urllib.error.HTTPError) as used:
+            opener.open(link, timeout=5)
+        used.value.close()
+        assert used.value.code == 404  # accounts exist: no set-up page any more
+        admin = _signed_in(port, ADMIN)
+        details = admin.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+        assert details["database"] == "ok" and details["scheduler"]["owner"] is True
+        # uvicorn's own default would trust X-Forwarded-For from 127.0.0.1: serve does not
+        for n in range(5):
+            wrong = _sign_in(port, (ADMIN[0], "wrong password"), forwarded=f"198.51.100.{n}")
+            assert wrong.status_code == 401
+        blocked = _sign_in(port, ADMIN, forwarded="198.51.100.77")
+        assert blocked.status_code == 429
+        assert (tmp_path / "harvester.toml").is_file()
+        assert (tmp_path / "queries" / "social-prescribing.toml").is_file()
+        assert (tmp_path / "harvester.db").is_file()
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(f"http://127.0.0.1:{port}/", timeout=5)
+        answer.value.close()
+        assert answer.value.code == 303 and "/login" in answer.value.headers["Location"]
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

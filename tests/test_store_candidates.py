@@ -274,9 +274,14 @@ def test_accounts_tokens_and_failed_logins(db: Database) -> None:
         for _ in range(3):
             users.record_failed_login(session, "ann@example.org", "10.0.0.1", NOW)
         users.record_failed_login(session, "bob@example.org", "10.0.0.1", NOW)
+        users.record_failed_login(session, "ann@example.org", "10.0.0.2", NOW)
         assert users.failed_logins(
             session, "ann@example.org", "10.0.0.1", NOW - dt.timedelta(minutes=1)
-        ) == (3, 4)
+        ) == users.FailedLogins(pair=3, pair_last=NOW, address=4)
+        users.clear_failed_logins(session, "ann@example.org", "10.0.0.1")
+        assert users.failed_logins(
+            session, "ann@example.org", "10.0.0.2", NOW - dt.timedelta(minutes=1)
+        ) == users.FailedLogins(pair=1, pair_last=NOW, address=1)
         users.disable_user(session, "ann@example.org")
     with db.read() as session:
         with pytest.raises(AuthError):

@@ -169,4 +169,57 @@ def test_api_needs_a_token_and_applies_the_conflict_rule(client: TestClient, db:
     assert client.post(url, json={"action": "accept", "version": 1}).status_code == 401
     schema = client.get("/api/openapi.json", headers=auth).json()
     assert "/api/candidates/{candidate_id}/decisions" in schema["paths"]
-    assert client.get("/api/runs", headers=auth).json()["total"] == 0
+    # the runs are for administrators, in the API as on the pages
+    assert client.get("/api/runs", headers=auth).status_code == 403
+    with db.write() as session:
+        admin_token = users.add_token(
+            session, "admin script", ADMIN[0], now=users.dt.datetime.now(users.dt.UTC)
+        )
+    runs = client.get("/api/runs", headers={"Authorization": f"Bearer {admin_token}"})
+    assert runs.json()["total"] == 0
+
+
+def test_the_words_on_cards_and_in_answers_are_the_readers(
+    client: TestClient, db: Database
+) -> None:
+    """No program words: sources named as a librarian names them, no "sighting", no
+    "candidate" in what a decision answers."""
+    with db.write() as session:
+        from websupport import NOW
+
+        from harvester.core.models import Hit
+        from harvester.store.works import ingest_hits
+
+        ingest_hits(
+            session,
+            [
+                Hit(
+                    source="import:pubmed-xml",
+                    source_id="file-1",
+                    origin="library.xml",
+                    title="Social prescribing and loneliness: an imported record",
+                    pmid="31999999",
+                )
+            ],
+            topic=TOPIC,
+            run_id=None,
+            now=NOW,
+        )
+    login(client)
+    page = client.get(f"/topics/{TOPIC}?status=all").text
+    assert "PubMed search “social prescribing”" in page
+    assert "Imported PubMed XML file library.xml" in page
+    assert "News feed https://news.example/rss" in page
+    for word in ("sighting", "import:pubmed-xml", "query:"):
+        assert word not in page, word
+    candidate_id, version = first_candidate(db)
+    token = csrf_of(client, f"/topics/{TOPIC}")
+    undo = client.post(
+        f"/candidates/{candidate_id}/undo",
+        data={"csrf": token, "version": str(version), "back": f"/topics/{TOPIC}"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert undo.status_code == 400 and "nothing to undo" in undo.text
+    assert "candidate" not in re.sub(r"<[^>]+>", " ", undo.text).lower()
+    missing = client.get("/api/candidates/2147483647")
+    assert missing.status_code == 404 and "candidate" not in missing.text

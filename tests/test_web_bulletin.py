@@ -12,7 +12,7 @@ from sqlalchemy import select
 from websupport import REVIEWER, TOPIC, XSS_TITLE, build, seed
 
 from harvester.store.db import Database
-from harvester.store.tables import Candidate, Work
+from harvester.store.tables import Candidate, Decision, Work
 
 BASE = f"/topics/{TOPIC}/bulletin"
 
@@ -91,7 +91,8 @@ def test_a_summary_only_for_an_entry_of_the_draft(client: TestClient, db: Databa
         },
     )
     response = client.post(
-        f"{BASE}/summary", data={"csrf": token, "candidate": "999999", "summary": "x"}
+        f"{BASE}/summary",
+        data={"csrf": token, "candidate": "999999", "version": "1", "summary": "x"},
     )
     assert response.status_code == 404
     assert outside is not None
@@ -121,3 +122,34 @@ def test_a_removed_entry_is_listed_and_can_be_put_back(client: TestClient) -> No
     page = client.get(BASE).text
     assert f"{count} entr" in page and "Removed from this draft" not in page
     assert client.post(f"{BASE}/restore", data={"entry": entry}).status_code == 403  # no CSRF
+
+
+def test_the_bulletin_summary_edit_is_the_cards_edit(client: TestClient, db: Database) -> None:
+    """One write path: a decision row for the edit, and an edit made on a version that is no
+    longer the item's changes nothing (as on the card)."""
+    token = _draft(client)
+    page = client.get(BASE).text
+    candidate, version = re.findall(
+        r'name="candidate" value="(\d+)"><input type="hidden" name="version" value="(\d+)"', page
+    )[0]
+    saved = client.post(
+        f"{BASE}/summary",
+        data={"csrf": token, "candidate": candidate, "version": version, "summary": "Mine."},
+    )
+    assert saved.status_code == 303
+    with db.read() as session:
+        row = session.get(Candidate, int(candidate))
+        assert row is not None and row.summary == "Mine." and row.version > int(version)
+        decisions = session.scalars(
+            select(Decision).where(Decision.candidate_id == int(candidate))
+        ).all()
+        assert decisions and decisions[-1].actor == REVIEWER[0]
+    # the same form again, on the version it was loaded with: refused, nothing changed
+    stale = client.post(
+        f"{BASE}/summary",
+        data={"csrf": token, "candidate": candidate, "version": version, "summary": "Theirs."},
+    )
+    assert stale.status_code == 303
+    assert "while you were looking" in client.get(BASE).text
+    with db.read() as session:
+        assert session.get(Candidate, int(candidate)).summary == "Mine."  # type: ignore[union-attr]

@@ -78,7 +78,7 @@ def test_an_admin_adds_a_person_with_roles_and_the_link_works_once(
     assert _login(client, ADMIN) == 303
     csrf = _csrf(client, "/people")
     added = client.post(
-        "/people", data={"csrf": csrf, "email": "new@example.org", f"role:{TOPIC}": "editor"}
+        "/people", data={"csrf": csrf, "email": "new@example.org", "roles": f"{TOPIC}=editor"}
     )
     assert added.status_code == 200
     link = re.search(r'value="(http://127\.0\.0\.1/reset/[^"]+)"', added.text)
@@ -129,7 +129,7 @@ def test_disable_enable_and_roles_from_the_admin_page(tmp_path: Path, db: Databa
     self_off = client.post(f"/people/{admin.id}", data={"csrf": csrf, "action": "disable"})
     assert self_off.status_code == 422 and "cannot disable your own account" in self_off.text
     roles = client.post(
-        f"/people/{reviewer.id}", data={"csrf": csrf, "action": "roles", f"role:{TOPIC}": "editor"}
+        f"/people/{reviewer.id}", data={"csrf": csrf, "action": "roles", "roles": f"{TOPIC}=editor"}
     )
     assert roles.status_code == 200
     with db.read() as session:

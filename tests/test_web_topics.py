@@ -95,7 +95,7 @@ def test_a_change_is_saved_recorded_and_used(tmp_path: Path, db: Database) -> No
         row = store.stored_topic(session, TOPIC)
     assert row is not None and row.version == 2
     assert "green prescri*" in row.document
-    assert client.app.state.topics.get(TOPIC).schedule.harvest == "0 7 * * MON-FRI"  # type: ignore[attr-defined]
+    assert client.app.state.context.topics.get(TOPIC).schedule.harvest == "0 7 * * MON-FRI"  # type: ignore[attr-defined]
 
 
 def test_a_bad_change_is_refused_with_the_rule_and_nothing_is_saved(
@@ -179,7 +179,7 @@ def test_a_feed_is_added_by_a_page_address_after_it_is_checked(
             data={"csrf": token, "version": _version(client), "url": server.url("/missing")},
         )
     assert "That feed could not be added" in dead.text and "/missing" in dead.text
-    topic = client.app.state.topics.get(TOPIC)  # type: ignore[attr-defined]
+    topic = client.app.state.context.topics.get(TOPIC)  # type: ignore[attr-defined]
     assert [(f.name, f.url, f.all) for f in topic.feeds] == [("Community news", feed, True)]
     opml = client.get(f"/topics/{TOPIC}/settings/opml")
     assert opml.status_code == 200 and feed.encode() in opml.content
@@ -191,7 +191,7 @@ def test_a_feed_is_added_by_a_page_address_after_it_is_checked(
         files={"file": ("feeds.opml", other, "text/x-opml")},
     )
     assert imported.status_code == 303
-    urls = [f.url for f in client.app.state.topics.get(TOPIC).feeds]  # type: ignore[attr-defined]
+    urls = [f.url for f in client.app.state.context.topics.get(TOPIC).feeds]  # type: ignore[attr-defined]
     assert urls == [feed, "https://elsewhere.example/feed"]
     bad = client.post(
         f"/topics/{TOPIC}/settings/opml",

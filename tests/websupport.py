@@ -46,7 +46,12 @@ reasons = ["Off topic", "Not UK"]
 """
 
 
-def make_settings(folder: Path, db_url: str, *, secret: str = "test-secret-key") -> Settings:  # noqa: S107
+def make_settings(
+    folder: Path,
+    db_url: str,
+    *,
+    secret: str = "test-secret-key-of-the-web-suite-0123456789",  # noqa: S107
+) -> Settings:
     queries = folder / "queries"
     queries.mkdir(parents=True, exist_ok=True)
     (queries / f"{TOPIC}.toml").write_text(TOPIC_FILE, encoding="utf-8")
@@ -111,7 +116,10 @@ def free_port() -> int:
 def live_server(app: FastAPI) -> Iterator[str]:
     """``app`` served by uvicorn in a thread on a free loopback port; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+    )  # as `harvester serve` with no [web] trusted_proxies
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

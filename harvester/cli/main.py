@@ -332,7 +332,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     In a folder with no settings yet it first writes the starter settings and topic and creates
     the database, as ``init`` does.
     """
-    from harvester.service.runner import run_service, with_healthz
+    from harvester.service.runner import run_service
     from harvester.web.app import create_app
 
     config, named = settings_path(app.config)
@@ -360,8 +360,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         database,
         host=host,
         port=port,
-        app_factory=lambda service: with_healthz(
-            create_app(settings, database, topics=topics), service
+        app_factory=lambda service: create_app(
+            settings, database, topics=topics, health=service.health
         ),
     )
     sys.exit(status)
@@ -369,7 +369,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
 
 @cli.group(cls=HarvesterGroup)
 def user() -> None:
-    """Web UI accounts: add, list, disable."""
+    """Web UI accounts: add, list, set a password, disable."""
 
 
 @user.command("add")
@@ -443,7 +443,24 @@ def user_disable(app: App, email: str) -> None:
 
     with app.database().write() as session:
         view = disable_user(session, email)
-    click.echo(f"disabled {view.email}")
+    click.echo(f"disabled {view.email}; its sessions and API tokens no longer work")
+
+
+@user.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_app
+def user_password(app: App, email: str, password_stdin: bool) -> None:
+    """Set a new password for an account; every session it has is signed out."""
+    from harvester.store.users import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with app.database().write() as session:
+        view = set_password(session, email, password)
+    click.echo(f"changed the password of {view.email}; its sessions have ended")
 
 
 @cli.group(cls=HarvesterGroup)

@@ -16,11 +16,12 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -37,6 +38,7 @@ from harvester.config.errors import (
     read_toml,
 )
 from harvester.config.schedule import EXAMPLES, to_cron
+from harvester.config.web import check_proxies, check_secret_key
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
@@ -173,8 +175,13 @@ class WebSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     secret_key: str | None = None
     base_url: str | None = None
+    # reverse proxies whose X-Forwarded-* headers are believed (from no one else)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     secrets: ClassVar[tuple[str, ...]] = ("secret_key",)
+
+    _secret_key = field_validator("secret_key")(check_secret_key)
+    _proxies = field_validator("trusted_proxies", mode="before")(check_proxies)
 
 
 class ServiceSettings(_Section):

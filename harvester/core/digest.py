@@ -8,7 +8,6 @@ e-mail from them.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,10 +146,3 @@ def shorten(text: str | None, limit: int = ABSTRACT_CHARS) -> str | None:
         return whole
     cut = whole[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
     return cut + "…"
-
-
-def plain_text(markup: str | None) -> str | None:
-    """Text of a sanitised HTML summary (tags dropped, entities decoded) for the digest."""
-    if not markup:
-        return None
-    return flat(html.unescape(re.sub(r"<[^>]*>", " ", markup))) or None

@@ -4,10 +4,11 @@ A topic (or one of its feeds) lists *phrases* an entry must contain and *exclusi
 The rules are evaluated in this order, and :meth:`PhraseRules.match` says which phrase let an
 entry in, so reviewers can see why it is in their queue:
 
-1. The texts (title, summary, ...) are folded: HTML tags dropped, entities decoded, diacritics
-   removed, case folded, curly quotes and apostrophes made straight, soft hyphens and zero-width
-   joiners dropped, so "Sociál <b>Pre&shy;scribing</b>" reads "social prescribing" and
-   "patient’s" reads "patient's".
+1. The texts (title, summary, ...) are folded: markup made plain text
+   (:func:`harvester.core.text.plain_text`), diacritics removed, case folded, curly quotes and
+   apostrophes made straight, soft hyphens and zero-width joiners dropped, so
+   "Sociál <b>Pre&shy;scribing</b>" reads "social prescribing" and "patient’s" reads
+   "patient's".
 2. If any exclusion matches any text, the entry is out, whatever its phrases.
 3. Otherwise the first phrase, in the order configured, that matches any text is the answer.
 4. No phrase matching (or no phrase configured) means the entry is out.
@@ -18,20 +19,26 @@ matches "Link workers". The words of a multi-word phrase may be separated by any
 hyphens or dashes in the text, so "social prescribing" matches "social-prescribing" and the other
 way round. Surrounding quotes (as in a PubMed query, straight or curly) are ignored.
 
+The card highlighter uses the same rules: :meth:`PhraseRules.spans` finds where each phrase and
+exclusion matches in a plain text, folded the same way character by character, and gives the
+places in the text as written; so a phrase that lets an entry in is always the phrase marked on
+its card.
+
 Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["PhraseRules", "compile_rules", "fold"]
+from harvester.core.text import plain_text
 
-_TAG = re.compile(r"<[A-Za-z!/?][^<>]{0,500}>")
+__all__ = ["PhraseRules", "Span", "compile_rules", "fold", "fold_with_offsets"]
+
 _WORD_SPLIT = re.compile(r"[\s\-\u2010-\u2015_/]+")
 # What may separate the words of a phrase in a text: spaces, hyphens, dashes, slashes.
 _JOINER = r"[\s\-\u2010-\u2015_/]+"
@@ -48,13 +55,46 @@ _CHARACTERS = str.maketrans(
 
 
 def fold(text: str) -> str:
-    """``text`` as the rules see it: no tags, entities decoded, no diacritics, case-folded,
-    straight quotes, no invisible characters."""
-    text = html.unescape(_TAG.sub(" ", text)).translate(_CHARACTERS)
+    """``text`` as the rules see it: plain text (no tags, entities decoded), no diacritics,
+    case-folded, straight quotes, no invisible characters."""
+    if "<" in text or "&" in text:
+        text = plain_text(text)
+    return _fold_plain(text)
+
+
+def _fold_plain(text: str) -> str:
+    text = text.translate(_CHARACTERS)
     # Unicode's compatibility caseless match: a compatibility form may be a capital ("𝕊" is
     # "S"), and case folding may give letters that decompose further, so NFKD on both sides.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return _fold_plain(ch)
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``text`` folded as :func:`fold` folds plain text, and for each folded character the
+    index of the character of ``text`` it came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        folded = _fold_char(ch)
+        out.append(folded)
+        origin.extend([index] * len(folded))
+    return "".join(out), origin
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a phrase (or an exclusion) matches in a text: ``text[start:end]``."""
+
+    start: int
+    end: int
+    phrase: str
+    exclusion: bool
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
@@ -88,6 +128,19 @@ class PhraseRules:
             if any(pattern.search(text) for text in folded):
                 return phrase
         return None
+
+    def spans(self, text: str) -> list[Span]:
+        """Every match of every phrase and exclusion in the plain ``text``, as places in
+        ``text`` itself (the card highlighter marks them)."""
+        folded, origin = fold_with_offsets(text)
+        found = []
+        for exclusion, rules in ((True, self.exclusions), (False, self.phrases)):
+            for phrase, pattern in rules:
+                for match in pattern.finditer(folded):
+                    if match.end() > match.start():
+                        start, end = origin[match.start()], origin[match.end() - 1] + 1
+                        found.append(Span(start, end, phrase, exclusion))
+        return found
 
 
 def compile_rules(phrases: Sequence[str], exclude: Sequence[str] = ()) -> PhraseRules:

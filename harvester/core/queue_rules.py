@@ -98,7 +98,7 @@ def conflict(candidate: CandidateState) -> ConflictError:
     """The error a reviewer sees when someone else changed the candidate first."""
     by = f" by {candidate.decided_by}" if candidate.decided_by else ""
     return ConflictError(
-        f"candidate {candidate.id} was changed{by} while you were looking at it: it is now "
+        f"item {candidate.id} was changed{by} while you were looking at it: it is now "
         f"{candidate.status}. Nothing you sent was saved; look again and decide."
     )
 
@@ -172,7 +172,7 @@ def decide(
     if seen_version != candidate.version:
         raise conflict(candidate)
     if not can_move(candidate.status, to, publish=publish):
-        raise QueueError(f"candidate {candidate.id} cannot move from {candidate.status} to {to}")
+        raise QueueError(f"item {candidate.id} cannot move from {candidate.status} to {to}")
     section = _clean(section, MAX_SECTION, "section")
     if section is not None and to is not S.ACCEPTED:
         raise QueueError("a bulletin section is given only when accepting")
@@ -255,12 +255,15 @@ def undo(
     if seen_version != candidate.version:
         raise conflict(candidate)
     if last is None or last.from_status is None:
-        raise QueueError(f"candidate {candidate.id} has no decision to undo")
+        raise QueueError(f"item {candidate.id} has nothing to undo: no one has decided on it yet")
     if last.to_status is not candidate.status:
-        raise QueueError(f"candidate {candidate.id}: its latest decision is not its status")
+        raise QueueError(
+            f"item {candidate.id} was changed since its last decision, which cannot be undone now: "
+            "decide on it again instead"
+        )
     back = last.from_status
     if not can_move(candidate.status, back):
-        raise QueueError(f"candidate {candidate.id} cannot go back from {candidate.status}")
+        raise QueueError(f"item {candidate.id} cannot go back from {candidate.status}")
     return _move(
         candidate,
         back,

@@ -261,7 +261,9 @@ def _owner(holder: lease.Holder | None) -> str | None:
 
 
 def health_app(service: Service) -> ASGIApp:
-    """A minimal ASGI app: ``/healthz`` only (the web UI mounts :func:`with_healthz` instead)."""
+    """A minimal ASGI app: ``/healthz`` only, with the whole report, for process tests and
+    embedding. ``harvester serve`` serves the web app instead, whose ``/healthz`` keeps the
+    details (host, process, jobs) for signed-in administrators."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -330,6 +332,10 @@ def run_service(
         port=port,
         log_config=None,
         access_log=False,
+        # X-Forwarded-* believed from [web] trusted_proxies only (uvicorn trusts 127.0.0.1 by
+        # default, so anyone on the host could pose as any address)
+        proxy_headers=bool(settings.web.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.web.trusted_proxies),
         timeout_graceful_shutdown=max(1, int(settings.service.stop_timeout / 2)),
     )
     server = uvicorn.Server(config)

@@ -42,7 +42,6 @@ __all__ = [
     "refresh_draft",
     "remove_entry",
     "restore_entry",
-    "set_summary",
     "topic_draft",
 ]
 
@@ -272,15 +271,6 @@ def removed_entries(session: Session, bulletin_id: int) -> list[tuple[int, str]]
 def restore_entry(session: Session, bulletin_id: int, entry_id: int) -> None:
     entry = _entry(session, bulletin_id, entry_id)
     entry.removed, entry.position = False, 0
-
-
-def set_summary(session: Session, candidate_id: int, summary: str | None) -> None:
-    """The reviewer's summary of a candidate (blank: back to the abstract)."""
-    candidate = session.get(Candidate, candidate_id)
-    if candidate is None:
-        raise BulletinError(f"no candidate with id {candidate_id}")
-    text = (summary or "").strip()
-    candidate.summary = text or None
 
 
 def publish_bulletin(

@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,6 +133,10 @@ def _sort_key(sort: str) -> ColumnElement[Any]:
     return Candidate.created_at.expression
 
 
+#: Numbers in a page link are ids, years or scores: anything wider is a damaged link.
+_MAX_INT = 2**31 - 1
+
+
 def _encode_cursor(sort: str, value: Any, candidate_id: int) -> str:
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.UTC).isoformat()
@@ -143,12 +148,17 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, value, candidate_id = json.loads(raw)
-        if kind != sort or not isinstance(candidate_id, int):
+        if kind != sort or not isinstance(candidate_id, int) or abs(candidate_id) > _MAX_INT:
             raise ValueError(kind)
         if sort == "found":
             value = dt.datetime.fromisoformat(value)
-        elif not isinstance(value, int | float):
-            raise ValueError(value)
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or abs(value) > _MAX_INT
+        ):
+            raise ValueError(value)  # no number a column holds: the database would refuse it
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         raise QueueError(
             "that page link is out of date or damaged: start from the first page"
@@ -266,7 +276,7 @@ def get_candidate(session: Session, candidate_id: int) -> CandidateView:
     """One candidate with its work, provenance, history, other topics and linked works."""
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
-        raise NotFoundError(f"no candidate {candidate_id}")
+        raise NotFoundError(f"there is no item {candidate_id}")
     return _views(session, [candidate], details=True)[0]
 
 
@@ -458,3 +468,13 @@ def candidate_for_work(session: Session, topic: str, work_id: int) -> int:
     if found is None:
         raise NotFoundError(f"work {work_id} has no candidate in topic {topic!r}")
     return found
+
+
+def candidate_versions(session: Session, candidate_ids: list[int]) -> dict[int, int]:
+    """The current version of each of these candidates (for forms that edit them)."""
+    if not candidate_ids:
+        return {}
+    rows = session.execute(
+        select(Candidate.id, Candidate.version).where(Candidate.id.in_(candidate_ids))
+    ).all()
+    return {row.id: row.version for row in rows}

@@ -37,7 +37,7 @@ def candidate_state(session: Session, candidate_id: int) -> CandidateState:
     """What the queue rules need to know of a stored candidate."""
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
-        raise NotFoundError(f"no candidate {candidate_id}")
+        raise NotFoundError(f"there is no item {candidate_id}")
     return state_of(candidate)
 
 
@@ -152,7 +152,7 @@ def _versioned_update(
             )
         ).first()
         if current is None:
-            raise NotFoundError(f"no candidate {candidate_id}")
+            raise NotFoundError(f"there is no item {candidate_id}")
         raise conflict(
             CandidateState(
                 candidate_id, CandidateStatus(current.status), current.version, current.decided_by

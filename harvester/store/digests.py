@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.core.digest import DigestItem, FeedProblem, RunProblem, SilentSource, plain_text
+from harvester.core.digest import DigestItem, FeedProblem, RunProblem, SilentSource
+from harvester.core.text import plain_text
 from harvester.store.tables import Candidate, Digest, FeedState, Run, Work
 
 #: Statuses that mean "this week's digest is done" (``empty``: nothing new, and the topic said
@@ -181,7 +182,7 @@ def new_items(
             else str(part.get("text", ""))
             for part in work.abstract
             if isinstance(part, dict)
-        ) or plain_text(work.summary_html)
+        ) or (plain_text(work.summary_html) or None)
         items.append(
             DigestItem(
                 candidate_id=candidate.id,

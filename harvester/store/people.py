@@ -86,13 +86,6 @@ def enable_user(session: Session, user_id: int) -> None:
     user.active = True
 
 
-def disable_user_by_id(session: Session, user_id: int) -> None:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"no account {user_id}")
-    users.disable_user(session, user.email)
-
-
 def issue_reset_link(session: Session, user_id: int, *, now: dt.datetime) -> str:
     """A token for a one-time link that sets a new password, valid for a day; earlier unused
     links of the account stop working."""
@@ -143,11 +136,10 @@ def reset_password(session: Session, token: str, password: str, *, now: dt.datet
     """Set the password of the link's account (and enable it); the link is used up. Returns
     the account's e-mail."""
     row = _live(session, token, "reset", now)
-    users.check_password(password)
     user = session.get(User, row.user_id)
     if user is None:
         raise AuthError("this link has expired or was used already")
-    user.password_hash = users.hash_password(password)
+    users.set_password(session, user.email, password)  # ends the account's sessions
     user.active = True
     row.used_at = now
     return user.email

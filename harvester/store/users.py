@@ -1,7 +1,9 @@
-"""Web UI accounts, API tokens and failed-login records.
+"""Web UI accounts, browser sessions, API tokens and failed-login records.
 
-Passwords are hashed with Argon2 (argon2-cffi); API tokens are random and only their SHA-256 is
-stored, so a copy of the database gives neither away.
+Passwords are hashed with Argon2 (argon2-cffi); session ids and API tokens are random and only
+their SHA-256 is stored, so a copy of the database gives none of them away. A session lives in
+the database, so it ends for good on sign-out, on a password change and when the account is
+disabled, whatever copies of the cookie exist.
 """
 
 from __future__ import annotations
@@ -14,23 +16,30 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from harvester.core.errors import AuthError, NotFoundError, StoreError
-from harvester.store.tables import ApiToken, LoginAttempt, User
+from harvester.store.tables import ApiToken, LoginAttempt, User, WebSession
 
 __all__ = [
+    "FailedLogins",
     "UserView",
     "add_token",
     "add_user",
     "authenticate",
     "check_password",
+    "clear_failed_logins",
     "disable_user",
+    "end_session",
+    "end_sessions",
     "failed_logins",
     "find_user",
     "list_users",
     "record_failed_login",
+    "session_user",
+    "set_password",
+    "start_session",
     "token_user",
 ]
 
@@ -120,6 +129,20 @@ def disable_user(session: Session, email: str) -> UserView:
     user.active = False
     for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
         token.active = False
+    end_sessions(session, user.id)
+    session.flush()
+    return _view(user)
+
+
+def set_password(session: Session, email: str, password: str) -> UserView:
+    """A new password for the account ``email``; every session it has ends."""
+    email = normalise_email(email)
+    check_password(password)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise NotFoundError(f"no account for {email}")
+    user.password_hash = _HASHER.hash(password)
+    end_sessions(session, user.id)
     session.flush()
     return _view(user)
 
@@ -154,22 +177,77 @@ def record_failed_login(session: Session, email: str, address: str, now: dt.date
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=1)))
 
 
-def failed_logins(
-    session: Session, email: str, address: str, since: dt.datetime
-) -> tuple[int, int]:
-    """Failed logins since ``since``: for this account, and from this address."""
+@dataclass(frozen=True, slots=True)
+class FailedLogins:
+    """Failed sign-ins since some time: for this account from this address (and the last of
+    them), and from this address for any account."""
+
+    pair: int
+    pair_last: dt.datetime | None
+    address: int
+
+
+def failed_logins(session: Session, email: str, address: str, since: dt.datetime) -> FailedLogins:
+    """Failed logins since ``since`` from ``address``: for the account ``email``, and in all."""
     email = email.strip().lower()[:255]
     rows = session.execute(
-        select(LoginAttempt.email, LoginAttempt.address).where(
-            LoginAttempt.at >= since,
-            or_(LoginAttempt.email == email, LoginAttempt.address == address[:64]),
+        select(LoginAttempt.email, LoginAttempt.at).where(
+            LoginAttempt.at >= since, LoginAttempt.address == address[:64]
         )
     ).all()
-    return sum(r.email == email for r in rows), sum(r.address == address[:64] for r in rows)
+    mine = [r.at for r in rows if r.email == email]
+    return FailedLogins(len(mine), max(mine) if mine else None, len(rows))
 
 
-def clear_failed_logins(session: Session, email: str) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email.strip().lower()))
+def clear_failed_logins(session: Session, email: str, address: str) -> None:
+    """Forget the failed logins of ``email`` from ``address`` (after a successful one)."""
+    session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.email == email.strip().lower()[:255],
+            LoginAttempt.address == address[:64],
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------- sessions
+
+
+def start_session(
+    session: Session, user_id: int, *, now: dt.datetime, lifetime: dt.timedelta
+) -> str:
+    """A new session for the account ``user_id``, lasting ``lifetime``: the id for the cookie
+    (only its hash is stored)."""
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=_token_hash(token),
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: str, *, now: dt.datetime) -> UserView | None:
+    """The active account of an unexpired session, or None."""
+    row = session.execute(
+        select(User)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(WebSession.token_hash == _token_hash(token), WebSession.expires_at > now)
+    ).scalar_one_or_none()
+    return _view(row) if row is not None and row.active else None
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of the account ``user_id`` (password changed, account disabled)."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
 # ------------------------------------------------------------------------------------ tokens

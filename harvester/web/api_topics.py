@@ -20,9 +20,9 @@ from harvester.store import people
 from harvester.store import topics as store
 from harvester.store.reports import run_page
 from harvester.store.tables import User
-from harvester.web.access import require, role_in, visible_slugs
-from harvester.web.auth import ApiUser
-from harvester.web.topic_pages import harvest_jobs
+from harvester.web.access import Reviewer, require, role_in, visible_slugs
+from harvester.web.deps import Db, RowId, Topics
+from harvester.web.topic_pages import Jobs
 
 router = APIRouter(prefix="/api", tags=["topics"])
 
@@ -72,18 +72,18 @@ def _topic_json(row: store.StoredTopic) -> dict[str, Any]:
 
 
 @router.get("/topics")
-def list_topics(request: Request, user: ApiUser) -> list[dict[str, Any]]:
+def list_topics(request: Request, user: Reviewer, db: Db) -> list[dict[str, Any]]:
     """The topics this account may see."""
-    with request.app.state.db.read() as session:
+    with db.read() as session:
         rows = store.stored_topics(session)
-    shown = set(visible_slugs(request, user, [row.slug for row in rows]))
+    shown = set(visible_slugs(request, db, user, [row.slug for row in rows]))
     return [jsonable_encoder(_topic_json(row)) for row in rows if row.slug in shown]
 
 
 @router.get("/topics/{slug}")
-def get_topic(request: Request, slug: str, user: ApiUser) -> dict[str, Any]:
-    require(request, user, slug)
-    with request.app.state.db.read() as session:
+def get_topic(request: Request, slug: str, user: Reviewer, db: Db) -> dict[str, Any]:
+    require(request, db, user, slug)
+    with db.read() as session:
         row = store.stored_topic(session, slug)
     if row is None:
         raise HTTPException(404, f"no topic {slug!r}")
@@ -91,12 +91,12 @@ def get_topic(request: Request, slug: str, user: ApiUser) -> dict[str, Any]:
 
 
 @router.put("/topics/{slug}")
-def put_topic(request: Request, slug: str, body: TopicIn, user: ApiUser) -> dict[str, Any]:
+def put_topic(request: Request, slug: str, body: TopicIn, user: Reviewer, db: Db) -> dict[str, Any]:
     """Create or change a topic (editors of the topic and admins; only admins create)."""
-    with request.app.state.db.read() as session:
+    with db.read() as session:
         exists = store.stored_topic(session, slug) is not None
     if exists:
-        require(request, user, slug, edit=True)
+        require(request, db, user, slug, edit=True)
     elif not user.is_admin:
         raise HTTPException(403, "only an administrator can add a topic")
     settings = dict(body.settings)
@@ -110,7 +110,7 @@ def put_topic(request: Request, slug: str, body: TopicIn, user: ApiUser) -> dict
     except (TypeError, ValueError) as exc:
         raise HTTPException(422, f"the settings cannot be written as a topic file: {exc}") from None
     try:
-        with request.app.state.db.write() as session:
+        with db.write() as session:
             store.save_topic(
                 session,
                 document,
@@ -130,37 +130,41 @@ def put_topic(request: Request, slug: str, body: TopicIn, user: ApiUser) -> dict
 
 
 @router.delete("/topics/{slug}", status_code=204)
-def delete_topic(request: Request, slug: str, user: ApiUser) -> None:
+def delete_topic(slug: str, user: Reviewer, db: Db) -> None:
     """Remove a topic's settings (admins); its works, queue and bulletins stay."""
     if not user.is_admin:
         raise HTTPException(403, "only an administrator can remove a topic")
     try:
-        with request.app.state.db.write() as session:
+        with db.write() as session:
             store.delete_topic(session, slug, actor=user.email, now=dt.datetime.now(dt.UTC))
     except NotFoundError as exc:
         raise HTTPException(404, exc.message) from None
 
 
 @router.get("/topics/{slug}/changes")
-def topic_changes(request: Request, slug: str, user: ApiUser) -> list[dict[str, Any]]:
-    require(request, user, slug)
-    with request.app.state.db.read() as session:
+def topic_changes(request: Request, slug: str, user: Reviewer, db: Db) -> list[dict[str, Any]]:
+    require(request, db, user, slug)
+    with db.read() as session:
         changes = store.topic_changes(session, slug, limit=200)
     return jsonable_encoder([dataclasses.asdict(c) for c in changes])  # type: ignore[no-any-return]
 
 
 @router.post("/topics/{slug}/harvest", status_code=202)
 def harvest_topic(
-    request: Request, slug: str, user: ApiUser, source: str | None = None
+    request: Request,
+    slug: str,
+    user: Reviewer,
+    db: Db,
+    topics: Topics,
+    jobs: Jobs,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Start a harvest of the topic (all sources, or ``source``) in the service; 409 while one
     is running. Follow it with ``GET /api/harvests/{id}`` or the runs it lists."""
-    require(request, user, slug, edit=True)
+    require(request, db, user, slug, edit=True)
     try:
-        topic = request.app.state.topics.get(slug)
-        job = harvest_jobs(request).start(
-            topic, by=user.email, sources=[source] if source else None
-        )
+        topic = topics.get(slug)
+        job = jobs.start(topic, by=user.email, sources=[source] if source else None)
     except NotFoundError as exc:
         raise HTTPException(404, exc.message) from None
     except HarvesterError as exc:
@@ -169,24 +173,24 @@ def harvest_topic(
 
 
 @router.get("/harvests/{job_id}")
-def harvest_status(request: Request, job_id: int, user: ApiUser) -> dict[str, Any]:
+def harvest_status(
+    request: Request, job_id: RowId, user: Reviewer, db: Db, jobs: Jobs
+) -> dict[str, Any]:
     """A harvest started through the API or the topic page: its state and progress per source."""
-    job = harvest_jobs(request).get(job_id) if 0 < job_id < 2**31 else None
-    if job is None or role_in(request, user, job.topic) is None:
+    job = jobs.get(job_id)
+    if job is None or role_in(request, db, user, job.topic) is None:
         raise HTTPException(404, "no such harvest")
     return jsonable_encoder(dataclasses.asdict(job))  # type: ignore[no-any-return]
 
 
 @router.get("/runs/{run_id}")
-def get_run(request: Request, run_id: int, user: ApiUser) -> dict[str, Any]:
+def get_run(request: Request, run_id: RowId, user: Reviewer, db: Db) -> dict[str, Any]:
     """One harvest run: topic, source, status, counts, error (admins and the topic's
     editors)."""
-    if not 0 < run_id < 2**31:
-        raise HTTPException(404, "no such run")
-    with request.app.state.db.read() as session:
+    with db.read() as session:
         page = run_page(session, before=run_id + 1, limit=1)
     run = page.items[0] if page.items and page.items[0].id == run_id else None
-    if run is None or role_in(request, user, run.topic) not in ("admin", "editor"):
+    if run is None or role_in(request, db, user, run.topic) not in ("admin", "editor"):
         raise HTTPException(404, "no such run")
     return jsonable_encoder(dataclasses.asdict(run))  # type: ignore[no-any-return]
 
@@ -200,10 +204,10 @@ def _admin(user: Any) -> None:
 
 
 @router.get("/users")
-def list_people(request: Request, user: ApiUser) -> list[dict[str, Any]]:
+def list_people(user: Reviewer, db: Db) -> list[dict[str, Any]]:
     """Every account with what it may do (admins)."""
     _admin(user)
-    with request.app.state.db.read() as session:
+    with db.read() as session:
         roles = people.all_roles(session)
         rows = list(session.scalars(select(User).order_by(User.email)))
         return [
@@ -219,12 +223,10 @@ def list_people(request: Request, user: ApiUser) -> list[dict[str, Any]]:
 
 
 @router.put("/users/{user_id}/roles")
-def put_roles(request: Request, user_id: int, body: RolesIn, user: ApiUser) -> dict[str, Any]:
+def put_roles(user_id: RowId, body: RolesIn, user: Reviewer, db: Db) -> dict[str, Any]:
     """Set an account's roles per topic (and whether it is an admin)."""
     _admin(user)
-    if not 0 < user_id < 2**31:
-        raise HTTPException(404, "no such account")
-    with request.app.state.db.write() as session:
+    with db.write() as session:
         account = session.get(User, user_id)
         if account is None:
             raise HTTPException(404, "no such account")

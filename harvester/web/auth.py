@@ -1,114 +1,85 @@
-"""Sessions, CSRF tokens, login with throttling, and API tokens.
+"""Signing in and out, changing one's password, and the sign-in throttle.
 
-A session cookie (signed, HttpOnly, SameSite=Lax, Secure when the app is served over HTTPS)
-holds the account id and a CSRF token. Every form carries the token in a hidden ``csrf`` field
-(scripts send it as ``X-CSRF-Token``) and every POST from a page is refused without it. Failed
-logins are counted per account and per address; past the limits the login form refuses for a
-while, whatever the password. Scripts calling the API send ``Authorization: Bearer <token>``.
+Signing in starts a session kept in the database (:mod:`harvester.store.users`); signing out
+ends it there, so a copy of the cookie opens nothing afterwards. A new password ends every
+session of the account but the one that set it.
+
+Failed sign-ins are counted per account *and* address together, with a growing delay (OWASP's
+Authentication Cheat Sheet): after :data:`FREE_TRIES` failures that pair waits
+:data:`FIRST_DELAY`, doubling with each further failure up to :data:`MAX_DELAY`. Someone
+guessing elsewhere therefore never locks the real account holder out at their own address. An
+address that fails :data:`MAX_PER_ADDRESS` times within :data:`ADDRESS_WINDOW`, whatever the
+accounts, is refused for that while (password spraying). The address is the client's as
+:func:`harvester.web.access.client_address` finds it: proxy headers count only from
+``[web] trusted_proxies``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from pydantic import BaseModel
 
-from harvester.core.errors import AuthError
+from harvester.core.errors import AuthError, StoreError
 from harvester.store import users
-from harvester.store.users import UserView
+from harvester.store.users import FailedLogins
+from harvester.web.access import (
+    SESSION_LIFETIME,
+    ClientAddress,
+    CsrfChecked,
+    Reviewer,
+    csrf_token,
+)
+from harvester.web.deps import Db, Templates
+
+__all__ = ["SESSION_LIFETIME", "retry_after", "router"]
 
 router = APIRouter(include_in_schema=False)
 
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-MAX_PER_ACCOUNT = 5
+FREE_TRIES = 5
+FIRST_DELAY = dt.timedelta(seconds=30)
+MAX_DELAY = dt.timedelta(minutes=15)
+PAIR_WINDOW = dt.timedelta(days=1)
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
 MAX_PER_ADDRESS = 20
 
 
-class LoginRequired(Exception):
-    """Raised by :func:`page_user` when there is no session; the app redirects to /login."""
+def retry_after(failed: FailedLogins, now: dt.datetime) -> dt.timedelta | None:
+    """How long this account and address must still wait before another try, or None."""
+    if failed.address >= MAX_PER_ADDRESS:
+        return ADDRESS_WINDOW
+    if failed.pair < FREE_TRIES or failed.pair_last is None:
+        return None
+    delay = min(FIRST_DELAY * 2 ** (failed.pair - FREE_TRIES), MAX_DELAY)
+    left = failed.pair_last + delay - now
+    return left if left > dt.timedelta(0) else None
 
 
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+def _wait_text(wait: dt.timedelta) -> str:
+    seconds = max(1, int(wait.total_seconds() + 0.999))
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{(seconds + 59) // 60} minutes"
 
 
-async def check_csrf(request: Request) -> FormData:
-    """The posted form, when its CSRF token is the session's; 403 otherwise."""
-    form = await request.form()
-    sent = request.headers.get("x-csrf-token") or form.get("csrf")
-    expected = request.session.get("csrf")
-    if (
-        not isinstance(sent, str)
-        or not isinstance(expected, str)
-        or not secrets.compare_digest(sent, expected)
-    ):
-        raise HTTPException(
-            403,
-            "This form has expired or did not come from this site. Reload the page and try again.",
-        )
-    return form
+class LoginForm(BaseModel):
+    email: str = ""
+    password: str = ""
+    next: str = "/"
 
 
-def page_user(request: Request) -> UserView:
-    """The signed-in account of a page request; :class:`LoginRequired` without one."""
-    user_id = request.session.get("uid")
-    if not isinstance(user_id, int):
-        raise LoginRequired
-    with request.app.state.db.read() as session:
-        user = users.find_user(session, user_id)
-    if user is None:
-        request.session.clear()
-        raise LoginRequired
-    return user
-
-
-def admin_user(request: Request) -> UserView:
-    user = page_user(request)
-    if not user.is_admin:
-        raise HTTPException(403, "Only an administrator can see this page.")
-    return user
-
-
-def api_user(request: Request) -> UserView:
-    """The account of an API call: a bearer token (or the browser's session, for reads)."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        with request.app.state.db.read() as session:
-            try:
-                return users.token_user(session, header[7:].strip())
-            except AuthError:
-                pass
-        raise HTTPException(
-            401, "unknown or disabled API token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if request.method == "GET" and isinstance(request.session.get("uid"), int):
-        try:
-            return page_user(request)
-        except LoginRequired:
-            pass
-    raise HTTPException(
-        401,
-        "an API token is required (Authorization: Bearer ...)",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+class PasswordForm(BaseModel):
+    current: str = ""
+    new: str = ""
+    confirm: str = ""
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - a query name
-    templates = request.app.state.templates
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
+def login_page(request: Request, templates: Templates, next: str = "/") -> Response:  # noqa: A002 - a query name
+    return templates.TemplateResponse(
         request,
         "login.html",
         {"csrf": csrf_token(request), "next": _local(next), "error": None, "email": ""},
@@ -116,53 +87,108 @@ def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - a
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    form = await check_csrf(request)
-    email = str(form.get("email", ""))[:255]
-    password = str(form.get("password", ""))
-    address = client_address(request)
+def login(
+    request: Request,
+    _csrf: CsrfChecked,
+    form: Annotated[LoginForm, Form()],
+    db: Db,
+    templates: Templates,
+    address: ClientAddress,
+) -> Response:
+    email = form.email[:255]
     now = dt.datetime.now(dt.UTC)
-    db = request.app.state.db
-    error = None
+    error, status, headers = None, 200, {}
     with db.write() as session:
-        per_account, per_address = users.failed_logins(
-            session, email, address, now - THROTTLE_WINDOW
-        )
-        if per_account >= MAX_PER_ACCOUNT or per_address >= MAX_PER_ADDRESS:
-            error = "Too many failed sign-ins. Wait 15 minutes, then try again."
-            status = 429
+        failed = users.failed_logins(session, email, address, now - PAIR_WINDOW)
+        recent = users.failed_logins(session, email, address, now - ADDRESS_WINDOW)
+        wait = retry_after(FailedLogins(failed.pair, failed.pair_last, recent.address), now)
+        if wait is not None:
+            error = f"Too many failed sign-ins. Wait {_wait_text(wait)}, then try again."
+            status, headers = 429, {"Retry-After": str(int(wait.total_seconds()) + 1)}
         else:
             try:
-                user = users.authenticate(session, email, password)
-            except AuthError as exc:
+                user = users.authenticate(session, email, form.password)
+            except AuthError:
                 users.record_failed_login(session, email, address, now)
-                error, status = exc.message[0].upper() + exc.message[1:] + ".", 401
+                error, status = "Wrong e-mail address or password.", 401
             else:
-                users.clear_failed_logins(session, email)
+                users.clear_failed_logins(session, email, address)
+                sid = users.start_session(session, user.id, now=now, lifetime=SESSION_LIFETIME)
     if error is not None:
-        templates = request.app.state.templates
-        return templates.TemplateResponse(  # type: ignore[no-any-return]
+        return templates.TemplateResponse(
             request,
             "login.html",
             {
                 "csrf": csrf_token(request),
-                "next": _local(str(form.get("next", "/"))),
+                "next": _local(form.next),
                 "error": error,
                 "email": email,
             },
             status_code=status,
+            headers=headers,
         )
-    request.session.clear()  # a new session id's worth: no fixation of the old one
-    request.session["uid"] = user.id
+    request.session.clear()  # a new session: no fixation of the old one
+    request.session["sid"] = sid
     csrf_token(request)
-    return RedirectResponse(_local(str(form.get("next", "/"))), status_code=303)
+    return RedirectResponse(_local(form.next), status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    await check_csrf(request)
+def logout(request: Request, _csrf: CsrfChecked, db: Db) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        with db.write() as session:
+            users.end_session(session, sid)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+def password_page(request: Request, user: Reviewer, templates: Templates) -> Response:
+    return templates.TemplateResponse(
+        request, "password.html", {"user": user, "csrf": csrf_token(request), "error": None}
+    )
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    user: Reviewer,
+    _csrf: CsrfChecked,
+    form: Annotated[PasswordForm, Form()],
+    db: Db,
+    templates: Templates,
+) -> Response:
+    now = dt.datetime.now(dt.UTC)
+    error = None
+    if form.new != form.confirm:
+        error = "The new password and its confirmation differ."
+    else:
+        with db.write() as session:
+            try:
+                users.authenticate(session, user.email, form.current)
+            except AuthError:
+                error = "The current password is wrong."
+            else:
+                try:
+                    users.set_password(session, user.email, form.new)
+                except StoreError as exc:
+                    error = exc.message[0].upper() + exc.message[1:] + "."
+                else:
+                    sid = users.start_session(session, user.id, now=now, lifetime=SESSION_LIFETIME)
+    if error is not None:
+        return templates.TemplateResponse(
+            request,
+            "password.html",
+            {"user": user, "csrf": csrf_token(request), "error": error},
+            status_code=400,
+        )
+    request.session["sid"] = sid
+    request.session["flash"] = {
+        "text": "Password changed; every other session of this account has ended.",
+        "error": False,
+    }
+    return RedirectResponse("/", status_code=303)
 
 
 def _local(path: str) -> str:
@@ -170,8 +196,3 @@ def _local(path: str) -> str:
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     return path
-
-
-PageUser = Annotated[UserView, Depends(page_user)]
-AdminUser = Annotated[UserView, Depends(admin_user)]
-ApiUser = Annotated[UserView, Depends(api_user)]

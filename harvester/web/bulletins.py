@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from harvester.config.settings import Topic
 from harvester.core.bulletin import BulletinDoc, period_label
-from harvester.core.errors import BulletinError, NotFoundError
+from harvester.core.errors import BulletinError, NotFoundError, QueueError
 from harvester.core.layout import arrange
 from harvester.render.formats import FORMATS, render
+from harvester.store.candidates import candidate_versions
 from harvester.store.db import Database
 from harvester.usecases.bulletin import workflow
-from harvester.web.auth import PageUser, check_csrf, csrf_token
+from harvester.web.access import CsrfChecked, Reviewer, TopicFromPath, csrf_token
+from harvester.web.deps import MAX_ID, Db, RowId, Templates
+from harvester.web.pages import EditForm, edit_card
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,19 +68,46 @@ FORMAT_LABELS = {
 }
 
 
-def _topic(request: Request, slug: str) -> Topic:
-    try:
-        topic: Topic = request.app.state.topics.get(slug)
-    except NotFoundError as exc:
-        raise HTTPException(404, exc.message) from None
-    return topic
+FormId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-def _draft(request: Request, topic: Topic) -> tuple[int, BulletinDoc] | None:
+class EntryForm(BaseModel):
+    entry: FormId
+
+
+class MoveForm(EntryForm):
+    section: str = ""
+    position: Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]  # 1-based, as shown on the page
+
+
+class SummaryForm(BaseModel):
+    candidate: FormId
+    version: Annotated[int, Field(ge=0, le=MAX_ID)]
+    summary: str = ""
+
+
+class PublishForm(BaseModel):
+    confirm: str = ""
+    bulletin: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+
+
+def _draft(db: Database, topic: Topic) -> tuple[int, BulletinDoc] | None:
     try:
-        return workflow.draft_doc(request.app.state.db, topic)
+        return workflow.draft_doc(db, topic)
     except BulletinError:
         return None
+
+
+def _versions(db: Database, doc: BulletinDoc | None) -> dict[int, int]:
+    """The version of each entry's candidate, for the summary forms' version check."""
+    if doc is None:
+        return {}
+    with db.read() as session:
+        return candidate_versions(session, [item.candidate_id for item in doc.items])
+
+
+def _no_draft(topic: Topic) -> NotFoundError:
+    return NotFoundError(f"“{topic.name}” has no draft bulletin yet")
 
 
 def _page_url(slug: str) -> str:
@@ -85,13 +116,6 @@ def _page_url(slug: str) -> str:
 
 def _flash(request: Request, text: str, *, error: bool = False) -> None:
     request.session["flash"] = {"text": text, "error": error}
-
-
-def _int(form: Any, name: str) -> int:
-    try:
-        return int(str(form.get(name, "")))
-    except ValueError:
-        raise HTTPException(400, f"the form has no valid {name}; reload the page") from None
 
 
 def _download(data: bytes, fmt: str, filename: str) -> Response:
@@ -108,18 +132,18 @@ def _filename(slug: str, doc: BulletinDoc, fmt: str, label: str) -> str:
 
 
 @router.get("/topics/{slug}/bulletin", response_class=HTMLResponse)
-def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
-    topic = _topic(request, slug)
-    found = _draft(request, topic)
+def bulletin_page(
+    request: Request, user: Reviewer, topic: TopicFromPath, db: Db, templates: Templates
+) -> Response:
+    slug = topic.slug
+    found = _draft(db, topic)
     sections: list[tuple[str, list[Any]]] = []
     doc = None
     if found is not None:
         doc = found[1]
         sections = [(spec.title, items) for spec, items in arrange(doc)]
-    past = [
-        b for b in workflow.list_bulletins(request.app.state.db, slug) if b.status == "published"
-    ]
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+    past = [b for b in workflow.list_bulletins(db, slug) if b.status == "published"]
+    return templates.TemplateResponse(
         request,
         "bulletin.html",
         {
@@ -132,7 +156,8 @@ def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
             "count": sum(len(items) for _, items in sections),
             "formats": [(fmt, FORMAT_LABELS[fmt]) for fmt in FORMATS],
             "past": past,
-            "removed": workflow.removed_entries(request.app.state.db, found[0]) if found else [],
+            "removed": workflow.removed_entries(db, found[0]) if found else [],
+            "versions": _versions(db, doc),
             "period_label": period_label,
             "csrf": csrf_token(request),
             "flash": request.session.pop("flash", None),
@@ -141,55 +166,51 @@ def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
 
 
 @router.post("/topics/{slug}/bulletin/draft")
-async def bulletin_draft(request: Request, slug: str, user: PageUser) -> Response:
-    await check_csrf(request)
-    topic = _topic(request, slug)
+def bulletin_draft(
+    request: Request, user: Reviewer, topic: TopicFromPath, _csrf: CsrfChecked, db: Db
+) -> Response:
     try:
-        bulletin_id, doc = workflow.draft(
-            request.app.state.db, topic, now=dt.datetime.now(dt.UTC), actor=user.email
-        )
+        bulletin_id, doc = workflow.draft(db, topic, now=dt.datetime.now(dt.UTC), actor=user.email)
     except BulletinError as exc:
         _flash(request, exc.message, error=True)
     else:
         _flash(request, f"Draft {bulletin_id} refreshed: {len(doc.items)} entries.")
-    return RedirectResponse(_page_url(slug), status_code=303)
+    return RedirectResponse(_page_url(topic.slug), status_code=303)
 
 
 @router.get("/topics/{slug}/bulletin/preview", response_class=HTMLResponse)
-def bulletin_preview(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
-    topic = _topic(request, slug)
-    found = _draft(request, topic)
+def bulletin_preview(user: Reviewer, topic: TopicFromPath, db: Db) -> Response:  # noqa: ARG001
+    found = _draft(db, topic)
     if found is None:
-        raise HTTPException(404, f"topic {slug!r} has no draft bulletin")
+        raise _no_draft(topic)
     response = HTMLResponse(render(found[1], "html"))
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     return response
 
 
 @router.get("/topics/{slug}/bulletin/download/{fmt}")
-def bulletin_download(request: Request, slug: str, fmt: str, user: PageUser) -> Response:  # noqa: ARG001
+def bulletin_download(user: Reviewer, topic: TopicFromPath, fmt: str, db: Db) -> Response:  # noqa: ARG001
     if fmt not in FORMATS:
-        raise HTTPException(404, f"unknown format {fmt!r}")
-    topic = _topic(request, slug)
-    found = _draft(request, topic)
+        raise HTTPException(404, f"There is no {fmt!r} format.")
+    found = _draft(db, topic)
     if found is None:
-        raise HTTPException(404, f"topic {slug!r} has no draft bulletin")
-    return _download(render(found[1], fmt), fmt, _filename(slug, found[1], fmt, "draft"))
+        raise _no_draft(topic)
+    return _download(render(found[1], fmt), fmt, _filename(topic.slug, found[1], fmt, "draft"))
 
 
 @router.get("/bulletins/{bulletin_id}/download/{fmt}")
 def published_download(
-    request: Request,
-    bulletin_id: int,
+    bulletin_id: RowId,
     fmt: str,
-    user: PageUser,  # noqa: ARG001
+    user: Reviewer,  # noqa: ARG001 - access rule
+    db: Db,
 ) -> Response:
     if fmt not in FORMATS:
-        raise HTTPException(404, f"unknown format {fmt!r}")
+        raise HTTPException(404, f"There is no {fmt!r} format.")
     try:
-        doc = workflow.published_doc(request.app.state.db, bulletin_id)
-    except BulletinError as exc:
-        raise HTTPException(404, exc.message) from None
+        doc = workflow.published_doc(db, bulletin_id)
+    except BulletinError as exc:  # a draft has no published form to download
+        raise NotFoundError(exc.message) from None
     return _download(render(doc, fmt), fmt, f"bulletin-{bulletin_id}.{SUFFIXES[fmt]}")
 
 
@@ -204,18 +225,22 @@ def _change(request: Request, slug: str, done: str, call: Any) -> Response:
 
 
 @router.post("/topics/{slug}/bulletin/move")
-async def bulletin_move(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
-    form = await check_csrf(request)
-    topic = _topic(request, slug)
-    entry_id = _int(form, "entry")
-    section = str(form.get("section") or "")
-    position = _int(form, "position")  # 1-based, as shown on the page
+def bulletin_move(
+    request: Request,
+    user: Reviewer,  # noqa: ARG001 - access rule
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[MoveForm, Form()],
+    db: Db,
+) -> Response:
+    slug = topic.slug
+    entry_id = form.entry
     try:
-        workflow.move_entry(request.app.state.db, topic, entry_id, section, max(position, 1) - 1)
+        workflow.move_entry(db, topic, entry_id, form.section, max(form.position, 1) - 1)
     except BulletinError as exc:
         _flash(request, exc.message, error=True)
         return RedirectResponse(_page_url(slug), status_code=303)
-    found = _draft(request, topic)
+    found = _draft(db, topic)
     where = [
         (title.title, n)
         for title, items in (arrange(found[1]) if found else [])
@@ -227,54 +252,93 @@ async def bulletin_move(request: Request, slug: str, user: PageUser) -> Response
 
 
 @router.post("/topics/{slug}/bulletin/remove")
-async def bulletin_remove(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
-    return await _entry_change(
+def bulletin_remove(
+    request: Request,
+    user: Reviewer,  # noqa: ARG001 - access rule
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[EntryForm, Form()],
+    db: Db,
+) -> Response:
+    return _entry_change(
         request,
-        slug,
+        db,
+        topic,
+        form.entry,
         "Removed from the draft; the item stays accepted in the queue.",
         workflow.remove_entry,
     )
 
 
 @router.post("/topics/{slug}/bulletin/restore")
-async def bulletin_restore(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
-    return await _entry_change(request, slug, "Put back into the draft.", workflow.restore_entry)
-
-
-async def _entry_change(
-    request: Request, slug: str, done: str, action: Callable[[Database, Topic, int], None]
+def bulletin_restore(
+    request: Request,
+    user: Reviewer,  # noqa: ARG001 - access rule
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[EntryForm, Form()],
+    db: Db,
 ) -> Response:
-    """``action`` on the draft entry the form names (remove it, put it back)."""
-    form = await check_csrf(request)
-    topic = _topic(request, slug)
-    entry_id = _int(form, "entry")
-    return _change(request, slug, done, lambda: action(request.app.state.db, topic, entry_id))
-
-
-@router.post("/topics/{slug}/bulletin/summary")
-async def bulletin_summary(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
-    form = await check_csrf(request)
-    topic = _topic(request, slug)
-    candidate_id = _int(form, "candidate")
-    found = _draft(request, topic)
-    if found is None or candidate_id not in {item.candidate_id for item in found[1].items}:
-        raise HTTPException(404, f"candidate {candidate_id} is not in the draft of {slug!r}")
-    summary = str(form.get("summary") or "")
-    return _change(
-        request,
-        slug,
-        "Saved the summary." if summary.strip() else "Summary cleared: the abstract is shown.",
-        lambda: workflow.edit_summary(request.app.state.db, candidate_id, summary),
+    return _entry_change(
+        request, db, topic, form.entry, "Put back into the draft.", workflow.restore_entry
     )
 
 
+def _entry_change(
+    request: Request,
+    db: Database,
+    topic: Topic,
+    entry_id: int,
+    done: str,
+    action: Callable[[Database, Topic, int], None],
+) -> Response:
+    """``action`` on the draft entry the form names (remove it, put it back)."""
+    return _change(request, topic.slug, done, lambda: action(db, topic, entry_id))
+
+
+@router.post("/topics/{slug}/bulletin/summary")
+def bulletin_summary(
+    request: Request,
+    user: Reviewer,
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[SummaryForm, Form()],
+    db: Db,
+) -> Response:
+    """The card's summary edit (:func:`harvester.web.pages.edit_card`: a decision row and the
+    version check), for an entry of the draft."""
+    slug = topic.slug
+    found = _draft(db, topic)
+    if found is None or form.candidate not in {item.candidate_id for item in found[1].items}:
+        raise NotFoundError("That item is not in the draft bulletin (any more): reload the page.")
+    change = edit_card(
+        db,
+        form.candidate,
+        EditForm(version=form.version, field="summary", summary=form.summary),
+        user.email,
+    )
+    try:
+        change()
+    except QueueError as exc:  # ConflictError included: someone changed the item meanwhile
+        _flash(request, exc.message, error=True)
+    else:
+        _flash(
+            request,
+            "Saved the summary."
+            if form.summary.strip()
+            else "Summary cleared: the abstract is shown.",
+        )
+    return RedirectResponse(_page_url(slug), status_code=303)
+
+
 @router.get("/topics/{slug}/bulletin/publish", response_class=HTMLResponse)
-def bulletin_confirm(request: Request, slug: str, user: PageUser) -> Response:
-    topic = _topic(request, slug)
-    found = _draft(request, topic)
+def bulletin_confirm(
+    request: Request, user: Reviewer, topic: TopicFromPath, db: Db, templates: Templates
+) -> Response:
+    found = _draft(db, topic)
     if found is None:
-        raise HTTPException(404, f"topic {slug!r} has no draft bulletin")
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        raise _no_draft(topic)
+    return templates.TemplateResponse(
         request,
         "bulletin_publish.html",
         {
@@ -288,19 +352,23 @@ def bulletin_confirm(request: Request, slug: str, user: PageUser) -> Response:
 
 
 @router.post("/topics/{slug}/bulletin/publish")
-async def bulletin_publish(request: Request, slug: str, user: PageUser) -> Response:
-    form = await check_csrf(request)
-    topic = _topic(request, slug)
-    if form.get("confirm") != "yes":
+def bulletin_publish(
+    request: Request,
+    user: Reviewer,
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[PublishForm, Form()],
+    db: Db,
+) -> Response:
+    slug = topic.slug
+    if form.confirm != "yes":
         return RedirectResponse(f"{_page_url(slug)}/publish", status_code=303)
-    found = _draft(request, topic)
-    if found is None or found[0] != _int(form, "bulletin"):
+    found = _draft(db, topic)
+    if found is None or found[0] != form.bulletin:
         _flash(request, "The draft changed since you confirmed: check it again.", error=True)
         return RedirectResponse(_page_url(slug), status_code=303)
     try:
-        view = workflow.publish(
-            request.app.state.db, topic, now=dt.datetime.now(dt.UTC), actor=user.email
-        )
+        view = workflow.publish(db, topic, now=dt.datetime.now(dt.UTC), actor=user.email)
     except BulletinError as exc:
         _flash(request, exc.message, error=True)
     else:

@@ -2,8 +2,10 @@
 
 Every action is a plain form POST that works without JavaScript (the server redirects back to
 the queue); the page's script sends the same forms with ``X-Requested-With: fetch`` and gets the
-card's new HTML back to swap in place. Decisions go through :mod:`harvester.usecases.review`, which asks
-:mod:`harvester.core.queue_rules` for the rules.
+card's new HTML back to swap in place. Decisions go through :mod:`harvester.usecases.review`,
+which asks :mod:`harvester.core.queue_rules` for the rules. Forms are read into the models below;
+an unknown candidate or topic is a :class:`NotFoundError`, which :mod:`harvester.web.errors`
+answers with a 404.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 
 from harvester.config.settings import Topic
+from harvester.config.topics import Topics as TopicSource
 from harvester.core.errors import ConflictError, HarvesterError, NotFoundError, QueueError
 from harvester.core.models import CandidateStatus, CandidateView, WorkKind
 from harvester.store.candidates import (
@@ -29,8 +34,18 @@ from harvester.store.candidates import (
     status_counts,
     topic_sources,
 )
+from harvester.store.db import Database
+from harvester.store.users import UserView
 from harvester.usecases import review
-from harvester.web.auth import PageUser, check_csrf, csrf_token
+from harvester.web.access import (
+    CsrfChecked,
+    Reviewer,
+    TopicFromPath,
+    csrf_token,
+    require,
+    visible_slugs,
+)
+from harvester.web.deps import MAX_ID, Db, RowId, Templates, Topics
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +56,7 @@ ACTIONS = {
     "new": CandidateStatus.NEW,
 }
 PAGE_SIZE = 25
+Version = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +87,43 @@ def topic_info(topic: Topic) -> TopicInfo:
     )
 
 
-def _topic(request: Request, slug: str) -> TopicInfo:
-    try:
-        return topic_info(request.app.state.topics.get(slug))
-    except NotFoundError as exc:
-        raise HTTPException(404, exc.message) from None
+# ------------------------------------------------------------------------------------ forms
+
+
+class CardForm(BaseModel):
+    """What every card form carries: the version the reviewer saw and the page to go back to."""
+
+    version: Version
+    back: str = ""
+
+
+class DecideForm(CardForm):
+    action: Literal["accept", "reject", "defer", "new"]
+    note: str = ""
+    section: str = ""
+    reason: str = ""
+    reason_text: str = ""
+
+
+class EditForm(CardForm):
+    field: Literal["note", "summary"]
+    note: str = ""
+    summary: str = ""
+
+
+class BulkForm(BaseModel):
+    action: Literal["accept", "reject", "defer", "new"]
+    back: str = ""
+    ids: list[str] = []
+
+
+class AddForm(BaseModel):
+    title: str = ""
+    identifier: str = ""
+    source_name: str = ""
+    date: str = ""
+    summary: str = ""
+    kind: str = "news"
 
 
 def _fetching(request: Request) -> bool:
@@ -121,22 +169,38 @@ def query_from_params(slug: str, params: Any, *, limit: int = PAGE_SIZE) -> Cand
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: PageUser) -> Response:
-    topics = request.app.state.topics.all()
-    if len(topics) == 1:
-        return RedirectResponse(f"/topics/{topics[0].slug}", status_code=303)
-    with request.app.state.db.read() as session:
-        counts = {t.slug: status_counts(session, t.slug) for t in topics}
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+def home(
+    request: Request,
+    user: Reviewer,
+    db: Db,
+    topics: Topics,
+    templates: Templates,
+    list: bool = False,  # noqa: A002 - the query's name: the list even of one topic
+) -> Response:
+    shown = set(visible_slugs(request, db, user, topics.slugs()))
+    every = [topic for topic in topics.all() if topic.slug in shown]
+    if len(every) == 1 and not list:
+        return RedirectResponse(f"/topics/{every[0].slug}", status_code=303)
+    with db.read() as session:
+        counts = {t.slug: status_counts(session, t.slug) for t in every}
+    return templates.TemplateResponse(
         request,
         "topics.html",
-        {"user": user, "topics": topics, "counts": counts, "csrf": csrf_token(request)},
+        {
+            "user": user,
+            "topics": every,
+            "counts": counts,
+            "csrf": csrf_token(request),
+        },
     )
 
 
 @router.get("/topics/{slug}", response_class=HTMLResponse)
-def queue_page(request: Request, slug: str, user: PageUser) -> Response:
-    info = _topic(request, slug)
+def queue_page(
+    request: Request, user: Reviewer, topic: TopicFromPath, db: Db, templates: Templates
+) -> Response:
+    info = topic_info(topic)
+    slug = topic.slug
     params = request.query_params
     error = None
     try:
@@ -144,7 +208,7 @@ def queue_page(request: Request, slug: str, user: PageUser) -> Response:
     except QueueError as exc:
         error = exc.message
         query = CandidateQuery(topic=slug, statuses=(CandidateStatus.NEW,), limit=PAGE_SIZE)
-    with request.app.state.db.read() as session:
+    with db.read() as session:
         try:
             page = candidate_page(session, query)
         except QueueError as exc:
@@ -164,7 +228,7 @@ def queue_page(request: Request, slug: str, user: PageUser) -> Response:
     here = f"/topics/{slug}?" + urlencode(
         {**keep, **({"cursor": query.cursor} if query.cursor else {})}
     )
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+    return templates.TemplateResponse(
         request,
         "queue.html",
         {
@@ -190,168 +254,205 @@ def queue_page(request: Request, slug: str, user: PageUser) -> Response:
     )
 
 
-def _card_response(
-    request: Request,
-    candidate: CandidateView,
-    *,
-    back: str,
-    message: str | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    info = _topic(request, candidate.topic)
-    if _fetching(request):
-        return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
-            request,
-            "_card.html",
-            {
-                "c": candidate,
-                "topic": info,
-                "csrf": csrf_token(request),
-                "back": back,
-                "message": message,
-                "error": error,
-            },
-            status_code=status_code,
-        )
-    request.session["flash"] = {"text": error or message or "", "error": bool(error)}
-    return RedirectResponse(f"{back}#card-{candidate.id}", status_code=303)
+@dataclass(frozen=True, slots=True)
+class CardChange:
+    """A change to one card: the request it came in, the card as the reviewer saw it, and the
+    page to go back to."""
 
+    request: Request
+    db: Database
+    templates: Jinja2Templates
+    topic: TopicInfo
+    current: CandidateView
+    back: str
 
-def _current(request: Request, candidate_id: int) -> CandidateView:
-    with request.app.state.db.read() as session:
+    def respond(
+        self,
+        candidate: CandidateView,
+        *,
+        message: str | None = None,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        request = self.request
+        if _fetching(request):
+            return self.templates.TemplateResponse(
+                request,
+                "_card.html",
+                {
+                    "c": candidate,
+                    "topic": self.topic,
+                    "csrf": csrf_token(request),
+                    "back": self.back,
+                    "message": message,
+                    "error": error,
+                },
+                status_code=status_code,
+            )
+        request.session["flash"] = {"text": error or message or "", "error": bool(error)}
+        return RedirectResponse(f"{self.back}#card-{candidate.id}", status_code=303)
+
+    def apply(
+        self, change: Callable[[], CandidateView], message: Callable[[CandidateView], str]
+    ) -> Response:
+        """The card after ``change``, with ``message``; on a conflict the card as it now is
+        (409), when the rules refuse the move the card as it was (400)."""
         try:
-            return get_candidate(session, candidate_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, exc.message) from None
+            after = change()
+        except ConflictError as exc:
+            now = _current(self.db, self.current.id)
+            return self.respond(now, error=exc.message, status_code=409)
+        except QueueError as exc:
+            return self.respond(self.current, error=exc.message, status_code=400)
+        return self.respond(after, message=message(after))
 
 
-def _version(form: Any) -> int:
-    try:
-        return int(str(form.get("version", "")))
-    except ValueError:
-        raise HTTPException(400, "the form has no candidate version; reload the page") from None
+def _current(db: Database, candidate_id: int) -> CandidateView:
+    with db.read() as session:
+        return get_candidate(session, candidate_id)
 
 
-def _change_card(
+def _card_change(
     request: Request,
-    current: CandidateView,
+    db: Database,
+    topics: TopicSource,
+    templates: Jinja2Templates,
+    candidate_id: int,
     back: str,
-    change: Callable[[], CandidateView],
-    message: Callable[[CandidateView], str],
-) -> Response:
-    """The card after ``change``, with ``message``; on a conflict the card as it now is (409),
-    on a move the rules refuse the card as it was (400)."""
-    try:
-        after = change()
-    except ConflictError as exc:
-        now = _current(request, current.id)
-        return _card_response(request, now, back=back, error=exc.message, status_code=409)
-    except QueueError as exc:
-        return _card_response(request, current, back=back, error=exc.message, status_code=400)
-    return _card_response(request, after, back=back, message=message(after))
+    user: UserView,
+) -> CardChange:
+    current = _current(db, candidate_id)
+    require(request, db, user, current.topic)
+    info = topic_info(topics.get(current.topic))
+    return CardChange(request, db, templates, info, current, _back(back, current.topic))
 
 
 @router.post("/candidates/{candidate_id}/decide")
-async def decide(request: Request, candidate_id: int, user: PageUser) -> Response:
-    form = await check_csrf(request)
-    current = _current(request, candidate_id)
-    info = _topic(request, current.topic)
-    back = _back(form.get("back"), current.topic)
-    action = str(form.get("action", ""))
-    if action not in ACTIONS:
-        raise HTTPException(400, f"unknown action {action!r}")
-    reason = str(form.get("reason_text") or "").strip() or str(form.get("reason") or "")
-    return _change_card(
-        request,
-        current,
-        back,
+def decide(
+    request: Request,
+    candidate_id: RowId,
+    user: Reviewer,
+    _csrf: CsrfChecked,
+    form: Annotated[DecideForm, Form()],
+    db: Db,
+    topics: Topics,
+    templates: Templates,
+) -> Response:
+    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    reason = form.reason_text.strip() or form.reason
+    return card.apply(
         lambda: review.decide(
-            request.app.state.db,
+            db,
             candidate_id,
-            ACTIONS[action],
+            ACTIONS[form.action],
             actor=user.email,
-            seen_version=_version(form),
+            seen_version=form.version,
             now=dt.datetime.now(dt.UTC),
-            note=str(form.get("note") or "") or None,
-            section=(str(form.get("section") or "") or None) if action == "accept" else None,
-            reason=(reason or None) if action == "reject" else None,
-            sections=info.sections,
+            note=form.note or None,
+            section=(form.section or None) if form.action == "accept" else None,
+            reason=(reason or None) if form.action == "reject" else None,
+            sections=card.topic.sections,
         ),
         lambda after: f"Marked {after.status}.",
     )
 
 
 @router.post("/candidates/{candidate_id}/undo")
-async def undo(request: Request, candidate_id: int, user: PageUser) -> Response:
-    form = await check_csrf(request)
-    current = _current(request, candidate_id)
-    back = _back(form.get("back"), current.topic)
-    return _change_card(
-        request,
-        current,
-        back,
+def undo(
+    request: Request,
+    candidate_id: RowId,
+    user: Reviewer,
+    _csrf: CsrfChecked,
+    form: Annotated[CardForm, Form()],
+    db: Db,
+    topics: Topics,
+    templates: Templates,
+) -> Response:
+    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    return card.apply(
         lambda: review.undo(
-            request.app.state.db,
+            db,
             candidate_id,
             actor=user.email,
-            seen_version=_version(form),
+            seen_version=form.version,
             now=dt.datetime.now(dt.UTC),
         ),
         lambda after: f"Undone: back to {after.status}.",
     )
 
 
-@router.post("/candidates/{candidate_id}/edit")
-async def edit(request: Request, candidate_id: int, user: PageUser) -> Response:
-    form = await check_csrf(request)
-    current = _current(request, candidate_id)
-    back = _back(form.get("back"), current.topic)
-    field = str(form.get("field", ""))
-    if field not in ("note", "summary"):
-        raise HTTPException(400, "edit the note or the summary")
-    text = str(form.get(field) or "")
-    return _change_card(
-        request,
-        current,
-        back,
-        lambda: review.edit(
-            request.app.state.db,
-            candidate_id,
-            actor=user.email,
-            seen_version=_version(form),
-            now=dt.datetime.now(dt.UTC),
-            note=text if field == "note" else None,
-            summary=text if field == "summary" else None,
-            set_note=field == "note",
-            set_summary=field == "summary",
-        ),
-        lambda _after: f"Saved the {field}.",
+def edit_card(
+    db: Database, candidate_id: int, form: EditForm, actor: str
+) -> Callable[[], CandidateView]:
+    """The one write path of a note or bulletin summary edit (from a card or the bulletin
+    page): a decision row, and the version check."""
+    text = form.note if form.field == "note" else form.summary
+    return lambda: review.edit(
+        db,
+        candidate_id,
+        actor=actor,
+        seen_version=form.version,
+        now=dt.datetime.now(dt.UTC),
+        note=text if form.field == "note" else None,
+        summary=text if form.field == "summary" else None,
+        set_note=form.field == "note",
+        set_summary=form.field == "summary",
     )
 
 
+@router.post("/candidates/{candidate_id}/edit")
+def edit(
+    request: Request,
+    candidate_id: RowId,
+    user: Reviewer,
+    _csrf: CsrfChecked,
+    form: Annotated[EditForm, Form()],
+    db: Db,
+    topics: Topics,
+    templates: Templates,
+) -> Response:
+    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    return card.apply(
+        edit_card(db, candidate_id, form, user.email), lambda _after: f"Saved the {form.field}."
+    )
+
+
+def _selection(value: str) -> tuple[int, int] | None:
+    """``"id:version"`` of a selected card, or None when it is not that."""
+    try:
+        candidate_id, version = (int(part) for part in value.split(":", 1))
+    except ValueError:
+        return None
+    if not (1 <= candidate_id <= MAX_ID and 0 <= version <= MAX_ID):
+        return None
+    return candidate_id, version
+
+
 @router.post("/topics/{slug}/bulk")
-async def bulk(request: Request, slug: str, user: PageUser) -> Response:
-    form = await check_csrf(request)
-    info = _topic(request, slug)
-    back = _back(form.get("back"), slug)
-    action = str(form.get("action", ""))
-    if action not in ACTIONS:
-        raise HTTPException(400, f"unknown action {action!r}")
+def bulk(
+    request: Request,
+    user: Reviewer,
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[BulkForm, Form()],
+    db: Db,
+) -> Response:
+    info = topic_info(topic)
+    back = _back(form.back, topic.slug)
     done, refused = 0, []
     now = dt.datetime.now(dt.UTC)
-    for value in form.getlist("ids"):
-        try:
-            candidate_id, version = (int(part) for part in str(value).split(":", 1))
-        except ValueError:
-            raise HTTPException(400, f"bad selection {value!r}") from None
+    for value in form.ids:
+        selected = _selection(value)
+        if selected is None:
+            refused.append("A selected card was not understood; reload the page.")
+            continue
         try:
             review.decide(
-                request.app.state.db,
-                candidate_id,
-                ACTIONS[action],
+                db,
+                selected[0],
+                ACTIONS[form.action],
                 actor=user.email,
-                seen_version=version,
+                seen_version=selected[1],
                 now=now,
                 sections=info.sections,
             )
@@ -361,7 +462,7 @@ async def bulk(request: Request, slug: str, user: PageUser) -> Response:
     if not done and not refused:
         text = "Nothing selected: tick cards (or press x) first."
     else:
-        text = f"{done} marked {ACTIONS[action].value}."
+        text = f"{done} marked {ACTIONS[form.action].value}."
         if refused:
             text += f" {len(refused)} not changed: " + " ".join(refused[:3])
     request.session["flash"] = {"text": text, "error": bool(refused) or not done}
@@ -369,51 +470,59 @@ async def bulk(request: Request, slug: str, user: PageUser) -> Response:
 
 
 @router.get("/topics/{slug}/add", response_class=HTMLResponse)
-def add_form(request: Request, slug: str, user: PageUser) -> Response:
-    info = _topic(request, slug)
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+def add_form(
+    request: Request, user: Reviewer, topic: TopicFromPath, templates: Templates
+) -> Response:
+    return templates.TemplateResponse(
         request,
         "add.html",
-        {"user": user, "topic": info, "csrf": csrf_token(request), "error": None, "form": {}},
+        {
+            "user": user,
+            "topic": topic_info(topic),
+            "csrf": csrf_token(request),
+            "error": None,
+            "form": {},
+        },
     )
 
 
 @router.post("/topics/{slug}/add")
-async def add(request: Request, slug: str, user: PageUser) -> Response:
-    form = await check_csrf(request)
-    info = _topic(request, slug)
-    values = {
-        k: str(form.get(k) or "")
-        for k in ("title", "identifier", "source_name", "date", "summary", "kind")
-    }
+def add(
+    request: Request,
+    user: Reviewer,
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[AddForm, Form()],
+    db: Db,
+    templates: Templates,
+) -> Response:
+    slug = topic.slug
     try:
         item = review.ManualItem(
-            title=values["title"],
-            identifier=values["identifier"],
-            source_name=values["source_name"],
-            date=_date(values["date"], "date"),
-            summary=values["summary"],
-            kind=WorkKind(values["kind"])
-            if values["kind"] in ("article", "news")
-            else WorkKind.NEWS,
+            title=form.title,
+            identifier=form.identifier,
+            source_name=form.source_name,
+            date=_date(form.date, "date"),
+            summary=form.summary,
+            kind=WorkKind(form.kind) if form.kind in ("article", "news") else WorkKind.NEWS,
         )
         candidate_id = review.add_by_hand(
-            request.app.state.db, slug, item, actor=user.email, now=dt.datetime.now(dt.UTC)
+            db, slug, item, actor=user.email, now=dt.datetime.now(dt.UTC)
         )
     except HarvesterError as exc:
-        return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        return templates.TemplateResponse(
             request,
             "add.html",
             {
                 "user": user,
-                "topic": info,
+                "topic": topic_info(topic),
                 "csrf": csrf_token(request),
                 "error": exc.message,
-                "form": values,
+                "form": form.model_dump(),
             },
             status_code=400,
         )
-    current = _current(request, candidate_id)
+    current = _current(db, candidate_id)
     request.session["flash"] = {
         "text": f"Added “{current.work.title}” (status {current.status}).",
         "error": False,

@@ -1,79 +1,93 @@
 """Templates and the filters that show untrusted text safely.
 
 Every title, abstract, feed summary and note comes from outside: Jinja2 autoescaping is on, feed
-HTML is reduced to its text before it is shown, links are only ever http(s), and phrase
+HTML is reduced to its text (:func:`harvester.core.text.plain_text`) before it is shown, links are only ever http(s), and phrase
 highlighting escapes the text before it wraps the matches in ``<mark>``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import nh3
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from harvester.core.models import Author, CandidateView
+from harvester.core.phrases import PhraseRules, compile_rules
+from harvester.core.text import plain_text
 
 TEMPLATES = Path(__file__).parent / "templates"
-_JOINER = r"[\s\-\u2010-\u2015_/]+"
-_WORDS = re.compile(r"[\s\-\u2010-\u2015_/]+")
 
 
-def summary_text(summary_html: str | None) -> str:
-    """A feed summary as plain text: tags (and the content of script and style) removed."""
-    if not summary_html:
-        return ""
-    cleaned = nh3.clean(summary_html, tags=set(), attributes={}, strip_comments=True)
-    return " ".join(html.unescape(cleaned).split())
-
-
-@lru_cache(maxsize=256)
-def _phrase_regex(phrase: str) -> re.Pattern[str] | None:
-    words = [w for w in _WORDS.split(phrase.strip().strip("\"'")) if w]
-    parts = []
-    for word in words:
-        pieces = [re.escape(piece) for piece in word.split("*")]
-        parts.append(r"\w*".join(pieces))
-    if not any(part.replace(r"\w*", "") for part in parts):
-        return None
-    return re.compile(r"(?<!\w)" + _JOINER.join(parts) + r"(?!\w)", re.IGNORECASE)
+@lru_cache(maxsize=64)
+def _rules(include: tuple[str, ...], exclude: tuple[str, ...]) -> PhraseRules:
+    return compile_rules(include, exclude)
 
 
 def highlight(text: str | None, include: Sequence[str], exclude: Sequence[str]) -> Markup:
-    """``text`` escaped, with the topic's include phrases and exclude phrases marked apart."""
+    """``text`` escaped, with the topic's include phrases and exclude phrases marked apart.
+
+    The matches are the queue filter's own (:meth:`harvester.core.phrases.PhraseRules.spans`),
+    so the phrase that let an item in is the one marked on its card."""
     if not text:
         return Markup("")
-    spans: list[tuple[int, int, str, str]] = []
-    for kind, phrases in (("exc", exclude), ("inc", include)):
-        for phrase in phrases:
-            pattern = _phrase_regex(phrase)
-            if pattern is None:
-                continue
-            for match in pattern.finditer(text):
-                if match.end() > match.start():
-                    spans.append((match.start(), match.end(), kind, phrase))
-    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    spans = _rules(tuple(include), tuple(exclude)).spans(text)
+    spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
     out: list[str] = []
     position = 0
-    for start, end, kind, phrase in spans:
-        if start < position:
+    for span in spans:
+        if span.start < position:
             continue  # overlaps a longer or earlier match
-        out.append(str(escape(text[position:start])))
-        label = "matches include phrase" if kind == "inc" else "matches exclude phrase"
+        kind = "exc" if span.exclusion else "inc"
+        out.append(str(escape(text[position : span.start])))
+        label = "matches exclude phrase" if span.exclusion else "matches include phrase"
         out.append(
-            f'<mark class="hl-{kind}" title="{escape(label)}: {escape(phrase)}">'
-            f"{escape(text[start:end])}</mark>"
+            f'<mark class="hl-{kind}" title="{escape(label)}: {escape(span.phrase)}">'
+            f"{escape(text[span.start : span.end])}</mark>"
         )
-        position = end
+        position = span.end
     out.append(str(escape(text[position:])))
     return Markup("".join(out))  # noqa: S704 - every piece above is escaped
+
+
+#: What the reader calls each source (the stored names are the program's).
+SOURCE_NAMES = {
+    "pubmed": "PubMed",
+    "feeds": "News feed",
+    "europepmc": "Europe PMC",
+    "manual": "Added by hand",
+    "import": "Imported file",
+}
+IMPORT_FORMATS = {
+    "ris": "RIS",
+    "csljson": "CSL-JSON",
+    "pubmed-xml": "PubMed XML",
+    "medline": "MEDLINE",
+}
+
+
+def source_name(source: str | None) -> str:
+    """``pubmed`` as "PubMed", ``import:ris`` as "Imported RIS file"; an unknown one as it is."""
+    source = source or ""
+    if source.startswith("import:"):
+        fmt = source.split(":", 1)[1]
+        return f"Imported {IMPORT_FORMATS.get(fmt, fmt)} file"
+    return SOURCE_NAMES.get(source, source)
+
+
+def found_where(source: str | None, origin: str | None) -> str:
+    """Where a record was found, in the reader's words: "PubMed search “social prescribing”",
+    "News feed https://...", "Imported RIS file library.ris"."""
+    name = source_name(source)
+    origin = (origin or "").strip()
+    if origin.startswith("query:"):
+        return f"{name} search “{origin[6:].strip()}”"
+    return f"{name} {origin}" if origin and source != "manual" else name
 
 
 def safe_href(url: str | None) -> str | None:
@@ -128,7 +142,9 @@ def make_templates() -> Jinja2Templates:
         "journal_line": journal_line,
         "when": when,
         "day": day,
-        "summary_text": summary_text,
+        "summary_text": plain_text,
+        "source_name": source_name,
+        "found_where": found_where,
     }
     env.filters.update(filters)
     return templates

@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from harvester.store.reports import feed_health, last_runs, run_page
 from harvester.store.users import list_users
-from harvester.web.auth import AdminUser, csrf_token
+from harvester.web.access import Admin, csrf_token
+from harvester.web.deps import Db, QueryId, Templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -16,13 +17,15 @@ FAILING_AFTER = 3
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def runs(request: Request, user: AdminUser, before: int | None = None) -> Response:
-    with request.app.state.db.read() as session:
+def runs(
+    request: Request, user: Admin, db: Db, templates: Templates, before: QueryId = None
+) -> Response:
+    with db.read() as session:
         latest = last_runs(session)
         page = run_page(session, before=before, limit=50)
         failing = feed_health(session, min_errors=FAILING_AFTER)
         users = list_users(session)
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+    return templates.TemplateResponse(
         request,
         "runs.html",
         {

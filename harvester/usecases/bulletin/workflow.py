@@ -19,7 +19,6 @@ from harvester.usecases.bulletin.draft import doc_for_topic
 __all__ = [
     "draft",
     "draft_doc",
-    "edit_summary",
     "list_bulletins",
     "move_entry",
     "publish",
@@ -109,12 +108,6 @@ def restore_entry(db: Database, topic: Topic, entry_id: int) -> None:
     bulletin_id, _ = draft_doc(db, topic)
     with db.write() as session:
         store.restore_entry(session, bulletin_id, entry_id)
-
-
-def edit_summary(db: Database, candidate_id: int, summary: str | None) -> None:
-    """Set the reviewer's summary of a candidate; blank goes back to the abstract."""
-    with db.write() as session:
-        store.set_summary(session, candidate_id, summary)
 
 
 def publish(
