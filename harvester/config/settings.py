@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,21 +28,16 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from harvester.config.base import Section as _Section
+from harvester.config.base import check_http_url as _check_http_url
 from harvester.config.errors import ENV_PREFIX, config_error, env_error, find_line, read_toml
+from harvester.config.services import CrossrefSettings as CrossrefSettings
+from harvester.config.services import EuropePMCQuery as EuropePMCQuery
+from harvester.config.services import EuropePMCSettings as EuropePMCSettings
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
 DEFAULT_QUERIES_DIR = "queries"
-
-
-def _check_http_url(value: str) -> str:
-    if not re.match(r"https?://[^/\s]+", value):
-        raise ValueError(f"an http(s) URL, got {value!r}")
-    return value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 #: The database backends harvester runs on, and an example URL for each.
@@ -128,15 +123,6 @@ class FeedsSettings(_Section):
     user_agent: str | None = None
 
 
-class EuropePMCSettings(_Section):
-    base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest/"
-
-    @field_validator("base_url")
-    @classmethod
-    def _slash(cls, value: str) -> str:
-        return _check_http_url(value).rstrip("/") + "/"
-
-
 class SMTPSettings(_Section):
     # No host: digests are written as .eml files to the outbox folder instead of being sent.
     host: str | None = None
@@ -193,6 +179,7 @@ class Settings(BaseSettings):
     pubmed: PubMedSettings = Field(default_factory=PubMedSettings)
     feeds: FeedsSettings = Field(default_factory=FeedsSettings)
     europepmc: EuropePMCSettings = Field(default_factory=EuropePMCSettings)
+    crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
@@ -244,6 +231,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "pubmed": PubMedSettings,
     "feeds": FeedsSettings,
     "europepmc": EuropePMCSettings,
+    "crossref": CrossrefSettings,
     "smtp": SMTPSettings,
     "web": WebSettings,
     "service": ServiceSettings,
@@ -489,6 +477,7 @@ class Topic(_Section):
 
     topic: TopicMeta = Field(default_factory=TopicMeta)
     pubmed: PubMedQuery | None = None
+    europepmc: EuropePMCQuery | None = None
     match: MatchRules = Field(default_factory=MatchRules)
     feeds: list[FeedConfig] = Field(default_factory=list)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)

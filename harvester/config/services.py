@@ -1,0 +1,48 @@
+"""Settings sections of the services harvester asks besides PubMed and feeds: Europe PMC,
+Crossref, and the harvest-health thresholds; and a topic's Europe PMC query."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from harvester.config.base import Section, check_http_url
+
+__all__ = ["CrossrefSettings", "EuropePMCQuery", "EuropePMCSettings"]
+
+
+class EuropePMCSettings(Section):
+    base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest/"
+    email: str | None = None
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    requests_per_second: int = Field(default=5, ge=1, le=20)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    backoff_base: float = Field(default=1.0, ge=0)
+    overlap_days: int = Field(default=3, ge=0)
+    initial_days: int = Field(default=30, ge=1)
+    max_slice: int = Field(default=10_000, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return check_http_url(value).rstrip("/") + "/"
+
+
+class CrossrefSettings(Section):
+    base_url: str = "https://api.crossref.org/"
+    mailto: str | None = None
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    backoff_base: float = Field(default=1.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return check_http_url(value).rstrip("/") + "/"
+
+
+class EuropePMCQuery(Section):
+    query: str = Field(min_length=1)
+    enabled: bool = True
