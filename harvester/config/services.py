@@ -7,7 +7,7 @@ from pydantic import Field, field_validator
 
 from harvester.config.base import Section, check_http_url
 
-__all__ = ["CrossrefSettings", "EuropePMCQuery", "EuropePMCSettings"]
+__all__ = ["CrossrefSettings", "EuropePMCQuery", "EuropePMCSettings", "HealthSettings"]
 
 
 class EuropePMCSettings(Section):
@@ -46,3 +46,15 @@ class CrossrefSettings(Section):
 class EuropePMCQuery(Section):
     query: str = Field(min_length=1)
     enabled: bool = True
+
+
+class HealthSettings(Section):
+    """When a harvest raises a problem (see ``harvester.core.health``)."""
+
+    empty_runs: int = Field(default=5, ge=1)
+    change_factor: float = Field(default=10.0, gt=1)
+    min_count: int = Field(default=20, ge=1)
+    history: int = Field(default=10, ge=3)
+    failures: int = Field(default=3, ge=1)
+    churn_ratio: float = Field(default=0.5, gt=0, le=1)
+    churn_min: int = Field(default=5, ge=1)

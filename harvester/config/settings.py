@@ -34,6 +34,7 @@ from harvester.config.errors import ENV_PREFIX, config_error, env_error, find_li
 from harvester.config.services import CrossrefSettings as CrossrefSettings
 from harvester.config.services import EuropePMCQuery as EuropePMCQuery
 from harvester.config.services import EuropePMCSettings as EuropePMCSettings
+from harvester.config.services import HealthSettings as HealthSettings
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
@@ -180,6 +181,7 @@ class Settings(BaseSettings):
     feeds: FeedsSettings = Field(default_factory=FeedsSettings)
     europepmc: EuropePMCSettings = Field(default_factory=EuropePMCSettings)
     crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
@@ -232,6 +234,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "feeds": FeedsSettings,
     "europepmc": EuropePMCSettings,
     "crossref": CrossrefSettings,
+    "health": HealthSettings,
     "smtp": SMTPSettings,
     "web": WebSettings,
     "service": ServiceSettings,

@@ -78,6 +78,8 @@ class DigestData:
     feed_problems: tuple[FeedProblem, ...] = ()
     run_problems: tuple[RunProblem, ...] = ()
     silent: tuple[SilentSource, ...] = ()
+    #: Harvest problems open now or closed this week (``harvester.core.health``), as lines.
+    health: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:

@@ -126,6 +126,7 @@ def _problems(data: DigestData, tz: dt.tzinfo) -> list[str]:
             f"{silent.source} found nothing in {silent.runs} runs since "
             f"{_when(silent.since, tz)}: check the query"
         )
+    lines.extend(flat(line) for line in data.health)
     return lines
 
 

@@ -1,0 +1,52 @@
+"""harvest problems: what each run's health check found, open until the cause goes away.
+
+Revision ID: 0007_health
+Revises: 0006_search
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import harvester.store.tables
+
+revision = "0007_health"
+down_revision = "0006_search"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "harvest_problem",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("opened_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "last_seen_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("closed_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["run.id"], name=op.f("fk_harvest_problem_run_id_run"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_harvest_problem")),
+    )
+    with op.batch_alter_table("harvest_problem", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_harvest_problem_closed_at"), ["closed_at"], unique=False
+        )
+        batch_op.create_index("ix_harvest_problem_topic_source", ["topic", "source"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("harvest_problem", schema=None) as batch_op:
+        batch_op.drop_index("ix_harvest_problem_topic_source")
+        batch_op.drop_index(batch_op.f("ix_harvest_problem_closed_at"))
+    op.drop_table("harvest_problem")
