@@ -7,7 +7,13 @@ from pydantic import Field, field_validator
 
 from harvester.config.base import Section, check_http_url
 
-__all__ = ["CrossrefSettings", "EuropePMCQuery", "EuropePMCSettings", "HealthSettings"]
+__all__ = [
+    "CrossrefSettings",
+    "EuropePMCQuery",
+    "EuropePMCSettings",
+    "HealthSettings",
+    "RetractionSettings",
+]
 
 
 class EuropePMCSettings(Section):
@@ -58,3 +64,22 @@ class HealthSettings(Section):
     failures: int = Field(default=3, ge=1)
     churn_ratio: float = Field(default=0.5, gt=0, le=1)
     churn_min: int = Field(default=5, ge=1)
+
+
+class RetractionSettings(Section):
+    """The weekly re-check of accepted and published works (``harvester.usecases.retraction``)."""
+
+    schedule: str | None = "0 5 * * SUN"
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"a cron expression such as '0 5 * * SUN' ({exc})") from None
+        return value

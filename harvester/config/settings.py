@@ -35,6 +35,7 @@ from harvester.config.services import CrossrefSettings as CrossrefSettings
 from harvester.config.services import EuropePMCQuery as EuropePMCQuery
 from harvester.config.services import EuropePMCSettings as EuropePMCSettings
 from harvester.config.services import HealthSettings as HealthSettings
+from harvester.config.services import RetractionSettings as RetractionSettings
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
@@ -182,6 +183,7 @@ class Settings(BaseSettings):
     europepmc: EuropePMCSettings = Field(default_factory=EuropePMCSettings)
     crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    retractions: RetractionSettings = Field(default_factory=RetractionSettings)
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
@@ -235,6 +237,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "europepmc": EuropePMCSettings,
     "crossref": CrossrefSettings,
     "health": HealthSettings,
+    "retractions": RetractionSettings,
     "smtp": SMTPSettings,
     "web": WebSettings,
     "service": ServiceSettings,

@@ -331,6 +331,20 @@ class HarvestProblem(Base):
     runs: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class WorkNotice(Base):
+    """A notice about a work the retraction watch found: retracted, an expression of concern,
+    a correction (``harvester.core.retraction``)."""
+
+    __tablename__ = "work_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(Text, default="")
+    found_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Watermark(Base):
     """Where the next incremental run of a topic's source starts."""
 
