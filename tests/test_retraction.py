@@ -169,3 +169,79 @@ def test_the_job_is_scheduled_weekly(settings: Settings, tmp_path: Path) -> None
 
     [job] = [j for j in wanted_jobs([], settings) if j.id == RETRACTION_JOB]
     assert job.expression == settings.retractions.schedule
+
+
+def test_a_flagged_work_is_marked_on_its_card_the_bulletins_and_in_the_digest(
+    db: Database,
+    tmp_path: Path,
+    servers: tuple[EutilsServer, CrossrefServer, EuropePMCServer],
+) -> None:
+    from fastapi.testclient import TestClient
+    from test_web import login
+    from websupport import ADMIN, TOPIC, build, seed
+
+    from harvester.config.settings import load_topic
+    from harvester.usecases.bulletin import workflow
+    from harvester.usecases.digest_send import gather
+
+    seed(db)
+    app = build(tmp_path, db)
+    settings = app.state.settings
+    topic = load_topic(settings.queries_dir / f"{TOPIC}.toml")
+    saved = json.loads((CROSSREF / "handwritten_retracted_work.json").read_bytes())
+    with db.write() as session:
+        ingest_hits(
+            session,
+            [as_published_before(parse_work(saved["message"]))],
+            topic=TOPIC,
+            run_id=None,
+            now=NOW,
+            status=CandidateStatus.ACCEPTED,
+        )
+    workflow.draft(db, topic, now=NOW)
+    workflow.publish(db, topic, now=NOW)  # a published bulletin carries it
+    report = watch(db, settings, now=dt.datetime.now(dt.UTC), **clients(settings, *servers))  # type: ignore[arg-type]
+    assert report.flagged == 1
+
+    client = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    login(client, ADMIN)
+    card = client.get(f"/topics/{TOPIC}?status=published").text
+    assert (
+        "<strong>Retracted</strong> (Crossref: Retraction: doi:10.9999/hw.retraction.2024.7" in card
+    )
+    page = client.get(f"/topics/{TOPIC}/bulletin").text
+    assert "Retracted: Link workers and loneliness in older adults" in page
+
+    data = gather(db, settings, topic, "2030-W01", now=dt.datetime.now(dt.UTC))
+    assert [line.split(" (")[0] for line in data.notices] == [
+        "Retracted: Link workers and loneliness in older adults: a randomised trial"
+    ]
+    from harvester.core.digest import Envelope
+    from harvester.mail.digest import compose
+
+    message = compose(
+        data,
+        Envelope(sender="h@example.org", recipients=("r@example.org",)),
+        now=dt.datetime.now(dt.UTC),
+    )
+    text = message.get_body(("plain",))
+    assert text is not None and "Notices about accepted or published items" in text.get_content()
+
+    # an accepted item in the next draft is marked there too
+    pubmed_hit = next(
+        h for h in parse_pubmed_xml(EDGE_CASES.read_bytes()) if h.pmid == RETRACTED_PMID
+    )
+    with db.write() as session:
+        ingest_hits(
+            session,
+            [as_published_before(pubmed_hit)],
+            topic=TOPIC,
+            run_id=None,
+            now=NOW,
+            status=CandidateStatus.ACCEPTED,
+        )
+    workflow.draft(db, topic, now=NOW)
+    watch(db, settings, now=dt.datetime.now(dt.UTC), **clients(settings, *servers))  # type: ignore[arg-type]
+    draft = client.get(f"/topics/{TOPIC}/bulletin").text
+    entry = draft.split('class="entry-list"', 1)[1].split("</ol>", 1)[0]
+    assert "<strong>Retracted</strong> (PubMed" in entry

@@ -80,6 +80,8 @@ class DigestData:
     silent: tuple[SilentSource, ...] = ()
     #: Harvest problems open now or closed this week (``harvester.core.health``), as lines.
     health: tuple[str, ...] = ()
+    #: Notices found this week about accepted or published items (retraction watch), as lines.
+    notices: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:

@@ -105,6 +105,7 @@ def _context(data: DigestData, envelope: Envelope) -> dict[str, object]:
         "items": items,
         "items_heading": heading if data.total > shown else "New items",
         "problems": _problems(data, envelope.timezone),
+        "notices": [flat(line) for line in data.notices],
         "queue_link": base + QUEUE_PATH.format(topic=data.topic) if base else None,
     }
 

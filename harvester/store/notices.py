@@ -11,9 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harvester.core.retraction import KIND_WORDS, Notice
-from harvester.store.tables import Candidate, Work, WorkNotice
+from harvester.store.tables import BulletinEntry, Candidate, Work, WorkNotice
 
-__all__ = ["FoundNotice", "WatchedWork", "notices_for", "notices_since", "record", "watched"]
+__all__ = [
+    "FoundNotice",
+    "WatchedWork",
+    "notices_for",
+    "notices_in_bulletins",
+    "notices_since",
+    "record",
+    "watched",
+]
 
 #: The candidate statuses whose works are watched: what a team has chosen to pass on.
 WATCHED_STATUSES = ("accepted", "published")
@@ -122,3 +130,23 @@ def notices_since(session: Session, *, topic: str, since: dt.datetime) -> list[F
         .order_by(WorkNotice.id)
     )
     return _found((row[0], row[1]) for row in rows)
+
+
+def notices_in_bulletins(
+    session: Session, bulletin_ids: Sequence[int]
+) -> dict[int, list[FoundNotice]]:
+    """The notices about the works each of ``bulletin_ids`` carries (removed entries aside)."""
+    if not bulletin_ids:
+        return {}
+    rows = session.execute(
+        select(BulletinEntry.bulletin_id, WorkNotice, Work.title)
+        .join(Candidate, Candidate.id == BulletinEntry.candidate_id)
+        .join(WorkNotice, WorkNotice.work_id == Candidate.work_id)
+        .join(Work, Work.id == WorkNotice.work_id)
+        .where(BulletinEntry.bulletin_id.in_(list(bulletin_ids)), BulletinEntry.removed.is_(False))
+        .order_by(WorkNotice.id)
+    )
+    found: dict[int, list[FoundNotice]] = {}
+    for bulletin_id, notice, title in rows:
+        found.setdefault(bulletin_id, []).extend(_found([(notice, title)]))
+    return found

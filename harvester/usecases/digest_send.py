@@ -76,6 +76,7 @@ def gather(
         feeds, runs, silent = store.problems(
             session, topic=topic.slug, since=until - dt.timedelta(days=7), until=until
         )
+        notices = store.notice_lines(session, topic=topic.slug, since=until - dt.timedelta(days=7))
         health = store.health_problems(
             session, topic=topic.slug, since=until - dt.timedelta(days=7)
         )
@@ -91,6 +92,7 @@ def gather(
         run_problems=runs,
         silent=silent,
         health=health,
+        notices=notices,
     )
 
 

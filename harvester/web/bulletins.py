@@ -28,6 +28,7 @@ from harvester.core.errors import BulletinError, NotFoundError
 from harvester.core.layout import arrange
 from harvester.render.formats import FORMATS, render
 from harvester.store.db import Database
+from harvester.store.notices import notices_for, notices_in_bulletins
 from harvester.usecases.bulletin import workflow
 from harvester.web.auth import PageUser, check_csrf, csrf_token
 
@@ -119,6 +120,10 @@ def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
     past = [
         b for b in workflow.list_bulletins(request.app.state.db, slug) if b.status == "published"
     ]
+    with request.app.state.db.read() as session:
+        draft_ids = [item.work_id for _, items in sections for item in items]
+        notices = notices_for(session, draft_ids)
+        past_notices = notices_in_bulletins(session, [b.id for b in past])
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "bulletin.html",
@@ -132,6 +137,8 @@ def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
             "count": sum(len(items) for _, items in sections),
             "formats": [(fmt, FORMAT_LABELS[fmt]) for fmt in FORMATS],
             "past": past,
+            "notices": notices,
+            "past_notices": past_notices,
             "removed": workflow.removed_entries(request.app.state.db, found[0]) if found else [],
             "period_label": period_label,
             "csrf": csrf_token(request),

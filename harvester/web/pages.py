@@ -29,6 +29,7 @@ from harvester.store.candidates import (
     status_counts,
     topic_sources,
 )
+from harvester.store.notices import notices_for
 from harvester.usecases import review
 from harvester.web.auth import PageUser, check_csrf, csrf_token
 
@@ -152,6 +153,7 @@ def queue_page(request: Request, slug: str, user: PageUser) -> Response:
             page = candidate_page(session, CandidateQuery(topic=slug, statuses=query.statuses))
         counts = status_counts(session, slug)
         sources = topic_sources(session, slug)
+        notices = notices_for(session, [c.work.id for c in page.items])
     filters = {
         k: params.get(k, "") for k in ("status", "source", "kind", "from", "to", "q", "sort")
     }
@@ -182,6 +184,7 @@ def queue_page(request: Request, slug: str, user: PageUser) -> Response:
             "here": here,
             "csrf": csrf_token(request),
             "error": error,
+            "notices": notices,
             "flash": request.session.pop("flash", None),
             "status_links": {
                 s: f"/topics/{slug}?" + urlencode({**keep, "status": s}) for s in [*counts, "all"]
@@ -201,11 +204,14 @@ def _card_response(
 ) -> Response:
     info = _topic(request, candidate.topic)
     if _fetching(request):
+        with request.app.state.db.read() as session:
+            notices = notices_for(session, [candidate.work.id])
         return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
             request,
             "_card.html",
             {
                 "c": candidate,
+                "notices": notices,
                 "topic": info,
                 "csrf": csrf_token(request),
                 "back": back,
