@@ -20,6 +20,7 @@ from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.health import health
 from harvester.cli.service import digest, schedule
+from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files
 from harvester.config.settings import load_settings, select_topics, settings_path
 from harvester.core.errors import HarvesterError
@@ -60,6 +61,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> N
 
 cli.add_command(bulletin)
 cli.add_command(health)
+cli.add_command(topic)
 
 # --------------------------------------------------------------------------------------- init
 
