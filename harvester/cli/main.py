@@ -161,7 +161,10 @@ def harvest(
         except WindowError as exc:
             raise HarvesterError(_window_flags(exc)) from None
     if not summaries:
-        click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
+        click.echo(
+            "nothing to harvest: no topic has a PubMed query, a Europe PMC query or feeds "
+            "for that choice"
+        )
     failed = [s for s in summaries if s.status is RunStatus.FAILED]
     if failed:
         reasons = "; ".join(dict.fromkeys(s.error or "no reason recorded" for s in failed))
