@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -245,3 +246,41 @@ def test_a_flagged_work_is_marked_on_its_card_the_bulletins_and_in_the_digest(
     draft = client.get(f"/topics/{TOPIC}/bulletin").text
     entry = draft.split('class="entry-list"', 1)[1].split("</ol>", 1)[0]
     assert "<strong>Retracted</strong> (PubMed" in entry
+
+
+def test_a_notice_served_by_europe_pmc_flags_a_published_work(
+    db: Database, settings: Settings, published: dict[str, int]
+) -> None:
+    record = {
+        "id": RETRACTED_PMID,
+        "source": "MED",
+        "pmid": RETRACTED_PMID,
+        "title": "Written for this suite: the retracted article as Europe PMC has it",
+        "pubTypeList": {"pubType": ["Journal Article", "Retracted Publication"]},
+        "commentCorrectionList": {
+            "commentCorrection": [
+                {
+                    "id": "99000401",
+                    "source": "MED",
+                    "reference": "Written Journal. 2024;1:1.",
+                    "type": "Retraction in",
+                    "orderIn": 1,
+                }
+            ]
+        },
+        "firstIndexDate": "2016-09-08",
+        "pubYear": "2016",
+    }
+    with (
+        serve_europepmc(
+            [record], match=lambda q, r: re.search(rf"EXT_ID:{r['pmid']}\b", q) is not None
+        ) as europepmc,
+        serve_eutils(Corpus.from_files(PUBMED / "handwritten_empty_result.xml")) as eutils,
+        serve_crossref({}) as crossref,
+    ):
+        report = watch(db, settings, now=NOW, **clients(settings, eutils, crossref, europepmc))  # type: ignore[arg-type]
+    assert report.errors == [] and report.flagged == 1
+    with db.read() as session:
+        [notice] = notices_for(session, [published["pubmed"]])[published["pubmed"]]
+    assert (notice.kind, notice.service) == ("retracted", "Europe PMC")
+    assert notice.ref == "Written Journal. 2024;1:1. (PMID 99000401)"
