@@ -185,7 +185,7 @@ def test_changed_topic_files_are_reconciled(
     service.start()
     try:
         ids = {job.id for job in service.scheduler.get_jobs()}
-        assert ids == {f"harvest:{TOPIC}", f"digest:{TOPIC}", "digest-retry"}
+        assert ids == {f"harvest:{TOPIC}", f"digest:{TOPIC}", "digest-retry", "retraction-watch"}
         assert conf.config_file is not None
         folder = conf.config_file.parent
         write_topic(folder, harvest="0 5 * * *", digest="")

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from europepmc_server import WRITTEN, EuropePMCServer, load_records
+from europepmc_server import serve as serve_europepmc
 from eutils_server import TOPIC_SUBSET, Corpus, EutilsServer, serve
 from feed_server import EXAMPLE_TOPIC_FEEDS, FeedServer, local_example_topic
 
@@ -21,11 +23,15 @@ TOPIC = "social-prescribing"
 
 
 @pytest.fixture
-def servers() -> Iterator[tuple[EutilsServer, FeedServer]]:
-    with serve(Corpus.from_files(TOPIC_SUBSET)) as eutils, FeedServer() as feeds:
+def servers() -> Iterator[tuple[EutilsServer, FeedServer, EuropePMCServer]]:
+    with (
+        serve(Corpus.from_files(TOPIC_SUBSET)) as eutils,
+        FeedServer() as feeds,
+        serve_europepmc(load_records(WRITTEN)) as europepmc,
+    ):
         for path, fixture in EXAMPLE_TOPIC_FEEDS.values():
             feeds.add_fixture(path, fixture, etag=f'"{path}"')
-        yield eutils, feeds
+        yield eutils, feeds, europepmc
 
 
 def run(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -41,14 +47,15 @@ def run(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 
 
 def test_init_harvest_queue_export_as_a_user_would(
-    tmp_path: Path, db_url: str, servers: tuple[EutilsServer, FeedServer]
+    tmp_path: Path, db_url: str, servers: tuple[EutilsServer, FeedServer, EuropePMCServer]
 ) -> None:
-    eutils, feeds = servers
+    eutils, feeds, europepmc = servers
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
     env |= {
         "HARVESTER_DATABASE__URL": db_url,
         "HARVESTER_PUBMED__BASE_URL": eutils.base_url,
         "HARVESTER_PUBMED__API_KEY": "smoke-test-key",
+        "HARVESTER_EUROPEPMC__BASE_URL": europepmc.base_url,
         "NO_PROXY": "127.0.0.1,localhost",
     }
     init = run(tmp_path, env, "init")
@@ -63,7 +70,8 @@ def test_init_harvest_queue_export_as_a_user_would(
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert lines[0].startswith(f"{TOPIC} pubmed 2020-12-01..2021-06-30: ok, 67 fetched, 67 new")
-    assert lines[1].startswith(f"{TOPIC} feeds: ok, 10 fetched")
+    assert lines[1].startswith(f"{TOPIC} europepmc 2020-12-01..2021-06-30: ok, 3 fetched, 2 new")
+    assert lines[2].startswith(f"{TOPIC} feeds: ok, 10 fetched")
     assert "smoke-test-key" not in first.stdout + first.stderr
 
     second = run(tmp_path, env, "harvest", "--source", "feeds")
@@ -72,13 +80,13 @@ def test_init_harvest_queue_export_as_a_user_would(
 
     queue = run(tmp_path, env, "queue", "--topic", TOPIC, "--limit", "500")
     assert queue.returncode == 0
-    assert len(queue.stdout.splitlines()) == 67 + 10 - _merged(first.stdout)
+    assert len(queue.stdout.splitlines()) == 67 + 3 + 10 - _merged(first.stdout)
 
     export = run(tmp_path, env, "export", "--topic", TOPIC, "--format", "csv")
     assert export.returncode == 0, export.stderr
     rows = list(csv.DictReader(io.StringIO(export.stdout.lstrip("\ufeff"))))
-    assert len(rows) == 67 + 10
-    assert {r["source"] for r in rows} == {"pubmed", "feeds"}
+    assert len(rows) == 67 + 3 + 10
+    assert {r["source"] for r in rows} == {"pubmed", "europepmc", "feeds"}
 
 
 def _merged(output: str) -> int:

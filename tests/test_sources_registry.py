@@ -25,7 +25,7 @@ def test_every_registered_source_opens_under_its_name(name: str) -> None:
 
 
 def test_an_unknown_source_is_refused_naming_the_known_ones() -> None:
-    with pytest.raises(HarvesterError, match="unknown source 'europe'.*pubmed, feeds"):
+    with pytest.raises(HarvesterError, match="unknown source 'europe'.*pubmed, europepmc, feeds"):
         open_source("europe", Settings())
 
 

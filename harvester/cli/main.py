@@ -18,6 +18,7 @@ import click
 from harvester import __version__
 from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
+from harvester.cli.health import health
 from harvester.cli.people import user_enable, user_reset, user_roles
 from harvester.cli.service import digest, schedule
 from harvester.cli.topic import topic
@@ -60,6 +61,8 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> N
 
 
 cli.add_command(bulletin)
+cli.add_command(health)
+cli.add_command(topic)
 
 # --------------------------------------------------------------------------------------- init
 
@@ -171,7 +174,10 @@ def harvest(
             "; ".join(harvester.refused), hint="wait for it to finish, then try again"
         )
     if not summaries:
-        click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
+        click.echo(
+            "nothing to harvest: no topic has a PubMed query, a Europe PMC query or feeds "
+            "for that choice"
+        )
     failed = [s for s in summaries if s.status is RunStatus.FAILED]
     if failed:
         reasons = "; ".join(dict.fromkeys(s.error or "no reason recorded" for s in failed))
@@ -492,4 +498,3 @@ def main() -> None:
 
 cli.add_command(digest)
 cli.add_command(schedule)
-cli.add_command(topic)

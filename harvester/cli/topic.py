@@ -15,7 +15,7 @@ from harvester.core.errors import OutputError
 
 @click.group(cls=HarvesterGroup)
 def topic() -> None:
-    """Topics: apply topic files to the database, export them, list them."""
+    """Topics: apply topic files to the database, export them, list them, check them."""
 
 
 @topic.command("apply")
@@ -91,3 +91,26 @@ def topic_list(app: App) -> None:
     for row in rows:
         when = row.updated_at.strftime("%Y-%m-%d %H:%M")
         click.echo(f"{row.slug}\tversion {row.version}, changed {when} by {row.updated_by or '?'}")
+
+
+@topic.command("check")
+@click.option("--topic", "topic_slug", required=True, help="The topic to check (slug).")
+@click.option(
+    "--against",
+    "file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A past bulletin's items: RIS, CSL-JSON, PubMed XML or MEDLINE.",
+)
+@pass_app
+def topic_check(app: App, topic_slug: str, file: Path) -> None:
+    """Say, for each item of a past bulletin, whether the topic's PubMed query, Europe PMC query
+    or news phrases would have caught it, and why not."""
+    from harvester.usecases.topic_check import check_topic, summary
+
+    chosen = app.topics.get(topic_slug)
+    checks = check_topic(chosen, file, app.settings)
+    for check in checks:
+        for line in check.lines():
+            click.echo(line)
+    click.echo(summary(checks))

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -29,6 +29,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from harvester.config.base import Section as _Section
+from harvester.config.base import check_http_url as _check_http_url
 from harvester.config.errors import (
     ENV_PREFIX,
     config_error,
@@ -38,21 +40,16 @@ from harvester.config.errors import (
     read_toml,
 )
 from harvester.config.schedule import EXAMPLES, to_cron
+from harvester.config.services import CrossrefSettings as CrossrefSettings
+from harvester.config.services import EuropePMCQuery as EuropePMCQuery
+from harvester.config.services import EuropePMCSettings as EuropePMCSettings
+from harvester.config.services import HealthSettings as HealthSettings
+from harvester.config.services import RetractionSettings as RetractionSettings
 from harvester.config.web import check_proxies, check_secret_key
 from harvester.core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
 DEFAULT_QUERIES_DIR = "queries"
-
-
-def _check_http_url(value: str) -> str:
-    if not re.match(r"https?://[^/\s]+", value):
-        raise ValueError(f"an http(s) URL, got {value!r}")
-    return value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 #: The database backends harvester runs on, and an example URL for each.
@@ -138,15 +135,6 @@ class FeedsSettings(_Section):
     user_agent: str | None = None
 
 
-class EuropePMCSettings(_Section):
-    base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest/"
-
-    @field_validator("base_url")
-    @classmethod
-    def _slash(cls, value: str) -> str:
-        return _check_http_url(value).rstrip("/") + "/"
-
-
 class SMTPSettings(_Section):
     # No host: digests are written as .eml files to the outbox folder instead of being sent.
     host: str | None = None
@@ -208,6 +196,9 @@ class Settings(BaseSettings):
     pubmed: PubMedSettings = Field(default_factory=PubMedSettings)
     feeds: FeedsSettings = Field(default_factory=FeedsSettings)
     europepmc: EuropePMCSettings = Field(default_factory=EuropePMCSettings)
+    crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    retractions: RetractionSettings = Field(default_factory=RetractionSettings)
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
@@ -259,6 +250,9 @@ SECTIONS: dict[str, type[_Section]] = {
     "pubmed": PubMedSettings,
     "feeds": FeedsSettings,
     "europepmc": EuropePMCSettings,
+    "crossref": CrossrefSettings,
+    "health": HealthSettings,
+    "retractions": RetractionSettings,
     "smtp": SMTPSettings,
     "web": WebSettings,
     "service": ServiceSettings,
@@ -484,6 +478,7 @@ class Topic(_Section):
 
     topic: TopicMeta = Field(default_factory=TopicMeta)
     pubmed: PubMedQuery | None = None
+    europepmc: EuropePMCQuery | None = None
     match: MatchRules = Field(default_factory=MatchRules)
     feeds: list[FeedConfig] = Field(default_factory=list)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)

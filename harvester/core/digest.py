@@ -77,6 +77,10 @@ class DigestData:
     feed_problems: tuple[FeedProblem, ...] = ()
     run_problems: tuple[RunProblem, ...] = ()
     silent: tuple[SilentSource, ...] = ()
+    #: Harvest problems open now or closed this week (``harvester.core.health``), as lines.
+    health: tuple[str, ...] = ()
+    #: Notices found this week about accepted or published items (retraction watch), as lines.
+    notices: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:

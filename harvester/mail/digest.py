@@ -105,6 +105,7 @@ def _context(data: DigestData, envelope: Envelope) -> dict[str, object]:
         "items": items,
         "items_heading": heading if data.total > shown else "New items",
         "problems": _problems(data, envelope.timezone),
+        "notices": [flat(line) for line in data.notices],
         "queue_link": base + QUEUE_PATH.format(topic=data.topic) if base else None,
     }
 
@@ -126,6 +127,7 @@ def _problems(data: DigestData, tz: dt.tzinfo) -> list[str]:
             f"{silent.source} found nothing in {silent.runs} runs since "
             f"{_when(silent.since, tz)}: check the query"
         )
+    lines.extend(flat(line) for line in data.health)
     return lines
 
 

@@ -45,6 +45,8 @@ from harvester.store.topics import DatabaseTopics
 log = logging.getLogger(__name__)
 
 RETRY_JOB = "digest-retry"
+#: The weekly re-check of accepted and published works (retractions, concerns, corrections).
+RETRACTION_JOB = "retraction-watch"
 JOB_TABLE = "apscheduler_jobs"
 
 
@@ -108,6 +110,10 @@ def wanted_jobs(topics: Sequence[Topic], settings: Settings) -> list[JobSpec]:
             )
     retry = f"every {settings.service.retry_seconds:g} s"
     specs.append(JobSpec(RETRY_JOB, "retry", None, retry, tz))
+    if settings.retractions.schedule:
+        specs.append(
+            JobSpec(RETRACTION_JOB, "retractions", None, settings.retractions.schedule, tz)
+        )
     return specs
 
 
@@ -211,9 +217,12 @@ def _dispatch(context: JobContext, job_id: str) -> tuple[str, str | None]:
     kind, _, slug = job_id.partition(":")
     if job_id == RETRY_JOB:
         return _retry_digests(context)
+    if job_id == RETRACTION_JOB:
+        return _watch_retractions(context)
     if kind not in ("harvest", "digest") or not slug:
         raise ConfigError(
-            f"unknown job {job_id!r} (jobs: harvest:<topic>, digest:<topic>, {RETRY_JOB})"
+            f"unknown job {job_id!r} (jobs: harvest:<topic>, digest:<topic>, {RETRY_JOB}, "
+            f"{RETRACTION_JOB})"
         )
     topic = select_topics(DatabaseTopics(context.db).all(), slug)[0]
     if kind == "harvest":
@@ -293,6 +302,18 @@ def _retry_digests(context: JobContext) -> tuple[str, str | None]:
         except HarvesterError as exc:
             errors.append(str(exc))
     return (RunStatus.FAILED.value, "; ".join(errors)) if errors else (RunStatus.OK.value, None)
+
+
+def _watch_retractions(context: JobContext) -> tuple[str, str | None]:
+    """Re-check accepted and published works against PubMed, Europe PMC and Crossref."""
+    from harvester.usecases.retraction import watch
+
+    report = watch(context.db, context.settings, now=context.clock())
+    log.info("%s", report.line())
+    if report.errors:
+        status = RunStatus.PARTIAL if len(report.errors) < 3 else RunStatus.FAILED
+        return status.value, "; ".join(report.errors)
+    return RunStatus.OK.value, None
 
 
 def wait_idle(context: JobContext, timeout: float) -> bool:

@@ -5,7 +5,7 @@ A network source fetches for one topic and yields :class:`Batch` es of
 (its *checkpoint*). Sources keep one of two kinds of state between runs, and the harvest
 (:mod:`harvester.usecases.harvest`) runs each kind the same way whatever the source:
 
-- ``"window"``: a date window and a watermark per query (PubMed; Europe PMC will be one too).
+- ``"window"``: a date window and a watermark per query (PubMed, Europe PMC).
   The source says which window a run asks for (:meth:`WindowSource.window`), and each batch's
   checkpoint is a date through which everything has been fetched, so the watermark moves slice by
   slice.
@@ -151,6 +151,13 @@ SOURCES: dict[str, SourceInfo] = {
             "pubmed",
             "PubMed through NCBI E-utilities: the topic's query, by entrez-date window",
             "harvester.sources.pubmed:PubMedSource",
+            windowed=True,
+        ),
+        SourceInfo(
+            "europepmc",
+            "Europe PMC REST search: the topic's Europe PMC query, by index-date window "
+            "(preprints and journals outside MEDLINE too)",
+            "harvester.sources.europepmc:EuropePMCSource",
             windowed=True,
         ),
         SourceInfo(

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from harvester.core.digest import DigestItem, FeedProblem, RunProblem, SilentSource
 from harvester.core.text import plain_text
+from harvester.store.health import problems_since
+from harvester.store.notices import notices_since
 from harvester.store.tables import Candidate, Digest, FeedState, Run, Work
 
 #: Statuses that mean "this week's digest is done" (``empty``: nothing new, and the topic said
@@ -197,6 +199,20 @@ def new_items(
             )
         )
     return items, tuple((s, k, n) for (s, k), n in sorted(counts.items()))
+
+
+def health_problems(session: Session, *, topic: str, since: dt.datetime) -> tuple[str, ...]:
+    """``topic``'s harvest problems open now, or closed since ``since``, as lines."""
+    lines = []
+    for problem in problems_since(session, topic=topic, since=since):
+        state = "" if problem.closed_at is None else " (since resolved)"
+        lines.append(f"{problem.source_label}: {problem.message}{state}")
+    return tuple(lines)
+
+
+def notice_lines(session: Session, *, topic: str, since: dt.datetime) -> tuple[str, ...]:
+    """Notices found since ``since`` about ``topic``'s accepted or published items, as lines."""
+    return tuple(notice.line() for notice in notices_since(session, topic=topic, since=since))
 
 
 def problems(

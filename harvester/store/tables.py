@@ -311,6 +311,40 @@ class Run(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class HarvestProblem(Base):
+    """A harvest problem of one topic's source (a search, or one feed), open until its cause
+    goes away (``harvester.core.health`` says which hold after each run)."""
+
+    __tablename__ = "harvest_problem"
+    __table_args__ = (Index("ix_harvest_problem_topic_source", "topic", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+    runs: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WorkNotice(Base):
+    """A notice about a work the retraction watch found: retracted, an expression of concern,
+    a correction (``harvester.core.retraction``)."""
+
+    __tablename__ = "work_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(Text, default="")
+    found_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Watermark(Base):
     """Where the next incremental run of a topic's source starts."""
 

@@ -89,6 +89,7 @@ _RELATION_NAMES = {
     "updatein": "update-in",
     "republishedfrom": "republished-from",
     "republishedin": "republished-in",
+    "preprintof": "preprint-of",
 }
 
 

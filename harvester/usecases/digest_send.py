@@ -76,6 +76,10 @@ def gather(
         feeds, runs, silent = store.problems(
             session, topic=topic.slug, since=until - dt.timedelta(days=7), until=until
         )
+        notices = store.notice_lines(session, topic=topic.slug, since=until - dt.timedelta(days=7))
+        health = store.health_problems(
+            session, topic=topic.slug, since=until - dt.timedelta(days=7)
+        )
     return DigestData(
         topic=topic.slug,
         topic_name=topic.name,
@@ -87,6 +91,8 @@ def gather(
         feed_problems=feeds,
         run_problems=runs,
         silent=silent,
+        health=health,
+        notices=notices,
     )
 
 

@@ -70,6 +70,7 @@ from harvester.store import feeds as feed_store
 from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
+from harvester.usecases.health import check_after_run
 
 if TYPE_CHECKING:
     from harvester.sources.feeds import FeedResult
@@ -122,6 +123,8 @@ class RunSummary:
     error: str | None = None
     window: tuple[dt.date, dt.date] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: Entries a feed re-issued under a new id, by feed URL (harvest health).
+    reissued: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         window = f" {self.window[0]}..{self.window[1]}" if self.window else ""
@@ -223,8 +226,27 @@ class Harvest:
         if not source.uses(topic):
             return None
         if source.state == "window":
-            return self._run_window(cast(WindowSource, source), topic, since=since, until=until)
-        return self._run_conditional(cast(ConditionalSource, source), topic)
+            summary = self._run_window(cast(WindowSource, source), topic, since=since, until=until)
+        else:
+            summary = self._run_conditional(cast(ConditionalSource, source), topic)
+        self._check_health(summary)
+        return summary
+
+    def _check_health(self, summary: RunSummary) -> None:
+        """Compare the run with the topic's history (:mod:`harvester.usecases.health`); a
+        failing check is logged and never fails the run."""
+        try:
+            with self.db.write() as session:
+                check_after_run(
+                    session,
+                    self.settings.health,
+                    topic=summary.topic,
+                    source=summary.source,
+                    run_id=summary.run_id,
+                    now=self.clock(),
+                )
+        except Exception:
+            log.exception("health check of %s %s failed", summary.topic, summary.source)
 
     # ------------------------------------------------------------------------ window sources
 
@@ -357,6 +379,8 @@ class Harvest:
                     last_modified=result.last_modified,
                     not_modified=result.status == "not_modified",
                 )
+                if summary.reissued.get(url):
+                    detail["reissued"] = summary.reissued[url]
                 if error is None:
                     if result.bozo:
                         detail["bozo"] = result.bozo
@@ -432,6 +456,9 @@ class Harvest:
             )
             if also is not None:
                 also(session)
+            for hit, outcome in zip(hits, result.outcomes, strict=False):
+                if outcome.reason == "seen before (new id)" and hit.origin:
+                    summary.reissued[hit.origin] = summary.reissued.get(hit.origin, 0) + 1
             runs.add_counts(
                 session,
                 summary.run_id,

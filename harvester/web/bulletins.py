@@ -30,6 +30,7 @@ from harvester.core.layout import arrange
 from harvester.render.formats import FORMATS, render
 from harvester.store.candidates import candidate_versions
 from harvester.store.db import Database
+from harvester.store.notices import notices_for, notices_in_bulletins
 from harvester.usecases.bulletin import workflow
 from harvester.web.access import CsrfChecked, Reviewer, TopicFromPath, csrf_token
 from harvester.web.deps import MAX_ID, Db, RowId, Templates
@@ -143,6 +144,10 @@ def bulletin_page(
         doc = found[1]
         sections = [(spec.title, items) for spec, items in arrange(doc)]
     past = [b for b in workflow.list_bulletins(db, slug) if b.status == "published"]
+    with db.read() as session:
+        draft_ids = [item.work_id for _, items in sections for item in items]
+        notices = notices_for(session, draft_ids)
+        past_notices = notices_in_bulletins(session, [b.id for b in past])
     return templates.TemplateResponse(
         request,
         "bulletin.html",
@@ -156,6 +161,8 @@ def bulletin_page(
             "count": sum(len(items) for _, items in sections),
             "formats": [(fmt, FORMAT_LABELS[fmt]) for fmt in FORMATS],
             "past": past,
+            "notices": notices,
+            "past_notices": past_notices,
             "removed": workflow.removed_entries(db, found[0]) if found else [],
             "versions": _versions(db, doc),
             "period_label": period_label,

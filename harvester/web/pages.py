@@ -35,6 +35,7 @@ from harvester.store.candidates import (
     topic_sources,
 )
 from harvester.store.db import Database
+from harvester.store.notices import notices_for
 from harvester.store.users import UserView
 from harvester.usecases import review
 from harvester.web.access import (
@@ -216,6 +217,7 @@ def queue_page(
             page = candidate_page(session, CandidateQuery(topic=slug, statuses=query.statuses))
         counts = status_counts(session, slug)
         sources = topic_sources(session, slug)
+        notices = notices_for(session, [c.work.id for c in page.items])
     filters = {
         k: params.get(k, "") for k in ("status", "source", "kind", "from", "to", "q", "sort")
     }
@@ -246,6 +248,7 @@ def queue_page(
             "here": here,
             "csrf": csrf_token(request),
             "error": error,
+            "notices": notices,
             "flash": request.session.pop("flash", None),
             "status_links": {
                 s: f"/topics/{slug}?" + urlencode({**keep, "status": s}) for s in [*counts, "all"]
@@ -276,11 +279,14 @@ class CardChange:
     ) -> Response:
         request = self.request
         if _fetching(request):
+            with self.db.read() as session:
+                notices = notices_for(session, [candidate.work.id])
             return self.templates.TemplateResponse(
                 request,
                 "_card.html",
                 {
                     "c": candidate,
+                    "notices": notices,
                     "topic": self.topic,
                     "csrf": csrf_token(request),
                     "back": self.back,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from harvester.store.health import open_problems
 from harvester.store.reports import feed_health, last_runs, run_page
 from harvester.store.users import list_users
 from harvester.web.access import Admin, csrf_token
@@ -25,6 +26,7 @@ def runs(
         page = run_page(session, before=before, limit=50)
         failing = feed_health(session, min_errors=FAILING_AFTER)
         users = list_users(session)
+        problems = open_problems(session)
     return templates.TemplateResponse(
         request,
         "runs.html",
@@ -35,6 +37,7 @@ def runs(
             "failing": failing,
             "failing_after": FAILING_AFTER,
             "users": users,
+            "problems": problems,
             "csrf": csrf_token(request),
         },
     )
