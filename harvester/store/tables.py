@@ -252,6 +252,8 @@ class Candidate(Base):
     # the reviewer's edited summary, shown in the bulletin instead of the abstract
     summary: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column()
+    # what moved the score most: [[label, weight], ...] (harvester.core.ranking.Reason)
+    score_reasons: Mapped[list[Any] | None] = mapped_column()
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[dt.datetime | None] = mapped_column()
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
@@ -268,6 +270,26 @@ class Candidate(Base):
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="candidate", cascade="all, delete-orphan", order_by="Decision.id"
     )
+
+
+class RankingModelRow(Base):
+    """A topic's learned ranking model: its version, when and on how many decisions it was
+    trained, how it did on held-out decisions, and the model itself as JSON (never a pickle)."""
+
+    __tablename__ = "ranking_model"
+    __table_args__ = (UniqueConstraint("topic", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[dt.datetime] = mapped_column()
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    # the topic's decision rows when it was trained: "every N decisions" counts from here
+    decisions_seen: Mapped[int] = mapped_column(Integer, default=0)
+    trigger: Mapped[str] = mapped_column(String(32), default="")
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column()
+    model: Mapped[str] = mapped_column(Text)
 
 
 class Decision(Base):

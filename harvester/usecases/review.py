@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import logging
 from dataclasses import dataclass
 
 from harvester.core import queue_rules
@@ -26,6 +27,9 @@ from harvester.core.normalise import normalise_doi, normalise_pmid
 from harvester.store.candidates import get_candidate, last_decision
 from harvester.store.db import Database
 from harvester.store.decisions import apply_decision, candidate_state, edit_candidate
+from harvester.usecases import ranking
+
+log = logging.getLogger(__name__)
 
 MANUAL_SOURCE = "manual"
 
@@ -60,7 +64,9 @@ def decide(
         )
         apply_decision(session, intent)
     with db.read() as session:
-        return get_candidate(session, candidate_id)
+        view = get_candidate(session, candidate_id)
+    _retrain_when_due(db, view.topic, now=now)
+    return view
 
 
 def undo(
@@ -78,7 +84,20 @@ def undo(
         )
         apply_decision(session, intent)
     with db.read() as session:
-        return get_candidate(session, candidate_id)
+        view = get_candidate(session, candidate_id)
+    _retrain_when_due(db, view.topic, now=now)
+    return view
+
+
+def _retrain_when_due(db: Database, topic: str, *, now: dt.datetime) -> None:
+    """Every few decisions the topic's ranking learns from them; a failure there never fails
+    the decision, which is stored already."""
+    try:
+        ranking.after_decision(db, topic, now=now)
+    except Exception:
+        log.exception(
+            "topic %s: ranking after a decision failed; the queue keeps its scores", topic
+        )
 
 
 def edit(
