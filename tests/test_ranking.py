@@ -18,6 +18,7 @@ from harvester.core.ranking import (
     RankText,
     evaluate,
     recall_at,
+    recency_weights,
     roc_auc,
     train,
 )
@@ -111,6 +112,12 @@ def test_learned_model_ranks_and_explains_and_round_trips_as_json() -> None:
     assert [round(s.score, 4) for s in again.score(fresh)] == [
         round(s.score, 4) for s in model.score(fresh)
     ]
+
+
+def test_recent_decisions_weigh_more() -> None:
+    items = [RankText(title="a", year=2024), RankText(title="b", year=2019), RankText(title="c")]
+    assert recency_weights(items) == [1.0, 0.5, 1.0]
+    assert recency_weights([RankText(title="a")]) == [1.0]
 
 
 def test_damaged_or_foreign_model_is_not_loaded() -> None:

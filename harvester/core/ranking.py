@@ -10,7 +10,8 @@ Two scorers, both pure (no I/O, no clock: the caller hands in the time):
 - The **learned model**, once a topic has :data:`MIN_ACCEPTED` accepted (or published) and
   :data:`MIN_REJECTED` rejected works: TF-IDF over title and abstract (words and word pairs,
   sublinear term frequency) and a logistic regression with balanced class weights, trained on the
-  topic's accepted against its rejected works.
+  topic's accepted against its rejected works, recent works weighing more (a decision on a work
+  published :data:`HALF_LIFE_YEARS` years before the newest weighs half).
 
 Both give a score between 0 and 1 and the three reasons that moved it most (a phrase, a
 publication type, a term of the model, each with the direction it pushed). Scores only order the
@@ -33,7 +34,6 @@ from harvester.core.phrases import PhraseRules, compile_rules
 __all__ = [
     "MIN_ACCEPTED",
     "MIN_REJECTED",
-    "MODEL_NAME",
     "ColdStart",
     "Evaluation",
     "RankText",
@@ -47,8 +47,6 @@ __all__ = [
 #: Decisions a topic needs before a model is learned from them.
 MIN_ACCEPTED = 20
 MIN_REJECTED = 20
-#: How the learned model is named where users see it.
-MODEL_NAME = "learned from this topic's decisions (word TF-IDF + logistic regression)"
 #: The stored format; a model in another format is retrained, never misread.
 FORMAT = 1
 
@@ -63,6 +61,7 @@ class RankText:
     publication_types: tuple[str, ...] = ()
     source: str = ""  # pubmed, feeds, import:ris, manual, ...
     kind: str = "article"
+    year: int | None = None  # publication year: recent decisions weigh more in training
 
     @property
     def text(self) -> str:
@@ -248,7 +247,10 @@ VECTORISER: dict[str, Any] = {
     "lowercase": True,
 }
 #: Inverse regularisation strength of the logistic regression.
-C = 10.0
+C = 1.0
+#: A decision on a work published this many years before the newest one decided weighs half as
+#: much in training: what a team accepts drifts, and its recent choices say most about the next.
+HALF_LIFE_YEARS = 5.0
 
 
 @dataclass(frozen=True)
@@ -338,22 +340,57 @@ class RankingModel:
             start, end = matrix.indptr[row], matrix.indptr[row + 1]
             columns = matrix.indices[start:end]
             moves = matrix.data[start:end] * coef[columns]
-            order = np.argsort(-np.abs(moves))[:3]
-            reasons = tuple(Reason(self.terms[columns[i]], float(moves[i])) for i in order)
-            out.append(Scored(score=_sigmoid(float(margins[row])), reasons=reasons))
+            reasons: list[Reason] = []
+            for i in np.argsort(-np.abs(moves)):
+                term = self.terms[columns[i]]
+                if _telling(term, reasons):
+                    reasons.append(Reason(term, float(moves[i])))
+                    if len(reasons) == 3:
+                        break
+            out.append(Scored(score=_sigmoid(float(margins[row])), reasons=tuple(reasons)))
         return out
 
 
-def _fit(texts: Sequence[str], labels: Sequence[bool]) -> RankingModel:
+def _telling(term: str, chosen: Sequence[Reason]) -> bool:
+    """Whether ``term`` says something to a reader: not a number or a run of function words,
+    and not a word of a pair already shown (nor a pair of a word already shown)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = term.split()
+    if all(w.isdigit() or w in ENGLISH_STOP_WORDS for w in words):
+        return False
+    for reason in chosen:
+        shown = reason.label.split()
+        if set(words) <= set(shown) or set(shown) <= set(words):
+            return False
+    return True
+
+
+def recency_weights(items: Sequence[RankText]) -> list[float]:
+    """Each item's training weight: 1 for the newest publication year, halving every
+    :data:`HALF_LIFE_YEARS` before it (an item without a year counts as the newest)."""
+    years = [item.year for item in items if item.year is not None]
+    if not years:
+        return [1.0] * len(items)
+    newest = max(years)
+    return [
+        0.5 ** ((newest - item.year) / HALF_LIFE_YEARS) if item.year is not None else 1.0
+        for item in items
+    ]
+
+
+def _fit(items: Sequence[RankText], labels: Sequence[bool]) -> RankingModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     options = dict(VECTORISER)
     options["ngram_range"] = tuple(VECTORISER["ngram_range"])
     vectoriser = TfidfVectorizer(**options)
-    matrix = vectoriser.fit_transform(texts)
+    matrix = vectoriser.fit_transform([item.text for item in items])
     classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
-    classifier.fit(matrix, [1 if label else 0 for label in labels])
+    classifier.fit(
+        matrix, [1 if label else 0 for label in labels], sample_weight=recency_weights(items)
+    )
     terms = vectoriser.get_feature_names_out()
     return RankingModel(
         terms=tuple(str(t) for t in terms),
@@ -376,9 +413,8 @@ def train(
     """
     if not any(labels) or all(labels):
         raise ValueError("a model needs accepted and rejected works")
-    texts = [item.text for item in items]
     evaluation = evaluate(items, labels) if evaluate_latest else None
-    model = _fit(texts, labels)
+    model = _fit(items, labels)
     return RankingModel(
         terms=model.terms,
         idf=model.idf,
@@ -401,7 +437,7 @@ def evaluate(items: Sequence[RankText], labels: Sequence[bool]) -> Evaluation:
         held.update(indices[-max(len(indices) // 4, 1) :])
     train_at = [i for i in range(len(items)) if i not in held]
     test_at = sorted(held)
-    model = _fit([items[i].text for i in train_at], [labels[i] for i in train_at])
+    model = _fit([items[i] for i in train_at], [labels[i] for i in train_at])
     scores = [s.score for s in model.score([items[i] for i in test_at])]
     test_labels = [labels[i] for i in test_at]
     return Evaluation(

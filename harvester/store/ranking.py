@@ -54,6 +54,7 @@ def _rank_text(work: Work) -> RankText:
         publication_types=tuple(str(t) for t in work.publication_types or []),
         source=work.metadata_source or "",
         kind=work.kind,
+        year=work.pub_year,
     )
 
 
