@@ -188,4 +188,9 @@ def add_by_hand(db: Database, topic: str, item: ManualItem, *, actor: str, now: 
         work_id = result.outcomes[0].work_id
         if work_id is None:
             raise QueueError("the item could not be stored")
-        return candidate_for_work(session, topic, work_id)
+        candidate_id = candidate_for_work(session, topic, work_id)
+    try:  # scored by the topic's learned model at once (else by the next harvest or ranking)
+        ranking.rescore(db, topic, None, only_unscored=True)
+    except Exception:
+        log.exception("topic %s: scoring an item added by hand failed", topic)
+    return candidate_id
