@@ -22,7 +22,11 @@ Figures: recall@10% (share of the includes in the first 10% of the ranked later 
 WSS@95 (work saved over sampling at 95% recall), per set and label. Then the time to train on
 the largest training split and to score 10,000 candidates with their reasons.
 
-    python benchmarks/ranking_bench.py [--data DIR] [--seed N]
+    python3 -m venv .venv-bench && .venv-bench/bin/pip install -e . asreview
+    .venv-bench/bin/python benchmarks/ranking_bench.py [--data DIR] [--seed N]
+
+(ASReview gets its own environment: it is not a dependency of harvester. Without it the
+ASReview column is left out, saying so.)
 
 The data folder defaults to ``$HARVESTER_TEST_CORPUS/ranking``, else ``shared/fixtures/ranking``
 in a folder above the checkout; it is read, never copied.

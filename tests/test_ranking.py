@@ -256,6 +256,7 @@ def test_retrained_after_every_n_decisions(db: Database) -> None:
         seen_version=versions[waiting[-1]],
         now=NOW,
     )
+    ranking.wait_for_background()  # the retrain runs beside the reviewer's work
     with db.read() as session:
         info = model_info(session, TOPIC)
     assert info is not None and info.version == 1 and info.trigger == "decisions"
@@ -269,6 +270,7 @@ def test_retrained_after_every_n_decisions(db: Database) -> None:
             )
         else:
             review.undo(db, cid, actor="rev", seen_version=version, now=NOW)
+    ranking.wait_for_background()
     with db.read() as session:
         info = model_info(session, TOPIC)
     assert info is not None and info.version == 2

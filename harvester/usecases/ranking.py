@@ -5,7 +5,9 @@
   as accepted) and rescores every candidate of the topic; a topic with fewer decisions gets the
   cold-start score of its phrases. ``harvester rank``, a harvest and an import call it.
 - :func:`after_decision` retrains once :data:`RETRAIN_EVERY` decisions were made since the last
-  model (or as soon as the topic has enough decisions for a first one).
+  model (or as soon as the topic has enough decisions for a first one);
+  :func:`after_decision_in_background` does it in a thread, so a reviewer's decision never waits
+  for a retrain.
 
 Scores only order the queue: nothing here changes a candidate's status.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,7 +34,15 @@ from harvester.core.ranking import (
 from harvester.store import ranking as store
 from harvester.store.db import Database
 
-__all__ = ["RETRAIN_EVERY", "RankOutcome", "after_decision", "cold_start", "rank_topic"]
+__all__ = [
+    "RETRAIN_EVERY",
+    "RankOutcome",
+    "after_decision",
+    "after_decision_in_background",
+    "cold_start",
+    "rank_topic",
+    "wait_for_background",
+]
 
 log = logging.getLogger(__name__)
 
@@ -185,17 +196,17 @@ def rank_quietly(db: Database, topic: Topic, *, now: dt.datetime, trigger: str) 
     log.info("%s", outcome.line())
 
 
-def after_decision(db: Database, slug: str, *, now: dt.datetime) -> RankOutcome | None:
-    """Retrain ``slug`` when :data:`RETRAIN_EVERY` decisions were made since its last model (or
-    when it now has enough decisions for its first); None when it was not due."""
+def _due(db: Database, slug: str) -> bool:
+    """Whether ``slug`` has :data:`RETRAIN_EVERY` decisions since its last model (or enough
+    decisions for its first)."""
     with db.read() as session:
         info = store.model_info(session, slug)
         if info is not None:
-            due = store.decision_count(session, slug) - info.decisions_seen >= RETRAIN_EVERY
-        else:
-            due = _enough(*store.label_counts(session, slug))
-    if not due:
-        return None
+            return store.decision_count(session, slug) - info.decisions_seen >= RETRAIN_EVERY
+        return _enough(*store.label_counts(session, slug))
+
+
+def _retrain_and_rescore(db: Database, slug: str, *, now: dt.datetime) -> RankOutcome | None:
     trained = _retrain(db, slug, now=now, trigger="decisions")
     if trained is None:
         return None
@@ -208,3 +219,51 @@ def after_decision(db: Database, slug: str, *, now: dt.datetime) -> RankOutcome 
         version=trained.version,
         evaluation=trained.evaluation,
     )
+
+
+def after_decision(db: Database, slug: str, *, now: dt.datetime) -> RankOutcome | None:
+    """Retrain ``slug`` when :data:`RETRAIN_EVERY` decisions were made since its last model (or
+    when it now has enough decisions for its first); None when it was not due."""
+    if not _due(db, slug):
+        return None
+    return _retrain_and_rescore(db, slug, now=now)
+
+
+_background: dict[str, threading.Thread] = {}
+_background_lock = threading.Lock()
+
+
+def after_decision_in_background(db: Database, slug: str, *, now: dt.datetime) -> bool:
+    """:func:`after_decision` without keeping the reviewer waiting: when a retrain is due it
+    runs in a thread (one per topic at a time; a decision made meanwhile is counted by the
+    next). True when one was started."""
+    if not _due(db, slug):
+        return False
+    with _background_lock:
+        running = _background.get(slug)
+        if running is not None and running.is_alive():
+            return False
+
+        def work() -> None:
+            try:
+                outcome = _retrain_and_rescore(db, slug, now=now)
+            except Exception:
+                log.exception(
+                    "topic %s: ranking after decisions failed; the queue keeps its scores", slug
+                )
+                return
+            if outcome is not None:
+                log.info("%s", outcome.line())
+
+        thread = threading.Thread(target=work, name=f"ranking {slug}", daemon=True)
+        _background[slug] = thread
+        thread.start()
+    return True
+
+
+def wait_for_background(timeout: float | None = None) -> None:
+    """Wait for the retrains started by :func:`after_decision_in_background`."""
+    with _background_lock:
+        threads = list(_background.values())
+    for thread in threads:
+        thread.join(timeout)

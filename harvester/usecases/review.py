@@ -93,7 +93,7 @@ def _retrain_when_due(db: Database, topic: str, *, now: dt.datetime) -> None:
     """Every few decisions the topic's ranking learns from them; a failure there never fails
     the decision, which is stored already."""
     try:
-        ranking.after_decision(db, topic, now=now)
+        ranking.after_decision_in_background(db, topic, now=now)
     except Exception:
         log.exception(
             "topic %s: ranking after a decision failed; the queue keeps its scores", topic
