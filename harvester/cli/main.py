@@ -20,6 +20,7 @@ from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.health import health
 from harvester.cli.people import user_enable, user_reset, user_roles
+from harvester.cli.ranking import rank
 from harvester.cli.service import digest, schedule
 from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files
@@ -224,7 +225,8 @@ def _report(line: str) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @pass_app
 def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> None:
-    """List candidates in the review queue."""
+    """List candidates in the review queue with their scores (a topic's highest score first,
+    once it is scored; else newest first)."""
     from harvester.store.candidates import candidate_views
 
     if topic_slug is not None:
@@ -236,14 +238,16 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
             topic=topic_slug,
             status=CandidateStatus(status) if status else None,
             limit=limit,
+            by_score=topic_slug is not None,
         )
     for candidate in page.items:
         work = candidate.work
         sources = sorted({s.source for s in candidate.sightings})
         year = work.year or ""
+        score = f"{candidate.score:.2f}" if candidate.score is not None else "-"
         click.echo(
             f"{candidate.id:>6}  {candidate.topic}  {candidate.status:<9} {work.kind:<7} "
-            f"{year!s:<4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
+            f"{year!s:<4}  {score:>4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
         )
     if not page.items:
         click.echo("no candidates")
@@ -279,6 +283,14 @@ def import_(app: App, file: Path, topic_slug: str | None, status: str) -> None:
         now=dt.datetime.now(dt.UTC),
     )
     click.echo(summary.line())
+    if topic_slug is not None:
+        # decisions imported (past bulletins, past rejections) teach the topic's ranking
+        from harvester.usecases.ranking import rank_topic
+
+        topic = app.topics.get(topic_slug)
+        click.echo(
+            rank_topic(app.database(), topic, now=dt.datetime.now(dt.UTC), trigger="import").line()
+        )
 
 
 import_.help = (
@@ -498,3 +510,4 @@ def main() -> None:
 
 cli.add_command(digest)
 cli.add_command(schedule)
+cli.add_command(rank)

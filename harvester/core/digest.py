@@ -35,6 +35,8 @@ class DigestItem:
     abstract: str | None
     arrived_at: dt.datetime
     score: float | None = None
+    #: still waiting for a decision (new or deferred): only these are listed
+    waiting: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,9 @@ def week_start(week: str, tz: dt.tzinfo) -> dt.datetime:
 
 
 def top_items(items: Sequence[DigestItem], limit: int = TOP_ITEMS) -> list[DigestItem]:
-    """By score when the topic has a ranking (any item scored), else newest first."""
+    """The items still waiting for a decision: by score when the topic has a ranking (any item
+    scored), else newest first."""
+    items = [item for item in items if item.waiting]
     if any(item.score is not None for item in items):
         return sorted(
             items,

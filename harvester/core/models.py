@@ -481,6 +481,8 @@ class CandidateView:
     decisions: tuple[DecisionView, ...] = ()
     elsewhere: tuple[ElsewhereView, ...] = ()
     links: tuple[LinkView, ...] = ()
+    #: what moved the score most: (term or feature, weight; positive: up)
+    score_reasons: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ CSV_COLUMNS = (
     "work_id",
     "topic",
     "status",
+    "score",
     "source",
     "source_id",
     "record_id",
@@ -72,6 +73,8 @@ class ExportItem:
     kind: WorkKind = WorkKind.ARTICLE
     topic: str | None = None
     status: str | None = None
+    #: the ranking's score of the candidate (0 to 1; None: not scored)
+    score: float | None = None
     authors: Sequence[Author] = ()
     journal: str | None = None
     journal_iso: str | None = None
@@ -200,6 +203,7 @@ def _csv(items: list[ExportItem], out: TextIO) -> int:
                         "work_id": item.work_id,
                         "topic": item.topic or "",
                         "status": item.status or "",
+                        "score": f"{item.score:.4f}" if item.score is not None else "",
                         "source": sighting.source,
                         "source_id": sighting.source_id,
                         "record_id": sighting.record_id,

@@ -68,9 +68,11 @@ def candidate_views(
     status: CandidateStatus | None = None,
     limit: int | None = None,
     by_work: bool = False,
+    by_score: bool = False,
 ) -> Page[CandidateView]:
     """Candidates (of every topic, or of ``topic``; of any status, or ``status``) with their
-    works and sightings, newest first, or by work id with ``by_work``; at most ``limit`` of
+    works and sightings, newest first, or by work id with ``by_work``, highest score first with
+    ``by_score``; at most ``limit`` of
     them, with the number matching (for the command line and export; the web UI pages through
     :func:`candidate_page`)."""
     where: list[ColumnElement[bool]] = []
@@ -78,11 +80,13 @@ def candidate_views(
         where.append(Candidate.topic == topic)
     if status is not None:
         where.append(Candidate.status == status.value)
-    order = (
+    order: tuple[Any, ...] = (
         (Candidate.work_id, Candidate.id)
         if by_work
         else (Candidate.created_at.desc(), Candidate.id.desc())
     )
+    if by_score:  # highest score first (unscored last), then newest
+        order = (func.coalesce(Candidate.score, literal_column("-1.0")).desc(), *order)
     query = select(Candidate).where(*where).order_by(*order)
     if limit is not None:
         query = query.limit(limit)
@@ -386,6 +390,11 @@ def _views(session: Session, candidates: list[Candidate], *, details: bool) -> l
                 summary=c.summary,
                 reason=c.reason,
                 score=c.score,
+                score_reasons=tuple(
+                    (str(r[0]), float(r[1]))
+                    for r in c.score_reasons or []
+                    if isinstance(r, list) and len(r) == 2
+                ),
                 decided_by=c.decided_by,
                 decided_at=c.decided_at,
                 created_at=c.created_at,

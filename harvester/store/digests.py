@@ -196,6 +196,7 @@ def new_items(
                 abstract=abstract,
                 arrived_at=candidate.created_at,
                 score=candidate.score,
+                waiting=candidate.status in ("new", "deferred"),
             )
         )
     return items, tuple((s, k, n) for (s, k), n in sorted(counts.items()))

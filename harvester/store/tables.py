@@ -6,105 +6,34 @@ Only ``harvester.store`` modules import this. Times are stored in UTC and come b
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from harvester.core.models import FIELD_LIMITS
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """An aware datetime stored as UTC; SQLite (which keeps no zone) gets it back aware too."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use an aware one")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(
-        self,
-        value: dt.datetime | None,
-        dialect: Dialect,  # noqa: ARG002 - the signature is SQLAlchemy's
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-class CompressedBytes(TypeDecorator[bytes]):
-    """Bytes stored zlib-compressed behind a marker; values written before compression (no
-    marker) read back unchanged."""
-
-    impl = LargeBinary
-    cache_ok = True
-    MARK = b"\x00hz1"
-
-    def process_bind_param(
-        self,
-        value: bytes | None,
-        dialect: Dialect,  # noqa: ARG002 - the signature is SQLAlchemy's
-    ) -> bytes | None:
-        if value is None:
-            return None
-        return self.MARK + zlib.compress(value, 6)
-
-    def process_result_value(
-        self,
-        value: bytes | None,
-        dialect: Dialect,  # noqa: ARG002 - the signature is SQLAlchemy's
-    ) -> bytes | None:
-        if value is None:
-            return None
-        value = bytes(value)
-        if value.startswith(self.MARK):
-            return zlib.decompress(value[len(self.MARK) :])
-        return value
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
-        dt.datetime: UTCDateTime,
-        dict[str, Any]: JSON,
-        list[Any]: JSON,
-    }
+from harvester.store.base import NAMING as NAMING
+from harvester.store.base import Base as Base
+from harvester.store.base import CompressedBytes as CompressedBytes
+from harvester.store.base import UTCDateTime as UTCDateTime
+from harvester.store.base import utcnow as utcnow
+from harvester.store.tables_people import ApiToken as ApiToken
+from harvester.store.tables_people import LoginAttempt as LoginAttempt
+from harvester.store.tables_people import OneTimeToken as OneTimeToken
+from harvester.store.tables_people import TopicChange as TopicChange
+from harvester.store.tables_people import TopicRecord as TopicRecord
+from harvester.store.tables_people import TopicRole as TopicRole
+from harvester.store.tables_people import User as User
+from harvester.store.tables_people import WebSession as WebSession
 
 
 class Work(Base):
@@ -252,6 +181,8 @@ class Candidate(Base):
     # the reviewer's edited summary, shown in the bulletin instead of the abstract
     summary: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column()
+    # what moved the score most: [[label, weight], ...] (harvester.core.ranking.Reason)
+    score_reasons: Mapped[list[Any] | None] = mapped_column()
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[dt.datetime | None] = mapped_column()
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
@@ -268,6 +199,26 @@ class Candidate(Base):
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="candidate", cascade="all, delete-orphan", order_by="Decision.id"
     )
+
+
+class RankingModelRow(Base):
+    """A topic's learned ranking model: its version, when and on how many decisions it was
+    trained, how it did on held-out decisions, and the model itself as JSON (never a pickle)."""
+
+    __tablename__ = "ranking_model"
+    __table_args__ = (UniqueConstraint("topic", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[dt.datetime] = mapped_column()
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    # the topic's decision rows when it was trained: "every N decisions" counts from here
+    decisions_seen: Mapped[int] = mapped_column(Integer, default=0)
+    trigger: Mapped[str] = mapped_column(String(32), default="")
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column()
+    model: Mapped[str] = mapped_column(Text)
 
 
 class Decision(Base):
@@ -465,119 +416,3 @@ class JobRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="running")
     error: Mapped[str | None] = mapped_column(Text)
-
-
-class User(Base):
-    """A reviewer or admin of the web UI."""
-
-    __tablename__ = "user_account"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(255), unique=True)
-    name: Mapped[str | None] = mapped_column(String(255))
-    password_hash: Mapped[str | None] = mapped_column(String(255))
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    topics: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class ApiToken(Base):
-    """A token for scripts calling the JSON API; only its SHA-256 is stored."""
-
-    __tablename__ = "api_token"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column()
-
-
-class LoginAttempt(Base):
-    """A failed login, kept for throttling per account and per address."""
-
-    __tablename__ = "login_attempt"
-    __table_args__ = (
-        Index("ix_login_attempt_email_at", "email", "at"),
-        Index("ix_login_attempt_address_at", "address", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(255))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class TopicRecord(Base):
-    """A topic as its settings document (the TOML of a topic file), checked before it is saved;
-    ``version`` counts its changes."""
-
-    __tablename__ = "topic"
-
-    slug: Mapped[str] = mapped_column(String(100), primary_key=True)
-    document: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_by: Mapped[str | None] = mapped_column(String(255))
-
-
-class TopicChange(Base):
-    """One saved change of a topic: who, when, what changed, and the document before and after
-    (``before`` is empty when the change created the topic, ``after`` when it removed it)."""
-
-    __tablename__ = "topic_change"
-    __table_args__ = (Index("ix_topic_change_slug_at", "slug", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(100))
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(255))
-    summary: Mapped[str] = mapped_column(Text)
-    before: Mapped[str | None] = mapped_column(Text)
-    after: Mapped[str | None] = mapped_column(Text)
-
-
-class TopicRole(Base):
-    """What one person may do in one topic: ``reviewer`` (see and decide its queue) or
-    ``editor`` (also change its settings and start harvests). Admins may do everything."""
-
-    __tablename__ = "topic_role"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
-    )
-    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))
-
-
-class OneTimeToken(Base):
-    """A one-time link: ``setup`` (create the first admin) or ``reset`` (set a new password).
-    Only the token's SHA-256 is stored."""
-
-    __tablename__ = "one_time_token"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(16))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime | None] = mapped_column()
-    used_at: Mapped[dt.datetime | None] = mapped_column()
-
-
-class WebSession(Base):
-    """A signed-in browser session. The cookie carries a random id; only its SHA-256 is stored,
-    and the session ends (its row goes) on sign-out, on a password change and when the account
-    is disabled."""
-
-    __tablename__ = "web_session"
-    __table_args__ = (Index("ix_web_session_user_id", "user_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column()

@@ -71,6 +71,7 @@ from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
 from harvester.usecases.health import check_after_run
+from harvester.usecases.ranking import rank_quietly
 
 if TYPE_CHECKING:
     from harvester.sources.feeds import FeedResult
@@ -201,6 +202,7 @@ class Harvest:
         wanted = tuple(sources) if sources is not None else source_names()
         summaries: list[RunSummary] = []
         for topic in topics:
+            ran = False
             for name in wanted:
                 try:
                     summary = self.run_source(name, topic, since=since, until=until)
@@ -211,6 +213,9 @@ class Harvest:
                 if summary is not None:
                     summaries.append(summary)
                     self.report(summary.line())
+                    ran = True
+            if ran:  # retrain on the decisions so far and score what arrived
+                rank_quietly(self.db, topic, now=self.clock(), trigger="harvest")
         return summaries
 
     def run_source(

@@ -187,6 +187,7 @@ def _item(candidate: CandidateView) -> ExportItem:
         **citation_fields(work),
         topic=candidate.topic,
         status=candidate.status,
+        score=candidate.score,
         abstract=text or None,
         keywords=work.keywords,
         sightings=[

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import logging
 from dataclasses import dataclass
 
 from harvester.core import queue_rules
@@ -26,6 +27,9 @@ from harvester.core.normalise import normalise_doi, normalise_pmid
 from harvester.store.candidates import get_candidate, last_decision
 from harvester.store.db import Database
 from harvester.store.decisions import apply_decision, candidate_state, edit_candidate
+from harvester.usecases import ranking
+
+log = logging.getLogger(__name__)
 
 MANUAL_SOURCE = "manual"
 
@@ -60,7 +64,9 @@ def decide(
         )
         apply_decision(session, intent)
     with db.read() as session:
-        return get_candidate(session, candidate_id)
+        view = get_candidate(session, candidate_id)
+    _retrain_when_due(db, view.topic, now=now)
+    return view
 
 
 def undo(
@@ -78,7 +84,20 @@ def undo(
         )
         apply_decision(session, intent)
     with db.read() as session:
-        return get_candidate(session, candidate_id)
+        view = get_candidate(session, candidate_id)
+    _retrain_when_due(db, view.topic, now=now)
+    return view
+
+
+def _retrain_when_due(db: Database, topic: str, *, now: dt.datetime) -> None:
+    """Every few decisions the topic's ranking learns from them; a failure there never fails
+    the decision, which is stored already."""
+    try:
+        ranking.after_decision_in_background(db, topic, now=now)
+    except Exception:
+        log.exception(
+            "topic %s: ranking after a decision failed; the queue keeps its scores", topic
+        )
 
 
 def edit(
@@ -169,4 +188,9 @@ def add_by_hand(db: Database, topic: str, item: ManualItem, *, actor: str, now: 
         work_id = result.outcomes[0].work_id
         if work_id is None:
             raise QueueError("the item could not be stored")
-        return candidate_for_work(session, topic, work_id)
+        candidate_id = candidate_for_work(session, topic, work_id)
+    try:  # scored by the topic's learned model at once (else by the next harvest or ranking)
+        ranking.rescore(db, topic, None, only_unscored=True)
+    except Exception:
+        log.exception("topic %s: scoring an item added by hand failed", topic)
+    return candidate_id

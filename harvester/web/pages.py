@@ -25,6 +25,8 @@ from harvester.config.settings import Topic
 from harvester.config.topics import Topics as TopicSource
 from harvester.core.errors import ConflictError, HarvesterError, NotFoundError, QueueError
 from harvester.core.models import CandidateStatus, CandidateView, WorkKind
+from harvester.core.ranking import MIN_ACCEPTED, MIN_REJECTED
+from harvester.store import ranking as ranking_store
 from harvester.store.candidates import (
     KINDS,
     SORTS,
@@ -146,8 +148,11 @@ def _date(value: str | None, what: str) -> dt.date | None:
         raise QueueError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def query_from_params(slug: str, params: Any, *, limit: int = PAGE_SIZE) -> CandidateQuery:
-    """A :class:`CandidateQuery` from a page's or the API's query parameters."""
+def query_from_params(
+    slug: str, params: Any, *, limit: int = PAGE_SIZE, default_sort: str = "found"
+) -> CandidateQuery:
+    """A :class:`CandidateQuery` from a page's or the API's query parameters (``default_sort``
+    when they name no sort: by score once the topic's ranking has a learned model)."""
     status = params.get("status") or "new"
     statuses: tuple[CandidateStatus, ...] = ()
     if status != "all":
@@ -163,7 +168,7 @@ def query_from_params(slug: str, params: Any, *, limit: int = PAGE_SIZE) -> Cand
         found_from=_date(params.get("from"), "found from"),
         found_to=_date(params.get("to"), "found to"),
         text=(params.get("q") or "").strip()[:200] or None,
-        sort=params.get("sort") or "found",
+        sort=params.get("sort") or default_sort,
         cursor=params.get("cursor") or None,
         limit=limit,
     )
@@ -204,8 +209,11 @@ def queue_page(
     slug = topic.slug
     params = request.query_params
     error = None
+    with db.read() as session:
+        model = ranking_store.model_info(session, slug)
+    default_sort = "score" if model is not None else "found"
     try:
-        query = query_from_params(slug, params)
+        query = query_from_params(slug, params, default_sort=default_sort)
     except QueueError as exc:
         error = exc.message
         query = CandidateQuery(topic=slug, statuses=(CandidateStatus.NEW,), limit=PAGE_SIZE)
@@ -222,7 +230,7 @@ def queue_page(
         k: params.get(k, "") for k in ("status", "source", "kind", "from", "to", "q", "sort")
     }
     filters["status"] = filters["status"] or "new"
-    filters["sort"] = filters["sort"] or "found"
+    filters["sort"] = filters["sort"] or default_sort
     keep = {k: v for k, v in filters.items() if v}
     next_url = None
     if page.next_cursor:
@@ -236,6 +244,8 @@ def queue_page(
         {
             "user": user,
             "topic": info,
+            "model": model,
+            "ranking_needs": (MIN_ACCEPTED, MIN_REJECTED),
             "page": page,
             "counts": counts,
             "sources": sources,

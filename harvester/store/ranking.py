@@ -1,0 +1,217 @@
+"""Ranking in the store: a topic's decisions as training data, its stored models, and the
+scores written on its candidates.
+
+Scores are written with a plain UPDATE of the score columns: the candidate's version (what a
+reviewer's decision names) does not change, so a rescore never turns an open card into a
+conflict, and no status is ever touched here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from harvester.core.models import CandidateStatus
+from harvester.core.ranking import Evaluation, RankText
+from harvester.core.text import plain_text
+from harvester.store.tables import Candidate, Decision, RankingModelRow, Work
+
+#: Statuses that teach the model "accept" and "reject".
+ACCEPTED = (CandidateStatus.ACCEPTED.value, CandidateStatus.PUBLISHED.value)
+REJECTED = (CandidateStatus.REJECTED.value,)
+#: Model versions kept per topic (older rows are deleted when a new one is stored).
+KEEP_VERSIONS = 3
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What the queue page says of a topic's model (without the model itself)."""
+
+    topic: str
+    version: int
+    trained_at: dt.datetime
+    accepted: int
+    rejected: int
+    decisions_seen: int
+    trigger: str
+    evaluation: Evaluation | None
+
+
+def _rank_text(work: Work) -> RankText:
+    abstract = " ".join(
+        str(part.get("text", "")) for part in work.abstract or [] if isinstance(part, dict)
+    )
+    return RankText(
+        title=work.title or "",
+        abstract=abstract,
+        summary=plain_text(work.summary_html) if work.summary_html else "",
+        publication_types=tuple(str(t) for t in work.publication_types or []),
+        source=work.metadata_source or "",
+        kind=work.kind,
+        year=work.pub_year,
+    )
+
+
+def training_set(session: Session, topic: str) -> list[tuple[RankText, bool]]:
+    """The topic's accepted (or published) and rejected works, oldest decision first."""
+    when = func.coalesce(Candidate.decided_at, Candidate.updated_at)
+    rows = session.execute(
+        select(Candidate.status, Work)
+        .join(Work, Work.id == Candidate.work_id)
+        .where(Candidate.topic == topic, Candidate.status.in_(ACCEPTED + REJECTED))
+        .order_by(when, Candidate.id)
+    ).all()
+    return [(_rank_text(work), status in ACCEPTED) for status, work in rows]
+
+
+def label_counts(session: Session, topic: str) -> tuple[int, int]:
+    """(accepted or published, rejected) candidates of the topic."""
+    rows = session.execute(
+        select(Candidate.status, func.count())
+        .where(Candidate.topic == topic, Candidate.status.in_(ACCEPTED + REJECTED))
+        .group_by(Candidate.status)
+    ).all()
+    accepted = sum(n for status, n in rows if status in ACCEPTED)
+    return accepted, sum(n for status, n in rows if status in REJECTED)
+
+
+def decision_count(session: Session, topic: str) -> int:
+    """Decision rows of the topic's candidates: "every N decisions" counts these."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Decision)
+            .join(Candidate, Candidate.id == Decision.candidate_id)
+            .where(Candidate.topic == topic)
+        )
+        or 0
+    )
+
+
+def to_score(
+    session: Session, topic: str, *, only_unscored: bool = False
+) -> Iterable[list[tuple[int, RankText]]]:
+    """The topic's candidates (or those with no score yet), in chunks, as ranking reads them."""
+    where = [Candidate.topic == topic]
+    if only_unscored:
+        where.append(Candidate.score.is_(None))
+    ids = list(session.scalars(select(Candidate.id).where(*where).order_by(Candidate.id)))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = session.execute(
+            select(Candidate.id, Work)
+            .join(Work, Work.id == Candidate.work_id)
+            .where(Candidate.id.in_(chunk))
+            .order_by(Candidate.id)
+        ).all()
+        yield [(candidate_id, _rank_text(work)) for candidate_id, work in rows]
+
+
+def write_scores(session: Session, scores: Sequence[tuple[int, float, list[Any]]]) -> None:
+    """Set (candidate id, score, reasons) without touching status or version."""
+    if not scores:
+        return
+    table = cast(Table, Candidate.__table__)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("cid"))
+        .values(score=bindparam("s"), score_reasons=bindparam("r"))
+    )
+    session.execute(
+        stmt, [{"cid": cid, "s": score, "r": reasons} for cid, score, reasons in scores]
+    )
+
+
+def save_model(
+    session: Session,
+    topic: str,
+    *,
+    model_json: str,
+    accepted: int,
+    rejected: int,
+    evaluation: Evaluation | None,
+    decisions_seen: int,
+    trigger: str,
+    now: dt.datetime,
+) -> int:
+    """Store a newly trained model of ``topic`` as its next version; the version."""
+    last = session.scalar(
+        select(func.max(RankingModelRow.version)).where(RankingModelRow.topic == topic)
+    )
+    version = (last or 0) + 1
+    session.add(
+        RankingModelRow(
+            topic=topic,
+            version=version,
+            trained_at=now,
+            accepted=accepted,
+            rejected=rejected,
+            decisions_seen=decisions_seen,
+            trigger=trigger,
+            evaluation=evaluation.to_json() if evaluation else None,
+            model=model_json,
+        )
+    )
+    session.execute(
+        delete(RankingModelRow).where(
+            RankingModelRow.topic == topic, RankingModelRow.version <= version - KEEP_VERSIONS
+        )
+    )
+    session.flush()
+    return version
+
+
+def model_info(session: Session, topic: str) -> ModelInfo | None:
+    """The topic's latest model's details (not the model), or None when it has none."""
+    row = session.execute(
+        select(
+            RankingModelRow.version,
+            RankingModelRow.trained_at,
+            RankingModelRow.accepted,
+            RankingModelRow.rejected,
+            RankingModelRow.decisions_seen,
+            RankingModelRow.trigger,
+            RankingModelRow.evaluation,
+        )
+        .where(RankingModelRow.topic == topic)
+        .order_by(RankingModelRow.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return ModelInfo(
+        topic=topic,
+        version=row.version,
+        trained_at=row.trained_at,
+        accepted=row.accepted,
+        rejected=row.rejected,
+        decisions_seen=row.decisions_seen,
+        trigger=row.trigger,
+        evaluation=Evaluation.from_json(row.evaluation),
+    )
+
+
+def latest_model_json(session: Session, topic: str) -> str | None:
+    """The topic's latest stored model, as JSON."""
+    return session.scalar(
+        select(RankingModelRow.model)
+        .where(RankingModelRow.topic == topic)
+        .order_by(RankingModelRow.version.desc())
+        .limit(1)
+    )
+
+
+def score_reasons(session: Session, candidate_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The stored reasons of these candidates' scores."""
+    if not candidate_ids:
+        return {}
+    rows = session.execute(
+        select(Candidate.id, Candidate.score_reasons).where(Candidate.id.in_(list(candidate_ids)))
+    )
+    return {cid: reasons for cid, reasons in rows if reasons}
