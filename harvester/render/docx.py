@@ -16,7 +16,8 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
 from harvester.core.bulletin import BulletinDoc
-from harvester.core.citation import Citation, cite
+from harvester.core.citation import Citation
+from harvester.core.csl import cite
 from harvester.core.layout import arrange
 
 __all__ = ["render_docx"]

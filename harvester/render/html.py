@@ -8,7 +8,8 @@ import html
 import re
 
 from harvester.core.bulletin import BulletinDoc
-from harvester.core.citation import Citation, cite
+from harvester.core.citation import Citation
+from harvester.core.csl import cite
 from harvester.core.layout import arrange
 
 __all__ = ["render_html"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from harvester.core.bulletin import BulletinDoc
-from harvester.core.citation import cite
+from harvester.core.csl import cite
 from harvester.core.layout import arrange
 
 __all__ = ["render_md"]

@@ -9,7 +9,7 @@ import datetime as dt
 
 from harvester.config.settings import Topic
 from harvester.core.bulletin import BulletinDoc
-from harvester.core.citation import cite
+from harvester.core.csl import cite
 from harvester.core.errors import BulletinError
 from harvester.core.layout import default_period, move, ordered_items
 from harvester.store import bulletins as store
