@@ -142,7 +142,7 @@ def test_ris_and_csl_authors_and_multi_line_text(tmp_path: Path) -> None:
     write_export([item], "csljson", out)
     (record,) = json.loads(out.getvalue())
     assert record["author"] == [
-        {"family": "Smith", "given": "JA"},
+        {"family": "Smith", "given": "J. A."},
         {"given": "Cher"},
         {"literal": "WHO Group"},
     ]

@@ -57,12 +57,13 @@ _CSL_TYPES = {
 }
 
 
-def cite(item: BulletinItem, style: str = "house") -> Citation:
-    """The item's citation in ``style`` ("house", "vancouver", "apa" or "harvard")."""
+def cite(item: BulletinItem, style: str = "house", locale: str = CSL_LOCALE) -> Citation:
+    """The item's citation in ``style`` ("house", "vancouver", "apa" or "harvard"); a CSL style
+    speaks ``locale`` (quotation marks, month names)."""
     if style == "house":
         return house_citation(item)
     if style in CSL_STYLES:
-        return csl_citation(item, style)
+        return csl_citation(item, style, locale)
     raise ValueError(f"unknown citation style {style!r}")
 
 
@@ -165,13 +166,16 @@ def csl_json(item: CitationRecord, *, abstract: str | None = None) -> dict[str, 
 
 
 @functools.cache
-def _style(name: str) -> Any:
+def _style(name: str, locale: str) -> Any:
     from citeproc import CitationStylesStyle
 
     path = resources.files("harvester.core") / "csl_styles" / CSL_STYLES[name]
     with resources.as_file(path) as file, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        style = CitationStylesStyle(str(file), locale=CSL_LOCALE, validate=False)
+        try:
+            style = CitationStylesStyle(str(file), locale=locale, validate=False)
+        except ValueError:  # a locale citeproc-py does not ship
+            style = CitationStylesStyle(str(file), locale=CSL_LOCALE, validate=False)
     _locale_date_delimiters(style)
     return style
 
@@ -189,7 +193,7 @@ def _locale_date_delimiters(style: Any) -> None:
             element.set("delimiter", localized.get("delimiter"))
 
 
-def csl_citation(item: BulletinItem, style: str) -> Citation:
+def csl_citation(item: BulletinItem, style: str, locale: str = CSL_LOCALE) -> Citation:
     """``item`` (a bulletin entry) in a shipped CSL style, its title linked."""
     from citeproc import Citation as CslCitation
     from citeproc import CitationItem, CitationStylesBibliography, formatter
@@ -200,7 +204,7 @@ def csl_citation(item: BulletinItem, style: str) -> Citation:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bibliography = CitationStylesBibliography(
-            _style(style), CiteProcJSON([record]), formatter.html
+            _style(style, locale.replace("_", "-")), CiteProcJSON([record]), formatter.html
         )
         bibliography.register(CslCitation([CitationItem(record["id"])]))
         markup = str(bibliography.bibliography()[0])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 from harvester.core.bulletin import BulletinDoc, BulletinItem
-from harvester.core.citation import EN_DASH, expand_pages
 from harvester.core.layout import ordered_items
 from harvester.core.models import DatePrecision, PubDate
 from harvester.render.export import ExportItem, write_export
@@ -35,11 +34,14 @@ def _export_item(item: BulletinItem) -> ExportItem:
         title=item.title,
         kind=item.kind,
         authors=item.authors,
-        journal=item.journal or item.source_name,
+        journal=item.journal,
         journal_iso=item.journal_iso,
         volume=item.volume,
         issue=item.issue,
-        pages=expand_pages(item.pages).replace(EN_DASH, "-") if item.pages else None,
+        pages=item.pages,
+        elocation=item.elocation,
+        source_name=item.source_name,
+        published_at=item.published_at,
         pub_date=item.pub_date or _day(item),
         doi=item.doi,
         pmid=item.pmid,

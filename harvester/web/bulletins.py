@@ -145,7 +145,7 @@ async def bulletin_draft(request: Request, slug: str, user: PageUser) -> Respons
     await check_csrf(request)
     topic = _topic(request, slug)
     try:
-        bulletin_id, doc = workflow.draft(
+        bulletin_id, doc, _ = workflow.draft(
             request.app.state.db, topic, now=dt.datetime.now(dt.UTC), actor=user.email
         )
     except BulletinError as exc:
