@@ -183,6 +183,7 @@ def doc(style: str = "house") -> BulletinDoc:
         subtitle="Evidence Bulletin",
         period_from=dt.date(2024, 10, 1),
         period_to=dt.date(2024, 11, 30),
+        period_text="October–November 2024",
         sections=(SectionSpec("NEW EVIDENCE"),),
         resources=(
             Resource(

@@ -128,7 +128,9 @@ def list_command(app: App, topic_slug: str | None) -> None:
     for view in views:
         when = view.published_at.date().isoformat() if view.published_at else "-"
         period = (
-            view.settings.get("period_text") or period_label(view.period_from, view.period_to) or "-"
+            view.settings.get("period_text")
+            or period_label(view.period_from, view.period_to)
+            or "-"
         )
         click.echo(
             f"{view.id:>5}  {view.topic}  {view.status:<9}  {when:<10}  {view.entries:>3} entries  "
