@@ -23,6 +23,7 @@ __all__ = [
     "EDITABLE_FIELDS",
     "CitationInput",
     "Identifier",
+    "field_words",
     "fill_blanks",
     "parse_authors",
     "parse_identifier",
@@ -37,6 +38,15 @@ EDITABLE_FIELDS = tuple(
     for name in CITATION_FIELDS
     if name not in ("doi", "pmid", "pmcid", "url", "language", "journal_iso")
 ) + ("source_name", "kind")
+
+
+#: What a reviewer calls each field (in the history of a card).
+FIELD_WORDS = {"pub_date": "date", "source_name": "source"}
+
+
+def field_words(names: Iterable[str]) -> str:
+    """ "authors, journal, date" for the fields named."""
+    return ", ".join(FIELD_WORDS.get(name, name) for name in names)
 
 
 @dataclass(frozen=True, slots=True)

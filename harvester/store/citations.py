@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from harvester.core.errors import NotFoundError
 from harvester.core.merge import source_rank
-from harvester.core.models import Author, PubDate, WorkKind
+from harvester.core.models import Author, DatePrecision, PubDate, WorkKind
 from harvester.core.normalise import title_key
 from harvester.store.tables import Candidate, Work
 
@@ -52,7 +52,15 @@ def _current(work: Work) -> dict[str, Any]:
 def changed_fields(session: Session, candidate_id: int, values: Mapping[str, Any]) -> list[str]:
     """The names of the fields ``values`` would change on the candidate's work."""
     current = _current(_work(session, candidate_id))
-    return [name for name, value in values.items() if current.get(name) != value]
+    changed = []
+    for name, value in values.items():
+        was = current.get(name)
+        if name == "pub_date" and was is not None and value.precision is DatePrecision.YEAR:
+            if was.year == value.year:  # the same year typed: the known month and day stay
+                continue
+        if was != value:
+            changed.append(name)
+    return changed
 
 
 def set_citation(

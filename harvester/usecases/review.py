@@ -16,7 +16,7 @@ from typing import Any
 
 from harvester.core import queue_rules
 from harvester.core.errors import QueueError
-from harvester.core.manual import CitationInput, fill_blanks, parse_identifier
+from harvester.core.manual import CitationInput, field_words, fill_blanks, parse_identifier
 from harvester.core.models import Author, CandidateStatus, CandidateView, Hit, WorkKind
 from harvester.store.candidates import get_candidate, last_decision
 from harvester.store.db import Database
@@ -254,7 +254,7 @@ def edit_citation(
         state = candidate_state(session, candidate_id)
         intent = queue_rules.edit(
             state,
-            "citation (" + ", ".join(changed) + ")",
+            f"citation ({field_words(changed)})",
             actor=actor,
             at=now,
             seen_version=seen_version,

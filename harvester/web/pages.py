@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from harvester.config.settings import Topic
 from harvester.core.errors import ConflictError, HarvesterError, NotFoundError, QueueError
+from harvester.core.manual import CitationInput, parse_authors, parse_year
 from harvester.core.models import CandidateStatus, CandidateView, WorkKind
 from harvester.store.candidates import (
     KINDS,
@@ -330,6 +331,38 @@ async def edit(request: Request, candidate_id: int, user: PageUser) -> Response:
     )
 
 
+@router.post("/candidates/{candidate_id}/citation")
+async def edit_citation(request: Request, candidate_id: int, user: PageUser) -> Response:
+    """Correct the citation fields of a card's work (recorded as an edit, version-checked)."""
+    form = await check_csrf(request)
+    current = _current(request, candidate_id)
+    back = _back(form.get("back"), current.topic)
+    values = {k: str(form.get(k) or "") for k in ADD_FIELDS}
+
+    def change() -> CandidateView:
+        citation = CitationInput(
+            title=values["title"],
+            authors=parse_authors(values["authors"]),
+            journal=values["journal"],
+            year=parse_year(values["year"]),
+            volume=values["volume"],
+            issue=values["issue"],
+            pages=values["pages"],
+            source_name=values["source_name"],
+            kind=WorkKind(values["kind"]) if values["kind"] in ("article", "news") else None,
+        )
+        return review.edit_citation(
+            request.app.state.db,
+            candidate_id,
+            citation,
+            actor=user.email,
+            seen_version=_version(form),
+            now=dt.datetime.now(dt.UTC),
+        )
+
+    return _change_card(request, current, back, change, lambda _after: "Saved the citation.")
+
+
 @router.post("/topics/{slug}/bulk")
 async def bulk(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
@@ -368,6 +401,23 @@ async def bulk(request: Request, slug: str, user: PageUser) -> Response:
     return RedirectResponse(back, status_code=303)
 
 
+#: The add-by-hand form's fields: the identifier, every field a citation needs, the summary.
+ADD_FIELDS = (
+    "title",
+    "identifier",
+    "authors",
+    "journal",
+    "year",
+    "volume",
+    "issue",
+    "pages",
+    "source_name",
+    "date",
+    "kind",
+    "summary",
+)
+
+
 @router.get("/topics/{slug}/add", response_class=HTMLResponse)
 def add_form(request: Request, slug: str, user: PageUser) -> Response:
     info = _topic(request, slug)
@@ -382,10 +432,7 @@ def add_form(request: Request, slug: str, user: PageUser) -> Response:
 async def add(request: Request, slug: str, user: PageUser) -> Response:
     form = await check_csrf(request)
     info = _topic(request, slug)
-    values = {
-        k: str(form.get(k) or "")
-        for k in ("title", "identifier", "source_name", "date", "summary", "kind")
-    }
+    values = {k: str(form.get(k) or "") for k in ADD_FIELDS}
     try:
         item = review.ManualItem(
             title=values["title"],
@@ -393,13 +440,18 @@ async def add(request: Request, slug: str, user: PageUser) -> Response:
             source_name=values["source_name"],
             date=_date(values["date"], "date"),
             summary=values["summary"],
-            kind=WorkKind(values["kind"])
-            if values["kind"] in ("article", "news")
-            else WorkKind.NEWS,
+            kind=WorkKind(values["kind"]) if values["kind"] in ("article", "news") else None,
+            authors=parse_authors(values["authors"]),
+            journal=values["journal"],
+            year=parse_year(values["year"]),
+            volume=values["volume"],
+            issue=values["issue"],
+            pages=values["pages"],
         )
-        candidate_id = review.add_by_hand(
+        added = review.add_item(
             request.app.state.db, slug, item, actor=user.email, now=dt.datetime.now(dt.UTC)
         )
+        candidate_id = added.candidate_id
     except HarvesterError as exc:
         return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
             request,
@@ -412,6 +464,16 @@ async def add(request: Request, slug: str, user: PageUser) -> Response:
                 "form": values,
             },
             status_code=400,
+        )
+    if added.merged:
+        current = _current(request, candidate_id)
+        request.session["flash"] = {
+            "text": f"“{current.work.title}” was already stored: the item was merged into it "
+            f"(status {current.status}), not added twice.",
+            "error": False,
+        }
+        return RedirectResponse(
+            f"/topics/{slug}?status={current.status}#card-{candidate_id}", status_code=303
         )
     current = _current(request, candidate_id)
     request.session["flash"] = {
