@@ -55,9 +55,14 @@ def changed_fields(session: Session, candidate_id: int, values: Mapping[str, Any
     changed = []
     for name, value in values.items():
         was = current.get(name)
-        if name == "pub_date" and was is not None and value.precision is DatePrecision.YEAR:
-            if was.year == value.year:  # the same year typed: the known month and day stay
-                continue
+        same_year = (
+            name == "pub_date"
+            and was is not None
+            and value.precision is DatePrecision.YEAR
+            and was.year == value.year
+        )
+        if same_year:  # the same year typed: the known month and day stay
+            continue
         if was != value:
             changed.append(name)
     return changed
