@@ -217,8 +217,8 @@ def test_vancouver_has_no_number_and_apa_italic_journal() -> None:
 def test_period_label() -> None:
     from harvester.core.bulletin import period_label
 
-    assert period_label(dt.date(2024, 10, 1), dt.date(2024, 11, 30)) == "October-November 2024"
+    assert period_label(dt.date(2024, 10, 1), dt.date(2024, 11, 30)) == "October–November 2024"
     assert period_label(dt.date(2024, 11, 2), dt.date(2024, 11, 30)) == "November 2024"
-    assert period_label(dt.date(2024, 12, 1), dt.date(2025, 1, 31)) == "December 2024-January 2025"
+    assert period_label(dt.date(2024, 12, 1), dt.date(2025, 1, 31)) == "December 2024–January 2025"
     assert period_label(None, dt.date(2025, 1, 31)) == "January 2025"
     assert period_label(None, None) == ""

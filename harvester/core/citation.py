@@ -31,6 +31,7 @@ __all__ = [
     "Citation",
     "Run",
     "article_numbers",
+    "entry_label",
     "expand_pages",
     "page_range",
     "strip_title",
@@ -261,16 +262,29 @@ def link_for(item: BulletinItem) -> str | None:
     return None
 
 
-def sort_key(item: BulletinItem) -> tuple[str, str]:
+def sort_key(item: BulletinItem) -> tuple[str, str, str]:
     """Alphabetical order: the first author's family name (or group name; for news the
-    journalist), for news without a byline the source name, else the title; accents and case ignored ("Moya-Galé" sorts with "Moya-Gale")."""
-    lead = ""
+    journalist), for news without a byline the source name, else the title; then the year and
+    the title; accents and case ignored ("Moya-Galé" sorts with "Moya-Gale")."""
+    return (_fold(_lead(item) or item.title), _year(item), _fold(item.title))
+
+
+def _lead(item: BulletinItem) -> str:
     if item.authors:
         first = item.authors[0]
-        lead = first.collective or first.family or first.given or ""
-    elif item.kind is WorkKind.NEWS:
-        lead = item.source_name or ""
-    return (_fold(lead or item.title), _fold(item.title))
+        return first.collective or first.family or first.given or ""
+    if item.kind is WorkKind.NEWS:
+        return item.source_name or ""
+    return ""
+
+
+def entry_label(item: BulletinItem) -> str:
+    """An entry as the bulletin page lists it, in the order it sorts by: first author (or
+    source), year, title ("Bu, F. (2024) Equal, Equitable ...")."""
+    lead = _author(item.authors[0]) if item.authors else _clean(item.source_name or "")
+    year = _year(item)
+    parts = [lead, f"({year})" if year else "", _clean(item.title)]
+    return " ".join(p for p in parts if p)
 
 
 def _fold(text: str) -> str:

@@ -37,7 +37,7 @@ def section_of(item: BulletinItem, sections: Sequence[SectionSpec]) -> SectionSp
     return sections[0]
 
 
-def _order(item: BulletinItem) -> tuple[int, int, tuple[str, str], int]:
+def _order(item: BulletinItem) -> tuple[int, int, tuple[str, str, str], int]:
     # entries placed by hand (position > 0) first in their order; the rest alphabetically
     return (0 if item.position > 0 else 1, item.position, sort_key(item), item.entry_id)
 

@@ -76,7 +76,10 @@ def render_html(doc: BulletinDoc) -> str:
         )
         for item in items:
             citation = cite(item, doc.style, doc.locale)
-            add(_p(14, "12px 0 4px 0", citation_html(citation)))
+            add(
+                f'<p id="entry-{item.entry_id}" style="{FONT} font-size: 14px; '
+                f'margin: 12px 0 4px 0;">{citation_html(citation)}</p>'
+            )
             for part in item.summary():
                 if part.label:
                     add(_p(13, "0 0 2px 0", f"<b>{_e(label_text(part.label))}</b>"))

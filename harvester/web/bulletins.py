@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from harvester.config.settings import Topic
 from harvester.core.bulletin import BulletinDoc, period_label
+from harvester.core.citation import entry_label
 from harvester.core.errors import BulletinError, NotFoundError
 from harvester.core.layout import arrange
 from harvester.render.formats import FORMATS, render
@@ -33,9 +34,10 @@ from harvester.web.auth import PageUser, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)
 
-#: The preview and the HTML download: the renderer's inline style attributes and nothing else.
+#: The preview and the HTML download: the renderer's inline style attributes and the embedded
+#: logo (a data: URL), nothing else.
 PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'none'; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
     "base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
 )
 MEDIA_TYPES = {
@@ -79,8 +81,11 @@ def _draft(request: Request, topic: Topic) -> tuple[int, BulletinDoc] | None:
         return None
 
 
-def _page_url(slug: str) -> str:
-    return f"/topics/{slug}/bulletin"
+def _page_url(slug: str, entry: int | None = None) -> str:
+    """The bulletin page; with ``entry``, at that entry, its preview following it."""
+    if entry is None:
+        return f"/topics/{slug}/bulletin"
+    return f"/topics/{slug}/bulletin?entry={entry}#entry-{entry}"
 
 
 def _flash(request: Request, text: str, *, error: bool = False) -> None:
@@ -108,7 +113,9 @@ def _filename(slug: str, doc: BulletinDoc, fmt: str, label: str) -> str:
 
 
 @router.get("/topics/{slug}/bulletin", response_class=HTMLResponse)
-def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
+def bulletin_page(
+    request: Request, slug: str, user: PageUser, entry: int | None = None
+) -> Response:
     topic = _topic(request, slug)
     found = _draft(request, topic)
     sections: list[tuple[str, list[Any]]] = []
@@ -134,6 +141,8 @@ def bulletin_page(request: Request, slug: str, user: PageUser) -> Response:
             "past": past,
             "removed": workflow.removed_entries(request.app.state.db, found[0]) if found else [],
             "period_label": period_label,
+            "entry_label": entry_label,
+            "current": entry,
             "csrf": csrf_token(request),
             "flash": request.session.pop("flash", None),
         },
@@ -193,14 +202,16 @@ def published_download(
     return _download(render(doc, fmt), fmt, f"bulletin-{bulletin_id}.{SUFFIXES[fmt]}")
 
 
-def _change(request: Request, slug: str, done: str, call: Any) -> Response:
+def _change(
+    request: Request, slug: str, done: str, call: Any, entry: int | None = None
+) -> Response:
     try:
         call()
     except BulletinError as exc:
         _flash(request, exc.message, error=True)
     else:
         _flash(request, done)
-    return RedirectResponse(_page_url(slug), status_code=303)
+    return RedirectResponse(_page_url(slug, entry), status_code=303)
 
 
 @router.post("/topics/{slug}/bulletin/move")
@@ -223,7 +234,7 @@ async def bulletin_move(request: Request, slug: str, user: PageUser) -> Response
         if item.entry_id == entry_id
     ]
     _flash(request, f"Moved to position {where[0][1]} of {where[0][0]}." if where else "Moved.")
-    return RedirectResponse(f"{_page_url(slug)}#entry-{entry_id}", status_code=303)
+    return RedirectResponse(_page_url(slug, entry_id), status_code=303)
 
 
 @router.post("/topics/{slug}/bulletin/remove")
@@ -260,11 +271,29 @@ async def bulletin_summary(request: Request, slug: str, user: PageUser) -> Respo
     if found is None or candidate_id not in {item.candidate_id for item in found[1].items}:
         raise HTTPException(404, f"candidate {candidate_id} is not in the draft of {slug!r}")
     summary = str(form.get("summary") or "")
+    entry = next(i.entry_id for i in found[1].items if i.candidate_id == candidate_id)
     return _change(
         request,
         slug,
         "Saved the summary." if summary.strip() else "Summary cleared: the abstract is shown.",
         lambda: workflow.edit_summary(request.app.state.db, candidate_id, summary),
+        entry,
+    )
+
+
+@router.post("/topics/{slug}/bulletin/period")
+async def bulletin_period(request: Request, slug: str, user: PageUser) -> Response:  # noqa: ARG001
+    """The period printed under the title (blank: the span of the entries' dates)."""
+    form = await check_csrf(request)
+    topic = _topic(request, slug)
+    period = " ".join(str(form.get("period") or "").split())
+    return _change(
+        request,
+        slug,
+        f"The period now reads “{period}”."
+        if period
+        else "The period follows the entries' publication dates.",
+        lambda: workflow.set_period(request.app.state.db, topic, period),
     )
 
 
