@@ -6,6 +6,7 @@ the PDF's first page as PNG (needs ``pdftoppm`` from poppler-utils).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +24,12 @@ def main() -> None:
     (docs / "bulletin-fixture.md").write_bytes(render(doc(), "md"))
     pdf = docs / "bulletin-fixture.pdf"
     pdf.write_bytes(render(doc(), "pdf"))
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise SystemExit("pdftoppm is missing: apt-get install poppler-utils")
     subprocess.run(
         [
-            "pdftoppm",
+            pdftoppm,
             "-png",
             "-r",
             "80",
