@@ -44,7 +44,7 @@ def main() -> None:
         check=True,
     )
     pdf.unlink()
-    print(docs / "bulletin-fixture.md", docs / "bulletin-fixture-page1.png")
+    sys.stdout.write(f"{docs / 'bulletin-fixture.md'} {docs / 'bulletin-fixture-page1.png'}\n")
 
 
 if __name__ == "__main__":
