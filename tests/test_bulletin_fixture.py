@@ -158,3 +158,36 @@ def test_full_journal_titles_from_medline_and_pubmed_xml() -> None:
         journal_iso=pubmed.journal_iso,
     )
     assert journal_title(item) == "Social Justice (San Francisco, Calif.)"
+
+
+def test_abstract_paragraphs_survive_import_store_and_render(workdir: Path) -> None:
+    """A reference manager's RIS (headings on their own lines) and MEDLINE's run-in labels keep
+    their paragraphs and labels from the file to the bulletin."""
+    from click.testing import CliRunner
+
+    from harvester.cli.main import cli
+
+    (workdir / "refs.ris").write_text(
+        "TY  - JOUR\nTI  - Link workers in general practice\nAU  - Smith, Jane\n"
+        "JO  - British Journal of General Practice\nPY  - 2024\nDO  - 10.3399/bjgp.2024.0001\n"
+        "AB  - Aim\nTo explore link work.\nDesign and setting\nA survey of 40 practices in\n"
+        "England.\nER  - \n"
+        "TY  - JOUR\nTI  - Social prescribing outcomes\nAU  - Jones, Amy\nJO  - BMJ Open\n"
+        "PY  - 2024\nDO  - 10.1136/bmjopen-2024-0002\n"
+        "AB  - BACKGROUND: Referrals grow. METHODS: A cohort. RESULTS: Better wellbeing.\nER  - \n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    result = runner.invoke(
+        cli, ["import", "refs.ris", "--topic", "social-prescribing", "--status", "accepted"]
+    )
+    assert result.exit_code == 0, result.output
+    draft = runner.invoke(
+        cli, ["bulletin", "draft", "--topic", "social-prescribing", "--format", "md"]
+    )
+    assert draft.exit_code == 0, draft.output
+    text = draft.stdout
+    assert "**Aim**\n\nTo explore link work.\n\n**Design and setting**\n\n" in text
+    assert "A survey of 40 practices in England.\n" in text
+    assert "**Background**\n\nReferrals grow.\n\n**Methods**\n\nA cohort.\n\n**Results**" in text

@@ -255,3 +255,16 @@ def test_harvard_quotes_and_vancouver_dates_and_abbreviations() -> None:
     vancouver = _text(article, "vancouver")
     assert "2024 Oct 2;29(10):474–9" in vancouver and "2024Oct" not in vancouver
     assert "Br J Community Nurs." in vancouver
+
+
+def test_one_field_list_for_every_record_of_a_work() -> None:
+    import dataclasses
+
+    from harvester.core.models import CITATION_FIELDS, WorkView
+    from harvester.render.export import ExportItem
+
+    for record in (BulletinItem, ExportItem, WorkView):
+        names = {f.name for f in dataclasses.fields(record)}
+        assert set(CITATION_FIELDS) <= names, (record.__name__, set(CITATION_FIELDS) - names)
+    for item in records():  # a bulletin entry keeps every field through its stored form
+        assert BulletinItem.from_dict(item.to_dict()) == item

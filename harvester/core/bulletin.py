@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from harvester.core.models import AbstractSection, Author, PubDate, WorkKind
@@ -83,67 +83,44 @@ class BulletinItem:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "entry_id": self.entry_id,
-            "candidate_id": self.candidate_id,
-            "work_id": self.work_id,
-            "title": self.title,
-            "kind": self.kind.value,
-            "authors": [a.to_dict() for a in self.authors],
-            "journal": self.journal,
-            "journal_iso": self.journal_iso,
-            "volume": self.volume,
-            "issue": self.issue,
-            "pages": self.pages,
-            "elocation": self.elocation,
-            "pub_date": self.pub_date.to_dict() if self.pub_date else None,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "doi": self.doi,
-            "pmid": self.pmid,
-            "pmcid": self.pmcid,
-            "url": self.url,
-            "source_name": self.source_name,
-            "abstract": [{"text": s.text, "label": s.label} for s in self.abstract],
-            "feed_summary": self.feed_summary,
-            "edited_summary": self.edited_summary,
-            "language": self.language,
-            "section": self.section,
-            "position": self.position,
-        }
+        """Every field as JSON values (what a published bulletin stores)."""
+        out: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "authors":
+                value = [a.to_dict() for a in value]
+            elif spec.name == "abstract":
+                value = [{"text": s.text, "label": s.label} for s in value]
+            elif isinstance(value, PubDate):
+                value = value.to_dict()
+            elif isinstance(value, dt.datetime):
+                value = value.isoformat()
+            elif isinstance(value, WorkKind):
+                value = value.value
+            out[spec.name] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BulletinItem:
-        published = data.get("published_at")
-        return cls(
-            entry_id=int(data["entry_id"]),
-            candidate_id=int(data["candidate_id"]),
-            work_id=int(data["work_id"]),
-            title=data["title"],
-            kind=WorkKind(data.get("kind", "article")),
-            authors=tuple(Author.from_dict(a) for a in data.get("authors", [])),
-            journal=data.get("journal"),
-            journal_iso=data.get("journal_iso"),
-            volume=data.get("volume"),
-            issue=data.get("issue"),
-            pages=data.get("pages"),
-            elocation=data.get("elocation"),
-            pub_date=PubDate.from_dict(data["pub_date"]) if data.get("pub_date") else None,
-            published_at=dt.datetime.fromisoformat(published) if published else None,
-            doi=data.get("doi"),
-            pmid=data.get("pmid"),
-            pmcid=data.get("pmcid"),
-            url=data.get("url"),
-            source_name=data.get("source_name"),
-            abstract=tuple(
-                AbstractSection(text=s["text"], label=s.get("label"))
-                for s in data.get("abstract", [])
-            ),
-            feed_summary=data.get("feed_summary"),
-            edited_summary=data.get("edited_summary"),
-            language=data.get("language"),
-            section=data.get("section"),
-            position=int(data.get("position", 0)),
-        )
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            if spec.name not in data:
+                continue
+            value = data[spec.name]
+            if spec.name == "authors":
+                value = tuple(Author.from_dict(a) for a in value or [])
+            elif spec.name == "abstract":
+                value = tuple(AbstractSection(s["text"], s.get("label")) for s in value or [])
+            elif spec.name == "pub_date":
+                value = PubDate.from_dict(value) if value else None
+            elif spec.name == "published_at":
+                value = dt.datetime.fromisoformat(value) if value else None
+            elif spec.name == "kind":
+                value = WorkKind(value or "article")
+            elif spec.name in ("entry_id", "candidate_id", "work_id", "position"):
+                value = int(value or 0)
+            values[spec.name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import io
 
 from harvester.core.bulletin import BulletinDoc, BulletinItem
 from harvester.core.layout import ordered_items
-from harvester.core.models import DatePrecision, PubDate
+from harvester.core.models import CITATION_FIELDS, DatePrecision, PubDate
 from harvester.render.export import ExportItem, write_export
 
 __all__ = ["render_references", "summary_text"]
@@ -29,27 +29,9 @@ def render_references(doc: BulletinDoc, fmt: str) -> str:
 
 
 def _export_item(item: BulletinItem) -> ExportItem:
-    return ExportItem(
-        work_id=item.work_id,
-        title=item.title,
-        kind=item.kind,
-        authors=item.authors,
-        journal=item.journal,
-        journal_iso=item.journal_iso,
-        volume=item.volume,
-        issue=item.issue,
-        pages=item.pages,
-        elocation=item.elocation,
-        source_name=item.source_name,
-        published_at=item.published_at,
-        pub_date=item.pub_date or _day(item),
-        doi=item.doi,
-        pmid=item.pmid,
-        pmcid=item.pmcid,
-        url=item.url,
-        abstract=summary_text(item),
-        language=item.language,
-    )
+    fields = {name: getattr(item, name) for name in CITATION_FIELDS}
+    fields["pub_date"] = item.pub_date or _day(item)
+    return ExportItem(work_id=item.work_id, kind=item.kind, abstract=summary_text(item), **fields)
 
 
 def _day(item: BulletinItem) -> PubDate | None:
