@@ -191,3 +191,37 @@ def test_abstract_paragraphs_survive_import_store_and_render(workdir: Path) -> N
     assert "**Aim**\n\nTo explore link work.\n\n**Design and setting**\n\n" in text
     assert "A survey of 40 practices in England.\n" in text
     assert "**Background**\n\nReferrals grow.\n\n**Methods**\n\nA cohort.\n\n**Results**" in text
+
+
+def test_the_logo_comes_from_the_topic_settings(tmp_path: Path) -> None:
+    from fixture_bulletin import logo_png
+
+    from harvester.config.settings import load_topic
+    from harvester.core.errors import BulletinError
+    from harvester.usecases.bulletin.draft import doc_for_topic
+
+    (tmp_path / "logo.png").write_bytes(logo_png())
+    (tmp_path / "notes.txt").write_text("not an image", encoding="utf-8")
+    path = tmp_path / "sp.toml"
+
+    def topic_with(extra: str) -> object:
+        path.write_text(
+            f'[topic]\nname = "Social prescribing"\n[bulletin]\nlocale = "en-US"\n'
+            f'resources_link_text = "More"\n{extra}'
+            '[[bulletin.resources]]\nlabel = "NHS England"\nurl = "https://www.england.nhs.uk/"\n',
+            encoding="utf-8",
+        )
+        return load_topic(path)
+
+    made = doc_for_topic(
+        topic_with('logo = "logo.png"\nlogo_alt = "Our library"\n'), [], None, None
+    )  # type: ignore[arg-type]
+    assert made.logo is not None and made.logo.media_type == "image/png"
+    assert made.logo.alt == "Our library" and made.paper == "Letter"
+    assert made.resources[0].link_text == "More"
+    with pytest.raises(
+        BulletinError, match=r"sp\.toml: \[bulletin\] logo: .*notes\.txt is not a PNG"
+    ):
+        doc_for_topic(topic_with('logo = "notes.txt"\n'), [], None, None)  # type: ignore[arg-type]
+    with pytest.raises(BulletinError, match="cannot read"):
+        doc_for_topic(topic_with('logo = "missing.png"\n'), [], None, None)  # type: ignore[arg-type]
