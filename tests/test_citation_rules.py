@@ -268,3 +268,16 @@ def test_one_field_list_for_every_record_of_a_work() -> None:
         assert set(CITATION_FIELDS) <= names, (record.__name__, set(CITATION_FIELDS) - names)
     for item in records():  # a bulletin entry keeps every field through its stored form
         assert BulletinItem.from_dict(item.to_dict()) == item
+
+
+def test_ahead_of_print_prints_no_publisher_item_id() -> None:
+    item = _item(
+        authors=(Author(family="Kovaleva", initials="M"),),
+        journal="Geriatric nursing (New York, N.Y.)",
+        elocation="doi: 10.1016/j.gerinurse.2021.04.001; pii: S0197-4572(21)00163-4",
+        published_at=dt.datetime(2021, 5, 1, tzinfo=dt.UTC),
+    )
+    assert _text(item).endswith("Geriatric Nursing (New York, N.Y.).")
+    in_volume = _item(journal="JMIR research protocols", volume="13", elocation="pii: e57062")
+    assert _text(in_volume).endswith("JMIR Research Protocols 13, e57062.")
+    assert csl_pages(None, "pii: S0197-4572(21)00163-4", None) == {}

@@ -170,10 +170,14 @@ def _numbers(item: BulletinItem) -> str:
     """`` 29(10), 474–479``; `` , 1–9`` without a volume; ``13, e57062`` without pages."""
     volume = (item.volume or "").strip()
     issue = (item.issue or "").strip()
+    # without pages the e-location is the article number, when the article is in a volume:
+    # ahead of print (no volume yet) it is only the publisher's item id, not printed
     where = (
         expand_pages(item.pages, article_numbers(item.elocation))
         if item.pages
         else _elocation(item.elocation)
+        if volume
+        else ""
     )
     text = f" {volume}" if volume else ""
     if issue and volume:

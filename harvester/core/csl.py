@@ -107,11 +107,14 @@ def _person(author: Author) -> dict[str, str]:
     return {k: v for k, v in (("family", author.family or ""), ("given", given or "")) if v}
 
 
-def csl_pages(pages: str | None, elocation: str | None) -> dict[str, str]:
+def csl_pages(
+    pages: str | None, elocation: str | None, volume: str | None = "in a volume"
+) -> dict[str, str]:
     """``page`` (a range written out, hyphenated as CSL-JSON has it), or the article number as
-    ``page`` and its page count as ``number-of-pages``; the e-location when there are no pages."""
+    ``page`` and its page count as ``number-of-pages``; the e-location when there are no pages
+    and the article is in a volume (ahead of print it is the publisher's item id)."""
     if not pages or not pages.strip():
-        found = _first_elocation(elocation)
+        found = _first_elocation(elocation) if volume else None
         return {"page": found} if found else {}
     numbers = article_numbers(elocation)
     parts = [page_range(part, numbers) for part in pages.split(",")]
@@ -144,7 +147,7 @@ def csl_json(item: CitationRecord, *, abstract: str | None = None) -> dict[str, 
         "container-title-short": item.journal_iso if item.journal else None,
         "volume": item.volume,
         "issue": item.issue,
-        **csl_pages(item.pages, elocation),
+        **csl_pages(item.pages, elocation, item.volume),
         "DOI": item.doi,
         "PMID": item.pmid,
         "PMCID": item.pmcid,

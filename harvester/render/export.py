@@ -142,7 +142,7 @@ def _ris(item: ExportItem) -> dict[str, Any]:
         "urls": [item.url] if item.url else [],
         "id": str(item.work_id),
     }
-    page = csl_pages(item.pages, item.elocation).get("page") if item.pages else None
+    page = csl_pages(item.pages, item.elocation, item.volume).get("page") if item.pages else None
     if page:
         start, _, end = page.partition("-")
         record["start_page"], record["end_page"] = start.strip(), end.strip() or None
