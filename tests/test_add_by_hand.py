@@ -52,11 +52,7 @@ def _item_of(db: Database, candidate_id: int) -> BulletinItem:
     with db.read() as session:
         view = get_candidate(session, candidate_id)
     return BulletinItem(
-        entry_id=1,
-        candidate_id=candidate_id,
-        work_id=view.work.id,
-        **citation_fields(view.work),
-        source_name=view.work.source_name,
+        entry_id=1, candidate_id=candidate_id, work_id=view.work.id, **citation_fields(view.work)
     )
 
 
