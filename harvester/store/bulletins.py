@@ -35,7 +35,6 @@ __all__ = [
     "bulletin_items",
     "draft_period_text",
     "get_bulletin",
-    "last_published_end",
     "list_bulletins",
     "mark_published",
     "place_entries",
@@ -126,15 +125,6 @@ def list_bulletins(session: Session, topic: str | None = None) -> list[BulletinV
     if topic is not None:
         query = query.where(Bulletin.topic == topic)
     return [_view(b, _count(session, b.id)) for b in session.scalars(query)]
-
-
-def last_published_end(session: Session, topic: str) -> dt.date | None:
-    """The end of the period of the topic's last published bulletin."""
-    return session.scalar(
-        select(func.max(Bulletin.period_to)).where(
-            Bulletin.topic == topic, Bulletin.status == PUBLISHED
-        )
-    )
 
 
 def refresh_draft(
