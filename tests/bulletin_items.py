@@ -44,14 +44,15 @@ def items() -> list[BulletinItem]:
             entry_id=2,
             candidate_id=12,
             work_id=102,
-            title="Equal, equitable or exacerbating inequalities: patterns and predictors of social prescribing referrals in 160 128 UK patients.",
+            # as a reference manager exports it from the publisher's page (title case, "Or")
+            title="Equal, Equitable Or Exacerbating Inequalities: Patterns and Predictors of Social Prescribing Referrals in 160 128 UK Patients",
             authors=(
                 Author(family="Bu", given="Feifei", initials="F"),
                 Author(family="Burton", initials="A"),
                 Author(family="Launders", initials="N"),
                 Author(family="Fancourt", initials="D"),
             ),
-            journal="The British journal of psychiatry : the journal of mental science",
+            journal="British Journal of Psychiatry",
             journal_iso="Br J Psychiatry",
             pages="1-9",
             pub_date=_date(2024, 11, 21),
@@ -182,6 +183,7 @@ def doc(style: str = "house") -> BulletinDoc:
         subtitle="Evidence Bulletin",
         period_from=dt.date(2024, 10, 1),
         period_to=dt.date(2024, 11, 30),
+        period_text="October–November 2024",
         sections=(SectionSpec("NEW EVIDENCE"),),
         resources=(
             Resource(

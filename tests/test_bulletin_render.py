@@ -43,15 +43,16 @@ def test_docx_golden_text_and_structure(update_golden: bool) -> None:
     assert styles["Title"] == "SOCIAL PRESCRIBING"
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert headings == ["Evidence Bulletin", "NEW EVIDENCE", "Additional Resources"]
-    brown = next(p for p in document.paragraphs if p.text.startswith("Brown, C."))
+    brown = next(p for p in document.paragraphs if p.text.startswith("Brown,\u00a0C."))
     assert [r.text for r in brown.runs if r.italic] == ["Nature"]
     links = brown.hyperlinks
     assert [(h.text, h.address) for h in links] == [
         ("A Drug-Free Prescription for Pain.", "https://pubmed.ncbi.nlm.nih.gov/39294386/")
     ]
     addresses = [h.address for p in document.paragraphs for h in p.hyperlinks]
-    assert all(a.startswith("https://") for a in addresses)
-    assert len(addresses) == 10  # nine linked titles (not the javascript: one) and one resource
+    assert all(a.startswith(("https://", "mailto:")) for a in addresses)
+    # nine linked titles (not the javascript: one), one resource, the contact address
+    assert len(addresses) == 11
 
 
 def test_docx_is_deterministic() -> None:
@@ -66,8 +67,8 @@ def test_pdf_text() -> None:
     text = " ".join(page.extract_text() for page in reader.pages)
     flat = " ".join(text.split())
     assert "SOCIAL PRESCRIBING" in flat
-    assert "October-November 2024" in flat
-    assert "Vaughan, K., and Lavery, J. (2024)" in flat
+    assert "October–November 2024" in flat
+    assert "Vaughan, K., and Lavery, J. (2024)" in flat.replace("\u00a0", " ")
     assert re.search(r"29\(10\), 474–\s?479\.", flat)  # a line may break after the dash
     assert "Additional Resources" in flat
     assert "<script>alert" in flat  # shown as text, never run
@@ -89,7 +90,8 @@ def test_html_links_and_no_unsafe_markup() -> None:
     assert not [el for el in tree.iter() if any(a.startswith("on") for a in el.attrib)]
     assert not tree.xpath("//@class")
     hrefs = tree.xpath("//a/@href")
-    assert hrefs and all(h.startswith("https://") for h in hrefs)
+    assert hrefs and all(h.startswith("https://") for h in hrefs[:-1])
+    assert hrefs[-1] == "mailto:library@example.org"
     assert "https://doi.org/10.12968/bjcn.2024.29.10.474" in hrefs
     assert "javascript" not in " ".join(hrefs)
     assert "&lt;script&gt;" in text

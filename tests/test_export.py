@@ -134,15 +134,17 @@ def test_ris_and_csl_authors_and_multi_line_text(tmp_path: Path) -> None:
     path = tmp_path / "one.ris"
     path.write_text(out.getvalue())
     (hit,) = read_records(path)
+    # the RIS line is one line; its structured labels come back as the abstract's parts
     assert (hit.title, hit.abstract_text) == (
         "Falls in hospital: an audit",
-        "BACKGROUND: falls. METHODS: audit.",
+        "BACKGROUND: falls.\n\nMETHODS: audit.",
     )
+    assert [s.label for s in hit.abstract] == ["BACKGROUND", "METHODS"]
     out = io.StringIO()
     write_export([item], "csljson", out)
     (record,) = json.loads(out.getvalue())
     assert record["author"] == [
-        {"family": "Smith", "given": "JA"},
+        {"family": "Smith", "given": "J. A."},
         {"given": "Cher"},
         {"literal": "WHO Group"},
     ]

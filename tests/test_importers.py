@@ -237,7 +237,8 @@ def test_ris_quirks_of_real_exports() -> None:
         "https://example.org/a",
     )
     assert first.pub_date is not None and first.pub_date.year == 2019
-    assert first.abstract_text == "Falls are common. They can be prevented."
+    # a line break after a sentence in an abstract is a paragraph break (the export's own)
+    assert first.abstract_text == "Falls are common.\n\nThey can be prevented."
     assert [(a.family, a.given, a.initials) for a in first.authors] == [
         ("Smith", "J.", None),
         ("Patel", None, "AK"),

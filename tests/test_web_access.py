@@ -37,6 +37,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/candidates/{candidate_id}/decide"): REVIEWER_RULE,
     ("POST", "/candidates/{candidate_id}/undo"): REVIEWER_RULE,
     ("POST", "/candidates/{candidate_id}/edit"): REVIEWER_RULE,
+    ("POST", "/candidates/{candidate_id}/citation"): REVIEWER_RULE,
+    ("POST", "/topics/{slug}/bulletin/period"): REVIEWER_RULE,
     ("POST", "/topics/{slug}/bulk"): REVIEWER_RULE,
     ("GET", "/topics/{slug}/add"): REVIEWER_RULE,
     ("POST", "/topics/{slug}/add"): REVIEWER_RULE,

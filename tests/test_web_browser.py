@@ -5,6 +5,7 @@ Skipped, with the reason, where /usr/bin/chromium or Playwright is absent; .ci/r
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,7 +135,7 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard(
     page.get_by_role("link", name="Add an item by hand").click()
     page.get_by_label("Title (required)").fill("Council backs social prescribing hub")
     page.get_by_label("URL, DOI or PMID").fill("https://council.example/news/hub")
-    page.get_by_label("Source name").fill("Council news")
+    page.get_by_label("Source or byline").fill("Council news")
     page.get_by_label("Summary").fill("A new hub for link workers.")
     page.get_by_role("button", name="Add to the queue").click()
     expect(page.locator("article.card", has_text="Council backs")).to_be_visible()
@@ -247,6 +248,7 @@ def test_a_reviewer_edits_downloads_and_publishes_the_bulletin(
     assert entries.count() == 2
     # move the first entry into the News section
     moved = entries.filter(has_text=first)
+    moved.locator("summary").click()  # one "Edit" per entry holds its summary, place, removal
     moved.get_by_label("Section").select_option("News")
     moved.get_by_role("button", name="Move", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Moved to position 1 of News")
@@ -267,6 +269,13 @@ def test_a_reviewer_edits_downloads_and_publishes_the_bulletin(
     expect(page.get_by_role("status")).to_contain_text("Saved the summary")
     preview = page.frame_locator("iframe[title^='Preview']")
     expect(preview.get_by_text("Link workers cut GP visits.")).to_be_visible()
+    # the preview follows the entry being edited: the one just saved, then the one opened
+    frame = page.locator("iframe[title^='Preview']")
+    other_id = other.get_attribute("id")
+    assert (frame.get_attribute("src") or "").endswith(f"#{other_id}")
+    first_entry = page.locator("li.entry").filter(has_text=first)
+    first_entry.locator("summary").click()
+    expect(frame).to_have_attribute("src", re.compile(f"#{first_entry.get_attribute('id')}$"))
     with sqlite_db.read() as session:
         summary = session.scalar(select(Candidate.summary).join(Work).where(Work.title == second))
     assert summary == "Link workers cut GP visits."
@@ -291,7 +300,8 @@ def test_a_reviewer_edits_downloads_and_publishes_the_bulletin(
         assert "attachment" in response.headers["content-disposition"], label
         assert looks_right(response.body()), label
     # remove the moved entry: it is back among the accepted items of the queue
-    page.locator("li.entry").filter(has_text=first).get_by_role("button", name="Remove").click()
+    removed = page.locator("li.entry").filter(has_text=first)  # its "Edit" is open
+    removed.get_by_role("button", name="Remove").click()
     expect(page.get_by_role("status")).to_contain_text("stays accepted")
     assert page.locator("li.entry").count() == 1
     page.goto(f"/topics/{TOPIC}?status=accepted")

@@ -153,3 +153,53 @@ def test_the_bulletin_summary_edit_is_the_cards_edit(client: TestClient, db: Dat
     assert "while you were looking" in client.get(BASE).text
     with db.read() as session:
         assert session.get(Candidate, int(candidate)).summary == "Mine."  # type: ignore[union-attr]
+
+
+def test_the_period_is_a_field_of_the_page(client: TestClient) -> None:
+    token = _draft(client)
+    page = client.get(BASE).text
+    assert 'name="period"' in page
+    response = client.post(
+        f"{BASE}/period", data={"csrf": token, "period": "October–November 2024"}
+    )
+    assert response.status_code == 303
+    assert "October–November 2024" in client.get(f"{BASE}/preview").text
+    assert 'value="October–November 2024"' in client.get(BASE).text
+    client.post(f"{BASE}/period", data={"csrf": token, "period": ""})
+    assert "October–November 2024" not in client.get(f"{BASE}/preview").text
+
+
+def test_entries_are_listed_by_author_year_title_and_the_preview_follows(
+    client: TestClient,
+) -> None:
+    token = _draft(client)
+    page = client.get(BASE).text
+    labels = re.findall(r'target="preview" title="Show in the preview">([^<]+)</a>', page)
+    assert labels, page
+    # each reads as it sorts: first author (or source), year, title
+    articles = [label for label in labels if re.match(r"Writer\d, S\. \(2024\) Social ", label)]
+    assert len(articles) == len(labels) - 1 and articles == sorted(articles)
+    entries = re.findall(r'id="entry-(\d+)"', page)
+    # fewer controls: the summary, the move and the removal sit behind one "Edit" per entry
+    assert page.count("<summary>Edit: summary, place, remove</summary>") == len(entries)
+    entry = entries[-1]
+    candidate = re.search(
+        rf'id="entry-{entry}".*?name="candidate" value="(\d+)"><input type="hidden" '
+        r'name="version" value="(\d+)"',
+        page,
+        flags=re.S,
+    )
+    assert candidate
+    saved = client.post(
+        f"{BASE}/summary",
+        data={
+            "csrf": token,
+            "candidate": candidate.group(1),
+            "version": candidate.group(2),
+            "summary": "Mine.",
+        },
+    )
+    assert saved.headers["location"] == f"{BASE}?entry={entry}#entry-{entry}"
+    back = client.get(saved.headers["location"]).text
+    assert f'src="{BASE}/preview#entry-{entry}"' in back
+    assert f'id="entry-{entry}"' in client.get(f"{BASE}/preview").text

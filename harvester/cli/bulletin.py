@@ -43,38 +43,64 @@ def _write(data: bytes, fmt: str, output: Path | None) -> None:
 
 @bulletin.command("draft")
 @click.option("--topic", "topic_slug", required=True, help="The topic (slug).")
-@click.option("--from", "start", type=DATE, help="Window start (default: after the last bulletin).")
-@click.option("--to", "end", type=DATE, help="Window end (default: today).")
+@click.option(
+    "--period",
+    help='The period printed under the title, e.g. "October–November 2024" (kept with the '
+    'draft; "" goes back to the default: the span of the entries\' publication dates).',
+)
+@click.option(
+    "--from",
+    "start",
+    type=DATE,
+    help="Only items accepted on or after this day (a filter on the acceptance date).",
+)
+@click.option(
+    "--to",
+    "end",
+    type=DATE,
+    help="Only items accepted on or before this day (a filter on the acceptance date).",
+)
 @FORMAT
 @OUTPUT
 @click.pass_obj
 def draft_command(
     app: App,
     topic_slug: str,
+    period: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Draft the topic's next bulletin from its accepted candidates and write it as FORMAT."""
+    """Draft the topic's next bulletin and write it as FORMAT.
+
+    The draft holds every accepted item not yet published (refreshed each time); its period is
+    set with --period, else the span of the entries' publication dates."""
     from harvester.config.settings import select_topics
     from harvester.render.formats import render
     from harvester.usecases.bulletin.workflow import draft
 
     topic = select_topics(app.topics.all(), topic_slug)[0]
-    bulletin_id, doc = draft(
+    result = draft(
         app.database(),
         topic,
         start=start.date() if start else None,
         end=end.date() if end else None,
+        period=period,
         now=dt.datetime.now(dt.UTC),
     )
+    doc = result.doc
     _write(render(doc, fmt), fmt, output)
     click.echo(
-        f"draft bulletin {bulletin_id} of {topic.slug}: {len(doc.items)} entries, "
+        f"draft bulletin {result.bulletin_id} of {topic.slug}: {len(doc.items)} entries, "
         f"{doc.period or 'no period'}",
         err=True,
     )
+    if result.left_out:
+        click.echo(
+            f"{result.left_out} accepted items left out: accepted outside --from/--to",
+            err=True,
+        )
 
 
 @bulletin.command("publish")
@@ -101,7 +127,11 @@ def list_command(app: App, topic_slug: str | None) -> None:
     views = list_bulletins(app.database(), topic_slug)
     for view in views:
         when = view.published_at.date().isoformat() if view.published_at else "-"
-        period = period_label(view.period_from, view.period_to) or "-"
+        period = (
+            view.settings.get("period_text")
+            or period_label(view.period_from, view.period_to)
+            or "-"
+        )
         click.echo(
             f"{view.id:>5}  {view.topic}  {view.status:<9}  {when:<10}  {view.entries:>3} entries  "
             f"{period}"

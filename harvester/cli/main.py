@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harvester import __version__
+from harvester.cli.add import add
 from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.health import health
@@ -62,6 +63,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> N
 
 
 cli.add_command(bulletin)
+cli.add_command(add)
 cli.add_command(health)
 cli.add_command(topic)
 

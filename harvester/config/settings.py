@@ -402,8 +402,12 @@ class DigestConfig(_Section):
 
 
 class BulletinResource(_Section):
+    """An additional resource: its label printed in bold, then a link (``link_text``, default
+    the topic's ``resources_link_text``)."""
+
     label: str
     url: str
+    link_text: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -439,7 +443,21 @@ class BulletinConfig(_Section):
         default_factory=lambda: [BulletinSection(title="NEW EVIDENCE")], min_length=1
     )
     resources_heading: str = "Additional Resources"
+    resources_link_text: str = Field(default="Learn more", min_length=1)
     resources: list[BulletinResource] = Field(default_factory=list)
+    #: An image printed above the title (PNG, JPEG or GIF), relative to the topic file.
+    logo: str | None = None
+    logo_alt: str | None = None
+    #: The bulletin's language and country: paper size (A4, or US Letter for en-US and other
+    #: Letter countries) and the CSL styles' quotation marks and month names.
+    locale: str = "en-GB"
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z]{2,3}(?:[-_][a-zA-Z]{2})?", value.strip()):
+            raise ValueError(f'a language and country such as "en-GB", got {value!r}')
+        return value.strip().replace("_", "-")
 
     @field_validator("style")
     @classmethod

@@ -7,9 +7,11 @@ these values, so it renders the same later even after its works' metadata change
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from harvester.core.models import AbstractSection, Author, PubDate, WorkKind
@@ -18,9 +20,14 @@ __all__ = [
     "STYLES",
     "BulletinDoc",
     "BulletinItem",
+    "Logo",
     "Resource",
     "SectionSpec",
+    "label_text",
+    "paper_size",
+    "paragraphs",
     "period_label",
+    "publication_span",
 ]
 
 STYLES = ("house", "vancouver", "apa", "harvard")
@@ -60,76 +67,60 @@ class BulletinItem:
         """The reviewer's summary, else the abstract (labels kept), else the feed summary;
         paragraphs of the edited summary are split on blank lines."""
         if self.edited_summary and self.edited_summary.strip():
-            paragraphs = [p.strip() for p in self.edited_summary.split("\n\n")]
-            return tuple(AbstractSection(text=" ".join(p.split())) for p in paragraphs if p)
+            return tuple(AbstractSection(text=p) for p in paragraphs(self.edited_summary))
         if self.abstract:
             return self.abstract
         if self.feed_summary and self.feed_summary.strip():
-            return (AbstractSection(text=self.feed_summary.strip()),)
+            return tuple(AbstractSection(text=p) for p in paragraphs(self.feed_summary))
         return ()
 
+    def date(self) -> dt.date | None:
+        """The publication date (the first of its month or year when no day is known)."""
+        if self.pub_date is not None:
+            return dt.date(self.pub_date.year, self.pub_date.month or 1, self.pub_date.day or 1)
+        if self.published_at is not None:
+            return self.published_at.date()
+        return None
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "entry_id": self.entry_id,
-            "candidate_id": self.candidate_id,
-            "work_id": self.work_id,
-            "title": self.title,
-            "kind": self.kind.value,
-            "authors": [a.to_dict() for a in self.authors],
-            "journal": self.journal,
-            "journal_iso": self.journal_iso,
-            "volume": self.volume,
-            "issue": self.issue,
-            "pages": self.pages,
-            "elocation": self.elocation,
-            "pub_date": self.pub_date.to_dict() if self.pub_date else None,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "doi": self.doi,
-            "pmid": self.pmid,
-            "pmcid": self.pmcid,
-            "url": self.url,
-            "source_name": self.source_name,
-            "abstract": [{"text": s.text, "label": s.label} for s in self.abstract],
-            "feed_summary": self.feed_summary,
-            "edited_summary": self.edited_summary,
-            "language": self.language,
-            "section": self.section,
-            "position": self.position,
-        }
+        """Every field as JSON values (what a published bulletin stores)."""
+        out: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "authors":
+                value = [a.to_dict() for a in value]
+            elif spec.name == "abstract":
+                value = [{"text": s.text, "label": s.label} for s in value]
+            elif isinstance(value, PubDate):
+                value = value.to_dict()
+            elif isinstance(value, dt.datetime):
+                value = value.isoformat()
+            elif isinstance(value, WorkKind):
+                value = value.value
+            out[spec.name] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BulletinItem:
-        published = data.get("published_at")
-        return cls(
-            entry_id=int(data["entry_id"]),
-            candidate_id=int(data["candidate_id"]),
-            work_id=int(data["work_id"]),
-            title=data["title"],
-            kind=WorkKind(data.get("kind", "article")),
-            authors=tuple(Author.from_dict(a) for a in data.get("authors", [])),
-            journal=data.get("journal"),
-            journal_iso=data.get("journal_iso"),
-            volume=data.get("volume"),
-            issue=data.get("issue"),
-            pages=data.get("pages"),
-            elocation=data.get("elocation"),
-            pub_date=PubDate.from_dict(data["pub_date"]) if data.get("pub_date") else None,
-            published_at=dt.datetime.fromisoformat(published) if published else None,
-            doi=data.get("doi"),
-            pmid=data.get("pmid"),
-            pmcid=data.get("pmcid"),
-            url=data.get("url"),
-            source_name=data.get("source_name"),
-            abstract=tuple(
-                AbstractSection(text=s["text"], label=s.get("label"))
-                for s in data.get("abstract", [])
-            ),
-            feed_summary=data.get("feed_summary"),
-            edited_summary=data.get("edited_summary"),
-            language=data.get("language"),
-            section=data.get("section"),
-            position=int(data.get("position", 0)),
-        )
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            if spec.name not in data:
+                continue
+            value = data[spec.name]
+            if spec.name == "authors":
+                value = tuple(Author.from_dict(a) for a in value or [])
+            elif spec.name == "abstract":
+                value = tuple(AbstractSection(s["text"], s.get("label")) for s in value or [])
+            elif spec.name == "pub_date":
+                value = PubDate.from_dict(value) if value else None
+            elif spec.name == "published_at":
+                value = dt.datetime.fromisoformat(value) if value else None
+            elif spec.name == "kind":
+                value = WorkKind(value or "article")
+            elif spec.name in ("entry_id", "candidate_id", "work_id", "position"):
+                value = int(value or 0)
+            values[spec.name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +133,23 @@ class SectionSpec:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
+    """An additional resource: a bold label, then a link with the topic's link text."""
+
     label: str
     url: str
+    link_text: str = "Learn more"
+
+
+@dataclass(frozen=True, slots=True)
+class Logo:
+    """An image printed above the title, embedded in the bulletin (never fetched)."""
+
+    data: bytes
+    media_type: str  # image/png, image/jpeg, image/gif
+    alt: str = ""
+
+    def data_uri(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +167,15 @@ class BulletinDoc:
     contact: str | None = None
     style: str = "house"
     items: tuple[BulletinItem, ...] = field(default_factory=tuple)
+    #: The period as printed ("October–November 2024"); None: the span of the entries' dates.
+    period_text: str | None = None
+    logo: Logo | None = None
+    locale: str = "en-GB"
+
+    @property
+    def paper(self) -> str:
+        """The paper size of the bulletin's locale: "A4" or "Letter"."""
+        return paper_size(self.locale)
 
     def settings_dict(self) -> dict[str, Any]:
         """The settings part (no items), as stored with a published bulletin."""
@@ -172,11 +187,22 @@ class BulletinDoc:
             "sections": [
                 {"title": s.title, "kinds": [k.value for k in s.kinds]} for s in self.sections
             ],
-            "resources": [{"label": r.label, "url": r.url} for r in self.resources],
+            "resources": [
+                {"label": r.label, "url": r.url, "link_text": r.link_text} for r in self.resources
+            ],
             "resources_heading": self.resources_heading,
             "footer": self.footer,
             "contact": self.contact,
             "style": self.style,
+            "period_text": self.period,
+            "logo": None
+            if self.logo is None
+            else {
+                "data": base64.b64encode(self.logo.data).decode("ascii"),
+                "media_type": self.logo.media_type,
+                "alt": self.logo.alt,
+            },
+            "locale": self.locale,
         }
 
     @classmethod
@@ -194,17 +220,80 @@ class BulletinDoc:
                 for s in data.get("sections", [])
             )
             or (SectionSpec("NEW EVIDENCE"),),
-            resources=tuple(Resource(r["label"], r["url"]) for r in data.get("resources", [])),
+            resources=tuple(
+                Resource(r["label"], r["url"], r.get("link_text") or "Learn more")
+                for r in data.get("resources", [])
+            ),
             resources_heading=data.get("resources_heading") or "Additional Resources",
             footer=data.get("footer"),
             contact=data.get("contact"),
             style=data.get("style") or "house",
             items=tuple(items),
+            period_text=data.get("period_text"),
+            logo=None
+            if not data.get("logo")
+            else Logo(
+                base64.b64decode(data["logo"]["data"]),
+                data["logo"]["media_type"],
+                data["logo"].get("alt", ""),
+            ),
+            locale=data.get("locale") or "en-GB",
         )
 
     @property
     def period(self) -> str:
+        """The period as set, else the span of the entries' publication dates, else the
+        draft's window."""
+        if self.period_text and self.period_text.strip():
+            return " ".join(self.period_text.split())
+        span = publication_span(self.items)
+        if span is not None:
+            return period_label(*span)
+        years = sorted({d.year for d in (item.date() for item in self.items) if d is not None})
+        if years:  # only years known
+            return str(years[0]) if len(years) == 1 else f"{years[0]}\u2013{years[-1]}"
         return period_label(self.period_from, self.period_to)
+
+
+def publication_span(items: Sequence[BulletinItem]) -> tuple[dt.date, dt.date] | None:
+    """The first and last publication dates of ``items`` known to the month at least (None when
+    there is none)."""
+    dates = [
+        item.date()
+        for item in items
+        if item.published_at is not None or (item.pub_date is not None and item.pub_date.month)
+    ]
+    known = [d for d in dates if d is not None]
+    return (min(known), max(known)) if known else None
+
+
+def paragraphs(text: str) -> list[str]:
+    """Paragraphs of a text split at blank lines, white space inside each collapsed."""
+    parts = (" ".join(p.split()) for p in re.split(r"\n\s*\n", text))
+    return [p for p in parts if p]
+
+
+def label_text(label: str) -> str:
+    """A structured abstract's label as printed: "DESIGN AND SETTING" -> "Design and setting";
+    a label already in mixed case is kept."""
+    clean = " ".join(label.split()).rstrip(":").strip()
+    if clean.isupper():
+        return clean[:1] + clean[1:].lower()
+    return clean
+
+
+# Territories whose paper is US Letter (CLDR supplemental data, measurementData/paperSize);
+# everywhere else A4.
+_LETTER = frozenset(
+    {"US", "CA", "MX", "BZ", "CL", "CO", "CR", "GT", "NI", "PA", "PH", "PR", "SV", "VE"}
+)
+
+
+def paper_size(locale: str) -> str:
+    """ "Letter" for a locale of a US-Letter territory ("en-US", "en_CA"), else "A4"."""
+    parts = locale.replace("_", "-").split("-")
+    territory = next((p.upper() for p in parts[1:] if len(p) == 2 and p.isalpha()), "")
+    return "Letter" if territory in _LETTER else "A4"
 
 
 _MONTHS = (
@@ -224,8 +313,8 @@ _MONTHS = (
 
 
 def period_label(start: dt.date | None, end: dt.date | None) -> str:
-    """ "October-November 2024", "November 2024", "December 2024-January 2025" (English month
-    names whatever the locale)."""
+    """ "October–November 2024", "November 2024", "December 2024–January 2025" (English month
+    names whatever the locale, an en dash between months)."""
     if end is None and start is None:
         return ""
     if start is None or end is None:
@@ -235,5 +324,5 @@ def period_label(start: dt.date | None, end: dt.date | None) -> str:
     if (start.year, start.month) == (end.year, end.month):
         return f"{_MONTHS[end.month - 1]} {end.year}"
     if start.year == end.year:
-        return f"{_MONTHS[start.month - 1]}-{_MONTHS[end.month - 1]} {end.year}"
-    return f"{_MONTHS[start.month - 1]} {start.year}-{_MONTHS[end.month - 1]} {end.year}"
+        return f"{_MONTHS[start.month - 1]}\u2013{_MONTHS[end.month - 1]} {end.year}"
+    return f"{_MONTHS[start.month - 1]} {start.year}\u2013{_MONTHS[end.month - 1]} {end.year}"

@@ -6,35 +6,38 @@ into its own markup, so the style is decided once. The house style, from a real 
 - ``Vaughan, K., and Lavery, J. (2024) 'Title.' *Journal* 29(10), 474–479.``
   (one author: ``Brown, C.``; three or more: ``Bu, F., et al.``; no volume: ``*Journal* , 1–9.``;
   no pages: the ELocationID, ``*JMIR Research Protocols* 13, e57062.``);
-- news: ``BBC Guernsey. Title [online]``, the summary, then ``[17 Dec 2024]`` when dated.
+- news: ``BBC Guernsey. Title [online]`` (or a journalist's byline, ``Parkhill, H. Title
+  [online]``), the summary, then ``[17 Dec 2024]`` when dated.
 
-The title is the link: DOI, else PubMed, else the record's URL (http and https only).
+Titles and journal titles are title-cased by citeproc-js's rule (:mod:`harvester.core.titlecase`);
+journal titles keep their qualifiers and subtitles as the record gives them. The first author's
+name never breaks after its comma (a no-break space). The title is the link: DOI, else PubMed,
+else the record's URL (http and https only).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
-import warnings
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
-
-from lxml import html as lxml_html
-from titlecase import titlecase
 
 from harvester.core.bulletin import BulletinItem
 from harvester.core.models import Author, WorkKind
+from harvester.core.titlecase import title_case
 
 __all__ = [
+    "EN_DASH",
+    "NBSP",
     "Citation",
     "Run",
-    "cite",
-    "csl_record",
+    "article_numbers",
+    "entry_label",
     "expand_pages",
+    "page_range",
+    "strip_title",
     "house_citation",
     "initials",
+    "journal_title",
     "link_for",
     "sort_key",
     "title_case",
@@ -42,16 +45,7 @@ __all__ = [
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 EN_DASH = "\u2013"
-_CSL_FILES = {
-    "vancouver": "vancouver.csl",
-    "apa": "apa.csl",
-    "harvard": "harvard-cite-them-right.csl",
-}
-_CSL_TYPES = {
-    WorkKind.ARTICLE: "article-journal",
-    WorkKind.NEWS: "article-newspaper",
-    WorkKind.OTHER: "document",
-}
+NBSP = "\u00a0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +81,6 @@ class Citation:
         return "".join(parts)
 
 
-def cite(item: BulletinItem, style: str = "house") -> Citation:
-    """The item's citation in ``style`` ("house", "vancouver", "apa" or "harvard")."""
-    if style == "house":
-        return house_citation(item)
-    if style in _CSL_FILES:
-        return _csl_citation(item, style)
-    raise ValueError(f"unknown citation style {style!r}")
-
-
 # ------------------------------------------------------------------------------- house style
 
 
@@ -103,15 +88,23 @@ def house_citation(item: BulletinItem) -> Citation:
     link = link_for(item)
     if item.kind is WorkKind.NEWS:
         runs = []
-        if item.source_name:
-            runs.append(Run(f"{_clean(item.source_name)}. "))
-        runs.append(Run(title_case(_strip_title(item.title)), href=link))
+        # the journalist ("Parkhill, H.", from the authors or typed as the source), else the
+        # source ("BBC Guernsey"); one full stop after it
+        byline = author_list(item.authors) or _clean(item.source_name or "").replace(
+            ", ", "," + NBSP, 1
+        )
+        if byline:
+            runs.append(Run(byline if byline.endswith((".", "?", "!")) else byline + "."))
+            runs.append(Run(" "))
+        runs.append(Run(title_case(strip_title(item.title), item.language), href=link))
         runs.append(Run(" [online]", literal=True))
         return Citation(tuple(runs), after_summary=_news_date(item))
     runs = []
     names = author_list(item.authors)
     year = _year(item)
-    title = Run(f"{title_case(_strip_title(item.title))}{_stop(item.title)}", href=link)
+    title = Run(
+        f"{title_case(strip_title(item.title), item.language)}{_stop(item.title)}", href=link
+    )
     if names:
         runs.append(Run(f"{names} ({year}) '" if year else f"{names} '"))
     else:  # no authors: the title leads, the year follows it
@@ -122,7 +115,9 @@ def house_citation(item: BulletinItem) -> Citation:
     if journal:
         runs.append(Run(" "))
         runs.append(Run(journal, italic=True))
-    runs.append(Run(_numbers(item)))
+    numbers = _numbers(item)
+    if journal or numbers:  # nothing after the title: its own full stop ends the line
+        runs.append(Run(numbers + "."))
     return Citation(tuple(runs))
 
 
@@ -131,6 +126,7 @@ def author_list(authors: tuple[Author, ...] | list[Author]) -> str:
     names = [n for n in (_author(a) for a in authors) if n]
     if not names:
         return ""
+    names[0] = names[0].replace(", ", "," + NBSP, 1)  # the line never breaks after this comma
     if len(names) == 1:
         return names[0]
     if len(names) == 2:
@@ -162,34 +158,33 @@ def initials(initials_: str | None, given: str | None) -> str:
     return ""
 
 
-def title_case(text: str) -> str:
-    """Title case with the titlecase library: small words lower case except first and after a
-    colon; acronyms (UK, NHS, COVID-19, VCSE) and mixed-case words (mRNA, iPhone) kept."""
-    return str(titlecase(" ".join(text.split())))
-
-
 def journal_title(item: BulletinItem) -> str:
-    """The full journal title without PubMed's subtitle (" : the journal of ..."), qualifier
-    ("(Clinical research ed.)") or leading "The", in title case."""
-    journal = item.journal or item.journal_iso or ""
-    journal = journal.split(" : ")[0].split(" = ")[0]
-    journal = re.sub(r"\s*\([^)]*\)\s*$", "", journal)
-    journal = re.sub(r"^the\s+", "", journal.strip(), flags=re.IGNORECASE)
-    journal = journal.strip(" .")
-    return title_case(journal) if journal else ""
+    """The journal as the record gives it (qualifier and subtitle kept: "Nature (London)", "The
+    Lancet (London, England)", "... : the journal of ..."), in title case; the full title when the
+    record has one, else its abbreviation."""
+    journal = _clean(item.journal or item.journal_iso or "").rstrip(" .")
+    return title_case(journal, item.language) if journal else ""
 
 
 def _numbers(item: BulletinItem) -> str:
-    """`` 29(10), 474–479.``; `` , 1–9.`` without a volume; ``13, e57062.`` without pages."""
+    """`` 29(10), 474–479``; `` , 1–9`` without a volume; ``13, e57062`` without pages."""
     volume = (item.volume or "").strip()
     issue = (item.issue or "").strip()
-    where = expand_pages(item.pages) if item.pages else _elocation(item.elocation)
+    # without pages the e-location is the article number, when the article is in a volume:
+    # ahead of print (no volume yet) it is only the publisher's item id, not printed
+    where = (
+        expand_pages(item.pages, article_numbers(item.elocation))
+        if item.pages
+        else _elocation(item.elocation)
+        if volume
+        else ""
+    )
     text = f" {volume}" if volume else ""
     if issue and volume:
         text += f"({issue})"
     if where:
         text += f" , {where}" if not volume else f", {where}"
-    return text + "."
+    return text
 
 
 def _elocation(value: str | None) -> str:
@@ -205,25 +200,58 @@ def _elocation(value: str | None) -> str:
     return ""
 
 
-def expand_pages(pages: str) -> str:
-    """PubMed's abbreviated ranges written out with an en dash: "474-9" -> "474–479",
-    "S37-9" -> "S37–S39", "1229-31" -> "1229–1231"; other ranges keep their parts."""
+def article_numbers(elocation: str | None) -> frozenset[str]:
+    """The record's article numbers: its ELocationIDs other than the DOI ("pii: 2140")."""
+    values = set()
+    for part in (elocation or "").split(";"):
+        kind, _, text = part.strip().partition(": ")
+        if not text:
+            kind, text = "", kind
+        if kind.strip().lower() != "doi" and text.strip():
+            values.add(text.strip().casefold())
+    return frozenset(values)
+
+
+def page_range(
+    part: str, article_numbers: frozenset[str] = frozenset()
+) -> tuple[str, str | None, bool]:
+    """One part of a ``pages`` field as (start, end, is_range): an abbreviated range of the same
+    page numbering written out ("474-9" -> ("474", "479", True)), or an article number and its
+    page count ("30517-12" -> ("30517", "12", False)), or a single page (end None)."""
+    pieces = re.split(r"\s*[-\u2010-\u2015]\s*", part.strip(), maxsplit=1)
+    if len(pieces) == 1:
+        return pieces[0], None, False
+    start, end = pieces
+    if start.casefold() in article_numbers:
+        return start, end, False
+    match_start = re.fullmatch(r"([A-Za-z]*)(\d+)", start)
+    match_end = re.fullmatch(r"([A-Za-z]*)(\d+)", end)
+    if not (match_start and match_end):
+        return start, end, True  # "iii-xii", "e1-e5x": not numbers, kept as a range
+    prefix, first = match_start.groups()
+    end_prefix, last = match_end.groups()
+    if end_prefix and end_prefix != prefix:
+        return start, end, True
+    if len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    if int(last) <= int(first):
+        return start, end, False
+    return start, f"{end_prefix or prefix}{last}", True
+
+
+def expand_pages(pages: str, article_numbers: frozenset[str] = frozenset()) -> str:
+    """Page ranges with an en dash, PubMed's abbreviated ranges written out: "474-9" ->
+    "474–479", "S37-9" -> "S37–S39", "1229-31" -> "1229–1231".
+
+    A range is only written out when it is an abbreviated range of the same page numbering (the
+    end written out comes after the start). Anything else is an article number and its page
+    count and keeps its parts: "30517-12" is article 30517 of 12 pages, and so is a pair whose
+    start is one of the record's ``article_numbers`` (its e-location: "2140-8" with article 2140
+    is 8 pages, not pages 2140 to 2148)."""
     out = []
     for part in pages.split(","):
-        pieces = re.split(r"\s*[-\u2010-\u2015]\s*", part.strip(), maxsplit=1)
-        if len(pieces) == 1:
-            out.append(pieces[0])
-            continue
-        start, end = pieces
-        match_start = re.fullmatch(r"([A-Za-z]*)(\d+)", start)
-        match_end = re.fullmatch(r"([A-Za-z]*)(\d+)", end)
-        if match_start and match_end:
-            prefix, first = match_start.groups()
-            end_prefix, last = match_end.groups()
-            if len(last) < len(first):
-                last = first[: len(first) - len(last)] + last
-            end = f"{end_prefix or prefix}{last}"
-        out.append(f"{start}{EN_DASH}{end}")
+        start, end, _ = page_range(part, article_numbers)
+        out.append(start if end is None else f"{start}{EN_DASH}{end}")
     return ", ".join(out)
 
 
@@ -238,16 +266,29 @@ def link_for(item: BulletinItem) -> str | None:
     return None
 
 
-def sort_key(item: BulletinItem) -> tuple[str, str]:
-    """Alphabetical order: the first author's family name (or group name), for news the source
-    name, else the title; accents and case ignored ("Moya-Galé" sorts with "Moya-Gale")."""
-    lead = ""
-    if item.kind is WorkKind.NEWS:
-        lead = item.source_name or ""
-    elif item.authors:
+def sort_key(item: BulletinItem) -> tuple[str, str, str]:
+    """Alphabetical order: the first author's family name (or group name; for news the
+    journalist), for news without a byline the source name, else the title; then the year and
+    the title; accents and case ignored ("Moya-Galé" sorts with "Moya-Gale")."""
+    return (_fold(_lead(item) or item.title), _year(item), _fold(item.title))
+
+
+def _lead(item: BulletinItem) -> str:
+    if item.authors:
         first = item.authors[0]
-        lead = first.collective or first.family or first.given or ""
-    return (_fold(lead or item.title), _fold(item.title))
+        return first.collective or first.family or first.given or ""
+    if item.kind is WorkKind.NEWS:
+        return item.source_name or ""
+    return ""
+
+
+def entry_label(item: BulletinItem) -> str:
+    """An entry as the bulletin page lists it, in the order it sorts by: first author (or
+    source), year, title ("Bu, F. (2024) Equal, Equitable ...")."""
+    lead = _author(item.authors[0]) if item.authors else _clean(item.source_name or "")
+    year = _year(item)
+    parts = [lead, f"({year})" if year else "", _clean(item.title)]
+    return " ".join(p for p in parts if p)
 
 
 def _fold(text: str) -> str:
@@ -278,7 +319,7 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _strip_title(title: str) -> str:
+def strip_title(title: str) -> str:
     """The title without PubMed's brackets around a translated title and without its final
     full stop (the style adds one)."""
     text = _clean(title)
@@ -289,7 +330,7 @@ def _strip_title(title: str) -> str:
 
 def _stop(title: str) -> str:
     """A full stop, unless the title ends with its own question or exclamation mark."""
-    return "" if _strip_title(title).endswith(("?", "!")) else "."
+    return "" if strip_title(title).endswith(("?", "!")) else "."
 
 
 def _md_escape(text: str) -> str:
@@ -298,99 +339,3 @@ def _md_escape(text: str) -> str:
 
 def _md_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C")
-
-
-# --------------------------------------------------------------------------------- CSL styles
-
-
-def csl_record(item: BulletinItem) -> dict[str, Any]:
-    """The item as a CSL-JSON record (for citeproc-py)."""
-    record: dict[str, Any] = {
-        "id": f"work-{item.work_id}",
-        "type": _CSL_TYPES[item.kind],
-        "title": _strip_title(item.title) + _stop(item.title),
-        "author": [
-            {"literal": a.collective}
-            if a.collective
-            else {"family": a.family or "", "given": initials(a.initials, a.given)}
-            for a in item.authors
-        ],
-        "container-title": journal_title(item) or item.source_name,
-        "volume": item.volume,
-        "issue": item.issue,
-        "page": expand_pages(item.pages) if item.pages else _elocation(item.elocation) or None,
-        "DOI": item.doi,
-        "URL": link_for(item) if not item.doi else None,
-    }
-    if item.pub_date is not None:
-        parts = [item.pub_date.year, item.pub_date.month, item.pub_date.day]
-        record["issued"] = {"date-parts": [[p for p in parts if p]]}
-    elif item.published_at is not None:
-        at = item.published_at
-        record["issued"] = {"date-parts": [[at.year, at.month, at.day]]}
-    return {k: v for k, v in record.items() if v not in (None, "", [])}
-
-
-@functools.cache
-def _style(name: str) -> Any:
-    from citeproc import CitationStylesStyle
-
-    path = resources.files("harvester.core") / "csl_styles" / _CSL_FILES[name]
-    with resources.as_file(path) as file, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return CitationStylesStyle(str(file), validate=False)
-
-
-def _csl_citation(item: BulletinItem, style: str) -> Citation:
-    from citeproc import Citation as CslCitation
-    from citeproc import CitationItem, CitationStylesBibliography, formatter
-    from citeproc.source.json import CiteProcJSON
-
-    record = csl_record(item)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        bibliography = CitationStylesBibliography(
-            _style(style), CiteProcJSON([record]), formatter.html
-        )
-        bibliography.register(CslCitation([CitationItem(record["id"])]))
-        markup = str(bibliography.bibliography()[0])
-    runs = _runs_from_html(markup)
-    if style == "vancouver" and runs:  # a bulletin is no numbered reference list
-        first = runs[0]
-        runs[0] = Run(re.sub(r"^\s*\d+\.\s*", "", first.text), first.italic, first.href)
-    link = link_for(item)
-    if link and not any(run.href for run in runs):
-        runs.append(Run(" "))
-        runs.append(Run("Link", href=link))
-    return Citation(tuple(r for r in runs if r.text), after_summary=None)
-
-
-def _runs_from_html(markup: str) -> list[Run]:
-    """citeproc-py's HTML (``<i>``, ``<b>``, ``<span>``, escaped text) as runs; URLs become
-    links."""
-    root = lxml_html.fragment_fromstring(markup, create_parent="div")
-    runs: list[Run] = []
-
-    def walk(element: Any, italic: bool) -> None:
-        if element.text:
-            runs.extend(_with_links(element.text, italic))
-        for child in element:
-            walk(child, italic or child.tag in ("i", "em"))
-            if child.tail:
-                runs.extend(_with_links(child.tail, italic))
-
-    walk(root, False)
-    return runs
-
-
-def _with_links(text: str, italic: bool) -> list[Run]:
-    out = []
-    position = 0
-    for match in re.finditer(r"https?://[^\s<>\"]+[^\s<>\".,;)]", text):
-        if match.start() > position:
-            out.append(Run(text[position : match.start()], italic=italic))
-        out.append(Run(match.group(0), href=match.group(0)))
-        position = match.end()
-    if position < len(text):
-        out.append(Run(text[position:], italic=italic))
-    return out

@@ -1,19 +1,18 @@
-"""The bulletin's layout rules (pure): which section an entry is in, its order there, how a
-reviewer's move is applied and the default period.
+"""The bulletin's layout rules (pure): which section an entry is in, its order there and how a
+reviewer's move is applied (the period is :attr:`harvester.core.bulletin.BulletinDoc.period`).
 
 The store (:mod:`harvester.store.bulletins`) reads and writes; this module decides.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from harvester.core.bulletin import BulletinDoc, BulletinItem, SectionSpec
 from harvester.core.citation import sort_key
 
-__all__ = ["Placement", "arrange", "default_period", "move", "ordered_items", "section_of"]
+__all__ = ["Placement", "arrange", "move", "ordered_items", "section_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +36,7 @@ def section_of(item: BulletinItem, sections: Sequence[SectionSpec]) -> SectionSp
     return sections[0]
 
 
-def _order(item: BulletinItem) -> tuple[int, int, tuple[str, str], int]:
+def _order(item: BulletinItem) -> tuple[int, int, tuple[str, str, str], int]:
     # entries placed by hand (position > 0) first in their order; the rest alphabetically
     return (0 if item.position > 0 else 1, item.position, sort_key(item), item.entry_id)
 
@@ -76,20 +75,3 @@ def move(doc: BulletinDoc, entry_id: int, section: str, index: int) -> list[Plac
         if title in touched
         for number, eid in enumerate(layout[title], start=1)
     ]
-
-
-def default_period(
-    last_published_to: dt.date | None,
-    today: dt.date,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-) -> tuple[dt.date | None, dt.date]:
-    """The draft's window: as given, else from the day after the topic's last published bulletin
-    (open when there is none) to today."""
-    end = end or today
-    if start is None and last_published_to is not None:
-        # a bulletin published today: the next one's window starts today, not tomorrow
-        start = min(last_published_to + dt.timedelta(days=1), end)
-    if start is not None and start > end:
-        raise ValueError(f"the window starts ({start}) after it ends ({end})")
-    return start, end

@@ -42,6 +42,8 @@ SOURCE_RANKS = {
     "import:ris": 20,
     "import:csljson": 20,
     "feeds": 10,
+    # a reviewer's correction of a citation: no harvest or import replaces it
+    "reviewer": 100,
 }
 #: The rank of an import format not named in :data:`SOURCE_RANKS`.
 IMPORT_RANK = 20

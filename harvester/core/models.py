@@ -431,7 +431,9 @@ class WorkView:
         return None
 
 
-#: The citation fields a bulletin entry and an export record take from a work as they are.
+#: The bibliographic fields of a work that a citation is made of: the one list every record of
+#: a work carries under these names (``WorkView``, a bulletin entry, an export record, the
+#: CSL-JSON builder's input) and that is copied from one to the other.
 CITATION_FIELDS = (
     "title",
     "authors",
@@ -440,11 +442,14 @@ CITATION_FIELDS = (
     "volume",
     "issue",
     "pages",
+    "elocation",
     "pub_date",
+    "published_at",
     "doi",
     "pmid",
     "pmcid",
     "url",
+    "source_name",
     "language",
 )
 

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 
-__all__ = ["ALLOWED_TAGS", "plain_text", "sanitise_html"]
+__all__ = ["ALLOWED_TAGS", "abstract_sections", "plain_paragraphs", "plain_text", "sanitise_html"]
 
 ALLOWED_TAGS = frozenset({"p", "br", "a", "b", "strong", "i", "em", "ul", "ol", "li", "blockquote"})
 LINK_REL = "nofollow noopener"
@@ -97,3 +97,91 @@ def sanitise_html(markup: str | None, *, base_url: str | None = None) -> str | N
         strip_comments=True,
     ).strip()
     return cleaned if plain_text(cleaned) else None
+
+
+def plain_paragraphs(markup: str | None) -> list[str]:
+    """``markup`` as plain text paragraphs: a new one at each paragraph, line break or list item
+    (each as :func:`plain_text`, empty ones left out)."""
+    if not markup:
+        return []
+    marked = _BLOCK_END.sub("\n\n", _unescape_once_if_escaped(markup))
+    parts = [plain_text(part) for part in re.split(r"\n\s*\n", marked)]
+    return [part for part in parts if part]
+
+
+# A structured abstract's label: a few words before a colon at the start of a paragraph
+# ("Aim:", "Design and setting:"), or in capitals after a sentence ("... METHODS: We ...", as
+# MEDLINE runs a structured abstract into one paragraph).
+_LABEL_START = re.compile(r"^(?P<label>[A-Z][A-Za-z]*(?:[ /&-]+[A-Za-z]+){0,3}):\s+(?=\S)")
+_LABEL_CAPS = re.compile(r"(?:^|(?<=[.?!]\s))(?P<label>[A-Z]{2,}(?:[ /&-]+[A-Z]{2,}){0,4}):\s+")
+_SENTENCE_END = re.compile(r"[.?!:;)\]\"'\u201d\u2019]$")
+
+
+def abstract_sections(text: str | None) -> list[tuple[str | None, str]]:
+    """An abstract typed or exported as plain text, as (label, paragraph) pairs.
+
+    A line break after a sentence (or after a short heading line) starts a paragraph; one in the
+    middle of a sentence is a wrapped line. A heading line of a few words without a full stop
+    ("Aim", "Design and setting") labels the paragraph after it, as does a label before a colon
+    at the start of a paragraph ("Purpose: To explore ...") or in capitals after a sentence
+    ("... METHODS: We ...")."""
+    if not text or not text.strip():
+        return []
+    paragraphs: list[str] = []
+    broken = True  # the next line starts a paragraph
+    for line in (" ".join(raw.split()) for raw in text.replace("\r", "\n").split("\n")):
+        if not line:
+            broken = True
+            continue
+        previous = paragraphs[-1] if paragraphs else ""
+        wrapped = (
+            not broken
+            and not _SENTENCE_END.search(previous)
+            and not (_heading(previous) and line[:1].isupper())
+        )
+        if wrapped:
+            paragraphs[-1] = f"{previous} {line}"
+        else:
+            paragraphs.append(line)
+        broken = False
+    paragraphs = [p for p in paragraphs if p]
+    sections: list[tuple[str | None, str]] = []
+    label: str | None = None
+    for index, paragraph in enumerate(paragraphs):
+        if _heading(paragraph) and index + 1 < len(paragraphs) and label is None:
+            label = paragraph
+            continue
+        for part_label, part in _inline_labels(paragraph):
+            sections.append((label or part_label, part))
+            label = None
+    if label is not None:
+        sections.append((None, label))
+    return sections
+
+
+def _heading(line: str) -> bool:
+    words = line.split()
+    return (
+        0 < len(words) <= 4
+        and line[:1].isupper()
+        and not _SENTENCE_END.search(line)
+        and all(w.isalpha() or w in ("&", "/", "-") for w in words)
+    )
+
+
+def _inline_labels(paragraph: str) -> list[tuple[str | None, str]]:
+    found = list(_LABEL_CAPS.finditer(paragraph))
+    if not found:
+        match = _LABEL_START.match(paragraph)
+        if match is None:
+            return [(None, paragraph)]
+        return [(match.group("label"), paragraph[match.end() :].strip())]
+    parts: list[tuple[str | None, str]] = []
+    if found[0].start() > 0:
+        parts.append((None, paragraph[: found[0].start()].strip()))
+    for number, match in enumerate(found):
+        end = found[number + 1].start() if number + 1 < len(found) else len(paragraph)
+        text = paragraph[match.end() : end].strip()
+        if text:
+            parts.append((match.group("label"), text))
+    return parts

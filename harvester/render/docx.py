@@ -10,13 +10,15 @@ import zipfile
 from typing import Any
 
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Inches, Mm, Pt, RGBColor
 
-from harvester.core.bulletin import BulletinDoc
-from harvester.core.citation import Citation, cite
+from harvester.core.bulletin import BulletinDoc, label_text, paragraphs
+from harvester.core.citation import Citation
+from harvester.core.csl import cite
 from harvester.core.layout import arrange
 
 __all__ = ["render_docx"]
@@ -29,6 +31,9 @@ def _t(text: str) -> str:
     return _CONTROL.sub("", " ".join(text.split()))
 
 
+_PAPER = {"A4": (Mm(210), Mm(297)), "Letter": (Inches(8.5), Inches(11))}
+
+
 def render_docx(doc: BulletinDoc) -> bytes:
     document: Any = Document()
     props = document.core_properties
@@ -36,6 +41,10 @@ def render_docx(doc: BulletinDoc) -> bytes:
     props.author = props.last_modified_by = "harvester"
     props.created = props.modified = _FIXED_TIME.replace(tzinfo=None)
     props.revision = 1
+    props.language = doc.locale
+    _page(document, doc.paper)
+    if doc.logo is not None:
+        _logo(document, doc)
     document.add_heading(_t(doc.title), level=0)
     if doc.subtitle:
         document.add_heading(_t(doc.subtitle), level=1)
@@ -46,28 +55,69 @@ def render_docx(doc: BulletinDoc) -> bytes:
             continue
         document.add_heading(_t(section.title), level=1)
         for item in items:
-            citation = cite(item, doc.style)
+            citation = cite(item, doc.style, doc.locale)
             _citation(document.add_paragraph(), citation)
             for part in item.summary():
-                paragraph = document.add_paragraph()
                 if part.label:
-                    paragraph.add_run(_t(part.label) + ": ").bold = True
-                paragraph.add_run(_t(part.text))
+                    document.add_paragraph().add_run(_t(label_text(part.label))).bold = True
+                document.add_paragraph(_t(part.text))
             if citation.after_summary:
                 document.add_paragraph(_t(citation.after_summary))
     if doc.resources:
         document.add_heading(_t(doc.resources_heading), level=1)
         for resource in doc.resources:
-            _hyperlink(
-                document.add_paragraph(style="List Bullet"), _t(resource.label), resource.url
-            )
-    if doc.footer:
-        document.add_paragraph(_t(doc.footer)).runs[0].font.size = Pt(9)
+            paragraph = document.add_paragraph(style="List Bullet")
+            paragraph.add_run(_t(resource.label)).bold = True
+            paragraph.add_run(" ")
+            _hyperlink(paragraph, _t(resource.link_text), resource.url)
+    for text in paragraphs(doc.footer or ""):
+        document.add_paragraph(_t(text)).runs[0].font.size = Pt(9)
     if doc.contact:
-        document.add_paragraph("Contact: " + _t(doc.contact)).runs[0].font.size = Pt(9)
+        address = _t(doc.contact)
+        paragraph = document.add_paragraph()
+        if re.fullmatch(r"[^@\s<>()]+@[^@\s<>()]+\.[A-Za-z]{2,}", address):
+            _hyperlink(paragraph, address, f"mailto:{address}")
+        else:
+            paragraph.add_run(address).font.size = Pt(9)
     out = io.BytesIO()
     document.save(out)
     return _fixed_zip_times(out.getvalue())
+
+
+def _page(document: Any, paper: str) -> None:
+    """The paper size of the bulletin's locale, and "Page N of M" centred in the footer."""
+    width, height = _PAPER.get(paper, _PAPER["A4"])
+    for section in document.sections:
+        section.page_width, section.page_height = width, height
+        section.left_margin = section.right_margin = Mm(20)
+        section.top_margin = section.bottom_margin = Mm(20)
+        footer = section.footer.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        footer.add_run("Page ")
+        _field(footer, "PAGE")
+        footer.add_run(" of ")
+        _field(footer, "NUMPAGES")
+
+
+def _field(paragraph: Any, instruction: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word fills in when it lays the document out."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), f" {instruction} ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+
+
+def _logo(document: Any, doc: BulletinDoc) -> None:
+    assert doc.logo is not None
+    try:
+        shape = document.add_picture(io.BytesIO(doc.logo.data), height=Mm(20))
+    except Exception:  # noqa: BLE001 - an image Word cannot take is left out, not fatal
+        return
+    shape._inline.docPr.set("descr", _t(doc.logo.alt))
 
 
 def _fixed_zip_times(data: bytes) -> bytes:
@@ -85,7 +135,7 @@ def _fixed_zip_times(data: bytes) -> bytes:
 def _citation(paragraph: Any, citation: Citation) -> None:
     for run in citation.runs:
         if run.href:
-            _hyperlink(paragraph, _t(run.text), run.href)
+            _hyperlink(paragraph, _keep_edges(run.text), run.href)
         else:
             text = _CONTROL.sub("", run.text)
             added = paragraph.add_run(text if not text.strip() else _keep_edges(text))
@@ -93,15 +143,16 @@ def _citation(paragraph: Any, citation: Citation) -> None:
 
 
 def _keep_edges(text: str) -> str:
-    """Collapse inner white space but keep a leading or trailing space (run boundaries)."""
-    lead = " " if text[:1].isspace() else ""
-    trail = " " if text[-1:].isspace() else ""
-    return lead + _t(text) + trail
+    """Collapse inner white space but keep a leading or trailing space (run boundaries) and
+    no-break spaces."""
+    lead = " " if text[:1] in " \t\r\n" else ""
+    trail = " " if text[-1:] in " \t\r\n" else ""
+    return lead + _CONTROL.sub("", re.sub(r"[ \t\r\n]+", " ", text).strip(" ")) + trail
 
 
 def _hyperlink(paragraph: Any, text: str, url: str) -> None:
     """A real Word hyperlink (w:hyperlink with an external relationship), styled as a link."""
-    if not re.match(r"https?://[^\s/]+", url, flags=re.IGNORECASE):
+    if not re.match(r"(?:https?://[^\s/]+|mailto:[^\s]+@)", url, flags=re.IGNORECASE):
         paragraph.add_run(text)
         return
     part = paragraph.part

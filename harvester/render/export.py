@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import rispy
 
+from harvester.core.csl import csl_json, csl_pages
 from harvester.core.models import Author, PubDate, WorkKind
 
 __all__ = ["CSV_COLUMNS", "EXPORT_FORMATS", "ExportItem", "ExportSighting", "write_export"]
@@ -44,11 +45,6 @@ CSV_COLUMNS = (
     "url",
 )
 _RIS_TYPES = {WorkKind.ARTICLE: "JOUR", WorkKind.NEWS: "NEWS", WorkKind.OTHER: "GEN"}
-_CSL_TYPES = {
-    WorkKind.ARTICLE: "article-journal",
-    WorkKind.NEWS: "article-newspaper",
-    WorkKind.OTHER: "document",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +86,9 @@ class ExportItem:
     language: str | None = None
     keywords: Sequence[str] = ()
     sightings: Sequence[ExportSighting] = field(default_factory=tuple)
+    elocation: str | None = None
+    source_name: str | None = None
+    published_at: dt.datetime | None = None
 
 
 class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
@@ -146,8 +145,9 @@ def _ris(item: ExportItem) -> dict[str, Any]:
         "urls": [item.url] if item.url else [],
         "id": str(item.work_id),
     }
-    if item.pages:
-        start, _, end = item.pages.partition("-")
+    page = csl_pages(item.pages, item.elocation, item.volume).get("page") if item.pages else None
+    if page:
+        start, _, end = page.partition("-")
         record["start_page"], record["end_page"] = start.strip(), end.strip() or None
     if item.pub_date is not None:
         record["year"] = str(item.pub_date.year)
@@ -160,34 +160,7 @@ def _ris(item: ExportItem) -> dict[str, Any]:
 
 
 def _csl(item: ExportItem) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": f"work-{item.work_id}",
-        "type": _CSL_TYPES[item.kind],
-        "title": item.title,
-        "author": [
-            {"literal": a.collective}
-            if a.collective
-            else {"family": a.family, "given": a.given or a.initials}
-            for a in item.authors
-        ],
-        "container-title": item.journal,
-        "container-title-short": item.journal_iso,
-        "volume": item.volume,
-        "issue": item.issue,
-        "page": item.pages,
-        "DOI": item.doi,
-        "PMID": item.pmid,
-        "PMCID": item.pmcid,
-        "URL": item.url,
-        "abstract": item.abstract,
-        "language": item.language,
-    }
-    if item.pub_date is not None:
-        parts = [item.pub_date.year, item.pub_date.month, item.pub_date.day]
-        record["issued"] = {"date-parts": [[p for p in parts if p is not None]]}
-    people = ({k: v for k, v in person.items() if v} for person in record["author"])
-    record["author"] = [person for person in people if person]
-    return {k: v for k, v in record.items() if v not in (None, "", [])}
+    return csl_json(item, abstract=item.abstract)
 
 
 def _csv(items: list[ExportItem], out: TextIO) -> int:

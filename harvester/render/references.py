@@ -6,9 +6,8 @@ from __future__ import annotations
 import io
 
 from harvester.core.bulletin import BulletinDoc, BulletinItem
-from harvester.core.citation import EN_DASH, expand_pages
 from harvester.core.layout import ordered_items
-from harvester.core.models import DatePrecision, PubDate
+from harvester.core.models import CITATION_FIELDS, DatePrecision, PubDate
 from harvester.render.export import ExportItem, write_export
 
 __all__ = ["render_references", "summary_text"]
@@ -30,24 +29,9 @@ def render_references(doc: BulletinDoc, fmt: str) -> str:
 
 
 def _export_item(item: BulletinItem) -> ExportItem:
-    return ExportItem(
-        work_id=item.work_id,
-        title=item.title,
-        kind=item.kind,
-        authors=item.authors,
-        journal=item.journal or item.source_name,
-        journal_iso=item.journal_iso,
-        volume=item.volume,
-        issue=item.issue,
-        pages=expand_pages(item.pages).replace(EN_DASH, "-") if item.pages else None,
-        pub_date=item.pub_date or _day(item),
-        doi=item.doi,
-        pmid=item.pmid,
-        pmcid=item.pmcid,
-        url=item.url,
-        abstract=summary_text(item),
-        language=item.language,
-    )
+    fields = {name: getattr(item, name) for name in CITATION_FIELDS}
+    fields["pub_date"] = item.pub_date or _day(item)
+    return ExportItem(work_id=item.work_id, kind=item.kind, abstract=summary_text(item), **fields)
 
 
 def _day(item: BulletinItem) -> PubDate | None:

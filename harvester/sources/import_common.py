@@ -13,12 +13,14 @@ from typing import Any, BinaryIO
 
 from harvester.core.models import (
     NO_TITLE,
+    AbstractSection,
     Author,
     DatePrecision,
     Hit,
     PubDate,
     WorkKind,
 )
+from harvester.core.text import abstract_sections
 
 _YEAR_MONTH_DAY = re.compile(r"^\s*(\d{4})(?:[/-](\d{1,2}))?(?:[/-](\d{1,2}))?")
 
@@ -139,6 +141,13 @@ def _pub_date(
 def _note(notes: list[str] | None, message: str) -> None:
     if notes is not None:
         notes.append(message)
+
+
+def _abstract(text: Any) -> list[AbstractSection]:
+    """An abstract as plain text, kept in its paragraphs with their labels."""
+    if not isinstance(text, str):
+        return []
+    return [AbstractSection(text=part, label=label) for label, part in abstract_sections(text)]
 
 
 def _title(title: str | None) -> str:

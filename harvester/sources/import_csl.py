@@ -11,7 +11,6 @@ from typing import Any, BinaryIO
 
 from harvester.core.errors import ImportFormatError
 from harvester.core.models import (
-    AbstractSection,
     Author,
     Hit,
     PubDate,
@@ -21,6 +20,7 @@ from harvester.core.normalise import normalise_doi, normalise_pmcid, normalise_p
 from harvester.sources.import_common import (
     _PMID_NOTE,
     _YEAR_MONTH_DAY,
+    _abstract,
     _article_or_other,
     _date,
     _kept,
@@ -89,7 +89,7 @@ def _csl_hit(path: Path, item: dict[str, Any], notes: list[str]) -> Hit:
         pmid=pmid,
         pmcid=normalise_pmcid(text("pmcid")),
         url=text("url"),
-        abstract=[AbstractSection(text=abstract)] if abstract else [],
+        abstract=_abstract(abstract),
         language=text("language"),
         source_name=text("publisher"),
     )

@@ -11,13 +11,13 @@ from Bio import Medline
 
 from harvester.core.errors import HarvesterError, ImportFormatError
 from harvester.core.models import (
-    AbstractSection,
     Author,
     Hit,
     PubDate,
 )
 from harvester.core.normalise import month_number, normalise_doi, normalise_pmcid, normalise_pmid
 from harvester.sources.import_common import (
+    _abstract,
     _first,
     _kept,
     _name,
@@ -89,7 +89,7 @@ def _medline_hit(path: Path, record: dict[str, Any], notes: list[str]) -> Hit:
         pmid=pmid,
         pmcid=normalise_pmcid(record.get("PMC")),
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None,
-        abstract=[AbstractSection(text=abstract)] if abstract else [],
+        abstract=_abstract(abstract),
         publication_types=list(record.get("PT") or []),
         language=(record.get("LA") or [None])[0],
         mesh=[str(m).lstrip("*") for m in record.get("MH") or []],

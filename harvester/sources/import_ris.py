@@ -10,13 +10,13 @@ from typing import Any, BinaryIO
 import rispy
 
 from harvester.core.models import (
-    AbstractSection,
     Hit,
     WorkKind,
 )
 from harvester.core.normalise import normalise_doi, normalise_pmid
 from harvester.sources.import_common import (
     _PMID_NOTE,
+    _abstract,
     _article_or_other,
     _date,
     _first,
@@ -34,6 +34,8 @@ _RIS_NEWS = frozenset({"NEWS", "MGZN"})
 _RIS_ARTICLE = frozenset({"JOUR", "JFULL", "ABST", "INPR", "EJOUR"})
 
 
+# Tags whose wrapped lines are paragraphs (abstracts), not one line cut to a width
+_PARAGRAPH_TAGS = frozenset({"AB", "N2"})
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 
 
@@ -58,7 +60,9 @@ def _ris_lines(lines: Iterable[str]) -> Iterator[str]:
     for line in lines:
         match = _RIS_LINE.match(line.rstrip())
         if match is None:
-            if pending is not None and line.strip():
+            if pending is not None and pending[:2] in _PARAGRAPH_TAGS:
+                pending = f"{pending}\n{line.strip()}"  # an abstract keeps its line breaks
+            elif pending is not None and line.strip():
                 pending = f"{pending} {line.strip()}"
             continue
         if pending is not None:
@@ -120,7 +124,7 @@ def _ris_hit(path: Path, record: dict[str, Any], notes: list[str]) -> Hit:
         doi=doi,
         pmid=pmid,
         url=urls[0] if urls else None,
-        abstract=[AbstractSection(text=abstract)] if abstract else [],
+        abstract=_abstract(abstract),
         language=record.get("language"),
         keywords=[str(k) for k in record.get("keywords") or []],
         source_name=record.get("publisher"),

@@ -25,7 +25,7 @@ from harvester.core import queue_rules
 from harvester.core.bulletin import BulletinItem
 from harvester.core.errors import BulletinError, QueueError
 from harvester.core.models import CandidateStatus, citation_fields
-from harvester.core.text import plain_text
+from harvester.core.text import plain_paragraphs
 from harvester.store.candidates import work_view
 from harvester.store.decisions import apply_decision, state_of
 from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Work
@@ -33,8 +33,8 @@ from harvester.store.tables import Bulletin, BulletinEntry, Candidate, Work
 __all__ = [
     "BulletinView",
     "bulletin_items",
+    "draft_period_text",
     "get_bulletin",
-    "last_published_end",
     "list_bulletins",
     "mark_published",
     "place_entries",
@@ -42,6 +42,7 @@ __all__ = [
     "refresh_draft",
     "remove_entry",
     "restore_entry",
+    "set_draft_period",
     "topic_draft",
 ]
 
@@ -125,51 +126,59 @@ def list_bulletins(session: Session, topic: str | None = None) -> list[BulletinV
     return [_view(b, _count(session, b.id)) for b in session.scalars(query)]
 
 
-def last_published_end(session: Session, topic: str) -> dt.date | None:
-    """The end of the period of the topic's last published bulletin."""
-    return session.scalar(
-        select(func.max(Bulletin.period_to)).where(
-            Bulletin.topic == topic, Bulletin.status == PUBLISHED
-        )
-    )
-
-
 def refresh_draft(
     session: Session,
     topic: str,
     *,
     title: str,
-    period_from: dt.date | None,
-    period_to: dt.date,
-    accepted_from: dt.date | None,
+    accepted_from: dt.date | None = None,
+    accepted_to: dt.date | None = None,
+    period_text: str | None = None,
     now: dt.datetime,
     actor: str,
-) -> int:
-    """Create or update the topic's draft for the period; returns its id.
+) -> tuple[int, int]:
+    """Create or update the topic's draft; returns its id and how many of the topic's accepted
+    candidates the accepted-date filter left out.
 
-    Entries: the topic's accepted candidates accepted on or before ``period_to`` and, when
-    ``accepted_from`` is given, on or after it (UTC days). Without it every accepted candidate
-    is taken: one accepted late, or taken out of an earlier draft, is not lost.
+    Entries: every accepted candidate of the topic not yet published, or, when ``accepted_from``
+    or ``accepted_to`` is given, those accepted within those days (UTC). A filter that would
+    leave the draft empty while accepted candidates wait is refused: the draft is kept as it
+    was. ``period_text`` (the period as printed) is kept with the draft; None keeps the one set
+    before, "" goes back to the span of the entries' dates.
     """
+    decided = func.coalesce(Candidate.decided_at, Candidate.created_at)
+    query = select(Candidate.id, decided).where(
+        Candidate.topic == topic, Candidate.status == CandidateStatus.ACCEPTED.value
+    )
+    accepted: dict[int, dt.datetime] = {}
+    for candidate_id, when in session.execute(query):
+        accepted[candidate_id] = when
+    eligible = {
+        cid
+        for cid, when in accepted.items()
+        if (accepted_from is None or _utc(when) >= _midnight(accepted_from))
+        and (accepted_to is None or _utc(when) < _midnight(accepted_to + dt.timedelta(days=1)))
+    }
+    if accepted and not eligible:
+        window = f"{accepted_from or 'the start'} to {accepted_to or 'today'}"
+        raise BulletinError(
+            f"none of the {len(accepted)} accepted items of {topic!r} was accepted from {window} "
+            "(--from/--to filter on the day an item was accepted); the draft is unchanged",
+            hint="leave out --from/--to to take every accepted item, and set the period "
+            'printed with --period "October–November 2024"',
+        )
     bulletin = session.scalar(
         select(Bulletin).where(Bulletin.topic == topic, Bulletin.status == DRAFT)
     )
     if bulletin is None:
         bulletin = Bulletin(
-            topic=topic, title=title, status=DRAFT, created_by=actor, created_at=now
+            topic=topic, title=title, status=DRAFT, created_by=actor, created_at=now, settings={}
         )
         session.add(bulletin)
         session.flush()
-    bulletin.title, bulletin.period_from, bulletin.period_to = title, period_from, period_to
-    decided = func.coalesce(Candidate.decided_at, Candidate.created_at)
-    query = select(Candidate.id).where(
-        Candidate.topic == topic,
-        Candidate.status == CandidateStatus.ACCEPTED.value,
-        decided < _midnight(period_to + dt.timedelta(days=1)),
-    )
-    if accepted_from is not None:
-        query = query.where(decided >= _midnight(accepted_from))
-    eligible = set(session.scalars(query))
+    bulletin.title = title
+    if period_text is not None:
+        bulletin.settings = {**(bulletin.settings or {}), "period_text": period_text.strip()}
     entries = session.scalars(
         select(BulletinEntry).where(BulletinEntry.bulletin_id == bulletin.id)
     ).all()
@@ -182,7 +191,32 @@ def refresh_draft(
     for candidate_id in sorted(eligible - present):
         session.add(BulletinEntry(bulletin_id=bulletin.id, candidate_id=candidate_id, position=0))
     session.flush()
-    return bulletin.id
+    return bulletin.id, len(accepted) - len(eligible)
+
+
+def set_draft_period(
+    session: Session,
+    bulletin_id: int,
+    *,
+    period_text: str | None = None,
+    span: tuple[dt.date, dt.date] | None = None,
+) -> None:
+    """The draft's period as printed (None: unchanged; "": the entries' span) and the span of
+    its entries' publication dates (shown by ``bulletin list``)."""
+    bulletin = _draft(session, bulletin_id)
+    if period_text is not None:
+        bulletin.settings = {**(bulletin.settings or {}), "period_text": period_text.strip()}
+    bulletin.period_from, bulletin.period_to = span if span is not None else (None, None)
+
+
+def draft_period_text(view: BulletinView) -> str | None:
+    """The period set for a draft by hand (None: none set)."""
+    text = view.settings.get("period_text")
+    return str(text) if text else None
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -212,11 +246,8 @@ def bulletin_items(session: Session, bulletin_id: int) -> list[BulletinItem]:
                 candidate_id=candidate.id,
                 work_id=work.id,
                 **citation_fields(view),
-                elocation=view.elocation,
-                published_at=view.published_at,
-                source_name=view.source_name,
                 abstract=view.abstract,
-                feed_summary=plain_text(view.summary_html) or None,
+                feed_summary="\n\n".join(plain_paragraphs(view.summary_html)) or None,
                 edited_summary=candidate.summary,
                 section=entry.section,
                 position=entry.position,

@@ -27,7 +27,18 @@ from harvester.config.settings import Settings
 from harvester.config.topics import Topics
 from harvester.store.db import Database
 from harvester.store.topics import DatabaseTopics
-from harvester.web import api, api_topics, auth, bulletins, errors, pages, people, runs, topic_pages
+from harvester.web import (
+    add,
+    api,
+    api_topics,
+    auth,
+    bulletins,
+    errors,
+    pages,
+    people,
+    runs,
+    topic_pages,
+)
 from harvester.web.access import Reviewer, session_account
 from harvester.web.deps import Db, WebContext
 from harvester.web.render import make_templates
@@ -101,6 +112,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(add.router)
     app.include_router(bulletins.router)
     app.include_router(runs.router)
     app.include_router(topic_pages.router)

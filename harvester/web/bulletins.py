@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from harvester.config.settings import Topic
 from harvester.core.bulletin import BulletinDoc, period_label
+from harvester.core.citation import entry_label
 from harvester.core.errors import BulletinError, NotFoundError, QueueError
 from harvester.core.layout import arrange
 from harvester.render.formats import FORMATS, render
@@ -33,14 +34,14 @@ from harvester.store.db import Database
 from harvester.store.notices import notices_for, notices_in_bulletins
 from harvester.usecases.bulletin import workflow
 from harvester.web.access import CsrfChecked, Reviewer, TopicFromPath, csrf_token
-from harvester.web.deps import MAX_ID, Db, RowId, Templates
+from harvester.web.deps import MAX_ID, Db, QueryId, RowId, Templates
 from harvester.web.pages import EditForm, edit_card
 
 router = APIRouter(include_in_schema=False)
 
 #: The preview and the HTML download: the renderer's inline style attributes and nothing else.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'none'; "
+PREVIEW_CSP = (  # the embedded logo is a data: URL
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
     "base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
 )
 MEDIA_TYPES = {
@@ -111,8 +112,11 @@ def _no_draft(topic: Topic) -> NotFoundError:
     return NotFoundError(f"“{topic.name}” has no draft bulletin yet")
 
 
-def _page_url(slug: str) -> str:
-    return f"/topics/{slug}/bulletin"
+def _page_url(slug: str, entry: int | None = None) -> str:
+    """The bulletin page; with ``entry``, at that entry, its preview following it."""
+    if entry is None:
+        return f"/topics/{slug}/bulletin"
+    return f"/topics/{slug}/bulletin?entry={entry}#entry-{entry}"
 
 
 def _flash(request: Request, text: str, *, error: bool = False) -> None:
@@ -134,7 +138,12 @@ def _filename(slug: str, doc: BulletinDoc, fmt: str, label: str) -> str:
 
 @router.get("/topics/{slug}/bulletin", response_class=HTMLResponse)
 def bulletin_page(
-    request: Request, user: Reviewer, topic: TopicFromPath, db: Db, templates: Templates
+    request: Request,
+    user: Reviewer,
+    topic: TopicFromPath,
+    db: Db,
+    templates: Templates,
+    entry: QueryId = None,
 ) -> Response:
     slug = topic.slug
     found = _draft(db, topic)
@@ -166,6 +175,8 @@ def bulletin_page(
             "removed": workflow.removed_entries(db, found[0]) if found else [],
             "versions": _versions(db, doc),
             "period_label": period_label,
+            "entry_label": entry_label,
+            "current": entry,
             "csrf": csrf_token(request),
             "flash": request.session.pop("flash", None),
         },
@@ -177,7 +188,9 @@ def bulletin_draft(
     request: Request, user: Reviewer, topic: TopicFromPath, _csrf: CsrfChecked, db: Db
 ) -> Response:
     try:
-        bulletin_id, doc = workflow.draft(db, topic, now=dt.datetime.now(dt.UTC), actor=user.email)
+        bulletin_id, doc, _ = workflow.draft(
+            db, topic, now=dt.datetime.now(dt.UTC), actor=user.email
+        )
     except BulletinError as exc:
         _flash(request, exc.message, error=True)
     else:
@@ -221,14 +234,16 @@ def published_download(
     return _download(render(doc, fmt), fmt, f"bulletin-{bulletin_id}.{SUFFIXES[fmt]}")
 
 
-def _change(request: Request, slug: str, done: str, call: Any) -> Response:
+def _change(
+    request: Request, slug: str, done: str, call: Any, entry: int | None = None
+) -> Response:
     try:
         call()
     except BulletinError as exc:
         _flash(request, exc.message, error=True)
     else:
         _flash(request, done)
-    return RedirectResponse(_page_url(slug), status_code=303)
+    return RedirectResponse(_page_url(slug, entry), status_code=303)
 
 
 @router.post("/topics/{slug}/bulletin/move")
@@ -255,7 +270,7 @@ def bulletin_move(
         if item.entry_id == entry_id
     ]
     _flash(request, f"Moved to position {where[0][1]} of {where[0][0]}." if where else "Moved.")
-    return RedirectResponse(f"{_page_url(slug)}#entry-{entry_id}", status_code=303)
+    return RedirectResponse(_page_url(slug, entry_id), status_code=303)
 
 
 @router.post("/topics/{slug}/bulletin/remove")
@@ -335,7 +350,33 @@ def bulletin_summary(
             if form.summary.strip()
             else "Summary cleared: the abstract is shown.",
         )
-    return RedirectResponse(_page_url(slug), status_code=303)
+    entry = next(i.entry_id for i in found[1].items if i.candidate_id == form.candidate)
+    return RedirectResponse(_page_url(slug, entry), status_code=303)
+
+
+class PeriodForm(BaseModel):
+    period: str = Field(default="", max_length=200)
+
+
+@router.post("/topics/{slug}/bulletin/period")
+def bulletin_period(
+    request: Request,
+    user: Reviewer,  # noqa: ARG001 - access rule
+    topic: TopicFromPath,
+    _csrf: CsrfChecked,
+    form: Annotated[PeriodForm, Form()],
+    db: Db,
+) -> Response:
+    """The period printed under the title (blank: the span of the entries' dates)."""
+    period = " ".join(form.period.split())
+    return _change(
+        request,
+        topic.slug,
+        f"The period now reads “{period}”."
+        if period
+        else "The period follows the entries' publication dates.",
+        lambda: workflow.set_period(db, topic, period),
+    )
 
 
 @router.get("/topics/{slug}/bulletin/publish", response_class=HTMLResponse)

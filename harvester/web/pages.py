@@ -23,8 +23,8 @@ from pydantic import BaseModel, Field
 
 from harvester.config.settings import Topic
 from harvester.config.topics import Topics as TopicSource
-from harvester.core.errors import ConflictError, HarvesterError, NotFoundError, QueueError
-from harvester.core.models import CandidateStatus, CandidateView, WorkKind
+from harvester.core.errors import ConflictError, NotFoundError, QueueError
+from harvester.core.models import CandidateStatus, CandidateView
 from harvester.core.ranking import MIN_ACCEPTED, MIN_REJECTED
 from harvester.store import ranking as ranking_store
 from harvester.store.candidates import (
@@ -118,15 +118,6 @@ class BulkForm(BaseModel):
     action: Literal["accept", "reject", "defer", "new"]
     back: str = ""
     ids: list[str] = []
-
-
-class AddForm(BaseModel):
-    title: str = ""
-    identifier: str = ""
-    source_name: str = ""
-    date: str = ""
-    summary: str = ""
-    kind: str = "news"
 
 
 def _fetching(request: Request) -> bool:
@@ -483,66 +474,3 @@ def bulk(
             text += f" {len(refused)} not changed: " + " ".join(refused[:3])
     request.session["flash"] = {"text": text, "error": bool(refused) or not done}
     return RedirectResponse(back, status_code=303)
-
-
-@router.get("/topics/{slug}/add", response_class=HTMLResponse)
-def add_form(
-    request: Request, user: Reviewer, topic: TopicFromPath, templates: Templates
-) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "add.html",
-        {
-            "user": user,
-            "topic": topic_info(topic),
-            "csrf": csrf_token(request),
-            "error": None,
-            "form": {},
-        },
-    )
-
-
-@router.post("/topics/{slug}/add")
-def add(
-    request: Request,
-    user: Reviewer,
-    topic: TopicFromPath,
-    _csrf: CsrfChecked,
-    form: Annotated[AddForm, Form()],
-    db: Db,
-    templates: Templates,
-) -> Response:
-    slug = topic.slug
-    try:
-        item = review.ManualItem(
-            title=form.title,
-            identifier=form.identifier,
-            source_name=form.source_name,
-            date=_date(form.date, "date"),
-            summary=form.summary,
-            kind=WorkKind(form.kind) if form.kind in ("article", "news") else WorkKind.NEWS,
-        )
-        candidate_id = review.add_by_hand(
-            db, slug, item, actor=user.email, now=dt.datetime.now(dt.UTC)
-        )
-    except HarvesterError as exc:
-        return templates.TemplateResponse(
-            request,
-            "add.html",
-            {
-                "user": user,
-                "topic": topic_info(topic),
-                "csrf": csrf_token(request),
-                "error": exc.message,
-                "form": form.model_dump(),
-            },
-            status_code=400,
-        )
-    current = _current(db, candidate_id)
-    request.session["flash"] = {
-        "text": f"Added “{current.work.title}” (status {current.status}).",
-        "error": False,
-    }
-    return RedirectResponse(
-        f"/topics/{slug}?status={current.status}#card-{candidate_id}", status_code=303
-    )

@@ -6,17 +6,19 @@ the pure core (:mod:`harvester.core.layout`) what to do and lets the store apply
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from harvester.config.settings import Topic
-from harvester.core.bulletin import BulletinDoc
-from harvester.core.citation import cite
+from harvester.core.bulletin import BulletinDoc, BulletinItem, publication_span
+from harvester.core.csl import cite
 from harvester.core.errors import BulletinError
-from harvester.core.layout import default_period, move, ordered_items
+from harvester.core.layout import move, ordered_items
 from harvester.store import bulletins as store
 from harvester.store.db import Database
 from harvester.usecases.bulletin.draft import doc_for_topic
 
 __all__ = [
+    "Draft",
     "draft",
     "draft_doc",
     "list_bulletins",
@@ -25,7 +27,17 @@ __all__ = [
     "published_doc",
     "remove_entry",
     "restore_entry",
+    "set_period",
 ]
+
+
+class Draft(NamedTuple):
+    """A refreshed draft: its id, its document, and how many accepted items a date filter left
+    out of it."""
+
+    bulletin_id: int
+    doc: BulletinDoc
+    left_out: int = 0
 
 
 def draft(
@@ -34,34 +46,53 @@ def draft(
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    period: str | None = None,
     now: dt.datetime,
     actor: str = "cli",
-) -> tuple[int, BulletinDoc]:
-    """Create or refresh the topic's draft and return its id and document.
+) -> Draft:
+    """Create or refresh the topic's draft.
 
-    The period shown runs from ``start`` (default: the day after the last published bulletin's
-    period) to ``end`` (default: today). The entries are the accepted candidates accepted up to
-    ``end`` and, only when ``start`` is given, from ``start``: without it, every accepted
-    candidate not yet published is taken."""
+    The entries are every accepted candidate of the topic not yet published; ``start``/``end``
+    (optional) keep only those *accepted* within those days, and a filter that would leave the
+    draft empty is refused (nothing changes). ``period`` is the period as printed ("October–
+    November 2024"); None keeps the one set before, "" goes back to the default: the span of
+    the entries' publication dates."""
+    if start is not None and end is not None and start > end:
+        raise BulletinError(f"--from ({start}) is after --to ({end})")
+    doc = doc_for_topic(topic, [], None, None)
     with db.write() as session:
-        last = store.last_published_end(session, topic.slug)
-        try:
-            period_from, period_to = default_period(last, now.date(), start, end)
-        except ValueError as exc:
-            raise BulletinError(str(exc)) from None
-        doc = doc_for_topic(topic, [], period_from, period_to)
-        bulletin_id = store.refresh_draft(
+        bulletin_id, left_out = store.refresh_draft(
             session,
             topic.slug,
             title=doc.title,
-            period_from=period_from,
-            period_to=period_to,
             accepted_from=start,
+            accepted_to=end,
+            period_text=period,
             now=now,
             actor=actor,
         )
         items = store.bulletin_items(session, bulletin_id)
-    return bulletin_id, doc_for_topic(topic, items, period_from, period_to)
+        store.set_draft_period(session, bulletin_id, span=publication_span(items))
+        view = store.get_bulletin(session, bulletin_id)
+    return Draft(bulletin_id, _draft_doc(topic, view, items), left_out)
+
+
+def _draft_doc(topic: Topic, view: store.BulletinView, items: list[BulletinItem]) -> BulletinDoc:
+    return doc_for_topic(
+        topic, items, view.period_from, view.period_to, store.draft_period_text(view)
+    )
+
+
+def set_period(db: Database, topic: Topic, period: str) -> None:
+    """Set the draft's period as printed ("" goes back to the span of its entries' dates)."""
+    bulletin_id, _ = draft_doc(db, topic)
+    with db.write() as session:
+        store.set_draft_period(
+            session,
+            bulletin_id,
+            period_text=period,
+            span=publication_span(store.bulletin_items(session, bulletin_id)),
+        )
 
 
 def draft_doc(db: Database, topic: Topic) -> tuple[int, BulletinDoc]:
@@ -74,7 +105,7 @@ def draft_doc(db: Database, topic: Topic) -> tuple[int, BulletinDoc]:
                 hint=f"run `harvester bulletin draft --topic {topic.slug}` first",
             )
         items = store.bulletin_items(session, view.id)
-    return view.id, doc_for_topic(topic, items, view.period_from, view.period_to)
+    return view.id, _draft_doc(topic, view, items)
 
 
 def move_entry(db: Database, topic: Topic, entry_id: int, section: str, index: int) -> None:
@@ -116,7 +147,7 @@ def publish(
     """Publish the topic's draft as it stands: entries in their order, their citation data and
     the settings frozen; the candidates marked published."""
     bulletin_id, doc = draft_doc(db, topic)
-    entries = [(item, cite(item, doc.style).markdown()) for item in ordered_items(doc)]
+    entries = [(item, cite(item, doc.style, doc.locale).markdown()) for item in ordered_items(doc)]
     with db.write() as session:
         return store.publish_bulletin(
             session,

@@ -133,4 +133,25 @@
     var index = target ? list.indexOf(target) : 0;
     focusCard(index < 0 ? 0 : index, Boolean(target));
   });
+
+  // The bulletin page: the preview follows the entry being edited (the page works without this:
+  // each entry's title link opens it in the preview, and a saved change comes back to it).
+  function followInPreview(entry) {
+    var frame = document.querySelector(".preview iframe");
+    if (!frame || !entry || !entry.id) return;
+    var base = frame.getAttribute("src").split("#")[0];
+    frame.setAttribute("src", base + "#" + entry.id);
+    document.querySelectorAll(".entry.current").forEach(function (other) {
+      if (other !== entry) other.classList.remove("current");
+    });
+    entry.classList.add("current");
+  }
+  document.addEventListener("focusin", function (event) {
+    var entry = event.target.closest && event.target.closest(".entry");
+    if (entry) followInPreview(entry);
+  });
+  document.addEventListener("toggle", function (event) {
+    var entry = event.target.closest && event.target.closest(".entry");
+    if (entry && event.target.open) followInPreview(entry);
+  }, true);
 })();
