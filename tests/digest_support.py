@@ -3,6 +3,7 @@ with STARTTLS and AUTH (aiosmtpd), and a few stored candidates."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import socket
@@ -53,6 +54,8 @@ class SmtpServer:
     client_context: ssl.SSLContext
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     fail_next: list[str] = field(default_factory=list)
+    #: Seconds to wait, after taking a message in, before answering its DATA (a slow server).
+    delay: float = 0.0
 
 
 class _Handler:
@@ -67,6 +70,8 @@ class _Handler:
             self.server.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
             )
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)
         return "250 Message accepted for delivery"
 
 

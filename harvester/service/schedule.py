@@ -263,6 +263,8 @@ def _digest(context: JobContext, topic: Topic, week: str | None) -> tuple[str, s
         ssl_context=context.ssl_context,
     )
     log.info("%s", outcome.line())
+    if outcome.status == "unconfirmed":
+        return RunStatus.PARTIAL.value, outcome.line()
     return RunStatus.OK.value, None
 
 

@@ -2,8 +2,10 @@
 
 A digest row per topic and ISO week (unique) is the "never twice" guard: it is written with
 status ``sending`` and its Message-ID *before* the message leaves, and only a ``failed`` row may be
-claimed again. A row left at ``sending`` (the process died between send and commit) is never sent
-again: the message may have gone out.
+claimed again. A row left at ``sending`` (the process died between send and commit) or marked
+``unconfirmed`` (the server had the whole message but its answer never came) is never sent again
+automatically: the message may have gone out. A ``failed`` row is retried automatically until it
+has had :data:`MAX_ATTEMPTS` attempts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from harvester.store.tables import Candidate, Digest, FeedState, Run, Work
 #: Statuses that mean "this week's digest is done" (``empty``: nothing new, and the topic said
 #: send nothing).
 DONE = ("sent", "outbox", "empty")
+#: Statuses that mean "the message may have gone out": never sent again automatically.
+UNCERTAIN = ("sending", "unconfirmed")
+#: Attempts at a failed digest before the retry job stops taking it up.
+MAX_ATTEMPTS = 5
 #: Weeks of successful runs with nothing found before a source is called silent.
 SILENT_WEEKS = 3
 
@@ -121,11 +127,27 @@ def finish(
 
 
 def retryable(session: Session, *, weeks: Sequence[str]) -> list[DigestRecord]:
-    """Failed digests of the given weeks, oldest first."""
+    """Failed digests of the given weeks with attempts left, oldest first."""
     rows = session.scalars(
         select(Digest)
-        .where(Digest.status == "failed", Digest.iso_week.in_(list(weeks)))
+        .where(
+            Digest.status == "failed",
+            Digest.attempts < MAX_ATTEMPTS,
+            Digest.iso_week.in_(list(weeks)),
+        )
         .order_by(Digest.id)
+    )
+    return [_view(row) for row in rows]
+
+
+def needing_attention(session: Session, *, limit: int = 20) -> list[DigestRecord]:
+    """Digests that may have gone out (never resent automatically) or that failed, newest
+    first: what an administrator should look at."""
+    rows = session.scalars(
+        select(Digest)
+        .where(Digest.status.in_((*UNCERTAIN, "failed")))
+        .order_by(Digest.iso_week.desc(), Digest.topic)
+        .limit(limit)
     )
     return [_view(row) for row in rows]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from harvester.store.digests import needing_attention
 from harvester.store.reports import feed_health, last_runs, run_page
 from harvester.store.users import list_users
+from harvester.usecases.digest_send import describe
 from harvester.web.auth import AdminUser, csrf_token
 
 router = APIRouter(include_in_schema=False)
@@ -22,6 +24,7 @@ def runs(request: Request, user: AdminUser, before: int | None = None) -> Respon
         page = run_page(session, before=before, limit=50)
         failing = feed_health(session, min_errors=FAILING_AFTER)
         users = list_users(session)
+        digests = [(d, describe(d)) for d in needing_attention(session)]
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "runs.html",
@@ -32,6 +35,7 @@ def runs(request: Request, user: AdminUser, before: int | None = None) -> Respon
             "failing": failing,
             "failing_after": FAILING_AFTER,
             "users": users,
+            "digests": digests,
             "csrf": csrf_token(request),
         },
     )
