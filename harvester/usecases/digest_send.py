@@ -76,7 +76,7 @@ def gather(
         since = store.previous_digest_time(session, topic=topic.slug, week=week)
         if since is None or since >= until:
             since = until - dt.timedelta(days=7)
-        items, counts = store.new_items(session, topic=topic.slug, since=since, until=until)
+        report = store.week_report(session, topic=topic.slug, since=since, until=until)
         feeds, runs, silent = store.problems(
             session, topic=topic.slug, since=until - dt.timedelta(days=7), until=until
         )
@@ -86,8 +86,10 @@ def gather(
         week=week,
         since=since,
         until=until,
-        counts=counts,
-        items=tuple(items),
+        counts=report.counts,
+        items=tuple(report.items),
+        outcomes=report.outcomes,
+        waiting_counts=report.waiting_counts,
         feed_problems=feeds,
         run_problems=runs,
         silent=silent,

@@ -252,6 +252,25 @@ def _change_card(
     return _card_response(request, after, back=back, message=message(after))
 
 
+@router.get("/candidates/{candidate_id}", response_class=HTMLResponse)
+def card_page(request: Request, candidate_id: int, user: PageUser) -> Response:
+    """One card on its own page (where the digest's "Review" links lead)."""
+    candidate = _current(request, candidate_id)
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "card.html",
+        {
+            "user": user,
+            "c": candidate,
+            "topic": _topic(request, candidate.topic),
+            "csrf": csrf_token(request),
+            "back": f"/topics/{candidate.topic}",
+            "message": None,
+            "error": None,
+        },
+    )
+
+
 @router.post("/candidates/{candidate_id}/decide")
 async def decide(request: Request, candidate_id: int, user: PageUser) -> Response:
     form = await check_csrf(request)
