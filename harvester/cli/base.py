@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import IO, Any, NoReturn
 
 import click
 
@@ -91,20 +91,28 @@ pass_app = click.make_pass_decorator(App)
 
 
 @contextmanager
-def output_file(path: Path, encoding: str) -> Iterator[TextIO]:
-    """``path`` opened for writing text; a missing folder, a refused permission or a full disk
-    (met on any write, or on the final flush) is an :class:`OutputError` naming the path."""
+def output_file(path: Path, encoding: str | None) -> Iterator[IO[Any]]:
+    """``path`` opened for writing: text in ``encoding``, or bytes when it is None. A missing
+    folder, a refused permission or a full disk (met on any write, or on the final flush) is an
+    :class:`OutputError` naming the path. Every command that writes a file goes through here."""
     try:
-        with path.open("w", encoding=encoding, newline="") as out:
-            yield out
+        if encoding is None:
+            with path.open("wb") as binary:
+                yield binary
+        else:
+            with path.open("w", encoding=encoding, newline="") as text:
+                yield text
     except OSError as exc:
-        raise _output_error(path, exc) from None
+        raise output_error(path, exc) from None
 
 
-def _output_error(path: Path, exc: OSError) -> OutputError:
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The one-line error for a file that could not be written."""
     reason = exc.strerror or str(exc)
     if exc.errno == errno.ENOENT and not path.parent.exists():
         return OutputError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if exc.errno == errno.EISDIR:
+        return OutputError(f"cannot write {path}: it is a folder")
     if exc.errno == errno.ENOSPC:
         return OutputError(f"cannot write {path}: no space left on the device")
     return OutputError(f"cannot write {path}: {reason}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harvester import __version__
-from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
+from harvester.cli.base import App, HarvesterGroup, output_error, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.service import digest, schedule
 from harvester.config.scaffold import write_starter_files
@@ -72,9 +72,12 @@ cli.add_command(bulletin)
 @pass_app
 def init(app: App, directory: Path) -> None:
     """Write a starter harvester.toml and queries/, and create the database."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for path, written in write_starter_files(directory):
-        click.echo(f"{'wrote' if written else 'kept existing'} {path}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, written in write_starter_files(directory):
+            click.echo(f"{'wrote' if written else 'kept existing'} {path}")
+    except OSError as exc:
+        raise output_error(Path(exc.filename or directory), exc) from None
     config = app.config or directory / "harvester.toml"
     settings = load_settings(config)
     url = settings.database.url
