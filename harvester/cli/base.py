@@ -7,9 +7,9 @@ import errno
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, BinaryIO, NoReturn, TextIO, overload
 
 import click
 
@@ -90,11 +90,19 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-@contextmanager
-def output_file(path: Path, encoding: str | None) -> Iterator[IO[Any]]:
+@overload
+def output_file(path: Path, encoding: str) -> AbstractContextManager[TextIO]: ...
+@overload
+def output_file(path: Path, encoding: None) -> AbstractContextManager[BinaryIO]: ...
+def output_file(path: Path, encoding: str | None) -> AbstractContextManager[IO[Any]]:
     """``path`` opened for writing: text in ``encoding``, or bytes when it is None. A missing
     folder, a refused permission or a full disk (met on any write, or on the final flush) is an
     :class:`OutputError` naming the path. Every command that writes a file goes through here."""
+    return _opened(path, encoding)
+
+
+@contextmanager
+def _opened(path: Path, encoding: str | None) -> Iterator[IO[Any]]:
     try:
         if encoding is None:
             with path.open("wb") as binary:
