@@ -224,9 +224,10 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
         work = candidate.work
         sources = sorted({s.source for s in candidate.sightings})
         year = work.year or ""
+        deleted = "  (deleted in PubMed)" if work.deleted_at else ""
         click.echo(
             f"{candidate.id:>6}  {candidate.topic}  {candidate.status:<9} {work.kind:<7} "
-            f"{year!s:<4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
+            f"{year!s:<4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]{deleted}"
         )
     if not page.items:
         click.echo("no candidates")

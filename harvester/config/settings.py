@@ -285,6 +285,14 @@ def load_settings(
         raise env_error(exc) from None
     settings.config_file = file.resolve()
     settings.database.url = _anchor_sqlite(settings.database.url, settings.config_file.parent)
+    named = os.environ.get(f"{ENV_PREFIX}QUERIES")
+    if named is not None and not settings.queries_dir.is_dir():
+        # A folder named on purpose that is not there is a mistake, not an empty set of topics.
+        what = "is not a folder" if settings.queries_dir.exists() else "does not exist"
+        raise ConfigError(
+            f"{ENV_PREFIX}QUERIES={named}: the topic folder {settings.queries_dir} {what}",
+            hint="name the folder of topic files, or unset the variable",
+        )
     return settings
 
 

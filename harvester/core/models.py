@@ -412,6 +412,8 @@ class WorkView:
     language: str | None = None
     keywords: tuple[str, ...] = ()
     year: int | None = None
+    #: When PubMed sent a deletion notice for this record (it was withdrawn or merged there).
+    deleted_at: dt.datetime | None = None
 
     @property
     def link(self) -> str | None:

@@ -23,6 +23,8 @@ from harvester.core.models import Author, PubDate, WorkKind
 __all__ = ["CSV_COLUMNS", "EXPORT_FORMATS", "ExportItem", "ExportSighting", "write_export"]
 
 EXPORT_FORMATS = ("ris", "csljson", "csv")
+#: The note an exported record carries when PubMed sent a deletion notice for it.
+DELETED_NOTE = "PubMed deletion notice received"
 CSV_COLUMNS = (
     "work_id",
     "topic",
@@ -41,6 +43,7 @@ CSV_COLUMNS = (
     "doi",
     "pmid",
     "url",
+    "deleted_in_pubmed",
 )
 _RIS_TYPES = {WorkKind.ARTICLE: "JOUR", WorkKind.NEWS: "NEWS", WorkKind.OTHER: "GEN"}
 _CSL_TYPES = {
@@ -87,6 +90,8 @@ class ExportItem:
     language: str | None = None
     keywords: Sequence[str] = ()
     sightings: Sequence[ExportSighting] = field(default_factory=tuple)
+    #: When a PubMed deletion notice named the work (it was withdrawn or merged there).
+    deleted_at: dt.datetime | None = None
 
 
 class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
@@ -153,6 +158,8 @@ def _ris(item: ExportItem) -> dict[str, Any]:
             record["date"] = f"{item.pub_date.year}/{item.pub_date.month:02d}/{day}"
     if item.pmid:
         record["accession_number"], record["name_of_database"] = item.pmid, "PubMed"
+    if item.deleted_at is not None:
+        record["notes"] = [f"{DELETED_NOTE} {item.deleted_at:%Y-%m-%d}"]
     return {k: v for k, v in record.items() if v not in (None, "", [])}
 
 
@@ -178,6 +185,7 @@ def _csl(item: ExportItem) -> dict[str, Any]:
         "URL": item.url,
         "abstract": item.abstract,
         "language": item.language,
+        "note": f"{DELETED_NOTE} {item.deleted_at:%Y-%m-%d}" if item.deleted_at else None,
     }
     if item.pub_date is not None:
         parts = [item.pub_date.year, item.pub_date.month, item.pub_date.day]
@@ -214,6 +222,9 @@ def _csv(items: list[ExportItem], out: TextIO) -> int:
                         "doi": item.doi or "",
                         "pmid": item.pmid or "",
                         "url": item.url or "",
+                        "deleted_in_pubmed": f"{item.deleted_at:%Y-%m-%d}"
+                        if item.deleted_at
+                        else "",
                     }.items()
                 }
             )

@@ -17,6 +17,7 @@ from harvester.core.models import (
 from harvester.core.normalise import normalise_doi, normalise_pmid
 from harvester.sources.import_common import (
     _PMID_NOTE,
+    FIELD_CHARS,
     _article_or_other,
     _date,
     _first,
@@ -26,6 +27,8 @@ from harvester.sources.import_common import (
     _source_id,
     _text,
     _title,
+    bounded_lines,
+    capped_lines,
 )
 
 _RIS_NEWS = frozenset({"NEWS", "MGZN"})
@@ -37,11 +40,16 @@ _RIS_ARTICLE = frozenset({"JOUR", "JFULL", "ABST", "INPR", "EJOUR"})
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 
 
+_RIS_START = re.compile(r"^TY {1,2}-")
+
+
 def _read_ris(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_Read]:
+    cuts: dict[int, list[str]] = {}
     with _text(handle, encoding) as text:
-        records = rispy.RisParser().parse_lines(_ris_lines(text))
+        lines = capped_lines(bounded_lines(text), cuts, starts=_RIS_START)
+        records = rispy.RisParser().parse_lines(_ris_lines(lines))
     for number, record in enumerate(records, 1):
-        notes: list[str] = []
+        notes: list[str] = list(cuts.get(number, ()))
         yield number, _kept(_ris_hit(path, record, notes), notes), notes
 
 
@@ -58,8 +66,8 @@ def _ris_lines(lines: Iterable[str]) -> Iterator[str]:
     for line in lines:
         match = _RIS_LINE.match(line.rstrip())
         if match is None:
-            if pending is not None and line.strip():
-                pending = f"{pending} {line.strip()}"
+            if pending is not None and line.strip() and len(pending) < FIELD_CHARS:
+                pending = f"{pending} {line.strip()}"  # the record's own cap cuts the excess
             continue
         if pending is not None:
             yield pending
