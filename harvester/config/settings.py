@@ -229,6 +229,17 @@ class Settings(BaseSettings):
         return self._relative(self.queries)
 
     @property
+    def data_dir(self) -> Path:
+        """The installation's folder for its own small files (the shared NCBI request budget):
+        the SQLite database's folder, else the settings file's, else the working folder."""
+        url = self.database.url
+        if url.startswith("sqlite:///") and ":memory:" not in url and "mode=memory" not in url:
+            return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent
+        if self.config_file is not None:
+            return self.config_file.parent
+        return Path.cwd()
+
+    @property
     def outbox_dir(self) -> Path:
         return self._relative(self.smtp.outbox)
 

@@ -420,12 +420,15 @@ class PubMedSource:
 
     def __init__(self, settings: Settings, *, client: EutilsClient | None = None) -> None:
         self.settings = settings.pubmed
+        self._data_dir = settings.data_dir
         self._client = client
 
     @property
     def client(self) -> EutilsClient:
         if self._client is None:
-            self._client = EutilsClient(self.settings)
+            # one request budget for every process of this installation (NCBI counts per client)
+            limiter = shared_limiter("pubmed", self.settings.api_key, self._data_dir)
+            self._client = EutilsClient(self.settings, limiter=limiter)
         return self._client
 
     @property
