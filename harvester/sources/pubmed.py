@@ -5,9 +5,10 @@ the answer) and then ``efetch`` pages of ``batch_size`` records straight from th
 (``WebEnv`` + ``query_key``): for n records, 1 + ceil(n / batch_size) requests.
 
 PubMed lets a search reach only its first 9,999 records (``max_esearch_ids``), through esearch and
-the history server alike. A window holding more is cut by date into as many slices as its count
-says it needs (and a slice still too big is cut again) until each slice fits; slices are fetched oldest first, so a caller can move its watermark slice by
-slice. A single day that still holds too many records cannot be cut further: its reachable
+the history server alike. A window holding more than :data:`CHECKPOINT_RECORDS` (1,000) is cut by
+date into as many slices as its count says it needs (and a slice still too big is cut again)
+until each slice holds about that many; slices are fetched oldest first, so a caller can move
+its checkpoint slice by slice and a stopped run loses at most one slice. A single day that still holds too many records cannot be cut further: its reachable
 records are fetched, the later slices too, and then a :class:`FetchError` says what was missed.
 
 Politeness: every request passes through a process-wide rate limiter (3 requests/s, 10 with an
@@ -311,6 +312,10 @@ def parse_esearch(body: bytes) -> SearchResult:
 #: A window too big for one search is cut into slices meant to hold this share of the limit each,
 #: so that an uneven spread of records over the days rarely needs a second cut.
 SLICE_FILL = 0.8
+#: Records a slice holds at most (unless it is one day): each completed slice is a checkpoint a
+#: stopped run resumes from, so a kill costs at most this many records fetched again, for one
+#: more search per slice.
+CHECKPOINT_RECORDS = 1000
 
 
 def _split(start: dt.date, end: dt.date, count: int, cap: int) -> list[tuple[dt.date, dt.date]]:
@@ -337,6 +342,7 @@ def harvest_pubmed(
     if mindate > maxdate:
         raise ValueError(f"mindate {mindate} is after maxdate {maxdate}")
     cap = client.settings.max_esearch_ids
+    per_slice = min(cap, CHECKPOINT_RECORDS)
     batch = client.settings.batch_size
     complete: dt.date | None = None
     overflow: list[str] = []
@@ -347,10 +353,10 @@ def harvest_pubmed(
         for warning in search.warnings:
             log.warning("PubMed search %s..%s: %s", start, end, warning)
         reachable = search.count
+        if search.count > per_slice and start < end:
+            pending.extend(reversed(_split(start, end, search.count, per_slice)))
+            continue
         if search.count > cap:
-            if start < end:
-                pending.extend(reversed(_split(start, end, search.count, cap)))
-                continue
             overflow.append(
                 f"{start}: {search.count} records, only {cap} reachable (one day cannot be cut)"
             )

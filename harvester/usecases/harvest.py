@@ -38,8 +38,12 @@ everything has been fetched); the source says which window the next run asks for
 :class:`harvester.sources.pubmed.PubMedSource`). ``since`` and ``until`` override the window (a
 backfill). The watermark only moves to a date through which every record was actually fetched and
 stored, and it moves after every completed date slice (in the transaction that stores the
-slice's last batch), so a killed backfill resumes where its stored records stop, and never past
+slice's last batch), so a killed run resumes where its stored records stop, and never past
 the source's last complete day (:meth:`~harvester.sources.WindowSource.last_complete_day`).
+An explicit window (a backfill) keeps its own checkpoint, keyed by the query and the window:
+run again with the same ``since``/``until`` after a kill, it starts after the last completed
+slice; the checkpoint is dropped once the window is done, so a finished backfill run again is
+fetched again.
 """
 
 from __future__ import annotations
@@ -242,17 +246,42 @@ class Harvest:
         last_day = source.last_complete_day(now)
         # A backfill of an old window must not pull an existing watermark's window apart.
         moves = mark is None or mindate <= mark.date()
+        # An explicit window resumes after its last completed slice (a killed backfill).
+        window_key = f"{key}@{mindate}..{maxdate}" if since is not None else None
+        start = mindate
+        if window_key is not None:
+            with self.db.read() as session:
+                done = runs.get_watermark(
+                    session, topic=topic.slug, source=source.name, key=window_key
+                )
+            if done is not None and done.date() >= mindate:
+                start = done.date() + dt.timedelta(days=1)
+                self.report(
+                    f"{topic.slug} {source.name} {mindate}..{maxdate}: resuming after "
+                    f"{done.date()}, where the last run of this window stopped"
+                )
 
         def checkpoint(through: dt.date | None) -> Callable[[Session], None] | None:
-            """Moving the watermark to ``through`` (never past the source's last full day)."""
-            if through is None or not moves:
+            """Moving the watermark, and an explicit window's own checkpoint, to ``through``
+            (never past the source's last full day)."""
+            if through is None:
                 return None
             day = min(through, last_day)
             if day < mindate:  # the window held only the source's unfinished day
                 return None
-            return lambda session: runs.set_watermark(
-                session, topic=topic.slug, source=source.name, key=key, value=_midnight(day)
-            )
+
+            def move(session: Session) -> None:
+                value = _midnight(day)
+                if moves:
+                    runs.set_watermark(
+                        session, topic=topic.slug, source=source.name, key=key, value=value
+                    )
+                if window_key is not None:
+                    runs.set_watermark(
+                        session, topic=topic.slug, source=source.name, key=window_key, value=value
+                    )
+
+            return move
 
         def requests() -> int:
             return source.requests_made - requests_before
@@ -260,7 +289,8 @@ class Harvest:
         with self._finishing(summary, requests):
             marked: dt.date | None = None
             try:
-                for batch in _prefetched(source.fetch(topic, mindate, maxdate)):
+                batches = source.fetch(topic, start, maxdate) if start <= maxdate else iter(())
+                for batch in _prefetched(batches):
                     through = batch.checkpoint
                     self._store(
                         summary, batch.hits, also=checkpoint(through) if through != marked else None
@@ -275,6 +305,10 @@ class Harvest:
             with self.db.write() as session:
                 if finish_with_mark is not None:
                     finish_with_mark(session)
+                if window_key is not None and summary.status is RunStatus.OK:
+                    runs.drop_watermark(
+                        session, topic=topic.slug, source=source.name, key=window_key
+                    )
                 self._finish(session, summary)
         return summary
 
