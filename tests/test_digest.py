@@ -155,7 +155,7 @@ def test_structure_headers_escaping_and_inline_css() -> None:
     assert plain is not None
     body = plain.get_content()
     assert "https://harvester.example.org/candidates/2" in body
-    assert "pubmed found nothing in 21 runs" in body
+    assert "PubMed found nothing in 21 runs" in body
     # two lines of abstract, cut on a word
     assert "Background: word word" in body and "…" in body
 

@@ -101,7 +101,7 @@ def test_the_digest_lists_what_waits_and_counts_the_week_by_outcome(
     assert "green prescribing" in text
     # each problem once, however many runs met it
     assert text.count("PubMed answered HTTP 500") == 1
-    assert "pubmed harvest failed 3 times" in text
+    assert "PubMed harvest failed 3 times" in text
     assert text.count("Council news") == 1
 
 

@@ -23,6 +23,7 @@ from harvester.config.scaffold import write_starter_files
 from harvester.config.settings import load_settings, select_topics, settings_path
 from harvester.core.errors import HarvesterError
 from harvester.core.models import CandidateStatus, RunStatus
+from harvester.core.text import source_label
 from harvester.service.logging import setup_logging
 from harvester.sources import FILE_FORMATS, SOURCES
 from harvester.store import migrate
@@ -163,8 +164,8 @@ def harvest(
         click.echo("nothing to harvest: no topic has a PubMed query or feeds for that choice")
     failed = [s for s in summaries if s.status is RunStatus.FAILED]
     if failed:
-        reasons = "; ".join(dict.fromkeys(s.error or "no reason recorded" for s in failed))
-        raise HarvesterError(f"{len(failed)} of {len(summaries)} runs failed: {reasons}")
+        # each run's line above already gave its reason
+        raise HarvesterError(f"{len(failed)} of {len(summaries)} runs failed (see above)")
 
 
 def _window_flags(exc: WindowError) -> str:
@@ -222,7 +223,7 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
         )
     for candidate in page.items:
         work = candidate.work
-        sources = sorted({s.source for s in candidate.sightings})
+        sources = sorted({source_label(s.source) for s in candidate.sightings})
         year = work.year or ""
         deleted = "  (deleted in PubMed)" if work.deleted_at else ""
         click.echo(

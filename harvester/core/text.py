@@ -97,3 +97,26 @@ def sanitise_html(markup: str | None, *, base_url: str | None = None) -> str | N
         strip_comments=True,
     ).strip()
     return cleaned if plain_text(cleaned) else None
+
+
+#: How a source's code is shown to a reader (the code itself stays in data and exports).
+SOURCE_WORDS = {
+    "pubmed": "PubMed",
+    "feeds": "news feed",
+    "europepmc": "Europe PMC",
+    "manual": "added by hand",
+    "import": "imported file",
+    "import:ris": "RIS file",
+    "import:csljson": "CSL-JSON file",
+    "import:pubmed-xml": "PubMed XML file",
+    "import:medline": "MEDLINE file",
+}
+
+
+def source_label(source: str) -> str:
+    """``source`` in a reader's words: "PubMed XML file" for ``import:pubmed-xml``."""
+    if source in SOURCE_WORDS:
+        return SOURCE_WORDS[source]
+    if source.startswith("import:"):
+        return f"{source.removeprefix('import:')} file"
+    return source

@@ -35,6 +35,7 @@ from harvester.core.digest import (
     shorten,
     top_items,
 )
+from harvester.core.text import source_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -108,7 +109,7 @@ def _context(data: DigestData, envelope: Envelope) -> dict[str, object]:
     base = envelope.base_url.rstrip("/") if envelope.base_url else None
     items = []
     for item in top_items(data.items):
-        meta = [item.venue or item.source, item.kind]
+        meta = [item.venue or source_label(item.source), item.kind]
         if item.date is not None:
             meta.insert(1, item.date.isoformat())
         if item.status != "new":
@@ -157,13 +158,15 @@ def _problems(data: DigestData, tz: dt.tzinfo) -> list[str]:
         what = "cut short" if first.status == "partial" else "failed"
         if count == 1:
             when = f"of {_when(first.started_at, tz)}"
-            lines.append(f"{first.source} harvest {when} {what}{reason}")
+            lines.append(f"{source_label(first.source)} harvest {when} {what}{reason}")
         else:
             when = f"{_when(first.started_at, tz)} to {_when(last.started_at, tz)}"
-            lines.append(f"{first.source} harvest {what} {count} times ({when}){reason}")
+            lines.append(
+                f"{source_label(first.source)} harvest {what} {count} times ({when}){reason}"
+            )
     for silent in data.silent:
         lines.append(
-            f"{silent.source} found nothing in {silent.runs} runs since "
+            f"{source_label(silent.source)} found nothing in {silent.runs} runs since "
             f"{_when(silent.since, tz)}: check the query"
         )
     return lines

@@ -266,13 +266,20 @@ class EutilsClient:
         )
 
     def _describe(self, url: str, params: dict[str, str], post: bool) -> str:
-        """The request as a loggable URL: no API key, and an id list shown by its length."""
-        shown = dict(params)
-        if "id" in shown:
-            shown["id"] = f"<{shown['id'].count(',') + 1} ids>"
-        if "term" in shown and len(shown["term"]) > 80:
-            shown["term"] = shown["term"][:80] + "..."
-        text = f"{url}?{urlencode(shown, safe='/<>,')}"
+        """The request in words a reader follows: the address without its query string, then
+        what was asked (the query cut short, the dates, which records); never the API key."""
+        parts = []
+        if term := params.get("term"):
+            flat = " ".join(term.split())
+            parts.append(f"query {flat[:80]}{'...' if len(flat) > 80 else ''}")
+        if "mindate" in params and "maxdate" in params:
+            parts.append(f"dates {params['mindate']}..{params['maxdate']}")
+        if "id" in params:
+            parts.append(f"{params['id'].count(',') + 1} PMIDs")
+        if "retstart" in params and "retmax" in params and "term" not in params:
+            first = int(params["retstart"]) + 1
+            parts.append(f"records {first}-{first + int(params['retmax']) - 1}")
+        text = f"{url} ({'; '.join(parts)})" if parts else url
         return f"POST {text}" if post else text
 
     def _redact(self, text: str) -> str:

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from harvester.core.models import Author, CandidateView
+from harvester.core.text import source_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 _JOINER = r"[\s\-\u2010-\u2015_/]+"
@@ -124,6 +125,7 @@ def make_templates() -> Jinja2Templates:
     filters: dict[str, Any] = {
         "highlight": highlight,
         "safe_href": safe_href,
+        "source_label": source_label,
         "authors_line": authors_line,
         "journal_line": journal_line,
         "when": when,
