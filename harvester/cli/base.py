@@ -3,8 +3,10 @@ that loads settings and opens the database once, and writing output files."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -29,6 +31,11 @@ class HarvesterGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # usage errors, --help, --version and Ctrl-C: click's own handling
+        except BrokenPipeError:
+            # the reader went away (`harvester queue | head`): stop quietly, as other tools do
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except HarvesterError as exc:
             if ctx.find_root().params.get("debug"):
                 raise

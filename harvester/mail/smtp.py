@@ -167,7 +167,9 @@ def _lost(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed ({exc.reason or exc})"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return f"connection closed ({exc})" if str(exc) else "connection closed"
+        if "timed out" in str(exc):  # smtplib reports a read timeout as a closed connection
+            return f"timed out after {timeout:g} s"
+        return "the server closed the connection"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc)

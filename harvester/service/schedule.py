@@ -262,9 +262,10 @@ def _digest(context: JobContext, topic: Topic, week: str | None) -> tuple[str, s
         week=week,
         ssl_context=context.ssl_context,
     )
-    log.info("%s", outcome.line())
     if outcome.status == "unconfirmed":
+        log.warning("%s", outcome.line())
         return RunStatus.PARTIAL.value, outcome.line()
+    log.info("%s", outcome.line())
     return RunStatus.OK.value, None
 
 

@@ -161,7 +161,7 @@ def send_digest(
     except MailUncertain as exc:
         with db.write() as session:
             store.finish(session, claimed.id, status="unconfirmed", now=now, error=str(exc))
-        log.warning("%s digest %s may have gone out: %s", topic.slug, week, exc)
+        log.info("%s digest %s may have gone out: %s", topic.slug, week, exc)
         return DigestOutcome(topic.slug, week, "unconfirmed", data.total, mid, error=str(exc))
     except MailError as exc:
         with db.write() as session:
@@ -173,7 +173,7 @@ def send_digest(
             )
         else:
             exc.hint = f"attempt {claimed.attempts} of {store.MAX_ATTEMPTS}; tried again later"
-        log.warning("%s digest %s not sent: %s; %s", topic.slug, week, exc.message, exc.hint)
+        log.info("%s digest %s not sent: %s; %s", topic.slug, week, exc.message, exc.hint)
         raise
     if after_send is not None:
         after_send()
