@@ -128,6 +128,14 @@ def schedule_run(app: App, job_id: str) -> None:
         status = run_job(job_id)
     finally:
         install(None)
-    click.echo(f"{job_id}: {status}")
+    reason = None
+    if status != "ok":
+        from harvester.store import lease
+
+        with app.database().read() as session:
+            latest = lease.recent_jobs(session, limit=1)
+        if latest and latest[0].job_id == job_id and latest[0].error:
+            reason = latest[0].error
+    click.echo(f"{job_id}: {status}" + (f" ({reason})" if reason else ""))
     if status == "failed":
         sys.exit(1)
