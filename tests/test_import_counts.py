@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -123,3 +126,24 @@ def test_harvester_queries_naming_a_missing_folder_is_refused(
             "error: HARVESTER_QUERIES=/nonexistent/topics: the topic folder "
             "/nonexistent/topics does not exist"
         )
+
+
+def test_a_repair_is_said_once_in_the_readers_words(project: Path) -> None:
+    """A field cut to fit is one line of the summary, not also a warning per reading on stderr
+    naming the program's source code and a digest id."""
+    path = project / "lang.ris"
+    path.write_text(f"TY  - JOUR\nTI  - Long language\nLA  - {'x' * 40}\nER  - \n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", "import", str(path)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.count("language cut to 16 of its 40 characters") == 1
+    assert "import:" not in done.stdout and "sha1:" not in done.stdout

@@ -298,7 +298,8 @@ def make_safe(hit: Hit) -> Hit:
                 clean = safe_id(clean, limit)
             else:
                 hit.notes.append(f"{name} cut to {limit} of its {len(clean)} characters")
-                log.warning("%s %s: %s", hit.source, hit.source_id, hit.notes[-1])
+                # the caller reports the notes (import summary, harvest log) in its own words
+                log.debug("%s %s: %s", hit.source, hit.source_id, hit.notes[-1])
                 clean = clean[:limit]
         if clean is not value:
             setattr(hit, name, clean)

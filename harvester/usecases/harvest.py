@@ -62,6 +62,7 @@ from sqlalchemy.orm import Session
 from harvester.config.settings import Settings, Topic
 from harvester.core.errors import HarvesterError, SourceError
 from harvester.core.models import Hit, RunStatus
+from harvester.core.text import source_label
 from harvester.sources import (
     Batch,
     ConditionalSource,
@@ -448,6 +449,15 @@ class Harvest:
         also: Callable[[Session], None] | None = None,
     ) -> None:
         """Store ``hits`` in one transaction (with ``also``, e.g. a watermark checkpoint)."""
+        for hit in hits:
+            for note in hit.notes:  # what making the record storable cut, said once
+                log.warning(
+                    "%s, %s: %r: %s",
+                    summary.topic,
+                    source_label(hit.source),
+                    " ".join(hit.title.split())[:80],
+                    note,
+                )
         if not hits:
             if also is not None:
                 with self.db.write() as session:
