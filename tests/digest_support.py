@@ -3,6 +3,7 @@ with STARTTLS and AUTH (aiosmtpd), and a few stored candidates."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import socket
@@ -19,7 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from golden_files import check_text
 
-from harvester.core.models import AbstractSection, Hit, WorkKind
+from harvester.core.models import AbstractSection, Hit, RunStatus, WorkKind
 from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
@@ -53,6 +54,8 @@ class SmtpServer:
     client_context: ssl.SSLContext
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     fail_next: list[str] = field(default_factory=list)
+    #: Seconds to wait, after taking a message in, before answering its DATA (a slow server).
+    delay: float = 0.0
 
 
 class _Handler:
@@ -67,6 +70,8 @@ class _Handler:
             self.server.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
             )
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)
         return "250 Message accepted for delivery"
 
 
@@ -146,3 +151,4 @@ def add_candidates(db: Database, topic: str, now: dt.datetime, count: int = 3) -
     with db.write() as session:
         run = runs.start_run(session, topic=topic, source="pubmed", now=now)
         ingest_hits(session, hits, topic=topic, run_id=run.id, now=now)
+        runs.finish_run(session, run.id, status=RunStatus.OK, now=now)

@@ -46,11 +46,11 @@ def test_draft_every_format_publish_and_list(workdir: Path) -> None:
         # PDF is binary: without -o it is refused rather than written to a terminal
         assert invoke("bulletin", "draft", "--topic", slug, "--format", "pdf").exit_code == 2
 
-    published = invoke("bulletin", "publish", "--topic", slug)
+    published = invoke("bulletin", "publish", "--topic", slug, "--yes")
     assert published.exit_code == 0 and "4 entries" in published.stdout
     assert "no candidates" in invoke("queue", "--status", "accepted").stdout
     assert invoke("queue", "--status", "published").stdout.count(slug) == 4
-    again = invoke("bulletin", "publish", "--topic", slug)
+    again = invoke("bulletin", "publish", "--topic", slug, "--yes")
     assert again.exit_code == 1 and again.stderr.startswith(
         "error: topic 'social-prescribing' has no draft"
     )
@@ -64,7 +64,7 @@ def test_draft_every_format_publish_and_list(workdir: Path) -> None:
     assert invoke("queue", "--status", "published").stdout.count(slug) == 4
     empty = invoke("bulletin", "draft", "--topic", slug, "--format", "md")
     assert "0 entries" in empty.stderr
-    refused = invoke("bulletin", "publish", "--topic", slug)
+    refused = invoke("bulletin", "publish", "--topic", slug, "--yes")
     assert refused.exit_code == 1 and "nothing to publish" in refused.stderr
 
 

@@ -138,5 +138,7 @@ def test_harvest_without_network_fails_fast_in_one_error_line(
     assert asked and all(host.endswith(".invalid") for host in asked)
     assert asked.count("eutils.example.invalid") == 1  # not retried
     line = one_error_line(result)
-    assert line.startswith("error: ")
-    assert "host name not found" in line
+    assert line == "error: 1 of 1 runs failed (see above)"
+    # the reason once, on the run's line, with the request in words (no percent-encoding)
+    assert result.output.count("host name not found") == 1
+    assert "%22" not in result.output and "%5B" not in result.output

@@ -90,7 +90,7 @@ def test_file_holding_the_same_record_twice(workdir: Path) -> None:
     assert by_id["1"] == by_id["2"] and by_id["3"] == by_id["4"] and by_id["5"] == by_id["6"]
     assert len(set(by_id.values())) == 3
     again = invoke("import", "dups.ris", "--topic", "t")
-    assert "0 new works" in again.stdout and "0 new sightings" in again.stdout
+    assert "0 new works" in again.stdout and "0 records not seen before" in again.stdout
     assert len(_export_rows("t")) == 6
 
 

@@ -61,8 +61,10 @@ def test_config_file_from_environment(workdir: Path, monkeypatch: pytest.MonkeyP
 
 def test_queries_folder_from_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (workdir / "harvester.toml").write_text('queries = "topics"\n', encoding="utf-8")
-    monkeypatch.setenv("HARVESTER_QUERIES", "/srv/topics")
-    assert load_settings().queries_dir == Path("/srv/topics")
+    topics = workdir / "srv-topics"
+    topics.mkdir()
+    monkeypatch.setenv("HARVESTER_QUERIES", str(topics))
+    assert load_settings().queries_dir == topics
 
 
 def test_named_file_missing(workdir: Path) -> None:

@@ -53,11 +53,25 @@ def _data(**kw: object) -> DigestData:
         "week": "2025-W03",
         "since": NOW - dt.timedelta(days=7),
         "until": NOW,
-        "counts": (("feeds", "news", 1), ("pubmed", "article", 2)),
+        "counts": (("feeds", "news", 1), ("pubmed", "article", 3)),
+        "outcomes": (("new", 2), ("rejected", 1), ("accepted", 1)),
+        "waiting_counts": (("new", 2), ("deferred", 1)),
         "items": (
-            _item(1),
-            _item(2, title="Trial <b>bold</b> & <script>alert('x')</script>"),
-            _item(3, kind="news", source="feeds", venue="Example News", abstract=None),
+            _item(1, link="https://pubmed.ncbi.nlm.nih.gov/39000001/"),
+            _item(
+                2,
+                title="Trial <b>bold</b> & <script>alert('x')</script>",
+                link="https://doi.org/10.1136/bmjopen-2024-000002",
+                status="deferred",
+            ),
+            _item(
+                3,
+                kind="news",
+                source="feeds",
+                venue="Example News",
+                abstract=None,
+                link="https://news.example.org/green",
+            ),
         ),
         "feed_problems": (
             FeedProblem(
@@ -68,7 +82,10 @@ def _data(**kw: object) -> DigestData:
                 "HTTP 503",
             ),
         ),
-        "run_problems": (RunProblem("pubmed", NOW - dt.timedelta(days=2), "failed", "timed out"),),
+        "run_problems": tuple(
+            RunProblem("pubmed", NOW - dt.timedelta(days=day), "failed", "timed out")
+            for day in (4, 3, 2)
+        ),
         "silent": (SilentSource("pubmed", 21, NOW - dt.timedelta(weeks=3)),),
     }
     values.update(kw)
@@ -81,7 +98,15 @@ def test_digest_matches_the_golden_message() -> None:
 
 
 def test_empty_week_matches_the_golden_message() -> None:
-    data = _data(counts=(), items=(), feed_problems=(), run_problems=(), silent=())
+    data = _data(
+        counts=(),
+        outcomes=(),
+        waiting_counts=(),
+        items=(),
+        feed_problems=(),
+        run_problems=(),
+        silent=(),
+    )
     check_golden("digest_empty.eml", compose(data, ENVELOPE, now=NOW).as_bytes(policy=policy.SMTP))
 
 
@@ -130,7 +155,7 @@ def test_structure_headers_escaping_and_inline_css() -> None:
     assert plain is not None
     body = plain.get_content()
     assert "https://harvester.example.org/candidates/2" in body
-    assert "pubmed found nothing in 21 runs" in body
+    assert "PubMed found nothing in 21 runs" in body
     # two lines of abstract, cut on a word
     assert "Background: word word" in body and "…" in body
 

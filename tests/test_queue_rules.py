@@ -84,12 +84,12 @@ def test_undo_goes_back_to_where_the_last_decision_found_it() -> None:
 
 def test_undo_refuses_the_creating_row_a_mismatch_and_a_stale_view() -> None:
     created = LastDecision(id=1, actor="harvester", from_status=None, to_status=S.NEW)
-    with pytest.raises(QueueError, match="nothing to undo"):
+    with pytest.raises(QueueError, match="no decision has been made on this item"):
         queue_rules.undo(state(), created, actor="a", at=NOW, seen_version=1)
-    with pytest.raises(QueueError, match="nothing to undo"):
+    with pytest.raises(QueueError, match="no decision has been made on this item"):
         queue_rules.undo(state(), None, actor="a", at=NOW, seen_version=1)
     other = LastDecision(id=2, actor="a", from_status=S.NEW, to_status=S.ACCEPTED)
-    with pytest.raises(QueueError, match="cannot be undone now"):
+    with pytest.raises(QueueError, match="last decision has been replaced since"):
         queue_rules.undo(state(S.REJECTED), other, actor="a", at=NOW, seen_version=1)
     with pytest.raises(ConflictError):
         queue_rules.undo(state(S.ACCEPTED, 5), other, actor="a", at=NOW, seen_version=4)

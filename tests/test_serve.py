@@ -151,3 +151,8 @@ def test_serve_in_an_empty_folder_sets_up_and_serves(tmp_path: Path) -> None:
     err = "".join(lines)
     assert process.returncode == 0, err
     assert f"http://127.0.0.1:{port}/" in err
+    # routine start-up is not a warning, the address is said once, and no line comes twice
+    assert err.count("serving on") == 1, err
+    assert "owns the scheduler" not in err and "scheduled jobs run" not in err, err
+    bodies = [line.split(" ", 2)[-1] for line in err.splitlines() if line.strip()]
+    assert len(bodies) == len(set(bodies)), err

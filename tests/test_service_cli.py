@@ -33,7 +33,10 @@ def test_digest_send_writes_the_outbox_once_and_says_where(
     assert first.exit_code == 0, first.output
     assert "no SMTP host set, written to" in first.output and ".eml" in first.output
     again = runner.invoke(cli, ["digest", "send", "--topic", TOPIC])
-    assert again.exit_code == 0 and "already outbox; not sent again" in again.output
+    assert (
+        again.exit_code == 0
+        and "already written to the outbox folder; not sent again" in again.output
+    )
 
 
 def test_digest_send_dry_run_and_bad_week(settings: Settings, db: Database) -> None:

@@ -7,6 +7,7 @@ history-server paging, POST by id list, the 9,999 split, rate limits and every f
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import math
 import socket
@@ -31,6 +32,7 @@ from harvester.config.settings import PubMedSettings
 from harvester.core.errors import FetchError, ParseError
 from harvester.core.models import Hit
 from harvester.sources.pubmed import (
+    CHECKPOINT_RECORDS,
     EutilsClient,
     PubMedBatch,
     harvest_pubmed,
@@ -267,18 +269,21 @@ def test_a_30000_record_backfill_is_split_by_date_and_gets_every_record_once(
     assert len(ids) == len(set(ids)) == 30_000
     assert batches[-1].complete_through == end
     assert all(int(f.params["retstart"]) <= 9998 for f in fetches)
-    # The year (30,000) is too big: its count says four slices of about 7,500 are needed.
+    # The year (30,000) is cut into slices of about 800 (a checkpoint at most 1,000 records
+    # apart), each cut again only when the records' spread makes it hold more.
     windows = [(s.params["mindate"], s.params["maxdate"]) for s in searches]
-    quarters = [
-        ("2020/01/01", "2020/03/31"),
-        ("2020/04/01", "2020/07/01"),
-        ("2020/07/02", "2020/09/30"),
-        ("2020/10/01", "2020/12/31"),
-    ]
-    assert windows == [("2020/01/01", "2020/12/31"), *quarters]
-    counts = _slice_counts(backfill_corpus, quarters)
-    assert sum(counts) == 30_000 and max(counts) <= 9_999
-    assert len(fetches) == sum(math.ceil(c / 500) for c in counts)
+    assert windows[0] == ("2020/01/01", "2020/12/31")
+    counts = _slice_counts(backfill_corpus, windows)
+    leaves = [(w, c) for w, c in zip(windows, counts, strict=True) if c <= CHECKPOINT_RECORDS]
+    assert len(leaves) == len(windows) - sum(1 for c in counts if c > CHECKPOINT_RECORDS)
+    assert leaves[0][0][0] == "2020/01/01" and leaves[-1][0][1] == "2020/12/31"
+    for (before, _), (after, _) in itertools.pairwise(leaves):
+        previous = dt.datetime.strptime(before[1], "%Y/%m/%d").date()
+        assert dt.datetime.strptime(after[0], "%Y/%m/%d").date() == previous + dt.timedelta(1)
+    assert sum(c for _, c in leaves) == 30_000
+    assert len(fetches) == sum(math.ceil(c / 500) for _, c in leaves)
+    marks = [b.complete_through for b in batches if b.complete_through is not None]
+    assert len(set(marks)) == len(leaves)
     assert client.requests_made == len(searches) + len(fetches)
 
 
@@ -438,7 +443,7 @@ def test_a_fault_that_persists_raises_fetch_error_after_the_retries(
             batches.append(batch)
     error = caught.value
     assert "efetch.fcgi" in str(error) and "failed after 3 attempts: HTTP 500" in str(error)
-    assert error.url is not None and "efetch.fcgi?db=pubmed&WebEnv=MCID_" in error.url
+    assert error.url is not None and "efetch.fcgi (records " in error.url
     assert API_KEY not in str(error) and API_KEY not in error.url
     assert API_KEY not in caplog.text and "retry 2 of 2" in caplog.text
     assert len(batches) == 2
@@ -492,7 +497,9 @@ def test_an_unreachable_server_fails_without_showing_the_api_key() -> None:
     with pytest.raises(FetchError, match=r"cannot connect \(connection refused\)$") as caught:
         client.esearch("q", *WINDOW)
     assert API_KEY not in str(caught.value)
-    assert str(caught.value).startswith(f"http://127.0.0.1:{port}/eutils/esearch.fcgi?")
+    assert str(caught.value).startswith(
+        f"http://127.0.0.1:{port}/eutils/esearch.fcgi (query q; dates "
+    )
     assert client.requests_made == 2
 
 

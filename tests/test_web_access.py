@@ -38,6 +38,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/candidates/{candidate_id}/undo"): REVIEWER_RULE,
     ("POST", "/candidates/{candidate_id}/edit"): REVIEWER_RULE,
     ("POST", "/candidates/{candidate_id}/citation"): REVIEWER_RULE,
+    ("GET", "/candidates/{candidate_id}"): REVIEWER_RULE,
     ("POST", "/topics/{slug}/bulletin/period"): REVIEWER_RULE,
     ("POST", "/topics/{slug}/bulk"): REVIEWER_RULE,
     ("GET", "/topics/{slug}/add"): REVIEWER_RULE,

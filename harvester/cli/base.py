@@ -3,15 +3,17 @@ that loads settings and opens the database once, and writing output files."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import IO, Any, BinaryIO, NoReturn, TextIO, overload
 
 import click
 
@@ -31,6 +33,11 @@ class HarvesterGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # usage errors, --help, --version and Ctrl-C: click's own handling
+        except BrokenPipeError:
+            # the reader went away (`harvester queue | head`): stop quietly, as other tools do
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except HarvesterError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -128,21 +135,37 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+@overload
+def output_file(path: Path, encoding: str) -> AbstractContextManager[TextIO]: ...
+@overload
+def output_file(path: Path, encoding: None) -> AbstractContextManager[BinaryIO]: ...
+def output_file(path: Path, encoding: str | None) -> AbstractContextManager[IO[Any]]:
+    """``path`` opened for writing: text in ``encoding``, or bytes when it is None. A missing
+    folder, a refused permission or a full disk (met on any write, or on the final flush) is an
+    :class:`OutputError` naming the path. Every command that writes a file goes through here."""
+    return _opened(path, encoding)
+
+
 @contextmanager
-def output_file(path: Path, encoding: str) -> Iterator[TextIO]:
-    """``path`` opened for writing text; a missing folder, a refused permission or a full disk
-    (met on any write, or on the final flush) is an :class:`OutputError` naming the path."""
+def _opened(path: Path, encoding: str | None) -> Iterator[IO[Any]]:
     try:
-        with path.open("w", encoding=encoding, newline="") as out:
-            yield out
+        if encoding is None:
+            with path.open("wb") as binary:
+                yield binary
+        else:
+            with path.open("w", encoding=encoding, newline="") as text:
+                yield text
     except OSError as exc:
-        raise _output_error(path, exc) from None
+        raise output_error(path, exc) from None
 
 
-def _output_error(path: Path, exc: OSError) -> OutputError:
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The one-line error for a file that could not be written."""
     reason = exc.strerror or str(exc)
     if exc.errno == errno.ENOENT and not path.parent.exists():
         return OutputError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if exc.errno == errno.EISDIR:
+        return OutputError(f"cannot write {path}: it is a folder")
     if exc.errno == errno.ENOSPC:
         return OutputError(f"cannot write {path}: no space left on the device")
     return OutputError(f"cannot write {path}: {reason}")

@@ -38,7 +38,10 @@ def _write(data: bytes, fmt: str, output: Path | None) -> None:
             raise click.UsageError(f"{fmt} output needs -o FILE")
         sys.stdout.write(data.decode("utf-8"))
         return
-    output.write_bytes(data)
+    from harvester.cli.base import output_file
+
+    with output_file(output, None) as out:
+        out.write(data)
 
 
 @bulletin.command("draft")
@@ -105,14 +108,34 @@ def draft_command(
 
 @bulletin.command("publish")
 @click.option("--topic", "topic_slug", required=True, help="The topic (slug).")
+@click.option(
+    "--yes", is_flag=True, help="Publish without asking (needed when not run on a terminal)."
+)
 @click.pass_obj
-def publish_command(app: App, topic_slug: str) -> None:
-    """Publish the topic's draft: its entries are marked published and leave the queue."""
+def publish_command(app: App, topic_slug: str, yes: bool) -> None:
+    """Publish the topic's draft: its entries are marked published and leave the queue. This
+    cannot be undone, so on a terminal it asks first; elsewhere it needs --yes."""
     from harvester.config.settings import select_topics
-    from harvester.usecases.bulletin.workflow import publish
+    from harvester.core.errors import BulletinError
+    from harvester.usecases.bulletin.workflow import draft_doc, publish
 
     topic = select_topics(app.topics.all(), topic_slug)[0]
-    view = publish(app.database(), topic, now=dt.datetime.now(dt.UTC))
+    database = app.database()
+    bulletin_id, doc = draft_doc(database, topic)
+    if doc.items and not yes:
+        if not sys.stdin.isatty():
+            raise BulletinError(
+                "publishing cannot be undone, and there is no terminal to ask on",
+                hint="add --yes to publish",
+            )
+        entries = len(doc.items)
+        click.confirm(
+            f"Publish draft bulletin {bulletin_id} of {topic.name} ({entries} "
+            f"entr{'ies' if entries != 1 else 'y'}, {doc.period or 'no period'})? "
+            "Its entries leave the queue; this cannot be undone",
+            abort=True,
+        )
+    view = publish(database, topic, now=dt.datetime.now(dt.UTC))
     click.echo(f"published bulletin {view.id} of {view.topic}: {view.entries} entries")
 
 

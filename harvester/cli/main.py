@@ -17,7 +17,7 @@ import click
 
 from harvester import __version__
 from harvester.cli.add import add
-from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
+from harvester.cli.base import App, HarvesterGroup, output_error, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.health import health
 from harvester.cli.people import user_enable, user_reset, user_roles
@@ -28,6 +28,7 @@ from harvester.config.scaffold import write_starter_files
 from harvester.config.settings import load_settings, select_topics, settings_path
 from harvester.core.errors import HarvesterError
 from harvester.core.models import CandidateStatus, RunStatus
+from harvester.core.text import source_label
 from harvester.service.logging import setup_logging
 from harvester.sources import FILE_FORMATS, SOURCES
 from harvester.store import migrate
@@ -80,9 +81,12 @@ cli.add_command(topic)
 @pass_app
 def init(app: App, directory: Path) -> None:
     """Write a starter harvester.toml and queries/, and create the database."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for path, written in write_starter_files(directory):
-        click.echo(f"{'wrote' if written else 'kept existing'} {path}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, written in write_starter_files(directory):
+            click.echo(f"{'wrote' if written else 'kept existing'} {path}")
+    except OSError as exc:
+        raise output_error(Path(exc.filename or directory), exc) from None
     config = app.config or directory / "harvester.toml"
     settings = load_settings(config)
     url = settings.database.url
@@ -183,8 +187,8 @@ def harvest(
         )
     failed = [s for s in summaries if s.status is RunStatus.FAILED]
     if failed:
-        reasons = "; ".join(dict.fromkeys(s.error or "no reason recorded" for s in failed))
-        raise HarvesterError(f"{len(failed)} of {len(summaries)} runs failed: {reasons}")
+        # each run's line above already gave its reason
+        raise HarvesterError(f"{len(failed)} of {len(summaries)} runs failed (see above)")
 
 
 def _window_flags(exc: WindowError) -> str:
@@ -244,12 +248,13 @@ def queue(app: App, topic_slug: str | None, status: str | None, limit: int) -> N
         )
     for candidate in page.items:
         work = candidate.work
-        sources = sorted({s.source for s in candidate.sightings})
+        sources = sorted({source_label(s.source) for s in candidate.sightings})
         year = work.year or ""
         score = f"{candidate.score:.2f}" if candidate.score is not None else "-"
+        deleted = "  (deleted in PubMed)" if work.deleted_at else ""
         click.echo(
             f"{candidate.id:>6}  {candidate.topic}  {candidate.status:<9} {work.kind:<7} "
-            f"{year!s:<4}  {score:>4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]"
+            f"{year!s:<4}  {score:>4}  {_one_line(work.title, 90)}  [{', '.join(sources)}]{deleted}"
         )
     if not page.items:
         click.echo("no candidates")

@@ -55,6 +55,26 @@ def digest_send(app: App, topic_slug: str, dry_run: bool, week: str | None) -> N
     click.echo(outcome.line(), err=dry_run)
 
 
+@digest.command("status")
+@click.option("--topic", "topic_slug", help="Only this topic (slug).")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@pass_app
+def digest_status(app: App, topic_slug: str | None, limit: int) -> None:
+    """Show the latest digests: sent, not sent (and whether they are tried again), or perhaps
+    sent (the mail server never confirmed them; they are not sent again automatically)."""
+    from harvester.store import digests
+    from harvester.usecases.digest_send import describe
+
+    if topic_slug is not None:
+        app.check_topic(topic_slug)
+    with app.database().read() as session:
+        records = digests.recent(session, topic=topic_slug, limit=limit)
+    for record in records:
+        click.echo(f"{record.topic}  {record.week}  {describe(record)}")
+    if not records:
+        click.echo("no digest has been sent yet")
+
+
 @click.group(cls=HarvesterGroup)
 def schedule() -> None:
     """The service's scheduled jobs."""
@@ -108,6 +128,14 @@ def schedule_run(app: App, job_id: str) -> None:
         status = run_job(job_id)
     finally:
         install(None)
-    click.echo(f"{job_id}: {status}")
+    reason = None
+    if status != "ok":
+        from harvester.store import lease
+
+        with app.database().read() as session:
+            latest = lease.recent_jobs(session, limit=1)
+        if latest and latest[0].job_id == job_id and latest[0].error:
+            reason = latest[0].error
+    click.echo(f"{job_id}: {status}" + (f" ({reason})" if reason else ""))
     if status == "failed":
         sys.exit(1)

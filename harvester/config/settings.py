@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -36,15 +35,28 @@ from harvester.config.errors import (
     config_error,
     env_error,
     find_line,
-    parse_toml,
     read_toml,
 )
-from harvester.config.schedule import EXAMPLES, to_cron
 from harvester.config.services import CrossrefSettings as CrossrefSettings
 from harvester.config.services import EuropePMCQuery as EuropePMCQuery
 from harvester.config.services import EuropePMCSettings as EuropePMCSettings
 from harvester.config.services import HealthSettings as HealthSettings
 from harvester.config.services import RetractionSettings as RetractionSettings
+from harvester.config.topic_file import BulletinConfig as BulletinConfig
+from harvester.config.topic_file import BulletinResource as BulletinResource
+from harvester.config.topic_file import BulletinSection as BulletinSection
+from harvester.config.topic_file import DigestConfig as DigestConfig
+from harvester.config.topic_file import FeedConfig as FeedConfig
+from harvester.config.topic_file import MatchRules as MatchRules
+from harvester.config.topic_file import PubMedQuery as PubMedQuery
+from harvester.config.topic_file import ReviewConfig as ReviewConfig
+from harvester.config.topic_file import ScheduleConfig as ScheduleConfig
+from harvester.config.topic_file import Topic as Topic
+from harvester.config.topic_file import TopicMeta as TopicMeta
+from harvester.config.topic_file import load_topic as load_topic
+from harvester.config.topic_file import load_topics as load_topics
+from harvester.config.topic_file import parse_topic as parse_topic
+from harvester.config.topic_file import select_topics as select_topics
 from harvester.config.web import check_proxies, check_secret_key
 from harvester.core.errors import ConfigError
 
@@ -235,6 +247,17 @@ class Settings(BaseSettings):
         return self._relative(self.queries)
 
     @property
+    def data_dir(self) -> Path:
+        """The installation's folder for its own small files (the shared NCBI request budget):
+        the SQLite database's folder, else the settings file's, else the working folder."""
+        url = self.database.url
+        if url.startswith("sqlite:///") and ":memory:" not in url and "mode=memory" not in url:
+            return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent
+        if self.config_file is not None:
+            return self.config_file.parent
+        return Path.cwd()
+
+    @property
     def outbox_dir(self) -> Path:
         return self._relative(self.smtp.outbox)
 
@@ -294,6 +317,14 @@ def load_settings(
         raise env_error(exc) from None
     settings.config_file = file.resolve()
     settings.database.url = _anchor_sqlite(settings.database.url, settings.config_file.parent)
+    named = os.environ.get(f"{ENV_PREFIX}QUERIES")
+    if named is not None and not settings.queries_dir.is_dir():
+        # A folder named on purpose that is not there is a mistake, not an empty set of topics.
+        what = "is not a folder" if settings.queries_dir.exists() else "does not exist"
+        raise ConfigError(
+            f"{ENV_PREFIX}QUERIES={named}: the topic folder {settings.queries_dir} {what}",
+            hint="name the folder of topic files, or unset the variable",
+        )
     return settings
 
 
@@ -322,276 +353,3 @@ def _refuse_secrets(file: Path, text: str, data: dict[str, Any]) -> None:
                     f"{where}: [{section}] {key} is a secret and is read only from the "
                     f"environment; remove it from the file and set {env_name}"
                 )
-
-
-# --------------------------------------------------------------------------------------- topics
-
-
-class TopicMeta(_Section):
-    slug: str | None = None
-    name: str | None = None
-    description: str | None = None
-
-    @field_validator("slug")
-    @classmethod
-    def _slug(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-            raise ValueError("a slug of lower-case letters, digits and hyphens")
-        return value
-
-
-class PubMedQuery(_Section):
-    query: str = Field(min_length=1)
-    enabled: bool = True
-
-
-class MatchRules(_Section):
-    phrases: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
-
-    @field_validator("phrases", "exclude")
-    @classmethod
-    def _no_blank(cls, value: list[str]) -> list[str]:
-        if any(not p.strip() for p in value):
-            raise ValueError("non-empty phrases")
-        return [p.strip() for p in value]
-
-
-class FeedConfig(_Section):
-    name: str = Field(min_length=1)
-    url: str
-    all: bool = False
-    phrases: list[str] | None = None
-    exclude: list[str] | None = None
-    enabled: bool = True
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_http_url(value)
-
-
-class ScheduleConfig(_Section):
-    harvest: str | None = "0 6 * * *"
-    digest: str | None = "0 8 * * MON"
-
-    @field_validator("harvest", "digest")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        """A schedule in words ("every weekday at 06:00") or cron, held as cron."""
-        if value is None or value == "":
-            return None
-        try:
-            return to_cron(value)
-        except ValueError as exc:
-            raise ValueError(f"a schedule such as {EXAMPLES} ({exc})") from None
-
-
-class DigestConfig(_Section):
-    recipients: list[str] = Field(default_factory=list)
-    subject: str | None = None
-    send_empty: bool = True  # a week with nothing new: a short "nothing new" digest, or none
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
-                raise ValueError(f"e-mail addresses, got {address!r}")
-        return value
-
-
-class BulletinResource(_Section):
-    """An additional resource: its label printed in bold, then a link (``link_text``, default
-    the topic's ``resources_link_text``)."""
-
-    label: str
-    url: str
-    link_text: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_http_url(value)
-
-
-_WORK_KINDS = ("article", "news", "other")
-
-
-class BulletinSection(_Section):
-    """A section of the bulletin and the kinds of work it takes unless a reviewer moves them."""
-
-    title: str = Field(min_length=1)
-    kinds: list[str] = Field(default_factory=lambda: list(_WORK_KINDS))
-
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, value: list[str]) -> list[str]:
-        for kind in value:
-            if kind not in _WORK_KINDS:
-                raise ValueError(f"kinds among {', '.join(_WORK_KINDS)}, got {kind!r}")
-        return value
-
-
-class BulletinConfig(_Section):
-    title: str | None = None
-    subtitle: str | None = None
-    footer: str | None = None
-    contact: str | None = None
-    style: str = "house"
-    sections: list[BulletinSection] = Field(
-        default_factory=lambda: [BulletinSection(title="NEW EVIDENCE")], min_length=1
-    )
-    resources_heading: str = "Additional Resources"
-    resources_link_text: str = Field(default="Learn more", min_length=1)
-    resources: list[BulletinResource] = Field(default_factory=list)
-    #: An image printed above the title (PNG, JPEG or GIF), relative to the topic file.
-    logo: str | None = None
-    logo_alt: str | None = None
-    #: The bulletin's language and country: paper size (A4, or US Letter for en-US and other
-    #: Letter countries) and the CSL styles' quotation marks and month names.
-    locale: str = "en-GB"
-
-    @field_validator("locale")
-    @classmethod
-    def _locale(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-zA-Z]{2,3}(?:[-_][a-zA-Z]{2})?", value.strip()):
-            raise ValueError(f'a language and country such as "en-GB", got {value!r}')
-        return value.strip().replace("_", "-")
-
-    @field_validator("style")
-    @classmethod
-    def _style(cls, value: str) -> str:
-        styles = ("house", "vancouver", "apa", "harvard")
-        if value not in styles:
-            raise ValueError(f"one of {', '.join(styles)}, got {value!r}")
-        return value
-
-    @field_validator("sections", mode="before")
-    @classmethod
-    def _section_names(cls, value: Any) -> Any:
-        """A section may be given by its title alone: ``sections = ["NEW EVIDENCE"]``."""
-        if isinstance(value, list):
-            return [{"title": v} if isinstance(v, str) else v for v in value]
-        return value
-
-    @model_validator(mode="after")
-    def _unique_sections(self) -> BulletinConfig:
-        titles = [s.title for s in self.sections]
-        if len(set(titles)) != len(titles):
-            raise ValueError("section titles must be unique")
-        return self
-
-
-class ReviewConfig(_Section):
-    """The review queue: the reasons a reviewer picks from when rejecting."""
-
-    reasons: list[str] = Field(
-        default_factory=lambda: ["Off topic", "Duplicate", "Not evidence", "Out of date"]
-    )
-
-
-class Topic(_Section):
-    """One topic file: what to search, which news to keep, when, and for whom."""
-
-    topic: TopicMeta = Field(default_factory=TopicMeta)
-    pubmed: PubMedQuery | None = None
-    europepmc: EuropePMCQuery | None = None
-    match: MatchRules = Field(default_factory=MatchRules)
-    feeds: list[FeedConfig] = Field(default_factory=list)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    digest: DigestConfig = Field(default_factory=DigestConfig)
-    bulletin: BulletinConfig = Field(default_factory=BulletinConfig)
-    review: ReviewConfig = Field(default_factory=ReviewConfig)
-
-    path: Path | None = Field(default=None, exclude=True)
-
-    @model_validator(mode="after")
-    def _unique_feeds(self) -> Topic:
-        seen: set[str] = set()
-        for feed in self.feeds:
-            if feed.url in seen:
-                raise ValueError(f"feed url listed twice: {feed.url}")
-            seen.add(feed.url)
-            if not feed.all and not self.feed_rules(feed).phrases:
-                raise ValueError(
-                    f"feed {feed.name!r} would keep nothing: give [match] phrases, "
-                    "phrases on the feed, or all = true"
-                )
-        return self
-
-    @property
-    def slug(self) -> str:
-        assert self.topic.slug is not None  # set by load_topic
-        return self.topic.slug
-
-    @property
-    def name(self) -> str:
-        return self.topic.name or self.slug
-
-    def feed_rules(self, feed: FeedConfig) -> MatchRules:
-        """The phrase rules one feed's entries must pass (the feed's own, else the topic's)."""
-        return MatchRules(
-            phrases=feed.phrases if feed.phrases is not None else self.match.phrases,
-            exclude=feed.exclude if feed.exclude is not None else self.match.exclude,
-        )
-
-
-def load_topic(path: str | os.PathLike[str]) -> Topic:
-    file = Path(path)
-    text, _ = read_toml(file)
-    topic = parse_topic(text, str(file), default_slug=file.stem.lower(), slug_from=file.name)
-    topic.path = file
-    return topic
-
-
-def parse_topic(
-    text: str, origin: str, *, default_slug: str | None = None, slug_from: str | None = None
-) -> Topic:
-    """A topic from its TOML ``text``, checked by the rules a topic file is checked by; errors
-    name ``origin`` (a file, or where the text was typed) and the line."""
-    data = parse_toml(text, origin)
-    try:
-        topic = Topic.model_validate(data)
-    except ValidationError as exc:
-        raise config_error(Path(origin), text, exc) from None
-    if topic.topic.slug is None:
-        if default_slug is None or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", default_slug):
-            named = f"the file name {slug_from!r}" if slug_from else "it"
-            raise ConfigError(
-                f"{origin}: {named} is not a usable topic slug; "
-                'set [topic] slug = "..." (lower-case letters, digits, hyphens)'
-            )
-        topic.topic.slug = default_slug
-    return topic
-
-
-def load_topics(folder: str | os.PathLike[str]) -> list[Topic]:
-    """Every ``*.toml`` topic in ``folder``, sorted by slug; slugs must be unique."""
-    directory = Path(folder)
-    if not directory.is_dir():
-        raise ConfigError(
-            f"{directory}: topic folder not found",
-            hint="run `harvester init` or set HARVESTER_QUERIES",
-        )
-    topics: list[Topic] = []
-    by_slug: dict[str, Path] = {}
-    for file in sorted(directory.glob("*.toml")):
-        topic = load_topic(file)
-        if topic.slug in by_slug:
-            raise ConfigError(
-                f"{file}: topic slug {topic.slug!r} is already used by {by_slug[topic.slug]}"
-            )
-        by_slug[topic.slug] = file
-        topics.append(topic)
-    return sorted(topics, key=lambda t: t.slug)
-
-
-def select_topics(topics: Sequence[Topic], slug: str | None) -> list[Topic]:
-    if slug is None:
-        return list(topics)
-    chosen = [t for t in topics if t.slug == slug]
-    if not chosen:
-        known = ", ".join(t.slug for t in topics) or "none"
-        raise ConfigError(f"unknown topic {slug!r} (topics: {known})")
-    return chosen

@@ -18,13 +18,16 @@ TOP_ITEMS = 10
 ABSTRACT_CHARS = 220
 #: Where a candidate's card is in the review UI, below ``[web] base_url``.
 CARD_PATH = "/candidates/{id}"
-QUEUE_PATH = "/queue/{topic}"
+#: A topic's review queue (its waiting items) in the review UI.
+QUEUE_PATH = "/topics/{topic}"
+#: Statuses of candidates that still wait for a reviewer.
+WAITING = ("new", "deferred")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:
-    """One new candidate as the digest shows it."""
+    """One candidate waiting for review, as the digest shows it."""
 
     candidate_id: int
     title: str
@@ -37,6 +40,9 @@ class DigestItem:
     score: float | None = None
     #: still waiting for a decision (new or deferred): only these are listed
     waiting: bool = True
+    #: Where the article is: its DOI, else PubMed, else its own URL (http or https only).
+    link: str | None = None
+    status: str = "new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +80,13 @@ class DigestData:
     week: str
     since: dt.datetime
     until: dt.datetime
-    counts: tuple[tuple[str, str, int], ...] = ()  # (source, kind, new candidates)
+    counts: tuple[tuple[str, str, int], ...] = ()  # (source, kind, arrivals of the week)
+    #: The items listed: those still waiting for review (the best or newest of them).
     items: tuple[DigestItem, ...] = ()
+    #: The week's arrivals by what became of them: (status, count), e.g. ("rejected", 30).
+    outcomes: tuple[tuple[str, int], ...] = ()
+    #: Everything still waiting in the topic's queue by status: (status, count).
+    waiting_counts: tuple[tuple[str, int], ...] = ()
     feed_problems: tuple[FeedProblem, ...] = ()
     run_problems: tuple[RunProblem, ...] = ()
     silent: tuple[SilentSource, ...] = ()
@@ -86,7 +97,12 @@ class DigestData:
 
     @property
     def total(self) -> int:
+        """The week's arrivals."""
         return sum(count for _, _, count in self.counts)
+
+    @property
+    def waiting(self) -> int:
+        return sum(count for _, count in self.waiting_counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +156,26 @@ def top_items(items: Sequence[DigestItem], limit: int = TOP_ITEMS) -> list[Diges
             reverse=True,
         )[:limit]
     return sorted(items, key=lambda i: (i.arrived_at, i.candidate_id), reverse=True)[:limit]
+
+
+def article_link(doi: str | None, pmid: str | None, url: str | None) -> str | None:
+    """Where an item's title links: the DOI, else PubMed, else its URL when that is http(s)."""
+    if doi and doi.strip():
+        return "https://doi.org/" + doi.strip()
+    if pmid and pmid.strip():
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid.strip()}/"
+    if url and re.match(r"https?://", url.strip(), re.IGNORECASE):
+        return url.strip()
+    return None
+
+
+def grouped_runs(runs: Sequence[RunProblem]) -> list[tuple[RunProblem, RunProblem, int]]:
+    """Run problems with the same source, status and error as one: (first, last, how many),
+    in the order they first happened."""
+    groups: dict[tuple[str, str, str], list[RunProblem]] = {}
+    for run in sorted(runs, key=lambda r: r.started_at):
+        groups.setdefault((run.source, run.status, flat(run.error)), []).append(run)
+    return [(group[0], group[-1], len(group)) for group in groups.values()]
 
 
 def flat(text: str | None) -> str:

@@ -87,6 +87,11 @@ class MailError(HarvesterError):
     """Sending mail failed."""
 
 
+class MailUncertain(MailError):
+    """The server had the whole message but its answer never came (a timeout or a dropped
+    connection after the message body was handed over): the message may have gone out."""
+
+
 class BulletinError(HarvesterError):
     """A bulletin operation that cannot be done: nothing to publish, already published, no such
     bulletin or entry."""

@@ -298,7 +298,8 @@ def make_safe(hit: Hit) -> Hit:
                 clean = safe_id(clean, limit)
             else:
                 hit.notes.append(f"{name} cut to {limit} of its {len(clean)} characters")
-                log.warning("%s %s: %s", hit.source, hit.source_id, hit.notes[-1])
+                # the caller reports the notes (import summary, harvest log) in its own words
+                log.debug("%s %s: %s", hit.source, hit.source_id, hit.notes[-1])
                 clean = clean[:limit]
         if clean is not value:
             setattr(hit, name, clean)
@@ -412,6 +413,8 @@ class WorkView:
     language: str | None = None
     keywords: tuple[str, ...] = ()
     year: int | None = None
+    #: When PubMed sent a deletion notice for this record (it was withdrawn or merged there).
+    deleted_at: dt.datetime | None = None
 
     @property
     def link(self) -> str | None:

@@ -172,7 +172,10 @@ def decide(
     if seen_version != candidate.version:
         raise conflict(candidate)
     if not can_move(candidate.status, to, publish=publish):
-        raise QueueError(f"item {candidate.id} cannot move from {candidate.status} to {to}")
+        raise QueueError(
+            f"this item cannot move from {candidate.status} to {to}"
+            + (": published items stay published" if candidate.status is S.PUBLISHED else "")
+        )
     section = _clean(section, MAX_SECTION, "section")
     if section is not None and to is not S.ACCEPTED:
         raise QueueError("a bulletin section is given only when accepting")
@@ -255,15 +258,14 @@ def undo(
     if seen_version != candidate.version:
         raise conflict(candidate)
     if last is None or last.from_status is None:
-        raise QueueError(f"item {candidate.id} has nothing to undo: no one has decided on it yet")
+        raise QueueError("nothing to undo: no decision has been made on this item yet")
     if last.to_status is not candidate.status:
         raise QueueError(
-            f"item {candidate.id} was changed since its last decision, which cannot be undone now: "
-            "decide on it again instead"
+            "nothing to undo: this item's last decision has been replaced since; reload the page"
         )
     back = last.from_status
     if not can_move(candidate.status, back):
-        raise QueueError(f"item {candidate.id} cannot go back from {candidate.status}")
+        raise QueueError(f"this item cannot go back from {candidate.status}")
     return _move(
         candidate,
         back,

@@ -185,3 +185,26 @@ def _inline_labels(paragraph: str) -> list[tuple[str | None, str]]:
         if text:
             parts.append((match.group("label"), text))
     return parts
+
+
+#: How a source's code is shown to a reader (the code itself stays in data and exports).
+SOURCE_WORDS = {
+    "pubmed": "PubMed",
+    "feeds": "news feed",
+    "europepmc": "Europe PMC",
+    "manual": "added by hand",
+    "import": "imported file",
+    "import:ris": "RIS file",
+    "import:csljson": "CSL-JSON file",
+    "import:pubmed-xml": "PubMed XML file",
+    "import:medline": "MEDLINE file",
+}
+
+
+def source_label(source: str) -> str:
+    """``source`` in a reader's words: "PubMed XML file" for ``import:pubmed-xml``."""
+    if source in SOURCE_WORDS:
+        return SOURCE_WORDS[source]
+    if source.startswith("import:"):
+        return f"{source.removeprefix('import:')} file"
+    return source

@@ -31,9 +31,11 @@ from harvester.core.digest import (
     DigestData,
     Envelope,
     flat,
+    grouped_runs,
     shorten,
     top_items,
 )
+from harvester.core.text import source_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -43,10 +45,38 @@ def message_id(topic: str, week: str, sender: str) -> str:
     return f"<digest.{topic}.{week}@{domain}>"
 
 
+#: How the digest names a candidate's status when counting the week's arrivals.
+OUTCOME_WORDS = {
+    "new": "waiting",
+    "deferred": "deferred",
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "published": "published",
+}
+
+
 def subject_of(data: DigestData, envelope: Envelope) -> str:
     base = envelope.subject or f"{data.topic_name} weekly digest"
     news = f"{data.total} new" if data.total else "nothing new"
-    return f"{base}, {data.week}: {news}"
+    waiting = f", {data.waiting} to review" if data.waiting else ""
+    return f"{base}, {data.week}: {news}{waiting}"
+
+
+def arrivals_line(data: DigestData) -> str | None:
+    """The week's arrivals by what became of them, e.g. "116 arrived: 80 waiting, 30 rejected"."""
+    if not data.total:
+        return None
+    parts = [f"{n} {OUTCOME_WORDS.get(status, status)}" for status, n in data.outcomes]
+    return f"{data.total} arrived this week: {', '.join(parts)}."
+
+
+def waiting_line(data: DigestData) -> str:
+    if not data.waiting:
+        return "Nothing waits for review: the queue is clear."
+    parts = [f"{n} {'new' if status == 'new' else status}" for status, n in data.waiting_counts]
+    noun = "item waits" if data.waiting == 1 else "items wait"
+    detail = f" ({', '.join(parts)})" if len(parts) > 1 else ""
+    return f"{data.waiting} {noun} for review{detail}."
 
 
 def compose(data: DigestData, envelope: Envelope, *, now: dt.datetime) -> EmailMessage:
@@ -79,9 +109,11 @@ def _context(data: DigestData, envelope: Envelope) -> dict[str, object]:
     base = envelope.base_url.rstrip("/") if envelope.base_url else None
     items = []
     for item in top_items(data.items):
-        meta = [item.venue or item.source, item.kind]
+        meta = [item.venue or source_label(item.source), item.kind]
         if item.date is not None:
             meta.insert(1, item.date.isoformat())
+        if item.status != "new":
+            meta.append(item.status)
         if item.score is not None:
             meta.append(f"score {item.score:.2f}")
         items.append(
@@ -89,7 +121,8 @@ def _context(data: DigestData, envelope: Envelope) -> dict[str, object]:
                 "title": flat(item.title) or "(untitled)",
                 "meta": " · ".join(part for part in meta if part),
                 "abstract": shorten(item.abstract),
-                "link": base + CARD_PATH.format(id=item.candidate_id) if base else None,
+                "link": item.link,
+                "card": base + CARD_PATH.format(id=item.candidate_id) if base else None,
             }
         )
     ranked = any(item.score is not None for item in data.items)
@@ -101,9 +134,11 @@ def _context(data: DigestData, envelope: Envelope) -> dict[str, object]:
         "week": data.week,
         "since": _when(data.since, envelope.timezone),
         "total": data.total,
-        "counts": [{"source": s, "kind": k, "count": n} for s, k, n in data.counts],
+        "waiting": data.waiting,
+        "waiting_line": waiting_line(data),
+        "arrivals_line": arrivals_line(data),
         "items": items,
-        "items_heading": heading if data.total > shown else "New items",
+        "items_heading": f"{heading} waiting" if data.waiting > shown else "Waiting for review",
         "problems": _problems(data, envelope.timezone),
         "notices": [flat(line) for line in data.notices],
         "queue_link": base + QUEUE_PATH.format(topic=data.topic) if base else None,
@@ -119,12 +154,20 @@ def _problems(data: DigestData, tz: dt.tzinfo) -> list[str]:
             f"Feed {flat(feed.name)} ({feed.url}) failing{since}, "
             f"{feed.failures} run{'s' if feed.failures != 1 else ''} in a row{reason}"
         )
-    for run in data.run_problems:
-        reason = f": {shorten(run.error)}" if run.error else ""
-        lines.append(f"{run.source} run of {_when(run.started_at, tz)} {run.status}{reason}")
+    for first, last, count in grouped_runs(data.run_problems):
+        reason = f": {shorten(first.error)}" if first.error else ""
+        what = "cut short" if first.status == "partial" else "failed"
+        if count == 1:
+            when = f"of {_when(first.started_at, tz)}"
+            lines.append(f"{source_label(first.source)} harvest {when} {what}{reason}")
+        else:
+            when = f"{_when(first.started_at, tz)} to {_when(last.started_at, tz)}"
+            lines.append(
+                f"{source_label(first.source)} harvest {what} {count} times ({when}){reason}"
+            )
     for silent in data.silent:
         lines.append(
-            f"{silent.source} found nothing in {silent.runs} runs since "
+            f"{source_label(silent.source)} found nothing in {silent.runs} runs since "
             f"{_when(silent.since, tz)}: check the query"
         )
     lines.extend(flat(line) for line in data.health)

@@ -3,10 +3,16 @@
 With no ``[smtp] host`` a message is written as an ``.eml`` file into the outbox folder (the
 embedded default: nothing to set up, and any mail client opens the file). Every SMTP failure is
 raised as one :class:`~harvester.core.errors.MailError` naming ``host:port`` and the reason.
+
+A timeout or a dropped connection *after* the message body was handed over (the server has the
+message and its final answer never came) is :class:`~harvester.core.errors.MailUncertain`: the
+message may have gone out, so it must not be sent again automatically. A failure while closing
+the connection after the server accepted the message is no failure at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import ssl
@@ -15,9 +21,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import Any
 
 from harvester.config.settings import SMTPSettings
-from harvester.core.errors import MailError
+from harvester.core.errors import MailError, MailUncertain
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,35 @@ def deliver(
     return Delivery("sent", f"{settings.host}:{settings.port}")
 
 
+class _Watch(smtplib.SMTP):
+    """Notes when the message body has been handed over in full (DATA's content and its final
+    dot sent), which is the point after which a lost answer means "may have gone out"."""
+
+    handed_over = False
+    _in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        # Inside DATA, the command itself is sent as text and the message body as bytes.
+        if self._in_data and isinstance(s, bytes):
+            self.handed_over = True
+
+
+class _SMTP(_Watch):
+    pass
+
+
+class _SMTPSSL(_Watch, smtplib.SMTP_SSL):
+    pass
+
+
 def send_smtp(
     message: EmailMessage,
     settings: SMTPSettings,
@@ -54,15 +90,16 @@ def send_smtp(
     where = f"{settings.host}:{settings.port}"
     secret = password if password is not None else settings.password
     context = ssl_context or ssl.create_default_context()
-    client: smtplib.SMTP
+    client: _SMTP | _SMTPSSL | None = None
+    accepted = False
     try:
         if settings.ssl:
-            client = smtplib.SMTP_SSL(
+            client = _SMTPSSL(
                 settings.host, settings.port, timeout=settings.timeout, context=context
             )
         else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-        with client:
+            client = _SMTP(settings.host, settings.port, timeout=settings.timeout)
+        try:
             client.ehlo()
             if settings.starttls:
                 client.starttls(context=context)
@@ -75,6 +112,9 @@ def send_smtp(
                     )
                 client.login(settings.username, secret)
             refused = client.send_message(message)
+            accepted = True
+        finally:
+            _close(client, accepted)
     except smtplib.SMTPAuthenticationError as exc:
         raise MailError(f"SMTP {where}: login refused ({_reply(exc)})") from None
     except smtplib.SMTPNotSupportedError as exc:
@@ -84,14 +124,15 @@ def send_smtp(
         raise MailError(f"SMTP {where}: every recipient refused ({refused_all})") from None
     except smtplib.SMTPResponseException as exc:
         raise MailError(f"SMTP {where}: {_reply(exc)}") from None
+    except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
+        if client is not None and client.handed_over:
+            raise MailUncertain(
+                f"SMTP {where}: the server had the whole message but gave no answer "
+                f"({_lost(exc, settings.timeout)}); it may have gone out"
+            ) from None
+        raise MailError(f"SMTP {where}: {_lost(exc, settings.timeout)}") from None
     except smtplib.SMTPException as exc:
         raise MailError(f"SMTP {where}: {exc}") from None
-    except ssl.SSLError as exc:
-        raise MailError(f"SMTP {where}: TLS failed ({exc.reason or exc})") from None
-    except TimeoutError:
-        raise MailError(f"SMTP {where}: timed out after {settings.timeout:g} s") from None
-    except OSError as exc:
-        raise MailError(f"SMTP {where}: {exc.strerror or exc}") from None
     if refused:
         names = ", ".join(sorted(refused))
         raise MailError(f"SMTP {where}: some recipients refused ({names})")
@@ -109,6 +150,29 @@ def write_outbox(message: EmailMessage, folder: Path, name: str) -> Path:
     except OSError as exc:
         raise MailError(f"outbox {folder}: cannot write ({exc.strerror or exc})") from None
     return target
+
+
+def _close(client: smtplib.SMTP, accepted: bool) -> None:
+    """Say goodbye after a success (trouble then changes nothing: the server has the message);
+    after a failure just drop the connection, so the first error is the one reported."""
+    if accepted:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()
+    client.close()
+
+
+def _lost(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {timeout:g} s"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc})"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        if "timed out" in str(exc):  # smtplib reports a read timeout as a closed connection
+            return f"timed out after {timeout:g} s"
+        return "the server closed the connection"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:

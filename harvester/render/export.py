@@ -24,6 +24,8 @@ from harvester.core.models import Author, PubDate, WorkKind
 __all__ = ["CSV_COLUMNS", "EXPORT_FORMATS", "ExportItem", "ExportSighting", "write_export"]
 
 EXPORT_FORMATS = ("ris", "csljson", "csv")
+#: The note an exported record carries when PubMed sent a deletion notice for it.
+DELETED_NOTE = "PubMed deletion notice received"
 CSV_COLUMNS = (
     "work_id",
     "topic",
@@ -43,6 +45,7 @@ CSV_COLUMNS = (
     "doi",
     "pmid",
     "url",
+    "deleted_in_pubmed",
 )
 _RIS_TYPES = {WorkKind.ARTICLE: "JOUR", WorkKind.NEWS: "NEWS", WorkKind.OTHER: "GEN"}
 
@@ -89,6 +92,8 @@ class ExportItem:
     elocation: str | None = None
     source_name: str | None = None
     published_at: dt.datetime | None = None
+    #: When a PubMed deletion notice named the work (it was withdrawn or merged there).
+    deleted_at: dt.datetime | None = None
 
 
 class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
@@ -156,11 +161,16 @@ def _ris(item: ExportItem) -> dict[str, Any]:
             record["date"] = f"{item.pub_date.year}/{item.pub_date.month:02d}/{day}"
     if item.pmid:
         record["accession_number"], record["name_of_database"] = item.pmid, "PubMed"
+    if item.deleted_at is not None:
+        record["notes"] = [f"{DELETED_NOTE} {item.deleted_at:%Y-%m-%d}"]
     return {k: v for k, v in record.items() if v not in (None, "", [])}
 
 
 def _csl(item: ExportItem) -> dict[str, Any]:
-    return csl_json(item, abstract=item.abstract)
+    record = csl_json(item, abstract=item.abstract)
+    if item.deleted_at:
+        record["note"] = f"{DELETED_NOTE} {item.deleted_at:%Y-%m-%d}"
+    return record
 
 
 def _csv(items: list[ExportItem], out: TextIO) -> int:
@@ -191,6 +201,9 @@ def _csv(items: list[ExportItem], out: TextIO) -> int:
                         "doi": item.doi or "",
                         "pmid": item.pmid or "",
                         "url": item.url or "",
+                        "deleted_in_pubmed": f"{item.deleted_at:%Y-%m-%d}"
+                        if item.deleted_at
+                        else "",
                     }.items()
                 }
             )

@@ -14,7 +14,13 @@ def setup_logging(verbosity: int = 0) -> None:
     if not root.handlers:
         logging.basicConfig(level=level, format=FORMAT)
     root.setLevel(level)
-    # uvicorn's access log would repeat every request at info; keep it for -vv
-    logging.getLogger("uvicorn.access").setLevel(
-        logging.DEBUG if verbosity >= 2 else logging.WARNING
-    )
+    # uvicorn's access log would repeat every request at info, and alembic says which database
+    # dialect it uses on every start: keep both for -vv
+    for noisy in ("uvicorn.access", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    # one handler on the root logger: a library's own handler would print each line twice
+    for name in ("harvester", "uvicorn", "uvicorn.error", "apscheduler"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True

@@ -198,7 +198,7 @@ class Service:
                 self.scheduler.modify_job(job.job_id, next_run_time=now)
         self.scheduler.resume()
         self.state = "owner"
-        log.warning("scheduler: this process (%s) owns the scheduler", self.owner)
+        log.info("scheduled jobs run in this process (%s)", self.owner)
 
     def _stand_down(self) -> None:
         if self.scheduler is not None:
@@ -347,7 +347,7 @@ def run_service(
         server.should_exit = True
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    log.warning("serving on http://%s:%d", host, port)
+    log.debug("uvicorn starting on http://%s:%d", host, port)  # the command says it once
     try:
         server.run()
     finally:

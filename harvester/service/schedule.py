@@ -277,6 +277,9 @@ def _digest(context: JobContext, topic: Topic, week: str | None) -> tuple[str, s
         week=week,
         ssl_context=context.ssl_context,
     )
+    if outcome.status == "unconfirmed":
+        log.warning("%s", outcome.line())
+        return RunStatus.PARTIAL.value, outcome.line()
     log.info("%s", outcome.line())
     return RunStatus.OK.value, None
 

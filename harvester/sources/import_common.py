@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import dataclasses
 import hashlib
 import io
 import json
 import re
-from typing import Any, BinaryIO
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, BinaryIO
 
 from harvester.core.models import (
     NO_TITLE,
@@ -35,6 +37,72 @@ _INITIALS_FAMILY = re.compile(r"^((?:[A-Z]\.[\s-]*)+)(\S.*)$")
 
 
 _Read = tuple[int, Hit | None, list[str]]
+
+#: The longest text one field of an imported record keeps (characters): some twenty times the
+#: longest real abstracts. A longer value is cut, with a note under the record's number, as a
+#: feed is cut at ``[feeds] max_bytes``; line-based formats never hold more than this of a line
+#: in memory.
+FIELD_CHARS = 100_000
+
+
+def bounded_lines(text: IO[str], limit: int = FIELD_CHARS + 64) -> Iterator[tuple[str, int]]:
+    """The lines of ``text``, each cut to ``limit`` characters, with each line's whole length
+    (more than ``limit`` when it was cut). At most ``limit`` characters are held at a time."""
+    while True:
+        line = text.readline(limit)
+        if not line:
+            return
+        if line.endswith("\n") or len(line) < limit:
+            yield line, len(line.rstrip("\n"))
+            continue
+        total = len(line)
+        while rest := text.readline(limit):
+            total += len(rest.rstrip("\n"))
+            if rest.endswith("\n"):
+                break
+        yield line, total
+
+
+def capped_lines(
+    lines: Iterable[tuple[str, int]], notes: dict[int, list[str]], *, starts: re.Pattern[str]
+) -> Iterator[str]:
+    """Lines whose value fits :data:`FIELD_CHARS`, a longer one cut and noted in ``notes``
+    under its record's number (a record begins at a line matching ``starts``)."""
+    number = 0
+    for line, total in lines:
+        if starts.match(line):
+            number += 1
+        # a tagged line is "XX  - value" (RIS) or "XXXX- value" (MEDLINE): six characters first
+        if total <= FIELD_CHARS + 6:
+            yield line
+            continue
+        tag = line[:6].split("-", 1)[0].strip() or "a"
+        notes.setdefault(max(number, 1), []).append(
+            f"{tag} field cut to {FIELD_CHARS:,} of its {total - 6:,} characters"
+        )
+        yield line[: FIELD_CHARS + 6] + "\n"
+
+
+def capped(hit: Hit, notes: list[str]) -> Hit:
+    """``hit`` with every text longer than :data:`FIELD_CHARS` cut, each cut noted."""
+    for name in ("title", "journal", "journal_iso", "url", "summary_html", "source_name"):
+        value = getattr(hit, name)
+        if isinstance(value, str) and len(value) > FIELD_CHARS:
+            notes.append(f"{name} cut to {FIELD_CHARS:,} of its {len(value):,} characters")
+            setattr(hit, name, value[:FIELD_CHARS])
+    sections = []
+    for section in hit.abstract:
+        if len(section.text) > FIELD_CHARS:
+            notes.append(f"abstract cut to {FIELD_CHARS:,} of its {len(section.text):,} characters")
+            section = dataclasses.replace(section, text=section.text[:FIELD_CHARS])
+        sections.append(section)
+    hit.abstract = sections
+    for name in ("keywords", "publication_types", "mesh"):
+        values = getattr(hit, name)
+        if any(len(v) > FIELD_CHARS for v in values):
+            notes.append(f"{name}: a value over {FIELD_CHARS:,} characters cut")
+            setattr(hit, name, [v[:FIELD_CHARS] for v in values])
+    return hit
 
 
 def _encoding(head: bytes) -> str:

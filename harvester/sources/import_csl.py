@@ -44,6 +44,10 @@ def _read_csljson(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_Read
             document = json.load(text)
     except json.JSONDecodeError as exc:
         raise ImportFormatError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except RecursionError:
+        raise ImportFormatError(
+            f"{path}: JSON nested too deeply to be CSL-JSON (a list of flat records)"
+        ) from None
     items = document if isinstance(document, list) else [document]
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):

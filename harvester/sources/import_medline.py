@@ -26,6 +26,8 @@ from harvester.sources.import_common import (
     _source_id,
     _text,
     _title,
+    bounded_lines,
+    capped_lines,
 )
 from harvester.sources.pubmed_xml import parse_pubmed_xml
 
@@ -40,6 +42,9 @@ def _read_pubmed_xml(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_R
         for number, hit in enumerate(parse_pubmed_xml(handle, name=str(path)), 1):
             hit.source, hit.origin = "import:pubmed-xml", path.name
             notes: list[str] = []
+            if hit.deleted:  # a deletion notice: it marks the work it names, it adds none
+                yield number, hit, notes
+                continue
             if not hit.title.strip():
                 hit.title = _title(None)
             yield number, _kept(hit, notes), notes
@@ -49,13 +54,18 @@ def _read_pubmed_xml(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_R
         raise ImportFormatError(exc.message) from None
 
 
+_MEDLINE_START = re.compile(r"^PMID-")
+
+
 def _read_medline(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_Read]:
     number = 0
+    cuts: dict[int, list[str]] = {}
     try:
         with _text(handle, encoding) as text:
-            records: Iterator[dict[str, Any]] = Medline.parse(text)  # type: ignore[no-untyped-call]
+            lines = capped_lines(bounded_lines(text), cuts, starts=_MEDLINE_START)
+            records: Iterator[dict[str, Any]] = Medline.parse(lines)  # type: ignore[no-untyped-call]
             for number, record in enumerate(records, 1):
-                notes: list[str] = []
+                notes: list[str] = list(cuts.get(number, ()))
                 yield number, _kept(_medline_hit(path, record, notes), notes), notes
     except (ValueError, KeyError) as exc:
         raise ImportFormatError(f"{path}: record {number + 1}: not MEDLINE text: {exc}") from None

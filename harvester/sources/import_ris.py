@@ -16,6 +16,7 @@ from harvester.core.models import (
 from harvester.core.normalise import normalise_doi, normalise_pmid
 from harvester.sources.import_common import (
     _PMID_NOTE,
+    FIELD_CHARS,
     _abstract,
     _article_or_other,
     _date,
@@ -26,6 +27,8 @@ from harvester.sources.import_common import (
     _source_id,
     _text,
     _title,
+    bounded_lines,
+    capped_lines,
 )
 
 _RIS_NEWS = frozenset({"NEWS", "MGZN"})
@@ -39,11 +42,16 @@ _PARAGRAPH_TAGS = frozenset({"AB", "N2"})
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 
 
+_RIS_START = re.compile(r"^TY {1,2}-")
+
+
 def _read_ris(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_Read]:
+    cuts: dict[int, list[str]] = {}
     with _text(handle, encoding) as text:
-        records = rispy.RisParser().parse_lines(_ris_lines(text))
+        lines = capped_lines(bounded_lines(text), cuts, starts=_RIS_START)
+        records = rispy.RisParser().parse_lines(_ris_lines(lines))
     for number, record in enumerate(records, 1):
-        notes: list[str] = []
+        notes: list[str] = list(cuts.get(number, ()))
         yield number, _kept(_ris_hit(path, record, notes), notes), notes
 
 
@@ -60,10 +68,14 @@ def _ris_lines(lines: Iterable[str]) -> Iterator[str]:
     for line in lines:
         match = _RIS_LINE.match(line.rstrip())
         if match is None:
-            if pending is not None and pending[:2] in _PARAGRAPH_TAGS:
+            if (
+                pending is not None
+                and pending[:2] in _PARAGRAPH_TAGS
+                and len(pending) < FIELD_CHARS
+            ):
                 pending = f"{pending}\n{line.strip()}"  # an abstract keeps its line breaks
-            elif pending is not None and line.strip():
-                pending = f"{pending} {line.strip()}"
+            elif pending is not None and line.strip() and len(pending) < FIELD_CHARS:
+                pending = f"{pending} {line.strip()}"  # the record's own cap cuts the excess
             continue
         if pending is not None:
             yield pending

@@ -33,18 +33,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from harvester.core.errors import ImportFormatError
 from harvester.core.models import NO_TITLE, Hit, ImportProblem
 from harvester.sources import FILE_FORMATS
-from harvester.sources.import_common import _encoding, _Read
+from harvester.sources.import_common import _encoding, _Read, capped
 from harvester.sources.import_csl import _read_csljson
 from harvester.sources.import_medline import _read_medline, _read_pubmed_xml
 from harvester.sources.import_ris import _read_ris
 
-__all__ = ["FORMATS", "NO_TITLE", "detect_format", "read_records", "record_id"]
+__all__ = ["FORMATS", "NO_TITLE", "ReadTally", "detect_format", "read_records", "record_id"]
 
 
 #: The formats, from the registry (:data:`harvester.sources.FILE_FORMATS`).
@@ -81,7 +82,20 @@ def detect_format(path: Path, head: bytes) -> str:
     return by_extension
 
 
-def read_records(path: str | Path, problems: list[ImportProblem] | None = None) -> Iterator[Hit]:
+@dataclass
+class ReadTally:
+    """What one reading of a file met: every record (kept or skipped) and the PMIDs of PubMed
+    deletion notices (``<DeleteCitation>``), which come out as hits marked ``deleted``."""
+
+    records: int = 0
+    deletions: list[str] = field(default_factory=list)
+
+
+def read_records(
+    path: str | Path,
+    problems: list[ImportProblem] | None = None,
+    tally: ReadTally | None = None,
+) -> Iterator[Hit]:
     """Yield one Hit per record of the import file ``path`` that can be kept.
 
     Each record kept after a repair (the reader's, or a field cut to fit its column), or
@@ -98,6 +112,12 @@ def read_records(path: str | Path, problems: list[ImportProblem] | None = None) 
             fmt = detect_format(path, head)
             handle.seek(0)
             for number, hit, notes in _READERS[fmt](path, handle, _encoding(head)):
+                if tally is not None:
+                    tally.records = number
+                    if hit is not None and hit.deleted and hit.pmid:
+                        tally.deletions.append(hit.pmid)
+                if hit is not None:
+                    hit = capped(hit, notes)
                 # the reader's repairs, then what making the record storable cut (Hit.notes)
                 for note in [*notes, *(hit.notes if hit is not None else ())]:
                     problem = ImportProblem(record=number, message=note)
@@ -109,6 +129,8 @@ def read_records(path: str | Path, problems: list[ImportProblem] | None = None) 
                     yield hit
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ImportFormatError(f"{path}: nested too deeply to read") from None
     if kept == 0:
         if first_problem is not None:
             raise ImportFormatError(f"{path}: no record could be kept ({first_problem.line()})")

@@ -5,9 +5,10 @@ the answer) and then ``efetch`` pages of ``batch_size`` records straight from th
 (``WebEnv`` + ``query_key``): for n records, 1 + ceil(n / batch_size) requests.
 
 PubMed lets a search reach only its first 9,999 records (``max_esearch_ids``), through esearch and
-the history server alike. A window holding more is cut by date into as many slices as its count
-says it needs (and a slice still too big is cut again) until each slice fits; slices are fetched oldest first, so a caller can move its watermark slice by
-slice. A single day that still holds too many records cannot be cut further: its reachable
+the history server alike. A window holding more than :data:`CHECKPOINT_RECORDS` (1,000) is cut by
+date into as many slices as its count says it needs (and a slice still too big is cut again)
+until each slice holds about that many; slices are fetched oldest first, so a caller can move
+its checkpoint slice by slice and a stopped run loses at most one slice. A single day that still holds too many records cannot be cut further: its reachable
 records are fetched, the later slices too, and then a :class:`FetchError` says what was missed.
 
 Politeness: every request passes through a process-wide rate limiter (3 requests/s, 10 with an
@@ -265,13 +266,20 @@ class EutilsClient:
         )
 
     def _describe(self, url: str, params: dict[str, str], post: bool) -> str:
-        """The request as a loggable URL: no API key, and an id list shown by its length."""
-        shown = dict(params)
-        if "id" in shown:
-            shown["id"] = f"<{shown['id'].count(',') + 1} ids>"
-        if "term" in shown and len(shown["term"]) > 80:
-            shown["term"] = shown["term"][:80] + "..."
-        text = f"{url}?{urlencode(shown, safe='/<>,')}"
+        """The request in words a reader follows: the address without its query string, then
+        what was asked (the query cut short, the dates, which records); never the API key."""
+        parts = []
+        if term := params.get("term"):
+            flat = " ".join(term.split())
+            parts.append(f"query {flat[:80]}{'...' if len(flat) > 80 else ''}")
+        if "mindate" in params and "maxdate" in params:
+            parts.append(f"dates {params['mindate']}..{params['maxdate']}")
+        if "id" in params:
+            parts.append(f"{params['id'].count(',') + 1} PMIDs")
+        if "retstart" in params and "retmax" in params and "term" not in params:
+            first = int(params["retstart"]) + 1
+            parts.append(f"records {first}-{first + int(params['retmax']) - 1}")
+        text = f"{url} ({'; '.join(parts)})" if parts else url
         return f"POST {text}" if post else text
 
     def _redact(self, text: str) -> str:
@@ -311,6 +319,10 @@ def parse_esearch(body: bytes) -> SearchResult:
 #: A window too big for one search is cut into slices meant to hold this share of the limit each,
 #: so that an uneven spread of records over the days rarely needs a second cut.
 SLICE_FILL = 0.8
+#: Records a slice holds at most (unless it is one day): each completed slice is a checkpoint a
+#: stopped run resumes from, so a kill costs at most this many records fetched again, for one
+#: more search per slice.
+CHECKPOINT_RECORDS = 1000
 
 
 def _split(start: dt.date, end: dt.date, count: int, cap: int) -> list[tuple[dt.date, dt.date]]:
@@ -337,6 +349,7 @@ def harvest_pubmed(
     if mindate > maxdate:
         raise ValueError(f"mindate {mindate} is after maxdate {maxdate}")
     cap = client.settings.max_esearch_ids
+    per_slice = min(cap, CHECKPOINT_RECORDS)
     batch = client.settings.batch_size
     complete: dt.date | None = None
     overflow: list[str] = []
@@ -347,10 +360,10 @@ def harvest_pubmed(
         for warning in search.warnings:
             log.warning("PubMed search %s..%s: %s", start, end, warning)
         reachable = search.count
+        if search.count > per_slice and start < end:
+            pending.extend(reversed(_split(start, end, search.count, per_slice)))
+            continue
         if search.count > cap:
-            if start < end:
-                pending.extend(reversed(_split(start, end, search.count, cap)))
-                continue
             overflow.append(
                 f"{start}: {search.count} records, only {cap} reachable (one day cannot be cut)"
             )
@@ -420,12 +433,15 @@ class PubMedSource:
 
     def __init__(self, settings: Settings, *, client: EutilsClient | None = None) -> None:
         self.settings = settings.pubmed
+        self._data_dir = settings.data_dir
         self._client = client
 
     @property
     def client(self) -> EutilsClient:
         if self._client is None:
-            self._client = EutilsClient(self.settings)
+            # one request budget for every process of this installation (NCBI counts per client)
+            limiter = shared_limiter("pubmed", self.settings.api_key, self._data_dir)
+            self._client = EutilsClient(self.settings, limiter=limiter)
         return self._client
 
     @property

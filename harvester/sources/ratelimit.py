@@ -16,16 +16,34 @@ counts from its start, plus :data:`SAFETY_MARGIN` (measured in ``benchmarks/pubm
 and under a tenth of a long backfill's speed). A caller reserves its slot
 under the lock and sleeps outside it, so waiting threads are served in order and none spins.
 The clock and the sleep function are injectable so tests can check the schedule without waiting.
+
+NCBI counts per client, not per process: two harvests started one after the other (the
+scheduler's and one from the command line) must share one budget. :class:`SharedRateLimiter`
+keeps the stamps in a small file of the installation's data folder, read and rewritten under an
+exclusive ``fcntl`` lock, with wall-clock times every process agrees on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: each process keeps its own budget
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -78,10 +96,13 @@ class RateLimiter:
         try:
             yield wait
         finally:
-            with self._lock:
-                stamp[0] = max(stamp[0], self._clock())
+            self._finish(stamp)
 
-    def _reserve(self) -> tuple[list[float], float]:
+    def _finish(self, stamp: Any) -> None:
+        with self._lock:
+            stamp[0] = max(stamp[0], self._clock())
+
+    def _reserve(self) -> tuple[Any, float]:
         with self._lock:
             now = self._clock()
             start = now
@@ -95,6 +116,81 @@ class RateLimiter:
         if wait > 0:
             self._sleep(wait)
         return stamp, wait
+
+
+class SharedRateLimiter(RateLimiter):
+    """A :class:`RateLimiter` whose stamps every process of one installation shares, through
+    the file ``path`` (created when missing). When the file cannot be used the limiter keeps
+    its budget in this process, with a warning."""
+
+    def __init__(
+        self,
+        rate: int,
+        path: Path,
+        *,
+        period: float = 1.0,
+        margin: float = SAFETY_MARGIN,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__(rate, period=period, margin=margin, clock=clock, sleep=sleep)
+        self.path = path
+        self._local = fcntl is None
+
+    @contextmanager
+    def _shared(self) -> Iterator[list[list[Any]]]:
+        """The stamps ``[token, time]``, oldest first, locked against every other process (and
+        thread) until the block ends, then written back."""
+        with self._lock, self.path.open("a+", encoding="utf-8") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            handle.seek(0)
+            try:
+                stamps = [list(item) for item in json.loads(handle.read() or "[]")]
+            except (ValueError, TypeError):
+                stamps = []  # a torn or foreign file: start afresh
+            yield stamps
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(stamps[-self.rate :]))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _reserve(self) -> tuple[Any, float]:
+        if self._local:
+            return super()._reserve()
+        try:
+            with self._shared() as stamps:
+                now = self._clock()
+                start = now
+                recent = stamps[-self.rate :]
+                if len(recent) == self.rate:
+                    start = max(now, min(float(t) for _, t in recent) + self.period + self.margin)
+                token = uuid.uuid4().hex
+                stamps.append([token, start])
+        except OSError as exc:
+            log.warning(
+                "cannot share the request budget through %s (%s); counting in this process only",
+                self.path,
+                exc.strerror or exc,
+            )
+            self._local = True
+            return super()._reserve()
+        wait = start - now
+        if wait > 0:
+            self._sleep(wait)
+        return token, wait
+
+    def _finish(self, stamp: Any) -> None:
+        if not isinstance(stamp, str):
+            super()._finish(stamp)
+            return
+        try:
+            with self._shared() as stamps:
+                for item in stamps:
+                    if item[0] == stamp:
+                        item[1] = max(float(item[1]), self._clock())
+        except OSError:
+            pass  # the reservation stands; the next request still waits for it
 
 
 _registry: dict[str, RateLimiter] = {}
@@ -112,12 +208,19 @@ def limiter_key(service: str, api_key: str | None) -> str:
     return f"{service}:key:{digest}"
 
 
-def shared_limiter(service: str, api_key: str | None) -> RateLimiter:
-    """The process-wide limiter for ``service`` under ``api_key`` (created on first use)."""
-    key = limiter_key(service, api_key)
+def shared_limiter(service: str, api_key: str | None, folder: Path | None = None) -> RateLimiter:
+    """The limiter for ``service`` under ``api_key`` (created on first use): process-wide, and
+    shared with every other process that names the same data ``folder``."""
+    identity = limiter_key(service, api_key)
+    key = f"{identity}@{folder}" if folder is not None else identity
     with _registry_lock:
         limiter = _registry.get(key)
         if limiter is None:
             rate = NCBI_RATE_WITH_KEY if api_key else NCBI_RATE_ANONYMOUS
-            limiter = _registry[key] = RateLimiter(rate)
+            if folder is None:
+                limiter = RateLimiter(rate)
+            else:
+                name = identity.replace(":", "-")
+                limiter = SharedRateLimiter(rate, folder / f".{name}.requests")
+            _registry[key] = limiter
         return limiter

@@ -338,6 +338,7 @@ def work_view(work: Work) -> WorkView:
         language=work.language,
         keywords=tuple(work.keywords or []),
         year=work.pub_year,
+        deleted_at=work.deleted_at,
     )
 
 

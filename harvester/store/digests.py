@@ -2,8 +2,10 @@
 
 A digest row per topic and ISO week (unique) is the "never twice" guard: it is written with
 status ``sending`` and its Message-ID *before* the message leaves, and only a ``failed`` row may be
-claimed again. A row left at ``sending`` (the process died between send and commit) is never sent
-again: the message may have gone out.
+claimed again. A row left at ``sending`` (the process died between send and commit) or marked
+``unconfirmed`` (the server had the whole message but its answer never came) is never sent again
+automatically: the message may have gone out. A ``failed`` row is retried automatically until it
+has had :data:`MAX_ATTEMPTS` attempts.
 """
 
 from __future__ import annotations
@@ -13,18 +15,30 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from harvester.core.digest import DigestItem, FeedProblem, RunProblem, SilentSource
+from harvester.core.digest import (
+    TOP_ITEMS,
+    WAITING,
+    DigestItem,
+    FeedProblem,
+    RunProblem,
+    SilentSource,
+    article_link,
+)
 from harvester.core.text import plain_text
 from harvester.store.health import problems_since
 from harvester.store.notices import notices_since
-from harvester.store.tables import Candidate, Digest, FeedState, Run, Work
+from harvester.store.tables import Candidate, Digest, FeedState, Run, Sighting, Work
 
 #: Statuses that mean "this week's digest is done" (``empty``: nothing new, and the topic said
 #: send nothing).
 DONE = ("sent", "outbox", "empty")
+#: Statuses that mean "the message may have gone out": never sent again automatically.
+UNCERTAIN = ("sending", "unconfirmed")
+#: Attempts at a failed digest before the retry job stops taking it up.
+MAX_ATTEMPTS = 5
 #: Weeks of successful runs with nothing found before a source is called silent.
 SILENT_WEEKS = 3
 
@@ -124,11 +138,27 @@ def finish(
 
 
 def retryable(session: Session, *, weeks: Sequence[str]) -> list[DigestRecord]:
-    """Failed digests of the given weeks, oldest first."""
+    """Failed digests of the given weeks with attempts left, oldest first."""
     rows = session.scalars(
         select(Digest)
-        .where(Digest.status == "failed", Digest.iso_week.in_(list(weeks)))
+        .where(
+            Digest.status == "failed",
+            Digest.attempts < MAX_ATTEMPTS,
+            Digest.iso_week.in_(list(weeks)),
+        )
         .order_by(Digest.id)
+    )
+    return [_view(row) for row in rows]
+
+
+def needing_attention(session: Session, *, limit: int = 20) -> list[DigestRecord]:
+    """Digests that may have gone out (never resent automatically) or that failed, newest
+    first: what an administrator should look at."""
+    rows = session.scalars(
+        select(Digest)
+        .where(Digest.status.in_((*UNCERTAIN, "failed")))
+        .order_by(Digest.iso_week.desc(), Digest.topic)
+        .limit(limit)
     )
     return [_view(row) for row in rows]
 
@@ -153,53 +183,120 @@ def previous_digest_time(session: Session, *, topic: str, week: str) -> dt.datet
 # ------------------------------------------------------------------------------- the content
 
 
-def new_items(
+@dataclass(frozen=True, slots=True)
+class WeekReport:
+    """What a topic's queue holds for a digest: the items still waiting (the best or newest
+    :data:`~harvester.core.digest.TOP_ITEMS`), how many wait by status, and the window's
+    arrivals by source and kind and by what became of them."""
+
+    items: list[DigestItem]
+    waiting_counts: tuple[tuple[str, int], ...]
+    counts: tuple[tuple[str, str, int], ...]
+    outcomes: tuple[tuple[str, int], ...]
+
+
+def week_report(
     session: Session, *, topic: str, since: dt.datetime, until: dt.datetime
-) -> tuple[list[DigestItem], tuple[tuple[str, str, int], ...]]:
-    """Candidates that arrived in ``topic`` in (since, until], and counts by source and kind."""
-    rows = session.scalars(
-        select(Candidate)
+) -> WeekReport:
+    arrivals = session.execute(
+        select(Candidate.status, Work.kind, Work.metadata_source, Candidate.id)
         .join(Work)
-        .options(selectinload(Candidate.work).selectinload(Work.sightings))
         .where(
             Candidate.topic == topic,
             Candidate.created_at > since,
             Candidate.created_at <= until,
         )
     ).all()
-    items: list[DigestItem] = []
+    arrived_ids = [row.id for row in arrivals]
+    first_source = _first_sources(session, arrived_ids, topic)
     counts: Counter[tuple[str, str]] = Counter()
-    for candidate in rows:
-        work = candidate.work
-        sightings = [s for s in work.sightings if s.topic in (None, topic)] or work.sightings
-        source = sightings[0].source if sightings else work.metadata_source
-        counts[(source, work.kind)] += 1
-        if work.published_at is not None:
-            day: dt.date | None = work.published_at.date()
-        else:
-            day = work.entrez_date
-        abstract = " ".join(
-            f"{part.get('label')}: {part.get('text', '')}"
-            if part.get("label")
-            else str(part.get("text", ""))
-            for part in work.abstract
-            if isinstance(part, dict)
-        ) or (plain_text(work.summary_html) or None)
-        items.append(
-            DigestItem(
-                candidate_id=candidate.id,
-                title=work.title,
-                kind=work.kind,
-                source=source,
-                venue=work.journal or work.source_name,
-                date=day,
-                abstract=abstract,
-                arrived_at=candidate.created_at,
-                score=candidate.score,
-                waiting=candidate.status in ("new", "deferred"),
-            )
-        )
-    return items, tuple((s, k, n) for (s, k), n in sorted(counts.items()))
+    outcomes: Counter[str] = Counter()
+    for row in arrivals:
+        counts[(first_source.get(row.id) or row.metadata_source, row.kind)] += 1
+        outcomes[row.status] += 1
+    rows = session.execute(
+        select(Candidate.status, func.count())
+        .where(Candidate.topic == topic, Candidate.status.in_(WAITING))
+        .group_by(Candidate.status)
+    )
+    waiting = {str(row[0]): int(row[1]) for row in rows}
+    shown = _waiting_items(session, topic=topic, until=until)
+    return WeekReport(
+        items=shown,
+        waiting_counts=tuple(
+            (status, waiting[status]) for status in WAITING if waiting.get(status)
+        ),
+        counts=tuple((s, k, n) for (s, k), n in sorted(counts.items())),
+        outcomes=tuple(sorted(outcomes.items(), key=lambda pair: (-pair[1], pair[0]))),
+    )
+
+
+def _first_sources(session: Session, candidate_ids: list[int], topic: str) -> dict[int, str]:
+    """The source that first found each candidate's work for ``topic`` (any topic else)."""
+    preferred: dict[int, str] = {}
+    fallback: dict[int, str] = {}
+    for chunk in range(0, len(candidate_ids), 500):
+        rows = session.execute(
+            select(Candidate.id, Sighting.source, Sighting.topic)
+            .join(Sighting, Sighting.work_id == Candidate.work_id)
+            .where(Candidate.id.in_(candidate_ids[chunk : chunk + 500]))
+            .order_by(Sighting.id)
+        ).all()
+        for row in rows:
+            target = preferred if row.topic in (None, topic) else fallback
+            target.setdefault(row.id, row.source)
+    return {**fallback, **preferred}
+
+
+def _waiting_items(session: Session, *, topic: str, until: dt.datetime) -> list[DigestItem]:
+    """The candidates still waiting that the digest lists: by score when the topic is ranked,
+    else newest first."""
+    waiting = (
+        Candidate.topic == topic,
+        Candidate.status.in_(WAITING),
+        Candidate.created_at <= until,
+    )
+    ranked = session.scalar(select(Candidate.id).where(*waiting, Candidate.score.is_not(None)))
+    order = (
+        (Candidate.score.is_(None), Candidate.score.desc(), Candidate.created_at.desc())
+        if ranked is not None
+        else (Candidate.created_at.desc(), Candidate.id.desc())
+    )
+    rows = session.scalars(
+        select(Candidate)
+        .options(selectinload(Candidate.work).selectinload(Work.sightings))
+        .where(*waiting)
+        .order_by(*order)
+        .limit(TOP_ITEMS)
+    ).all()
+    return [_item(candidate, topic) for candidate in rows]
+
+
+def _item(candidate: Candidate, topic: str) -> DigestItem:
+    work = candidate.work
+    sightings = [s for s in work.sightings if s.topic in (None, topic)] or work.sightings
+    source = sightings[0].source if sightings else work.metadata_source
+    day: dt.date | None = work.published_at.date() if work.published_at else work.entrez_date
+    abstract = " ".join(
+        f"{part.get('label')}: {part.get('text', '')}"
+        if part.get("label")
+        else str(part.get("text", ""))
+        for part in work.abstract
+        if isinstance(part, dict)
+    ) or plain_text(work.summary_html)
+    return DigestItem(
+        candidate_id=candidate.id,
+        title=work.title,
+        kind=work.kind,
+        source=source,
+        venue=work.journal or work.source_name,
+        date=day,
+        abstract=abstract,
+        arrived_at=candidate.created_at,
+        score=candidate.score,
+        link=article_link(work.doi, work.pmid, work.url),
+        status=candidate.status,
+    )
 
 
 def health_problems(session: Session, *, topic: str, since: dt.datetime) -> tuple[str, ...]:

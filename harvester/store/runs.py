@@ -163,6 +163,17 @@ def set_watermark(
         row.value = value
 
 
+def drop_watermark(session: Session, *, topic: str, source: str, key: str) -> None:
+    """Forget a checkpoint (an explicit window's, once the window is done)."""
+    row = session.scalar(
+        select(Watermark).where(
+            Watermark.topic == topic, Watermark.source == source, Watermark.key == key
+        )
+    )
+    if row is not None:
+        session.delete(row)
+
+
 # ------------------------------------------------------------------------------ interrupted runs
 
 #: A run another host left running this long ago is taken for interrupted (a backfill of tens of

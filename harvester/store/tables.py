@@ -54,6 +54,8 @@ class Work(Base):
     pub_year: Mapped[int | None] = mapped_column(Integer, index=True)
     pub_date: Mapped[dict[str, Any] | None] = mapped_column()
     published_at: Mapped[dt.datetime | None] = mapped_column()
+    #: When a PubMed deletion notice (``<DeleteCitation>``) named this work; None otherwise.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column()
     date_is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     entrez_date: Mapped[dt.date | None] = mapped_column(Date)
     doi: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["doi"]), index=True)

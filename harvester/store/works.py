@@ -26,7 +26,8 @@ Every hit, from a harvest or an import, goes through :func:`ingest_hits`:
    sighting takes the new id instead of a second sighting being added. This holds for feeds
    only: two imported records that share a URL are two records.
 5. A hit marked ``deleted`` (PubMed DeleteCitation) only leaves a sighting with reason
-   ``deleted`` on the work it names, if there is one: nothing a user decided on is removed.
+   ``deleted`` on the work it names, if there is one, and sets the work's ``deleted_at`` (the
+   queue and exports show it): nothing a user decided on is removed.
 
 The caller owns the transaction (``Database.write()``). A batch gives exactly what its hits give
 ingested one by one, each in its own call: later hits of a batch see the works, identities and
@@ -251,12 +252,14 @@ def _record_deletion(
     if sighting is not None:
         sighting.match_reason = "deleted"
         sighting.last_seen_at = now
+        batch.work(sighting_ref(sighting)).deleted_at = now
         return HitOutcome(sighting_ref(sighting), False, "deleted")
     owners = batch.owners_of(keys.identities())
     if not owners:
         return HitOutcome(None, False, "deleted")
     ref = min(owners.values())
     work = batch.work(ref)
+    work.deleted_at = now
     _add_sighting(batch, ref, hit, "deleted", topic=None, run_id=run_id, now=now)
     _store_keys(batch, ref, work, title=hit.title)
     return HitOutcome(ref, False, "deleted", new_sighting=True)

@@ -6,10 +6,12 @@ Order of work, and why:
 2. commit a digest row with status ``sending`` and that Message-ID (:func:`store.digests.claim`);
    a week whose row exists and is not ``failed`` is not sent again;
 3. hand the message to SMTP (or write it to the outbox);
-4. commit ``sent``/``outbox``, or ``failed`` with the error (the retry job takes it again).
+4. commit ``sent``/``outbox``, or ``failed`` with the error (the retry job takes it again, up to
+   :data:`~harvester.store.digests.MAX_ATTEMPTS` attempts in all), or ``unconfirmed`` when the
+   server had the whole message but its answer never came.
 
-A crash between 3 and 4 leaves ``sending``: the message may have left, so it is never re-sent
-(at most once). A crash between 2 and 3 loses that week's digest, which is the price of the
+A crash between 3 and 4 leaves ``sending``: the message may have left, so, like an
+``unconfirmed`` one, it is never re-sent automatically (at most once). A crash between 2 and 3 loses that week's digest, which is the price of the
 same rule; the row, its Message-ID and the log say what happened.
 """
 
@@ -25,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from harvester.config.settings import Settings, Topic
 from harvester.core.digest import DigestData, Envelope, iso_week, week_start
-from harvester.core.errors import ConfigError, MailError
+from harvester.core.errors import ConfigError, MailError, MailUncertain
 from harvester.mail.digest import compose, message_id
 from harvester.mail.smtp import deliver
 from harvester.store import digests as store
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 class DigestOutcome:
     topic: str
     week: str
-    status: str  # sent | outbox | empty | already | dry-run | failed
+    status: str  # sent | outbox | empty | already | dry-run | failed | unconfirmed
     items: int
     message_id: str | None = None
     where: str | None = None
@@ -54,10 +56,12 @@ class DigestOutcome:
         if self.status == "empty":
             return f"{head}: nothing new, and the topic sends no empty digest"
         if self.status == "already":
-            return f"{head}: already {self.error}; not sent again"
+            return f"{head}: {self.error}; not sent again"
         if self.status == "dry-run":
             return f"{head}: dry run, {self.items} new, nothing sent or recorded"
-        return f"{head}: failed ({self.error}); retried at the next tick"
+        if self.status == "unconfirmed":
+            return f"{head}: {self.error}; not sent again automatically"
+        return f"{head}: not sent ({self.error})"
 
 
 def gather(
@@ -72,7 +76,7 @@ def gather(
         since = store.previous_digest_time(session, topic=topic.slug, week=week)
         if since is None or since >= until:
             since = until - dt.timedelta(days=7)
-        items, counts = store.new_items(session, topic=topic.slug, since=since, until=until)
+        report = store.week_report(session, topic=topic.slug, since=since, until=until)
         feeds, runs, silent = store.problems(
             session, topic=topic.slug, since=until - dt.timedelta(days=7), until=until
         )
@@ -86,8 +90,10 @@ def gather(
         week=week,
         since=since,
         until=until,
-        counts=counts,
-        items=tuple(items),
+        counts=report.counts,
+        items=tuple(report.items),
+        outcomes=report.outcomes,
+        waiting_counts=report.waiting_counts,
         feed_problems=feeds,
         run_problems=runs,
         silent=silent,
@@ -158,10 +164,22 @@ def send_digest(
             name=f"digest-{topic.slug}-{week}",
             ssl_context=ssl_context,
         )
+    except MailUncertain as exc:
+        with db.write() as session:
+            store.finish(session, claimed.id, status="unconfirmed", now=now, error=str(exc))
+        log.info("%s digest %s may have gone out: %s", topic.slug, week, exc)
+        return DigestOutcome(topic.slug, week, "unconfirmed", data.total, mid, error=str(exc))
     except MailError as exc:
         with db.write() as session:
             store.finish(session, claimed.id, status="failed", now=now, error=str(exc))
-        log.warning("digest %s %s failed: %s", topic.slug, week, exc)
+        if claimed.attempts >= store.MAX_ATTEMPTS:
+            exc.hint = (
+                f"failed {claimed.attempts} times; no longer retried automatically: "
+                f"send it with `harvester digest send --topic {topic.slug} --week {week}`"
+            )
+        else:
+            exc.hint = f"attempt {claimed.attempts} of {store.MAX_ATTEMPTS}; tried again later"
+        log.info("%s digest %s not sent: %s; %s", topic.slug, week, exc.message, exc.hint)
         raise
     if after_send is not None:
         after_send()
@@ -173,14 +191,37 @@ def send_digest(
 def _already(db: Database, topic: str, week: str) -> DigestOutcome:
     with db.read() as session:
         record = store.get_digest(session, topic=topic, week=week)
-    state = "unknown"
-    if record is not None:
-        state = record.status
-        if record.status == "sending":
-            state = (
-                f"sending since {record.created_at:%Y-%m-%d %H:%M} UTC (interrupted: it may "
-                f"have gone out as {record.message_id})"
-            )
+    state = describe(record) if record is not None else "no record of it"
     return DigestOutcome(
         topic, week, "already", 0, record.message_id if record else None, error=state
     )
+
+
+def describe(record: store.DigestRecord) -> str:
+    """A digest's state in the words of the people who receive it."""
+    if record.status == "sent":
+        when = f" on {record.sent_at:%Y-%m-%d %H:%M} UTC" if record.sent_at else ""
+        return f"already sent{when}"
+    if record.status == "outbox":
+        return "already written to the outbox folder"
+    if record.status == "empty":
+        return "nothing new that week, and the topic sends no empty digest"
+    if record.status == "sending":
+        return (
+            f"sending was interrupted on {record.created_at:%Y-%m-%d %H:%M} UTC: "
+            f"it may have gone out (Message-ID {record.message_id})"
+        )
+    if record.status == "unconfirmed":
+        return (
+            f"the mail server never confirmed it: it may have gone out "
+            f"(Message-ID {record.message_id}); check with a recipient"
+        )
+    if record.status == "failed":
+        left = store.MAX_ATTEMPTS - record.attempts
+        retry = (
+            f"tried again automatically ({left} attempt{'s' if left != 1 else ''} left)"
+            if left > 0
+            else "no longer retried automatically"
+        )
+        return f"not sent after {record.attempts} attempt{'s' if record.attempts != 1 else ''}: {record.error}; {retry}"
+    return record.status

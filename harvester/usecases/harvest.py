@@ -38,16 +38,18 @@ everything has been fetched); the source says which window the next run asks for
 :class:`harvester.sources.pubmed.PubMedSource`). ``since`` and ``until`` override the window (a
 backfill). The watermark only moves to a date through which every record was actually fetched and
 stored, and it moves after every completed date slice (in the transaction that stores the
-slice's last batch), so a killed backfill resumes where its stored records stop, and never past
+slice's last batch), so a killed run resumes where its stored records stop, and never past
 the source's last complete day (:meth:`~harvester.sources.WindowSource.last_complete_day`).
+An explicit window (a backfill) keeps its own checkpoint, keyed by the query and the window:
+run again with the same ``since``/``until`` after a kill, it starts after the last completed
+slice; the checkpoint is dropped once the window is done, so a finished backfill run again is
+fetched again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ from sqlalchemy.orm import Session
 from harvester.config.settings import Settings, Topic
 from harvester.core.errors import AlreadyRunningError, HarvesterError, SourceError
 from harvester.core.models import Hit, RunStatus
+from harvester.core.text import source_label
 from harvester.sources import (
     Batch,
     ConditionalSource,
@@ -71,6 +74,7 @@ from harvester.store import runs
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
 from harvester.usecases.health import check_after_run
+from harvester.usecases.prefetch import prefetched
 from harvester.usecases.ranking import rank_quietly
 
 if TYPE_CHECKING:
@@ -276,17 +280,42 @@ class Harvest:
         last_day = source.last_complete_day(now)
         # A backfill of an old window must not pull an existing watermark's window apart.
         moves = mark is None or mindate <= mark.date()
+        # An explicit window resumes after its last completed slice (a killed backfill).
+        window_key = f"{key}@{mindate}..{maxdate}" if since is not None else None
+        start = mindate
+        if window_key is not None:
+            with self.db.read() as session:
+                done = runs.get_watermark(
+                    session, topic=topic.slug, source=source.name, key=window_key
+                )
+            if done is not None and done.date() >= mindate:
+                start = done.date() + dt.timedelta(days=1)
+                self.report(
+                    f"{topic.slug} {source.name} {mindate}..{maxdate}: resuming after "
+                    f"{done.date()}, where the last run of this window stopped"
+                )
 
         def checkpoint(through: dt.date | None) -> Callable[[Session], None] | None:
-            """Moving the watermark to ``through`` (never past the source's last full day)."""
-            if through is None or not moves:
+            """Moving the watermark, and an explicit window's own checkpoint, to ``through``
+            (never past the source's last full day)."""
+            if through is None:
                 return None
             day = min(through, last_day)
             if day < mindate:  # the window held only the source's unfinished day
                 return None
-            return lambda session: runs.set_watermark(
-                session, topic=topic.slug, source=source.name, key=key, value=_midnight(day)
-            )
+
+            def move(session: Session) -> None:
+                value = _midnight(day)
+                if moves:
+                    runs.set_watermark(
+                        session, topic=topic.slug, source=source.name, key=key, value=value
+                    )
+                if window_key is not None:
+                    runs.set_watermark(
+                        session, topic=topic.slug, source=source.name, key=window_key, value=value
+                    )
+
+            return move
 
         def requests() -> int:
             return source.requests_made - requests_before
@@ -294,7 +323,8 @@ class Harvest:
         with self._finishing(summary, requests):
             marked: dt.date | None = None
             try:
-                for batch in _prefetched(source.fetch(topic, mindate, maxdate)):
+                batches = source.fetch(topic, start, maxdate) if start <= maxdate else iter(())
+                for batch in prefetched(batches):
                     through = batch.checkpoint
                     self._store(
                         summary, batch.hits, also=checkpoint(through) if through != marked else None
@@ -309,6 +339,10 @@ class Harvest:
             with self.db.write() as session:
                 if finish_with_mark is not None:
                     finish_with_mark(session)
+                if window_key is not None and summary.status is RunStatus.OK:
+                    runs.drop_watermark(
+                        session, topic=topic.slug, source=source.name, key=window_key
+                    )
                 self._finish(session, summary)
         return summary
 
@@ -450,6 +484,15 @@ class Harvest:
         also: Callable[[Session], None] | None = None,
     ) -> None:
         """Store ``hits`` in one transaction (with ``also``, e.g. a watermark checkpoint)."""
+        for hit in hits:
+            for note in hit.notes:  # what making the record storable cut, said once
+                log.warning(
+                    "%s, %s: %r: %s",
+                    summary.topic,
+                    source_label(hit.source),
+                    " ".join(hit.title.split())[:80],
+                    note,
+                )
         if not hits:
             if also is not None:
                 with self.db.write() as session:
@@ -513,47 +556,6 @@ class Harvest:
             requests=summary.requests,
             details=summary.details,
         )
-
-
-def _prefetched(items: Iterator[T]) -> Iterator[T]:
-    """The items of ``items``, the next one produced in a thread while the caller works on
-    this one (so fetching and storing overlap; at most two items are in hand). An error of
-    ``items`` is raised here, in order."""
-    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(kind: str, value: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put((kind, value), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put("item", item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there  # noqa: BLE001
-            put("error", exc)
-            return
-        put("done", None)
-
-    worker = threading.Thread(target=produce, name="harvest-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = handoff.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        worker.join(timeout=1.0)
 
 
 def _midnight(day: dt.date) -> dt.datetime:

@@ -26,7 +26,8 @@ from harvester.core.models import (
     citation_fields,
 )
 from harvester.render.export import EXPORT_FORMATS, ExportItem, ExportSighting, write_export
-from harvester.sources.importers import detect_format, read_records, record_id
+from harvester.sources import FILE_FORMATS
+from harvester.sources.importers import ReadTally, detect_format, read_records, record_id
 from harvester.store.candidates import candidate_views
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
@@ -58,18 +59,43 @@ class ImportSummary:
     new_candidates: int
     new_sightings: int
     problems: list[ImportProblem] = field(default_factory=list)
+    #: Records read but not stored (nothing in them to keep).
+    skipped: int = 0
+    #: PMIDs of PubMed deletion notices in the file, and how many stored works they named.
+    deletions: list[str] = field(default_factory=list)
+    marked_deleted: int = 0
 
     @property
     def merged(self) -> int:
         return self.merged_within + self.merged_existing
 
     def line(self) -> str:
+        label = FILE_FORMATS[self.format].label if self.format in FILE_FORMATS else self.format
         text = (
-            f"{self.path.name} ({self.format}): {self.records} records read, {self.new_works} new "
+            f"{self.path.name} ({label}): {self.records} records read, {self.new_works} new "
             f"works, {self.merged_within} merged within the file, {self.merged_existing} merged "
-            f"into existing works, {self.new_candidates} new candidates, {self.new_sightings} new "
-            f"sightings"
+            f"into existing works, {self.new_candidates} new candidates, {self.new_sightings} "
+            f"records not seen before"
         )
+        if self.skipped:
+            text += f", {self.skipped} skipped"
+        if self.deletions:
+            pmids = ", ".join(self.deletions[:SHOWN_PROBLEMS])
+            more = (
+                f" and {len(self.deletions) - SHOWN_PROBLEMS} more"
+                if len(self.deletions) > SHOWN_PROBLEMS
+                else ""
+            )
+            notices = "notice" if len(self.deletions) == 1 else "notices"
+            marked = (
+                f"{self.marked_deleted} stored work{'s' if self.marked_deleted != 1 else ''} "
+                "marked deleted in PubMed"
+                if self.marked_deleted
+                else "none names a stored work"
+            )
+            text += (
+                f"; {len(self.deletions)} PubMed deletion {notices} (PMID {pmids}{more}): {marked}"
+            )
         records = sorted({p.record for p in self.problems})
         if not records:
             return text
@@ -103,12 +129,20 @@ def import_file(
     problems: list[ImportProblem] = []
     # A first reading counts the records and collects their problems; a file that cannot be
     # read is refused here, before anything is stored.
-    total = sum(1 for _ in read_records(path, problems))
+    tally = ReadTally()
+    total = sum(1 for _ in read_records(path, problems, tally))
     terminal = progress is None and sys.stderr.isatty()
     if terminal:
         progress = _terminal_progress(path.name)
     created: set[int] = set()
-    counts = {"new_works": 0, "within": 0, "existing": 0, "new_candidates": 0, "sightings": 0}
+    counts = {
+        "new_works": 0,
+        "within": 0,
+        "existing": 0,
+        "new_candidates": 0,
+        "sightings": 0,
+        "marked": 0,
+    }
     done = 0
     batch: list[Hit] = []
 
@@ -120,6 +154,9 @@ def import_file(
             )
         for outcome in result.outcomes:
             if outcome.work_id is None:
+                continue
+            if outcome.reason == "deleted":
+                counts["marked"] += 1
                 continue
             if outcome.created:
                 created.add(outcome.work_id)
@@ -149,13 +186,16 @@ def import_file(
     return ImportSummary(
         path=path,
         format=fmt,
-        records=done,
+        records=tally.records - len(tally.deletions),
         new_works=counts["new_works"],
         merged_within=counts["within"],
         merged_existing=counts["existing"],
         new_candidates=counts["new_candidates"],
         new_sightings=counts["sightings"],
         problems=problems,
+        skipped=tally.records - total,  # deletion notices are among both
+        deletions=tally.deletions,
+        marked_deleted=counts["marked"],
     )
 
 
@@ -190,6 +230,7 @@ def _item(candidate: CandidateView) -> ExportItem:
         score=candidate.score,
         abstract=text or None,
         keywords=work.keywords,
+        deleted_at=work.deleted_at,
         sightings=[
             ExportSighting(
                 source=s.source,

@@ -334,6 +334,36 @@ def _card_change(
     return CardChange(request, db, templates, info, current, _back(back, current.topic))
 
 
+@router.get("/candidates/{candidate_id}", response_class=HTMLResponse)
+def card_page(
+    request: Request,
+    candidate_id: RowId,
+    user: Reviewer,
+    db: Db,
+    topics: Topics,
+    templates: Templates,
+) -> Response:
+    """One card on its own page (where the digest's "Review" links lead)."""
+    candidate = _current(db, candidate_id)
+    require(request, db, user, candidate.topic)
+    with db.read() as session:
+        notices = notices_for(session, [candidate.work.id])
+    return templates.TemplateResponse(
+        request,
+        "card.html",
+        {
+            "user": user,
+            "c": candidate,
+            "notices": notices,
+            "topic": topic_info(topics.get(candidate.topic)),
+            "csrf": csrf_token(request),
+            "back": f"/topics/{candidate.topic}",
+            "message": None,
+            "error": None,
+        },
+    )
+
+
 @router.post("/candidates/{candidate_id}/decide")
 def decide(
     request: Request,

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from harvester.core.models import Author, CandidateView
 from harvester.core.phrases import PhraseRules, compile_rules
-from harvester.core.text import plain_text
+from harvester.core.text import plain_text, source_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -138,6 +138,7 @@ def make_templates() -> Jinja2Templates:
     filters: dict[str, Any] = {
         "highlight": highlight,
         "safe_href": safe_href,
+        "source_label": source_label,
         "authors_line": authors_line,
         "journal_line": journal_line,
         "when": when,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from harvester.store.digests import needing_attention
 from harvester.store.health import open_problems
 from harvester.store.reports import feed_health, last_runs, run_page
 from harvester.store.users import list_users
+from harvester.usecases.digest_send import describe
 from harvester.web.access import Admin, csrf_token
 from harvester.web.deps import Db, QueryId, Templates
 
@@ -27,6 +29,7 @@ def runs(
         failing = feed_health(session, min_errors=FAILING_AFTER)
         users = list_users(session)
         problems = open_problems(session)
+        digests = [(d, describe(d)) for d in needing_attention(session)]
     return templates.TemplateResponse(
         request,
         "runs.html",
@@ -38,6 +41,7 @@ def runs(
             "failing_after": FAILING_AFTER,
             "users": users,
             "problems": problems,
+            "digests": digests,
             "csrf": csrf_token(request),
         },
     )

@@ -1,0 +1,149 @@
+"""Import edges: records read counted as read (skipped ones too), PubMed deletion notices
+reported as such and marking the stored works they name, a deeply nested CSL-JSON file refused
+in one line, a huge RIS field cut with a note under its record (memory stays bounded), and a
+topic folder named by HARVESTER_QUERIES that is not there refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from harvester.cli.main import cli
+from harvester.core.models import Hit, ImportProblem
+from harvester.sources.import_common import FIELD_CHARS
+from harvester.sources.importers import read_records
+from harvester.store.db import Database
+from harvester.store.works import ingest_hits
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DELETIONS = FIXTURES / "pubmed" / "pubmed21n1298_edge_cases.xml"
+SLUG = "social-prescribing"
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def project(workdir: Path) -> Path:
+    assert invoke("init").exit_code == 0
+    return workdir
+
+
+def test_records_read_counts_skipped_records_too(project: Path) -> None:
+    path = project / "items.json"
+    path.write_text(json.dumps([{"title": "Kept one", "type": "article-journal"}, 5, {}]))
+    result = invoke("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "(CSL-JSON): 3 records read, 1 new works" in result.stdout
+    assert "2 skipped" in result.stdout
+
+
+def test_deletion_notices_are_reported_and_mark_the_works_they_name(
+    project: Path, db_url: str
+) -> None:
+    settings_file = project / "harvester.toml"
+    text = settings_file.read_text(encoding="utf-8")
+    settings_file.write_text(text.replace("sqlite:///harvester.db", db_url), encoding="utf-8")
+    assert invoke("db", "upgrade").exit_code == 0
+    now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    db = Database(db_url)
+    try:
+        with db.write() as session:
+            hit = Hit(source="pubmed", source_id="31688362", pmid="31688362", title="Kept study")
+            ingest_hits(session, [hit], topic=SLUG, run_id=None, now=now)
+    finally:
+        db.dispose()
+    result = invoke("import", str(DELETIONS))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "(PubMed XML): 40 records read" in out
+    assert "20 PubMed deletion notices (PMID 31688362, 31764432" in out
+    assert "1 stored work marked deleted in PubMed" in out
+    assert "kept with PMID" not in out and "import:" not in out
+    queue = invoke("queue", "--topic", SLUG).stdout
+    assert "Kept study" in queue and "(deleted in PubMed)" in queue
+    exported = invoke("export", "--topic", SLUG, "--format", "csv").stdout
+    header, row = exported.splitlines()[:2]
+    assert header.endswith(",deleted_in_pubmed") and row.split(",")[-1][:4] == str(
+        dt.date.today().year
+    )
+    ris = invoke("export", "--topic", SLUG, "--format", "ris").stdout
+    assert "N1  - PubMed deletion notice received" in ris
+
+
+def test_a_deeply_nested_csl_json_file_is_one_error_line(project: Path) -> None:
+    path = project / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    result = invoke("import", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}: ") and "nested too deeply" in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_huge_ris_field_is_cut_with_a_note_and_memory_stays_bounded(tmp_path: Path) -> None:
+    size = 30 * 1024 * 1024
+    path = tmp_path / "huge.ris"
+    with path.open("w", encoding="utf-8") as out:
+        out.write("TY  - JOUR\nTI  - A normal record\nER  - \n")
+        out.write("TY  - JOUR\nTI  - The record with a huge abstract\nAB  - ")
+        chunk = "abcdefghij" * 100_000
+        for _ in range(size // len(chunk)):
+            out.write(chunk)
+        written = size // len(chunk) * len(chunk)
+        out.write("\nER  - \n")
+    problems: list[ImportProblem] = []
+    tracemalloc.start()
+    try:
+        hits = list(read_records(path, problems))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [h.title for h in hits] == ["A normal record", "The record with a huge abstract"]
+    assert len(hits[1].abstract[0].text) == FIELD_CHARS
+    assert [p.line() for p in problems] == [
+        f"record 2: AB field cut to {FIELD_CHARS:,} of its {written:,} characters"
+    ]
+    assert peak < 10 * 1024 * 1024, peak  # the field alone is 30 MB
+
+
+def test_harvester_queries_naming_a_missing_folder_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARVESTER_QUERIES", "/nonexistent/topics")
+    for args in (["queue"], ["import", str(DELETIONS)], ["harvest"]):
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith(
+            "error: HARVESTER_QUERIES=/nonexistent/topics: the topic folder "
+            "/nonexistent/topics does not exist"
+        )
+
+
+def test_a_repair_is_said_once_in_the_readers_words(project: Path) -> None:
+    """A field cut to fit is one line of the summary, not also a warning per reading on stderr
+    naming the program's source code and a digest id."""
+    path = project / "lang.ris"
+    path.write_text(f"TY  - JOUR\nTI  - Long language\nLA  - {'x' * 40}\nER  - \n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", "import", str(path)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.count("language cut to 16 of its 40 characters") == 1
+    assert "import:" not in done.stdout and "sha1:" not in done.stdout
