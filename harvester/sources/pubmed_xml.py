@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from io import BytesIO
 from typing import BinaryIO
 
@@ -61,17 +61,18 @@ from harvester.core.models import (
     WorkKind,
 )
 from harvester.core.normalise import month_number
-
-Element = etree._Element
+from harvester.sources.xml_text import Element
+from harvester.sources.xml_text import first_children as _first_children
+from harvester.sources.xml_text import flat as _flat
+from harvester.sources.xml_text import text as _text
+from harvester.sources.xml_text import texts as _texts
 
 RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 ROOT_TAGS = frozenset({"PubmedArticleSet", "PubmedBookArticleSet"})
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 NO_TITLE = "[No title available]"  # PubMed's own words (see models.PLACEHOLDER_TITLES)
 
-_MATHML = "{http://www.w3.org/1998/Math/MathML}"
 _YEAR = re.compile(r"\b(1[6-9]\d\d|2\d\d\d)\b")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _DOI_IN_TEXT = re.compile(r"\bdoi:\s*(10\.\S+?)\.?(?:\s|$)", re.IGNORECASE)
 _ORCID = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])", re.IGNORECASE)
 #: A document given as bytes up to this size is parsed whole (an efetch page is a few MB),
@@ -573,56 +574,3 @@ def _drop_references(parent: Element | None) -> None:
         return
     for references in parent.findall("ReferenceList"):
         parent.remove(references)
-
-
-def _first_children(element: Element) -> dict[str, Element]:
-    """The first child of each tag of ``element`` (what ``element.find(tag)`` would give)."""
-    first: dict[str, Element] = {}
-    for child in element:
-        tag = child.tag
-        if tag not in first and isinstance(tag, str):
-            first[tag] = child
-    return first
-
-
-# --------------------------------------------------------------------------------------- text
-
-
-def _text(element: Element | None) -> str | None:
-    """The element's own text, stripped; None when absent or blank."""
-    if element is None or element.text is None:
-        return None
-    return element.text.strip() or None
-
-
-def _texts(elements: Iterable[Element]) -> list[str]:
-    return [text for text in (_flat(e) for e in elements) if text]
-
-
-def _flat(element: Element | None) -> str:
-    """All text inside ``element`` (inline markup and MathML flattened), whitespace collapsed."""
-    if element is None:
-        return ""
-    if len(element) == 0:
-        return " ".join((element.text or "").split())
-    parts: list[str] = []
-    has_math = _collect(element, parts, in_math=False)
-    text = " ".join("".join(parts).split())
-    if has_math:
-        # MathML sits between spaces in the source ("T1 , T2"); close them up before punctuation.
-        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    return text
-
-
-def _collect(element: Element, parts: list[str], *, in_math: bool) -> bool:
-    """Append the text of ``element`` and its children; True when MathML was met."""
-    inside = in_math or (isinstance(element.tag, str) and element.tag.startswith(_MATHML))
-    met = inside
-    if element.text and not (inside and element.text.isspace()):
-        parts.append(element.text)
-    for child in element:
-        if isinstance(child.tag, str):
-            met = _collect(child, parts, in_math=inside) or met
-        if child.tail and not (inside and child.tail.isspace()):
-            parts.append(child.tail)
-    return met
