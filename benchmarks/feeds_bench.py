@@ -6,7 +6,7 @@ Serves ``--feeds`` recorded fixture feeds (default 200) from ``--hosts`` loopbac
 request answered after ``--latency`` seconds (default 0.2, a realistic round trip plus server
 time). Every feed has an ETag and a Last-Modified, so the second run should be all 304s.
 
-Then a harvest through the store: ``Harvest.harvest_feeds`` of one topic with ``--store-feeds``
+Then a harvest through the store: ``Harvest.run_source("feeds", topic)`` of one topic with ``--store-feeds``
 feeds (default 300; 0 skips it) into a fresh SQLite database (or a fresh schema of
 ``--db-url``), twice. The first run stores every entry (the fixtures repeat, so most entries are
 new sightings of works an earlier feed brought); the second finds every feed unchanged. For each
@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from feed_server import FeedServer, Route, max_overlap  # noqa: E402
 
 from harvester.config.settings import FeedConfig, FeedsSettings, Settings, Topic, TopicMeta  # noqa: E402
+from harvester.sources import Batch  # noqa: E402
 from harvester.sources.feeds import FeedRequest, FeedResult, fetch_feeds  # noqa: E402
 from harvester.store.db import Database  # noqa: E402
 from harvester.store.migrate import upgrade  # noqa: E402
@@ -130,23 +131,24 @@ def store_table(
             def timed(
                 topic: Any,
                 summary: Any,
-                group: list[FeedResult],
+                batch: Batch,
                 now: Any,
                 inner: Any = inner,
                 storing: list[float] = storing,
             ) -> list[str]:
                 started = time.perf_counter()
                 try:
-                    return list(inner(topic, summary, group, now))
+                    return list(inner(topic, summary, batch, now))
                 finally:
                     storing[0] += time.perf_counter() - started
-                    storing[1] += sum(len(r.hits) for r in group)
+                    storing[1] += len(batch.hits)
 
             harvest._store_feeds = timed  # type: ignore[method-assign]
             started = time.perf_counter()
-            summary = harvest.harvest_feeds(topic)
+            summary = harvest.run_source("feeds", topic)
             wall = time.perf_counter() - started
             harvest._store_feeds = inner  # type: ignore[method-assign]
+            assert summary is not None
             assert summary.error is None, summary.error
             seconds, entries = storing
             print(

@@ -1,5 +1,5 @@
 """smaller stored records: the SQLite full-text index keeps no second copy of the text; raw
-source records recompressed with the preset dictionary
+source records recompressed with the preset dictionary; a work's sightings indexed by source
 
 Revision ID: 0007_raw
 Revises: 0006_search
@@ -9,6 +9,10 @@ the words, not a second copy of the text (which is in the work rows; a search on
 matching rowids). The triggers tell the index what a row held before a change (the "delete"
 command with the old values, as a contentless table needs), computed from the old row by the
 same expressions that indexed it. PostgreSQL's GIN index keeps no copy and is left as it is.
+
+Both: the index on ``sighting.work_id`` becomes one on ``(work_id, source)``: a work's
+sightings by one source are looked up for every feed entry, and with ``work_id`` alone SQLite
+chose the unique index on ``source`` instead, reading every sighting of that source.
 
 Both: every ``sighting.raw`` written with plain zlib is rewritten with zlib and the preset
 dictionary of :mod:`harvester.store.rawdict` (a stored PubMed record shrinks by about a third);
@@ -49,6 +53,8 @@ _CHUNK = 500
 
 
 def upgrade() -> None:
+    op.create_index("ix_sighting_work_source", "sighting", ["work_id", "source"])
+    op.drop_index("ix_sighting_work_id", table_name="sighting")
     if op.get_bind().dialect.name == "sqlite":
         _drop_index()
         op.execute(
@@ -72,6 +78,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_sighting_work_id", "sighting", ["work_id"])
+    op.drop_index("ix_sighting_work_source", table_name="sighting")
     if op.get_bind().dialect.name == "sqlite":
         _drop_index()
         op.execute(f"CREATE VIRTUAL TABLE work_fts USING fts5({_COLUMNS[7:]}, {_TOKENIZE})")

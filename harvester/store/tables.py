@@ -233,10 +233,14 @@ class Sighting(Base):
         UniqueConstraint("source", "source_id", "origin"),
         # the queue's source filter lists a topic's sources (harvester.store.candidates)
         Index("ix_sighting_topic_source", "topic", "source"),
+        # a work's sightings, and a work's sightings by one source (a feed entry re-issued under
+        # a new id is looked for among them): with work_id alone SQLite's planner prefers the
+        # unique index above on "source = ?", which reads every sighting of that source
+        Index("ix_sighting_work_source", "work_id", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
     topic: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
@@ -247,7 +251,8 @@ class Sighting(Base):
     title: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     # the source's own record, compressed (a PubMed record's XML shrinks to about a sixth)
-    raw: Mapped[bytes | None] = mapped_column(CompressedBytes)
+    # (deferred: read, and decompressed, only when asked for, not with every loaded sighting)
+    raw: Mapped[bytes | None] = mapped_column(CompressedBytes, deferred=True)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
