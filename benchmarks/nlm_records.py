@@ -63,7 +63,6 @@ def sdist_path(given: Path | None = None) -> Path:
                 "--no-deps",
                 "--no-binary",
                 ":all:",
-                "--no-build-isolation",
                 "-d",
                 str(CACHE),
                 f"{PACKAGE}=={VERSION}",
