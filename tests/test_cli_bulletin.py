@@ -23,6 +23,7 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_draft_every_format_publish_and_list(workdir: Path) -> None:
     assert invoke("init").exit_code == 0
     slug = "social-prescribing"

@@ -154,6 +154,7 @@ def _outcomes(outcomes: list[HitOutcome], index: dict[int, int]) -> list[tuple[A
     ]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,
@@ -223,6 +224,7 @@ def _ingest_in_process(url: str, first: int, last: int, origin: str, errors: Any
         db.dispose()
 
 
+@pytest.mark.slow
 def test_two_processes_ingesting_overlapping_records_at_once(db_url: str) -> None:
     """Two imports at once (records 0-79 and 40-119, the overlap in the same order): no error,
     and every record is one work."""

@@ -111,6 +111,7 @@ def runs(db: Database, source: str | None = None) -> list[Run]:
 # ----------------------------------------------------------------------------- in process
 
 
+@pytest.mark.slow
 def test_a_harvest_and_then_a_digest_fire_by_themselves(
     settings: Settings, db: Database, eutils: EutilsServer, feeds: FeedServer
 ) -> None:
@@ -148,6 +149,7 @@ def test_a_harvest_and_then_a_digest_fire_by_themselves(
     assert {f"harvest:{TOPIC}", f"digest:{TOPIC}"} <= jobs
 
 
+@pytest.mark.slow
 def test_a_missed_slot_is_caught_up_exactly_once(
     settings: Settings, db: Database, eutils: EutilsServer
 ) -> None:
@@ -261,6 +263,7 @@ def procs(tmp_path: Path) -> Iterator[Callable[[Settings], Proc]]:
         proc.kill()
 
 
+@pytest.mark.slow
 def test_two_services_on_one_database_run_one_scheduler(
     settings: Settings, db: Database, eutils: EutilsServer, procs: Callable[[Settings], Proc]
 ) -> None:
@@ -288,6 +291,7 @@ def _pubmed_running(db: Database) -> Run | None:
     return found[0] if found else None
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_harvest_records_a_partial_run_and_exits(
     settings: Settings, db: Database, eutils: EutilsServer, procs: Callable[[Settings], Proc]
 ) -> None:
@@ -310,6 +314,7 @@ def test_sigterm_during_a_harvest_records_a_partial_run_and_exits(
         assert lease.holder(session) is None
 
 
+@pytest.mark.slow
 def test_a_run_cut_by_kill_9_is_failed_and_harvested_again(
     settings: Settings, db: Database, eutils: EutilsServer, procs: Callable[[Settings], Proc]
 ) -> None:

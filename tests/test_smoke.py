@@ -46,6 +46,7 @@ def run(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_init_harvest_queue_export_as_a_user_would(
     tmp_path: Path, db_url: str, servers: tuple[EutilsServer, FeedServer, EuropePMCServer]
 ) -> None:

@@ -32,6 +32,7 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(
         shutil.which(CHROMIUM) is None,
         reason=f"{CHROMIUM} is absent: apt-get install chromium chromium-driver",

@@ -11,7 +11,9 @@ import datetime as dt
 import enum
 import hashlib
 import logging
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -304,16 +306,38 @@ def make_safe(hit: Hit) -> Hit:
         if clean is not value:
             setattr(hit, name, clean)
     if hit.authors:
-        hit.authors = [_safe_record(a) for a in hit.authors]
+        hit.authors = _safe_records(hit.authors)
     if hit.abstract:
-        hit.abstract = [_safe_record(s) for s in hit.abstract]
+        hit.abstract = _safe_records(hit.abstract)
     if hit.relations:
-        hit.relations = [_safe_record(r) for r in hit.relations]
+        hit.relations = _safe_records(hit.relations)
     for name in ("publication_types", "mesh", "keywords"):
         values = getattr(hit, name)
         if values and any(_UNSAFE.search(v) for v in values):
             setattr(hit, name, [safe_text(v) for v in values])
     return hit
+
+
+def _safe_records(records: list[Any]) -> list[Any]:
+    """``records`` (frozen Authors, AbstractSections or Relations) with safe text; the same list
+    when they all are (the usual case, found in one search over all their texts)."""
+    texts = [value for record in records for value in _values(record) if isinstance(value, str)]
+    if not _UNSAFE.search("".join(texts)):
+        return records
+    return [_safe_record(record) for record in records]
+
+
+def _values(record: Any) -> tuple[Any, ...]:
+    getter = _GETTERS.get(type(record))
+    if getter is None:
+        names = type(record).__slots__
+        getter = _GETTERS[type(record)] = (
+            operator.attrgetter(*names) if len(names) > 1 else lambda r: (getattr(r, names[0]),)
+        )
+    return getter(record)
+
+
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 def _safe_record(record: Any) -> Any:

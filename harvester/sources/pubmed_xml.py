@@ -31,13 +31,19 @@ Choices worth knowing:
   Language "und" (undetermined) is no language; an ``AbstractText`` without a ``Label`` is
   labelled by its ``NlmCategory``.
 * ``<DeleteCitation>`` PMIDs come out as Hits with ``deleted=True`` and an empty title.
-* ``raw`` holds the record's own serialised element, so a later version can re-parse it.
+* ``raw`` holds the record's own serialised element, so a later version can re-parse it, less
+  its ``ReferenceList`` (the article's own bibliography: often a third of the record, and never
+  read: a reference is not a relation of the record). Parsing ``raw`` again gives the same Hit.
+* **Cheap.** A harvest parses while it waits for NCBI's next turn, so every record is read in
+  one pass over its elements' children (a map of the first child of each tag), not by one path
+  search per field.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterator
 from io import BytesIO
 from typing import BinaryIO
@@ -55,19 +61,40 @@ from harvester.core.models import (
     WorkKind,
 )
 from harvester.core.normalise import month_number
-
-Element = etree._Element
+from harvester.sources.xml_text import Element
+from harvester.sources.xml_text import first_children as _first_children
+from harvester.sources.xml_text import flat as _flat
+from harvester.sources.xml_text import text as _text
+from harvester.sources.xml_text import texts as _texts
 
 RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 ROOT_TAGS = frozenset({"PubmedArticleSet", "PubmedBookArticleSet"})
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 NO_TITLE = "[No title available]"  # PubMed's own words (see models.PLACEHOLDER_TITLES)
 
-_MATHML = "{http://www.w3.org/1998/Math/MathML}"
 _YEAR = re.compile(r"\b(1[6-9]\d\d|2\d\d\d)\b")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _DOI_IN_TEXT = re.compile(r"\bdoi:\s*(10\.\S+?)\.?(?:\s|$)", re.IGNORECASE)
 _ORCID = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])", re.IGNORECASE)
+#: A document given as bytes up to this size is parsed whole (an efetch page is a few MB),
+#: a larger one or a file is streamed record by record.
+WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024
+_parsers = threading.local()  # an lxml parser is used by one thread at a time
+
+
+def _whole_parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_parsers, "whole", None)
+    if parser is None:
+        parser = _parsers.whole = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+    return parser
+
+
 # "Cites" lists an article's references: hundreds of them, and not a relation between works.
 _IGNORED_RELATIONS = frozenset({"Cites"})
 
@@ -80,6 +107,14 @@ def parse_pubmed_xml(source: bytes | BinaryIO, *, name: str = "PubMed XML") -> I
     :class:`ParseError` naming ``name`` and how many records were read before the fault; records
     already yielded stay valid.
     """
+    if isinstance(source, bytes | bytearray) and len(source) <= WHOLE_DOCUMENT_BYTES:
+        try:
+            whole = etree.fromstring(source, parser=_whole_parser())
+        except etree.XMLSyntaxError:
+            pass  # the streaming parser below yields the records before the fault
+        else:
+            yield from _records_of(whole, name)
+            return
     stream = BytesIO(source) if isinstance(source, bytes | bytearray) else source
     context = etree.iterparse(
         stream,
@@ -111,6 +146,16 @@ def parse_pubmed_xml(source: bytes | BinaryIO, *, name: str = "PubMed XML") -> I
         raise ParseError(f"{name}: empty document")
     if not checked:
         _check_document(root.getroottree(), name)
+
+
+def _records_of(root: Element, name: str) -> Iterator[Hit]:
+    """The records of a document parsed whole (the same as streaming it, in one C pass)."""
+    _check_document(root.getroottree(), name)
+    for count, element in enumerate(list(root.iter(*RECORD_TAGS)), 1):
+        try:
+            yield from _record(element, name, count)
+        finally:
+            element.clear(keep_tail=False)
 
 
 def _check_document(tree: etree._ElementTree, name: str) -> None:
@@ -154,52 +199,57 @@ def _record(element: Element, name: str, number: int) -> Iterator[Hit]:
 
 
 def _article(element: Element, name: str, number: int) -> Hit:
-    citation = element.find("MedlineCitation")
+    parts = _first_children(element)
+    citation = parts.get("MedlineCitation")
     if citation is None:
         raise ParseError(f"{name}: record {number} has no MedlineCitation")
-    pmid = _require_pmid(citation, name, number)
+    cited = _first_children(citation)
+    pmid = _require_pmid(cited.get("PMID"), name, number)
     # A citation reduced to its PMID still names a record (its ids and dates are in PubmedData):
     # keep it rather than fail the whole efetch page, and every later run, over it.
-    article = citation.find("Article")
-    if article is None:
-        article = etree.Element("Article")
-    data = element.find("PubmedData")
+    article = cited.get("Article")
+    fields = _first_children(article) if article is not None else {}
+    data = parts.get("PubmedData")
     ids = _article_ids(data)
-    journal = article.find("Journal")
-    issue = journal.find("JournalIssue") if journal is not None else None
-    journal_title = _text(journal.find("Title")) if journal is not None else None
+    journal = fields.get("Journal")
+    in_journal = _first_children(journal) if journal is not None else {}
+    issue = in_journal.get("JournalIssue")
+    in_issue = _first_children(issue) if issue is not None else {}
+    journal_title = _text(in_journal.get("Title"))
     iso = None
     if journal is not None:
-        iso = _text(journal.find("ISOAbbreviation")) or _text(
-            citation.find("MedlineJournalInfo/MedlineTA")
-        )
+        iso = _text(in_journal.get("ISOAbbreviation")) or _medline_ta(cited)
     elocations = _elocations(article)
+    _drop_references(data)
     return Hit(
         source="pubmed",
         source_id=pmid,
         pmid=pmid,
-        title=_title(article),
+        title=_title_of(fields),
         kind=WorkKind.ARTICLE,
-        authors=_authors(article.find("AuthorList")),
+        authors=_authors(fields.get("AuthorList")),
         journal=journal_title,
         journal_iso=iso,
-        volume=_text(issue.find("Volume")) if issue is not None else None,
-        issue=_text(issue.find("Issue")) if issue is not None else None,
-        pages=_pages(article.find("Pagination")),
+        volume=_text(in_issue.get("Volume")),
+        issue=_text(in_issue.get("Issue")),
+        pages=_pages(fields.get("Pagination")),
         elocation=_elocation_text(elocations),
-        pub_date=_pub_date(issue.find("PubDate") if issue is not None else None)
-        or _pub_date(article.find("ArticleDate")),
+        pub_date=_pub_date(in_issue.get("PubDate")) or _pub_date(fields.get("ArticleDate")),
         entrez_date=_entrez_date(data),
         doi=ids.get("doi") or _elocation_doi(elocations),
         pmcid=ids.get("pmc"),
         url=PUBMED_URL.format(pmid=pmid),
-        abstract=_abstract(article.find("Abstract")) or _other_abstract(citation),
+        abstract=_abstract(fields.get("Abstract")) or _other_abstract(citation),
         source_name=journal_title,
-        publication_types=_texts(article.iterfind("PublicationTypeList/PublicationType")),
-        language=_language(article),
-        mesh=_texts(citation.iterfind("MeshHeadingList/MeshHeading/DescriptorName")),
-        keywords=_texts(citation.iterfind("KeywordList/Keyword")),
-        relations=_relations(citation),
+        publication_types=_list_texts(fields.get("PublicationTypeList"), "PublicationType"),
+        language=_language(article) if article is not None else None,
+        mesh=_mesh(cited.get("MeshHeadingList")),
+        keywords=_texts(
+            keyword
+            for keywords in citation.iterchildren("KeywordList")
+            for keyword in keywords.iterchildren("Keyword")
+        ),
+        relations=_relations(cited.get("CommentsCorrectionsList")),
         raw=etree.tostring(element, with_tail=False),
     )
 
@@ -208,7 +258,7 @@ def _book(element: Element, name: str, number: int) -> Hit:
     document = element.find("BookDocument")
     if document is None:
         raise ParseError(f"{name}: record {number} has no BookDocument")
-    pmid = _require_pmid(document, name, number)
+    pmid = _require_pmid(document.find("PMID"), name, number)
     book = document.find("Book")
     book_title = _flat(book.find("BookTitle")) if book is not None else None
     chapter = _title(document, fallback=None)
@@ -220,6 +270,8 @@ def _book(element: Element, name: str, number: int) -> Hit:
     )
     elocations = _elocations(document)
     container = book_title if chapter else None
+    _drop_references(element.find("PubmedBookData"))
+    _drop_references(document)
     return Hit(
         source="pubmed",
         source_id=pmid,
@@ -253,14 +305,19 @@ def _book_date(document: Element, book: Element | None, *, chapter: bool) -> Pub
     return book_date
 
 
-def _require_pmid(parent: Element, name: str, number: int) -> str:
-    pmid = _text(parent.find("PMID"))
+def _require_pmid(element: Element | None, name: str, number: int) -> str:
+    pmid = _text(element)
     if not pmid or not pmid.isdigit():
         raise ParseError(f"{name}: record {number} has no valid PMID (got {pmid!r})")
     return pmid
 
 
 # ------------------------------------------------------------------------------------- fields
+
+
+def _title_of(fields: dict[str, Element]) -> str:
+    title = _flat(fields.get("ArticleTitle")) or _flat(fields.get("VernacularTitle"))
+    return _strip_translation_brackets(title) if title else NO_TITLE
 
 
 def _title(parent: Element, fallback: str | None = NO_TITLE) -> str:
@@ -300,21 +357,25 @@ def _authors(author_list: Element | None) -> list[Author]:
     if author_list is None:
         return []
     authors: list[Author] = []
-    for element in author_list.iterfind("Author"):
+    for element in author_list.iterchildren("Author"):
         if element.get("ValidYN") == "N":
             continue  # kept by NLM as a record of an erroneous name; not an author
+        parts: dict[str, Element] = {}
         orcid = None
-        for identifier in element.iterfind("Identifier"):
-            if identifier.get("Source", "").upper() == "ORCID":
-                orcid = _orcid(_text(identifier))
-                break
+        for child in element:
+            tag = child.tag
+            if tag == "Identifier":
+                if orcid is None and child.get("Source", "").upper() == "ORCID":
+                    orcid = _orcid(_text(child)) or ""  # the first ORCID identifier decides
+            elif isinstance(tag, str) and tag not in parts:
+                parts[tag] = child
         author = Author(
-            family=_flat(element.find("LastName")) or None,
-            given=_flat(element.find("ForeName")) or None,
-            initials=_text(element.find("Initials")),
-            suffix=_text(element.find("Suffix")),
-            collective=_flat(element.find("CollectiveName")) or None,
-            orcid=orcid,
+            family=_flat(parts.get("LastName")) or None,
+            given=_flat(parts.get("ForeName")) or None,
+            initials=_text(parts.get("Initials")),
+            suffix=_text(parts.get("Suffix")),
+            collective=_flat(parts.get("CollectiveName")) or None,
+            orcid=orcid or None,
         )
         if author.family or author.collective or author.given or author.initials:
             authors.append(author)
@@ -333,18 +394,21 @@ def _orcid(value: str | None) -> str | None:
 def _pages(pagination: Element | None) -> str | None:
     if pagination is None:
         return None
-    pages = _text(pagination.find("MedlinePgn"))
+    parts = _first_children(pagination)
+    pages = _text(parts.get("MedlinePgn"))
     if pages:
         return pages
-    start, end = _text(pagination.find("StartPage")), _text(pagination.find("EndPage"))
+    start, end = _text(parts.get("StartPage")), _text(parts.get("EndPage"))
     if start and end:
         return f"{start}-{end}"
     return start
 
 
-def _elocations(parent: Element) -> list[tuple[str, str]]:
-    found = []
-    for element in parent.iterfind("ELocationID"):
+def _elocations(parent: Element | None) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if parent is None:
+        return found
+    for element in parent.iterchildren("ELocationID"):
         value = _text(element)
         if value and element.get("ValidYN", "Y") != "N":
             found.append((element.get("EIdType", "").lower(), value))
@@ -387,22 +451,23 @@ def _article_ids(data: Element | None) -> dict[str, str]:
 def _pub_date(element: Element | None) -> PubDate | None:
     if element is None:
         return None
-    medline = _text(element.find("MedlineDate"))
-    year_text = _text(element.find("Year"))
+    parts = _first_children(element)
+    medline = _text(parts.get("MedlineDate"))
+    year_text = _text(parts.get("Year"))
     if medline and not year_text:
         match = _YEAR.search(medline)
         return PubDate(int(match.group(1)), text=medline) if match else None
     if not year_text or not year_text.isdigit():
         return None
     year = int(year_text)
-    season = _text(element.find("Season"))
+    season = _text(parts.get("Season"))
     if season:
         return PubDate(year, precision=DatePrecision.SEASON, text=f"{year} {season}")
-    month_text = _text(element.find("Month"))
+    month_text = _text(parts.get("Month"))
     month = month_number(month_text)
     if month is None:
         return PubDate(year, text=f"{year} {month_text}" if month_text else None)
-    day_text = _text(element.find("Day"))
+    day_text = _text(parts.get("Day"))
     if day_text and day_text.isdigit():
         try:
             dt.date(year, month, int(day_text))
@@ -417,13 +482,19 @@ def _entrez_date(data: Element | None) -> dt.date | None:
     """The ``entrez`` history date; records from before it existed only have ``pubmed``."""
     if data is None:
         return None
+    history = data.find("History")
+    if history is None:
+        return None
+    found: dict[str, list[Element]] = {}
+    for element in history.iterchildren("PubMedPubDate"):
+        status = element.get("PubStatus")
+        if status in ("entrez", "pubmed"):
+            found.setdefault(status, []).append(element)
     for status in ("entrez", "pubmed"):
-        for element in data.iterfind("History/PubMedPubDate"):
-            if element.get("PubStatus") != status:
-                continue
-            parts = [_text(element.find(tag)) for tag in ("Year", "Month", "Day")]
+        for element in found.get(status, ()):
+            parts = _first_children(element)
             try:
-                return dt.date(*(int(p or "") for p in parts))
+                return dt.date(*(int(_text(parts.get(t)) or "") for t in ("Year", "Month", "Day")))
             except ValueError:
                 continue
     return None
@@ -433,7 +504,7 @@ def _abstract(abstract: Element | None) -> list[AbstractSection]:
     if abstract is None:
         return []
     sections = []
-    for element in abstract.iterfind("AbstractText"):
+    for element in abstract.iterchildren("AbstractText"):
         text = _flat(element)
         # NLM's category stands in for a missing label; "UNASSIGNED"/"UNLABELLED" mean none.
         label = (element.get("Label") or element.get("NlmCategory") or "").strip()
@@ -447,19 +518,21 @@ def _abstract(abstract: Element | None) -> list[AbstractSection]:
 def _other_abstract(citation: Element) -> list[AbstractSection]:
     """An ``OtherAbstract`` (often another language's) when the record has no ``Abstract``:
     the English one if there is one, else the first."""
-    others = list(citation.iterfind("OtherAbstract"))
+    others = list(citation.iterchildren("OtherAbstract"))
     english = [other for other in others if other.get("Language") == "eng"]
     return next((_abstract(o) for o in english + others if _abstract(o)), [])
 
 
 def _language(parent: Element) -> str | None:
     """The first determined language: "und" (undetermined) says nothing."""
-    return next((t for t in _texts(parent.iterfind("Language")) if t.lower() != "und"), None)
+    return next((t for t in _texts(parent.iterchildren("Language")) if t.lower() != "und"), None)
 
 
-def _relations(citation: Element) -> list[Relation]:
-    relations = []
-    for element in citation.iterfind("CommentsCorrectionsList/CommentsCorrections"):
+def _relations(comments: Element | None) -> list[Relation]:
+    relations: list[Relation] = []
+    if comments is None:
+        return relations
+    for element in comments.iterchildren("CommentsCorrections"):
         kind = element.get("RefType", "")
         if not kind or kind in _IGNORED_RELATIONS:
             continue
@@ -476,44 +549,28 @@ def _relations(citation: Element) -> list[Relation]:
     return relations
 
 
-# --------------------------------------------------------------------------------------- text
+def _medline_ta(citation: dict[str, Element]) -> str | None:
+    info = citation.get("MedlineJournalInfo")
+    return _text(info.find("MedlineTA")) if info is not None else None
 
 
-def _text(element: Element | None) -> str | None:
-    """The element's own text, stripped; None when absent or blank."""
-    if element is None or element.text is None:
-        return None
-    return element.text.strip() or None
+def _mesh(headings: Element | None) -> list[str]:
+    if headings is None:
+        return []
+    return _texts(
+        name
+        for heading in headings.iterchildren("MeshHeading")
+        for name in heading.iterchildren("DescriptorName")
+    )
 
 
-def _texts(elements: Iterator[Element]) -> list[str]:
-    return [text for text in (_flat(e) for e in elements) if text]
+def _list_texts(parent: Element | None, tag: str) -> list[str]:
+    return _texts(parent.iterchildren(tag)) if parent is not None else []
 
 
-def _flat(element: Element | None) -> str:
-    """All text inside ``element`` (inline markup and MathML flattened), whitespace collapsed."""
-    if element is None:
-        return ""
-    if len(element) == 0:
-        return " ".join((element.text or "").split())
-    parts: list[str] = []
-    has_math = _collect(element, parts, in_math=False)
-    text = " ".join("".join(parts).split())
-    if has_math:
-        # MathML sits between spaces in the source ("T1 , T2"); close them up before punctuation.
-        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    return text
-
-
-def _collect(element: Element, parts: list[str], *, in_math: bool) -> bool:
-    """Append the text of ``element`` and its children; True when MathML was met."""
-    inside = in_math or (isinstance(element.tag, str) and element.tag.startswith(_MATHML))
-    met = inside
-    if element.text and not (inside and element.text.isspace()):
-        parts.append(element.text)
-    for child in element:
-        if isinstance(child.tag, str):
-            met = _collect(child, parts, in_math=inside) or met
-        if child.tail and not (inside and child.tail.isspace()):
-            parts.append(child.tail)
-    return met
+def _drop_references(parent: Element | None) -> None:
+    """Remove the record's ``ReferenceList`` elements (before ``raw`` is serialised)."""
+    if parent is None:
+        return
+    for references in parent.findall("ReferenceList"):
+        parent.remove(references)

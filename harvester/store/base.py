@@ -11,6 +11,8 @@ from sqlalchemy import JSON, DateTime, LargeBinary, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
+from harvester.store.rawdict import RAW_DICTIONARY, RAW_DICTIONARY_ID
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -47,12 +49,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 class CompressedBytes(TypeDecorator[bytes]):
-    """Bytes stored zlib-compressed behind a marker; values written before compression (no
-    marker) read back unchanged."""
+    """Bytes stored zlib-compressed with a preset dictionary (:mod:`harvester.store.rawdict`)
+    behind a marker that names the dictionary; values written with plain zlib (the older
+    marker) or before compression (no marker) read back unchanged."""
 
     impl = LargeBinary
     cache_ok = True
-    MARK = b"\x00hz1"
+    MARK = b"\x00hz1"  # plain zlib (written before 0.2)
+    MARK_DICT = b"\x00hzd"  # zlib with preset dictionary number <next byte>
+    LEVEL = 6
 
     def process_bind_param(
         self,
@@ -61,7 +66,7 @@ class CompressedBytes(TypeDecorator[bytes]):
     ) -> bytes | None:
         if value is None:
             return None
-        return self.MARK + zlib.compress(value, 6)
+        return compress_raw(value)
 
     def process_result_value(
         self,
@@ -70,10 +75,29 @@ class CompressedBytes(TypeDecorator[bytes]):
     ) -> bytes | None:
         if value is None:
             return None
-        value = bytes(value)
-        if value.startswith(self.MARK):
-            return zlib.decompress(value[len(self.MARK) :])
-        return value
+        return decompress_raw(bytes(value))
+
+
+_DICTIONARIES = {RAW_DICTIONARY_ID: RAW_DICTIONARY}
+
+
+def compress_raw(value: bytes) -> bytes:
+    """``value`` as :class:`CompressedBytes` stores it."""
+    compressor = zlib.compressobj(CompressedBytes.LEVEL, zdict=RAW_DICTIONARY)
+    head = CompressedBytes.MARK_DICT + bytes([RAW_DICTIONARY_ID])
+    return head + compressor.compress(value) + compressor.flush()
+
+
+def decompress_raw(value: bytes) -> bytes:
+    """What :func:`compress_raw` (or an older release) stored, as it was given."""
+    if value.startswith(CompressedBytes.MARK_DICT):
+        start = len(CompressedBytes.MARK_DICT)
+        zdict = _DICTIONARIES[value[start]]
+        decompressor = zlib.decompressobj(zdict=zdict)
+        return decompressor.decompress(value[start + 1 :]) + decompressor.flush()
+    if value.startswith(CompressedBytes.MARK):
+        return zlib.decompress(value[len(CompressedBytes.MARK) :])
+    return value
 
 
 def utcnow() -> dt.datetime:

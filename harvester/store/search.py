@@ -4,8 +4,9 @@ One entry point, :func:`work_match`, gives the condition "this candidate's work 
 reviewer's search" on either database:
 
 - SQLite: an FTS5 table ``work_fts`` (rowid = ``work.id``) kept up to date by triggers on
-  ``work`` (created by migration 0006_search), so every path that writes a work, whatever code it
-  goes through, keeps the index true.
+  ``work`` (created by migration 0006_search, made contentless by 0007_raw: it holds the words'
+  index, not a second copy of the text, and answers with rowids), so every path that writes a
+  work, whatever code it goes through, keeps the index true.
 - PostgreSQL: a GIN index ``ix_work_fts`` on the expression :data:`PG_DOCUMENT`
   (``to_tsvector('simple', ...)``, no stemming and no stop words); the query repeats the same
   expression so the planner uses the index.

@@ -25,6 +25,8 @@ from harvester.store.base import NAMING as NAMING
 from harvester.store.base import Base as Base
 from harvester.store.base import CompressedBytes as CompressedBytes
 from harvester.store.base import UTCDateTime as UTCDateTime
+from harvester.store.base import compress_raw as compress_raw
+from harvester.store.base import decompress_raw as decompress_raw
 from harvester.store.base import utcnow as utcnow
 from harvester.store.tables_people import ApiToken as ApiToken
 from harvester.store.tables_people import LoginAttempt as LoginAttempt
@@ -141,10 +143,14 @@ class Sighting(Base):
         UniqueConstraint("source", "source_id", "origin"),
         # the queue's source filter lists a topic's sources (harvester.store.candidates)
         Index("ix_sighting_topic_source", "topic", "source"),
+        # a work's sightings, and a work's sightings by one source (a feed entry re-issued under
+        # a new id is looked for among them): with work_id alone SQLite's planner prefers the
+        # unique index above on "source = ?", which reads every sighting of that source
+        Index("ix_sighting_work_source", "work_id", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
     topic: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
@@ -154,8 +160,9 @@ class Sighting(Base):
     match_reason: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    # the source's own record, compressed (a PubMed record's XML shrinks to about a quarter)
-    raw: Mapped[bytes | None] = mapped_column(CompressedBytes)
+    # the source's own record, compressed (a PubMed record's XML shrinks to about a sixth)
+    # (deferred: read, and decompressed, only when asked for, not with every loaded sighting)
+    raw: Mapped[bytes | None] = mapped_column(CompressedBytes, deferred=True)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
