@@ -200,6 +200,10 @@ def _notice_link(a: Keys, b: Keys) -> Verdict | None:
     ratio = max(_ratio(notice.notice_title, t) for t in article.titles or ("",))
     if ratio < TITLE_RATIO:
         return None
+    if not _id_conflict(a, b) and _same_citation(notice, article):
+        # The notice is indexed under the article's own citation (journal, year, volume and
+        # pages): the record stands for the article, corrected.
+        return Verdict(True, f"notice at the article's citation {ratio / 100:.2f}", ratio / 100)
     relation = notice.notice or "notice-of"
     if notice is b:
         relation = relation.replace("-of", "-in")
@@ -221,10 +225,11 @@ def _preprint_link(a: Keys, b: Keys) -> Verdict | None:
 
 
 def _near(a: Keys, b: Keys) -> Verdict | None:
-    if not a.titles or not b.titles:
-        return None
     if a.kind is WorkKind.NEWS or b.kind is WorkKind.NEWS:
-        return _near_news(a, b)
+        return _near_news(a, b) if a.titles and b.titles else None
+    reprint = _same_abstract(a, b)
+    if reprint is not None or not a.titles or not b.titles:
+        return reprint
     if a.year and b.year and abs(a.year - b.year) > 1 and not _sameis_article_number(a, b):
         return None
     if a.volume and b.volume and a.volume != b.volume:
@@ -236,6 +241,10 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
     # Different issues: the same page range does not place two records together when it
     # starts an issue (journals that number pages per issue).
     issues_differ = bool(a.issue and b.issue and not set(a.issue) & set(b.issue))
+    if issues_differ and not (a.page and b.page):
+        # Same title, author, journal and year in two issues, and no pages to say it is one
+        # item: a column that appears issue after issue.
+        return None
     same_year = a.year == b.year
     located = bool(
         a.volume
@@ -266,6 +275,22 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
             what = "title prefix" if prefix else "title"
             who = {True: "author", None: "no author", False: "volume+page"}[authors]
             return Verdict(True, f"{what}+year+{who} {ratio / 100:.2f}", ratio / 100)
+    if (a.translated or b.translated) and _translation(a, b, authors, journals):
+        # One title is marked as a translation of the other: the place in the journal says it
+        # is one article.
+        return Verdict(True, "translated title+volume+page+year+author", 0.9)
+    if (
+        ratio is not None
+        and ratio >= EXACT_RATIO
+        and not prefix
+        and same_year
+        and authors is True
+        and journals is None
+        and (a.proceedings or b.proceedings)
+        and not _pages_disjoint(a.page, b.page)
+    ):
+        # A conference paper whose proceedings title one export gives and another leaves out.
+        return Verdict(True, f"title+year+author, proceedings {ratio / 100:.2f}", ratio / 100)
     if same_year and located and (authors is True or (authors is None and journals is True)):
         # Same first author (or none given, in the same journal), year, volume and page range:
         # one article, its title translated or reworded by one database. The titles must still
@@ -281,6 +306,54 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         assert ratio is not None
         return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
     return None
+
+
+def _same_citation(notice: Keys, article: Keys) -> bool:
+    """A notice given the article's own citation: the same year, volume and first page (and last
+    page, when both give one), in a journal that can be the article's."""
+    return bool(
+        notice.year
+        and notice.year == article.year
+        and notice.volume
+        and notice.volume == article.volume
+        and notice.page
+        and notice.page == article.page
+        and not (notice.last_page and article.last_page and notice.last_page != article.last_page)
+        and not (notice.issue and article.issue and not set(notice.issue) & set(article.issue))
+        and journals_agree(notice.journals, article.journals) is not False
+    )
+
+
+def _same_abstract(a: Keys, b: Keys) -> Verdict | None:
+    """One long abstract, word for word, under the same first author, in the same journal (or
+    one unnamed) a year apart at most: one article printed twice (another issue or pages, a
+    translated title). A reprint in another journal is another record."""
+    if not (a.abstract and a.abstract == b.abstract and a.authors and b.authors):
+        return None
+    if a.year and b.year and abs(a.year - b.year) > 1:
+        return None
+    if not authors_agree(a.authors, b.authors):
+        return None
+    if journals_agree(a.journals, b.journals) is False:
+        return None
+    return Verdict(True, "abstract+author", 0.95)
+
+
+def _translation(a: Keys, b: Keys, authors: bool | None, journals: bool | None) -> bool:
+    """Records of which one title is a translation, at one place: the same year, volume and
+    first page (not conflicting last pages), the same first author, a journal that can be one."""
+    return bool(
+        authors is True
+        and journals is not False
+        and a.year
+        and a.year == b.year
+        and a.volume
+        and a.volume == b.volume
+        and a.page
+        and a.page == b.page
+        and (a.page != "1" or (a.last_page and a.last_page == b.last_page))
+        and not (a.last_page and b.last_page and a.last_page != b.last_page)
+    )
 
 
 def _sameis_article_number(a: Keys, b: Keys) -> bool:

@@ -134,6 +134,8 @@ JOURNAL_STOPWORDS = frozenset(
         "proc",
     ]
 )
+_MEETING = re.compile(r"\b(?:proceedings|proc|conference|symposium|workshop|congress|meeting)\b")
+_MEETING_NUMBER = re.compile(r"\b(?:\d+(?:st|nd|rd|th)?|annual|biennial|the)\b")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _ALTERNATIVES = re.compile(r"\s=\s|\s*[:.;]\s+|\s+-\s+")
 
@@ -224,7 +226,11 @@ def journal_forms(*names: str | None) -> tuple[str, ...]:
             form = normalise_text(part)
             if form and any(w not in JOURNAL_STOPWORDS for w in form.split()):
                 forms.append(form)
-    return tuple(dict.fromkeys(forms))
+                if _MEETING.search(form):
+                    # A meeting's proceedings by the meeting's name, without its number, year
+                    # and "annual": "50th Annual Hawaii International Conference ..."
+                    forms.append(" ".join(_MEETING_NUMBER.sub(" ", form).split()))
+    return tuple(dict.fromkeys(f for f in forms if f))
 
 
 def journals_agree(a: Iterable[str], b: Iterable[str]) -> bool | None:
