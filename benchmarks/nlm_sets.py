@@ -324,7 +324,21 @@ def build(
     by_title: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
         by_title[" ".join(re.findall(r"\w+", article.title.casefold()))].append(article)
-    recurring = {a.pmid for group in by_title.values() if len(group) > 1 for a in group}
+    # PubMed holds some articles twice (two PMIDs for one printing, a journal's second-language
+    # edition): where two PMIDs share a title, a year and a first page (or one gives none), the
+    # truth is not known by construction and both are left out. Items of one title at different
+    # places (the parts of a paper, a column) stay, as records of their own.
+    unsure: set[str] = set()
+    for group in by_title.values():
+        for one in group:
+            for other in group:
+                same_place = (
+                    not one.pages or not other.pages or _first(one.pages) == _first(other.pages)
+                )
+                if one.pmid != other.pmid and one.year == other.year and same_place:
+                    unsure.update((one.pmid, other.pmid))
+    articles = [a for a in articles if a.pmid not in unsure]
+    recurring = {a.pmid for group in by_title.values() if len(group) > 1 for a in group} - unsure
     notices = [a for a in articles if any(r[0] in {"ErratumFor", "RetractionOf"} for r in a.refs)]
     translated = [a for a in articles if a.title.startswith("[")]
     chosen: dict[str, Article] = {}
@@ -339,20 +353,25 @@ def build(
         chosen.setdefault(article.pmid, article)
     rows: list[dict[str, str]] = []
     groups: list[list[str]] = []
+    parents: dict[str, list[str]] = {}
     for article in chosen.values():
         first = f"{article.pmid}-a"
         erratum = next((r for r in article.refs if r[0] == "ErratumFor"), None)
         parent = _parent(article, erratum[1]) if erratum else None
-        if parent is not None:
-            parent["ID"] = f"{article.pmid}-parent"
-            rows.append(parent)
+        if erratum is not None and parent is not None:
+            # One record for the corrected article, however many notices correct it.
+            parent_id = f"{erratum[2] or article.pmid}-parent"
+            if parent_id not in parents:
+                parent["ID"] = parent_id
+                parents[parent_id] = [parent_id]
+                rows.append(parent)
             notice = as_pubmed(article, first)
             if rng.random() < 0.5:
                 # The notice indexed under the article's citation: one record with the article.
-                notice.update(
-                    {k: parent[k] for k in ("journal", "year", "volume", "number", "pages")}
-                )
-                groups.append([parent["ID"], first])
+                cited = next(row for row in rows if row["ID"] == parent_id)
+                for key in ("journal", "year", "volume", "number", "pages"):
+                    notice[key] = cited[key]
+                parents[parent_id].append(first)
             rows.append(notice)
             continue
         rows.append(as_pubmed(article, first))
@@ -362,8 +381,13 @@ def build(
             second = f"{article.pmid}-b"
             rows.append(as_other_database(article, second, rng))
             groups.append([first, second])
+    groups += [members for members in parents.values() if len(members) > 1]
     rng.shuffle(rows)
     return rows, groups
+
+
+def _first(pages: str) -> str:
+    return re.split(r"[-,\s]", pages, maxsplit=1)[0]
 
 
 def write(folder: Path, rows: list[dict[str, str]], groups: list[list[str]]) -> None:

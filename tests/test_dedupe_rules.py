@@ -304,7 +304,8 @@ def test_a_column_in_two_issues_without_pages_stays_two_items() -> None:
     title = "Practical pearls for the stroke nurse: positioning the hemiplegic arm"
     column = record(title=title, pages=None, issue="3")
     assert not same(column, record(title=title, pages=None, issue="4"))
-    assert not same(column, record(title=title, pages="44-45", issue="4"))
+    # pages on one side: the issue field may be an export's record number
+    assert same(record(title=title, issue="1112"), record(title=title, pages=None, issue="1113"))
     # the same column in one issue, or with no issue given by one export, is one item
     assert same(column, record(title=title.upper(), pages=None, issue="3"))
     assert same(column, record(title=title, pages=None, issue=None))
@@ -481,3 +482,43 @@ def test_a_conference_paper_and_its_journal_version_or_another_meeting_stay_apar
     assert not same(paper(), journal)
     assert not same(paper(), paper(journal="Americas Conference on Information Systems"))
     assert not same(paper(), paper(journal=None, pub_date=PubDate(2018)))
+
+
+# --- neighbouring items of one title in one volume ---------------------------------------------
+
+
+def test_one_title_a_few_pages_apart_in_one_volume_is_two_items() -> None:
+    part = "Genetic analysis of the behavioural response to amphetamine in mice"
+    assert not same(record(title=part, pages="263-7"), record(title=part, pages="269-76"))
+    assert not same(record(title=part, pages="5"), record(title=part, pages="11"))
+    # overlapping or equal ranges, a range and its first page: one item
+    assert same(record(title=part, pages="263-7"), record(title=part, pages="263-267"))
+    assert same(record(title=part, pages="263-7"), record(title=part, pages="263"))
+    # a range far off in the volume is more likely one database's error than another item
+    assert same(
+        record(title=part, pages="1324-1327", issue=None),
+        record(title=part, pages="84-87", issue=None),
+    )
+
+
+def test_a_short_title_merges_at_one_page_of_one_volume_by_one_author() -> None:
+    letter = record(title="Sputum fixatives", pages="493", issue=None)
+    assert same(
+        letter, record(title="Sputum fixatives.", pages="493", issue=None, journal="Stroke Res")
+    )
+    assert not same(letter, record(title="Sputum fixatives", pages="497", issue=None))
+    assert not same(
+        letter,
+        record(title="Sputum fixatives", pages="493", issue=None, authors=[Author(family="Weber")]),
+    )
+
+
+def test_journal_names_with_a_leading_article_or_another_spelling_of_a_vowel_pair() -> None:
+    def agree(a: str, b: str) -> bool | None:
+        return journals_agree(journal_forms(a), journal_forms(b))
+
+    assert agree("Torace", "Il Torace")
+    assert agree("Prakt Anaesth", "Praktische Anasthesie, Wiederbelebung und Intensivtherapie")
+    assert agree("Paediatr Anaesth", "Pediatric anesthesia")
+    assert not agree("Anaesthesia", "Anatomical Record")
+    assert not agree("Torace", "Il Polmone")

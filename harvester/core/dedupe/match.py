@@ -25,12 +25,25 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    at the same volume, issue and first page; a short title only at the same page range (in
    another issue only for the same author team: an export's issue can be a record number); a
    notice-sized item far from the other's pages in one volume is not the article; differing
-   issues ask for more shared title words.
+   issues ask for more shared title words, and when neither record gives pages they part two
+   records (a column that recurs issue after issue); page ranges that do not overlap and lie at most
+   ``PAGES_NEAR`` pages apart in one volume are two items (a paper in parts, a column).
+   A conference paper of the same title, year and first author matches when one export leaves
+   its proceedings title out.
 5. **Same place in the same volume**: same first author, year, volume and page range (of several
    pages: one-page abstracts share pages) is one article even when one database translated or
    reworded its title, if the titles still share words or the journals agree. The place
    (volume, page range, year) is a blocking key of its own, so such a record is compared even
-   when it shares no title or author key.
+   when it shares no title or author key. When one title is marked as a translation
+   (MEDLINE's ``[...]``, "... [Spanish]", "... [Article in German]"), the same year, volume, first
+   page, first author and a journal that can be one suffice, whatever the titles say.
+6. **One abstract in two printings**: a long abstract, word for word, under the same first author
+   in the same journal (a year apart at most) is one article printed under another issue or
+   pages; its fingerprint is a blocking key. A reprint in another journal stays apart.
+
+A notice (erratum, correction) indexed under its article's own citation (same year, volume,
+first page and a journal that can be the article's, no conflicting id) stands for the article
+and merges with it; elsewhere it is linked.
 
 A page range a spreadsheet turned into a date ("01-Aug" for 1-8) is read as the range
 (:func:`harvester.core.normalise.repair_pages`).
@@ -87,6 +100,8 @@ LOCATOR_WORDS_OTHER_ISSUE = 75.0
 # Page ranges this far apart in one volume are two items (more slack: a database that gives
 # one of several page ranges, a supplement's pages).
 PAGES_APART = 10
+# Page ranges that do not overlap and are at most this far apart in one volume: two items.
+PAGES_NEAR = 50
 NOTICE_PAGES = 2
 # Headlines are short, so they must agree more closely and be at most this far apart in time.
 NEWS_RATIO = 95.0
@@ -238,12 +253,15 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return _near_recurring(a, b)
     if a.volume and a.volume == b.volume and _pages_apart(a, b):
         return None  # two places in one volume: an article and its erratum, two columns
+    if a.volume == b.volume and _neighbours(a, b):
+        return None  # two items a few pages apart: the parts of a paper, a column
     # Different issues: the same page range does not place two records together when it
     # starts an issue (journals that number pages per issue).
     issues_differ = bool(a.issue and b.issue and not set(a.issue) & set(b.issue))
-    if issues_differ and not (a.page and b.page):
+    if issues_differ and not a.page and not b.page:
         # Same title, author, journal and year in two issues, and no pages to say it is one
-        # item: a column that appears issue after issue.
+        # item: a column that appears issue after issue. (With pages on one side only, the
+        # issue field may hold an export's record number instead.)
         return None
     same_year = a.year == b.year
     located = bool(
@@ -253,8 +271,17 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         and not (issues_differ and a.page == "1")
     )
     corroborated = bool((a.volume and a.volume == b.volume) or _same_page(a, b))
+    pinned = bool(
+        a.volume
+        and a.volume == b.volume
+        and _same_page(a, b)
+        and not issues_differ
+        and a.authors
+        and b.authors
+        and authors_agree(a.authors, b.authors)
+    )
     if all(is_short_title(t) for t in (*a.titles, *b.titles)) and not (
-        same_year and (located or _same_team_and_span(a, b))
+        same_year and (located or pinned or _same_team_and_span(a, b))
     ):
         return None  # "Intrapleural therapy": one item only at one page range
     journals = journals_agree(a.journals, b.journals)
@@ -347,8 +374,8 @@ def _translation(a: Keys, b: Keys, authors: bool | None, journals: bool | None) 
         and journals is not False
         and a.year
         and a.year == b.year
-        and a.volume
         and a.volume == b.volume
+        and (a.volume or not (a.issue and b.issue and not set(a.issue) & set(b.issue)))
         and a.page
         and a.page == b.page
         and (a.page != "1" or (a.last_page and a.last_page == b.last_page))
@@ -466,6 +493,20 @@ def _pages_apart(a: Keys, b: Keys) -> bool:
     if min(last_a - first_a, last_b - first_b) >= NOTICE_PAGES:
         return False  # two articles' ranges: one of them garbled more likely than two items
     return first_b - last_a > PAGES_APART or first_a - last_b > PAGES_APART
+
+
+def _neighbours(a: Keys, b: Keys) -> bool:
+    """Both records give printed page ranges that do not overlap and lie at most
+    ``PAGES_NEAR`` pages apart: two neighbouring items of one volume (a paper in two parts, a
+    column in consecutive issues). A range far off is more likely one database's error (another
+    edition's pagination) than another item."""
+    if not (a.page and b.page and a.page.isdigit() and b.page.isdigit()) or a.page == b.page:
+        return False
+    first_a, first_b = int(a.page), int(b.page)
+    last_a = int(a.last_page) if a.last_page else first_a
+    last_b = int(b.last_page) if b.last_page else first_b
+    gap = max(first_b - last_a, first_a - last_b)
+    return 0 < gap <= PAGES_NEAR
 
 
 def _pages_disjoint(a: str | None, b: str | None) -> bool:

@@ -132,6 +132,18 @@ JOURNAL_STOPWORDS = frozenset(
         "an",
         "proceedings",
         "proc",
+        # articles a journal's name starts with in one database and not in another ("Il
+        # Torace", "Den Norske tannlaegeforenings tidende", "El Medico")
+        "il",
+        "lo",
+        "gli",
+        "el",
+        "los",
+        "las",
+        "os",
+        "den",
+        "det",
+        "het",
     ]
 )
 _MEETING = re.compile(r"\b(?:proceedings|proc|conference|symposium|workshop|congress|meeting)\b")
@@ -281,14 +293,28 @@ def _acronym(word: str, words: list[str]) -> bool:
 
 def _abbreviates(one: str, other: str) -> bool:
     """One word abbreviates the other: equal, or the shorter has the longer's first letter and
-    is a subsequence of it ("j" / "journal", "chin" / "chinese", "pathol" / "pathologie")."""
+    is a subsequence of it ("j" / "journal", "chin" / "chinese", "pathol" / "pathologie"), also
+    with a vowel pair that one spelling writes as one letter ("anaesth" / "anasthesie" for "ä",
+    "paediatr" / "pediatrics")."""
     if one == other:
         return True
+    return any(_subsequence(fold(one), fold(other)) for fold in (str, _umlaut_fold, _digraph_fold))
+
+
+def _subsequence(one: str, other: str) -> bool:
     short, long = sorted((one, other), key=len)
     if not short or short[0] != long[0]:
         return False
     letters = iter(long)
     return all(ch in letters for ch in short)
+
+
+def _umlaut_fold(word: str) -> str:
+    return re.sub(r"(?<=\w)([aou])e", r"\1", word)
+
+
+def _digraph_fold(word: str) -> str:
+    return re.sub(r"(?<=\w)[ao]e", "e", word)
 
 
 _DIGITS = re.compile(r"\d+")
