@@ -354,10 +354,11 @@ def build(
     rows: list[dict[str, str]] = []
     groups: list[list[str]] = []
     parents: dict[str, list[str]] = {}
+    pmids = {a.pmid for a in articles}  # a corrected article of the file is its own record
     for article in chosen.values():
         first = f"{article.pmid}-a"
         erratum = next((r for r in article.refs if r[0] == "ErratumFor"), None)
-        parent = _parent(article, erratum[1]) if erratum else None
+        parent = _parent(article, erratum[1]) if erratum and erratum[2] not in pmids else None
         if erratum is not None and parent is not None:
             # One record for the corrected article, however many notices correct it.
             parent_id = f"{erratum[2] or article.pmid}-parent"

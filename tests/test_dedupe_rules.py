@@ -522,3 +522,21 @@ def test_journal_names_with_a_leading_article_or_another_spelling_of_a_vowel_pai
     assert agree("Paediatr Anaesth", "Pediatric anesthesia")
     assert not agree("Anaesthesia", "Anatomical Record")
     assert not agree("Torace", "Il Polmone")
+
+
+def test_two_article_numbers_are_two_articles() -> None:
+    one = record(pages="e51857", issue=None)
+    assert not same(one, record(pages="e53112", issue=None))
+    assert same(one, record(title=TITLE.upper(), pages="e51857", issue=None))
+
+
+def test_two_records_of_one_notice_without_an_id_are_one_notice() -> None:
+    erratum = record(title="Erratum.", authors=[], pages="748-749")
+    assert same(erratum, record(title="Erratum", authors=[], pages="748-749", journal="Stroke Res"))
+    assert not same(erratum, record(title="Erratum", authors=[], pages="750"))
+    assert not same(erratum, record(title="Erratum", authors=[], pages=None, volume=None))
+    correction = record(title="Correction to: " + TITLE, volume=None, issue=None, pages=None)
+    assert same(
+        correction, record(title="Correction to: " + TITLE.lower(), volume=None, pages=None)
+    )
+    assert not same(correction, record(title="Correction to: " + TITLE, pub_date=PubDate(2021)))

@@ -201,7 +201,7 @@ def _notice_link(a: Keys, b: Keys) -> Verdict | None:
                 return Verdict(True, kind, STRENGTH[kind])
         if set(a.urls) & set(b.urls):
             return Verdict(True, "url", STRENGTH["url"])
-        return None
+        return _same_notice(a, b)
     if not _id_conflict(a, b):
         if a.pmid and a.pmid == b.pmid:
             return Verdict(True, "pmid", STRENGTH["pmid"])
@@ -255,6 +255,14 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return None  # two places in one volume: an article and its erratum, two columns
     if a.volume == b.volume and _neighbours(a, b):
         return None  # two items a few pages apart: the parts of a paper, a column
+    if (
+        a.page
+        and b.page
+        and a.page != b.page
+        and is_article_number(a.page)
+        and is_article_number(b.page)
+    ):
+        return None  # two article numbers ("e51857", "e53112"): two articles
     # Different issues: the same page range does not place two records together when it
     # starts an issue (journals that number pages per issue).
     issues_differ = bool(a.issue and b.issue and not set(a.issue) & set(b.issue))
@@ -349,6 +357,34 @@ def _same_citation(notice: Keys, article: Keys) -> bool:
         and not (notice.issue and article.issue and not set(notice.issue) & set(article.issue))
         and journals_agree(notice.journals, article.journals) is not False
     )
+
+
+def _same_notice(a: Keys, b: Keys) -> Verdict | None:
+    """Two records of one notice without a shared id: the same title (the notice word and the
+    article it names), year, first author (or none on both) and journal, at the same place when
+    both give one ("Erratum" alone, at the same pages)."""
+    ratio, prefix = _title_similarity(a.titles, b.titles)
+    if ratio is None or prefix or ratio < EXACT_RATIO or not (a.year and a.year == b.year):
+        return None
+    if bool(a.authors) != bool(b.authors) or (
+        a.authors and not authors_agree(a.authors, b.authors)
+    ):
+        return None
+    if not journals_agree(a.journals, b.journals):
+        return None
+    placed = bool(a.volume and a.volume == b.volume and a.page and a.page == b.page)
+    if not placed:
+        if not (a.notice_title and len(a.notice_title) >= PREFIX_MIN_CHARS):
+            return None  # "Erratum" without a place: any erratum of the journal that year
+        if (a.volume and b.volume and a.volume != b.volume) or _pages_differ(a, b):
+            return None
+    if a.last_page and b.last_page and a.last_page != b.last_page:
+        return None
+    return Verdict(True, f"notice title+place {ratio / 100:.2f}", ratio / 100)
+
+
+def _pages_differ(a: Keys, b: Keys) -> bool:
+    return bool(a.page and b.page and a.page != b.page)
 
 
 def _same_abstract(a: Keys, b: Keys) -> Verdict | None:

@@ -257,6 +257,20 @@ def journals_agree(a: Iterable[str], b: Iterable[str]) -> bool | None:
 def _forms_agree(a: str, b: str) -> bool:
     wa = [w for w in a.split() if w not in JOURNAL_STOPWORDS and not w.isdigit()]
     wb = [w for w in b.split() if w not in JOURNAL_STOPWORDS and not w.isdigit()]
+    if _words_agree(wa, wb):
+        return True
+    # A stop word can be an abbreviation's first word ("An Pediatr" / "Anales de pediatria").
+    first_a, first_b = a.split()[:1], b.split()[:1]
+    if (first_a and first_a[0] in JOURNAL_STOPWORDS) or (
+        first_b and first_b[0] in JOURNAL_STOPWORDS
+    ):
+        return _words_agree(
+            [w for w in a.split() if not w.isdigit()], [w for w in b.split() if not w.isdigit()]
+        )
+    return False
+
+
+def _words_agree(wa: list[str], wb: list[str]) -> bool:
     if not wa or not wb:
         return False
     if wa == wb:
