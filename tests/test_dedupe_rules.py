@@ -540,3 +540,18 @@ def test_two_records_of_one_notice_without_an_id_are_one_notice() -> None:
         correction, record(title="Correction to: " + TITLE.lower(), volume=None, pages=None)
     )
     assert not same(correction, record(title="Correction to: " + TITLE, pub_date=PubDate(2021)))
+
+
+def test_front_matter_and_the_body_of_a_volume_are_two_items() -> None:
+    preface = record(
+        title="Cost containment in the health care industry", pages="xi-xii", issue=None
+    )
+    assert not same(preface, record(title=preface.title, pages="1-17", issue=None))
+    assert same(preface, record(title=preface.title.upper(), pages="xi-xii", issue=None))
+
+
+def test_a_preprint_server_named_with_its_subtitle_is_a_preprint_venue() -> None:
+    server = record(journal="bioRxiv : the preprint server for biology", volume=None, pages=None)
+    assert hit_keys(server).preprint
+    assert same(server, record(journal="bioRxiv", volume=None, pages=None, issue=None))
+    assert not same(server, record())  # the published version is linked, not merged

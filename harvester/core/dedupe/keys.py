@@ -282,4 +282,5 @@ def is_preprint(doi: str | None, venue: str | None, publication_types: Sequence[
         return True
     if any(t.casefold() == "preprint" for t in publication_types):
         return True
-    return bool(venue) and normalise_text(venue or "") in PREPRINT_VENUES
+    # "bioRxiv : the preprint server for biology": any part of the venue's name
+    return any(form in PREPRINT_VENUES for form in journal_forms(venue))

@@ -54,6 +54,7 @@ systematic-review exports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -255,6 +256,8 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return None  # two places in one volume: an article and its erratum, two columns
     if a.volume == b.volume and _neighbours(a, b):
         return None  # two items a few pages apart: the parts of a paper, a column
+    if a.volume and a.volume == b.volume and _front_matter_and_body(a.page, b.page):
+        return None  # pages "xi-xii" and "1-17": a preface and the article it introduces
     if (
         a.page
         and b.page
@@ -543,6 +546,18 @@ def _neighbours(a: Keys, b: Keys) -> bool:
     last_b = int(b.last_page) if b.last_page else first_b
     gap = max(first_b - last_a, first_a - last_b)
     return 0 < gap <= PAGES_NEAR
+
+
+_ROMAN_PAGE = re.compile(r"[ivxlc]+")
+
+
+def _front_matter_and_body(a: str | None, b: str | None) -> bool:
+    """One page in roman numerals (a volume's front matter), the other in arabic (its body)."""
+    if not (a and b):
+        return False
+    return bool(
+        (_ROMAN_PAGE.fullmatch(a) and b.isdigit()) or (_ROMAN_PAGE.fullmatch(b) and a.isdigit())
+    )
 
 
 def _pages_disjoint(a: str | None, b: str | None) -> bool:
