@@ -34,7 +34,7 @@ def test_a_record_without_title_or_id_counts_as_a_work_of_its_own() -> None:
         {"ID": "r3", "title": "", "year": "", "author": "", "journal": ""},  # nothing to keep
         {"ID": "r4", "title": "", "year": "", "author": "", "journal": ""},
     ]
-    work_of, _, missing = bench.run_cli(rows, "tiny")
+    work_of, _, _, missing = bench.run_cli(rows, "tiny")
     assert missing == 2
     assert work_of["r1"] == work_of["r2"]
     assert len({work_of["r1"], work_of["r3"], work_of["r4"]}) == 3
