@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from harvester.core.dedupe.match import compare, hit_keys
 from harvester.core.dedupe.rules import issue_numbers, journal_forms, journals_agree, title_class
-from harvester.core.models import Author, Hit, PubDate
+from harvester.core.models import AbstractSection, Author, Hit, PubDate, WorkKind
 from harvester.core.normalise import first_page, last_page, normalise_title, repair_pages
 
 TITLE = "Effects of early mobilisation on functional recovery after acute ischaemic stroke"
@@ -295,3 +295,263 @@ def test_records_at_one_place_in_one_volume_share_a_blocking_key() -> None:
     assert not set(hit_keys(record()).blocks()) & set(
         hit_keys(replace(reworded, pages="201")).blocks()  # no range: too common a place
     )
+
+
+# --- a column that recurs issue after issue, without pages -----------------------------------
+
+
+def test_a_column_in_two_issues_without_pages_stays_two_items() -> None:
+    title = "Practical pearls for the stroke nurse: positioning the hemiplegic arm"
+    column = record(title=title, pages=None, issue="3")
+    assert not same(column, record(title=title, pages=None, issue="4"))
+    # pages on one side: the issue field may be an export's record number
+    assert same(record(title=title, issue="1112"), record(title=title, pages=None, issue="1113"))
+    # the same column in one issue, or with no issue given by one export, is one item
+    assert same(column, record(title=title.upper(), pages=None, issue="3"))
+    assert same(column, record(title=title, pages=None, issue=None))
+
+
+# --- a notice indexed under the article's own citation -----------------------------------------
+
+
+def test_a_notice_at_the_article_citation_is_the_article() -> None:
+    notice = record(title="Erratum: " + TITLE, doi="10.1000/stroke.err.9")
+    verdict = compare(hit_keys(notice), hit_keys(record()))
+    assert verdict is not None and verdict.same
+    assert same(record(title="Correction to: " + TITLE, issue=None), record())
+
+
+def test_a_notice_at_its_own_citation_or_with_its_own_id_is_linked() -> None:
+    for notice in (
+        record(
+            title="Erratum: " + TITLE, volume="13", issue="1", pages="88", pub_date=PubDate(2020)
+        ),
+        record(title="Erratum: " + TITLE, pages="210-211"),  # another place in the volume
+        record(title="Erratum: " + TITLE, pub_date=PubDate(2020)),
+        record(title="Erratum: " + TITLE, journal="Journal of Nursing Research"),
+    ):
+        verdict = compare(hit_keys(notice), hit_keys(record()))
+        assert verdict is not None and not verdict.same, notice
+    # two PMIDs: two records, whatever the citation says
+    assert not same(record(title="Erratum: " + TITLE, pmid="2"), record(pmid="1"))
+
+
+# --- translated titles -------------------------------------------------------------------------
+
+
+def test_a_translated_title_matches_on_the_place_and_the_author() -> None:
+    original = record(
+        title="Frühmobilisation nach akutem ischämischem Schlaganfall", journal="Der Nervenarzt"
+    )
+    for english in (
+        "[Early mobilisation after acute ischaemic stroke].",
+        "Early mobilisation after acute ischaemic stroke [German]",
+        "Early mobilisation after acute ischaemic stroke [Article in German]",
+    ):
+        # one export gives the first page only
+        assert same(original, record(title=english, journal="Nervenarzt", pages="201")), english
+        assert same(original, record(title=english, journal="Nervenarzt", issue=None)), english
+
+
+def test_a_translated_title_at_another_place_or_by_another_author_is_another_article() -> None:
+    original = record(title="Frühmobilisation nach akutem ischämischem Schlaganfall")
+    english = "[Early mobilisation after acute ischaemic stroke]."
+    assert not same(original, record(title=english, pages="210-219"))
+    assert not same(original, record(title=english, authors=[Author(family="Weber", given="K")]))
+    assert not same(original, record(title=english, volume="13"))
+    # without the translation mark, an unrelated title at the same place needs shared words
+    assert not same(
+        original, record(title="Early mobilisation after acute ischaemic stroke", issue="4")
+    )
+
+
+# --- family names with particles ---------------------------------------------------------------
+
+
+def test_family_names_with_particles_written_two_ways_agree() -> None:
+    for family, other in (
+        ("Le Quintrec", "Quintrec"),
+        ("van der Berg", "Berg"),
+        ("D'Amico", "Amico"),
+    ):
+        a = record(
+            title="Renal outcomes of lupus nephritis",
+            authors=[Author(family=family), Author(family="Okafor")],
+        )
+        b = record(
+            title="Renal outcomes of lupus nephritis",
+            authors=[Author(family=other), Author(family="Okafor")],
+        )
+        assert hit_keys(a).blocks()[-2:] != [] and set(hit_keys(a).blocks()) & set(
+            hit_keys(b).blocks()
+        )
+        assert hit_keys(a).authors == hit_keys(b).authors
+        assert same(a, b)
+
+
+def test_a_particle_alone_or_another_family_name_does_not_agree() -> None:
+    title = "Renal outcomes of lupus nephritis"
+    assert hit_keys(record(authors=[Author(family="Le")])).authors == ("le",)
+    assert not same(
+        record(title=title, authors=[Author(family="van der Berg")], pages=None, volume=None),
+        record(title=title, authors=[Author(family="van der Meer")], pages=None, volume=None),
+    )
+
+
+# --- one abstract in two printings -------------------------------------------------------------
+
+ABSTRACT = (
+    "BACKGROUND: Early mobilisation is recommended after stroke but its timing is debated. "
+    "METHODS: We randomised 412 patients within 24 hours of an acute ischaemic stroke to very "
+    "early mobilisation or usual care in six stroke units and measured the modified Rankin score "
+    "at three months. RESULTS: Favourable outcome was reached by 46% and 49% of patients, a "
+    "difference that was not significant; falls and deaths did not differ. CONCLUSIONS: Very "
+    "early mobilisation did not improve function at three months, and a trial of mobilisation "
+    "from the second day is needed before guidelines change. "
+)
+
+
+def test_the_same_long_abstract_under_another_issue_or_pages_is_one_article() -> None:
+    first = record(abstract=[AbstractSection(text=ABSTRACT)])
+    reprint = record(
+        title="Timing of mobilisation after stroke: a randomised trial",
+        issue="5",
+        pages="330-338",
+        abstract=[
+            AbstractSection(text=ABSTRACT.replace("BACKGROUND: ", "") + "© 2019 The Authors.")
+        ],
+    )
+    verdict = compare(hit_keys(first), hit_keys(reprint))
+    assert verdict is not None and verdict.same and verdict.reason == "abstract+author"
+    assert set(hit_keys(first).blocks()) & set(hit_keys(reprint).blocks())
+
+
+def test_a_shared_abstract_in_another_journal_by_another_author_or_short_stays_apart() -> None:
+    first = record(abstract=[AbstractSection(text=ABSTRACT)])
+    other = {"title": "Timing of mobilisation after stroke", "issue": "5", "pages": "330-338"}
+    assert not same(
+        first,
+        record(
+            **other, journal="Clinical Rehabilitation", abstract=[AbstractSection(text=ABSTRACT)]
+        ),
+    )
+    assert not same(
+        first,
+        record(
+            **other, authors=[Author(family="Weber")], abstract=[AbstractSection(text=ABSTRACT)]
+        ),
+    )
+    assert not same(
+        first, record(**other, pub_date=PubDate(2022), abstract=[AbstractSection(text=ABSTRACT)])
+    )
+    short = [AbstractSection(text="No abstract available.")]
+    assert not same(record(abstract=short), record(**other, abstract=short))
+
+
+# --- conference papers: the venue is a proceedings title -------------------------------------
+
+
+def paper(**changes: object) -> Hit:
+    values: dict[str, object] = {
+        "title": "Trust in sharing economy platforms: the role of host photos",
+        "authors": [Author(family="Deng", given="C")],
+        "journal": "Proceedings of the 50th Annual Hawaii International Conference on System Sciences",
+        "volume": None,
+        "issue": None,
+        "pages": None,
+        "pub_date": PubDate(2017),
+        "kind": WorkKind.OTHER,
+    }
+    values.update(changes)
+    return record(**values)
+
+
+def test_a_conference_paper_under_two_forms_of_its_proceedings_title_is_one_paper() -> None:
+    assert same(paper(), paper(journal="Hawaii International Conference on System Sciences"))
+    assert same(paper(), paper(journal="HICSS 2017 Proceedings"))
+    assert same(paper(), paper(journal=None))  # one export left the proceedings out
+
+
+def test_a_conference_paper_and_its_journal_version_or_another_meeting_stay_apart() -> None:
+    journal = paper(
+        journal="Journal of Management Information Systems",
+        volume="34",
+        pages="120-141",
+        kind=WorkKind.ARTICLE,
+    )
+    assert not same(paper(), journal)
+    assert not same(paper(), paper(journal="Americas Conference on Information Systems"))
+    assert not same(paper(), paper(journal=None, pub_date=PubDate(2018)))
+
+
+# --- neighbouring items of one title in one volume ---------------------------------------------
+
+
+def test_one_title_a_few_pages_apart_in_one_volume_is_two_items() -> None:
+    part = "Genetic analysis of the behavioural response to amphetamine in mice"
+    assert not same(record(title=part, pages="263-7"), record(title=part, pages="269-76"))
+    assert not same(record(title=part, pages="5"), record(title=part, pages="11"))
+    # overlapping or equal ranges, a range and its first page: one item
+    assert same(record(title=part, pages="263-7"), record(title=part, pages="263-267"))
+    assert same(record(title=part, pages="263-7"), record(title=part, pages="263"))
+    # a range far off in the volume is more likely one database's error than another item
+    assert same(
+        record(title=part, pages="1324-1327", issue=None),
+        record(title=part, pages="84-87", issue=None),
+    )
+
+
+def test_a_short_title_merges_at_one_page_of_one_volume_by_one_author() -> None:
+    letter = record(title="Sputum fixatives", pages="493", issue=None)
+    assert same(
+        letter, record(title="Sputum fixatives.", pages="493", issue=None, journal="Stroke Res")
+    )
+    assert not same(letter, record(title="Sputum fixatives", pages="497", issue=None))
+    assert not same(
+        letter,
+        record(title="Sputum fixatives", pages="493", issue=None, authors=[Author(family="Weber")]),
+    )
+
+
+def test_journal_names_with_a_leading_article_or_another_spelling_of_a_vowel_pair() -> None:
+    def agree(a: str, b: str) -> bool | None:
+        return journals_agree(journal_forms(a), journal_forms(b))
+
+    assert agree("Torace", "Il Torace")
+    assert agree("Prakt Anaesth", "Praktische Anasthesie, Wiederbelebung und Intensivtherapie")
+    assert agree("Paediatr Anaesth", "Pediatric anesthesia")
+    assert not agree("Anaesthesia", "Anatomical Record")
+    assert not agree("Torace", "Il Polmone")
+
+
+def test_two_article_numbers_are_two_articles() -> None:
+    one = record(pages="e51857", issue=None)
+    assert not same(one, record(pages="e53112", issue=None))
+    assert same(one, record(title=TITLE.upper(), pages="e51857", issue=None))
+
+
+def test_two_records_of_one_notice_without_an_id_are_one_notice() -> None:
+    erratum = record(title="Erratum.", authors=[], pages="748-749")
+    assert same(erratum, record(title="Erratum", authors=[], pages="748-749", journal="Stroke Res"))
+    assert not same(erratum, record(title="Erratum", authors=[], pages="750"))
+    assert not same(erratum, record(title="Erratum", authors=[], pages=None, volume=None))
+    correction = record(title="Correction to: " + TITLE, volume=None, issue=None, pages=None)
+    assert same(
+        correction, record(title="Correction to: " + TITLE.lower(), volume=None, pages=None)
+    )
+    assert not same(correction, record(title="Correction to: " + TITLE, pub_date=PubDate(2021)))
+
+
+def test_front_matter_and_the_body_of_a_volume_are_two_items() -> None:
+    preface = record(
+        title="Cost containment in the health care industry", pages="xi-xii", issue=None
+    )
+    assert not same(preface, record(title=preface.title, pages="1-17", issue=None))
+    assert same(preface, record(title=preface.title.upper(), pages="xi-xii", issue=None))
+
+
+def test_a_preprint_server_named_with_its_subtitle_is_a_preprint_venue() -> None:
+    server = record(journal="bioRxiv : the preprint server for biology", volume=None, pages=None)
+    assert hit_keys(server).preprint
+    assert same(server, record(journal="bioRxiv", volume=None, pages=None, issue=None))
+    assert not same(server, record())  # the published version is linked, not merged

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import html
 import re
 import unicodedata
@@ -19,6 +20,7 @@ from harvester.core.models import PubDate, WorkKind, is_placeholder_title
 from harvester.core.urls import canonical_url, is_http_url
 
 __all__ = [
+    "abstract_key",
     "author_key",
     "block_keys",
     "compact",
@@ -35,6 +37,7 @@ __all__ = [
     "repair_pages",
     "strip_site_suffix",
     "title_key",
+    "translated_title",
 ]
 
 _DOI_PREFIX = re.compile(
@@ -197,7 +200,7 @@ def normalise_title(value: str | None) -> str:
     note = _TRAILING_NOTE.search(text, 1)
     if note is not None:  # the notes come last: everything after the first one goes too
         text = text[: note.start()]
-    return normalise_text(text)
+    return normalise_text(_LANGUAGE_TAG.sub("", text))
 
 
 def strip_site_suffix(title: str, site: str | None = None) -> str:
@@ -267,13 +270,101 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
     return list(dict.fromkeys(keys))
 
 
+# Particles that one database keeps in a family name and another moves to the given names or
+# drops ("van der Berg" / "Berg", "Le Quintrec" / "Quintrec", "D'Amico" / "Amico").
+_PARTICLES = frozenset(
+    [
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "dei",
+        "degli",
+        "di",
+        "da",
+        "das",
+        "dos",
+        "do",
+        "du",
+        "le",
+        "la",
+        "les",
+        "l",
+        "d",
+        "t",
+        "ten",
+        "ter",
+        "op",
+        "het",
+        "zu",
+        "al",
+        "el",
+    ]
+)
+
+
 @functools.lru_cache(maxsize=16384)  # family names repeat across records
 def author_key(family: str | None) -> str | None:
-    """The first author's family name folded to lower-case ASCII letters, or None."""
+    """The first author's family name folded to lower-case ASCII letters, without the
+    particles in front of it ("van der Berg" and "Berg" give "berg"), or None."""
     if not family:
         return None
-    key = compact(normalise_text(family))
+    words = normalise_text(family).split()
+    while len(words) > 1 and words[0] in _PARTICLES:
+        words = words[1:]
+    key = "".join(words)
     return key[:128] or None
+
+
+# A translated title's tag: "[Spanish]", "[Article in German]", "(in Russian)", "[Japanese,
+# English abstract]".
+_LANGUAGES = (
+    "afrikaans|arabic|bulgarian|catalan|chinese|croatian|czech|danish|dutch|english|estonian"
+    "|finnish|french|german|greek|hebrew|hungarian|icelandic|indonesian|italian|japanese|korean"
+    "|latvian|lithuanian|malay|norwegian|persian|polish|portuguese|romanian|russian|serbian"
+    "|slovak|slovenian|spanish|swedish|thai|turkish|ukrainian|vietnamese"
+)
+_LANGUAGE_TAG = re.compile(
+    rf"\s*[\[(]\s*(?:(?:article|text|paper)\s+)?(?:in\s+)?(?:{_LANGUAGES})"
+    rf"(?:\s*(?:,|and|&|with)\s*(?:(?:{_LANGUAGES})\s*)?(?:summary|abstract)?)*\s*[\])]\s*\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+def translated_title(title: str | None) -> bool:
+    """Whether a title says it is a translation: MEDLINE's English title of a non-English article
+    in square brackets ("[Treatment of ...]."), or a language tag after it ("... [Spanish]",
+    "... [Article in German]")."""
+    if not title:
+        return False
+    text = title.strip()
+    if text.startswith("[") and text.rstrip(". ").endswith("]") and "]" not in text[1:-2]:
+        return True
+    return _LANGUAGE_TAG.search(text) is not None
+
+
+# Section labels of a structured abstract ("BACKGROUND:", "Methods."), and the publisher's
+# copyright line that one database keeps and another drops.
+_ABSTRACT_LABEL = re.compile(r"(?:^|(?<=[.\s]))[A-Z][A-Z &/-]{2,40}[:.]\s")
+_COPYRIGHT = re.compile(r"(?:\u00a9|\(c\)|copyright\b)[^.]*(?:\.|$).*$", re.IGNORECASE | re.DOTALL)
+#: The shortest abstract (in letters and digits) that identifies its article: shorter ones
+#: ("No abstract available", a one-line summary) are shared by many.
+ABSTRACT_MIN_CHARS = 400
+
+
+def abstract_key(abstract: str | None) -> str | None:
+    """A fingerprint of an abstract's words (section labels and the copyright line left out),
+    or None for an abstract too short to identify its article."""
+    if not abstract:
+        return None
+    text = _COPYRIGHT.sub("", _ABSTRACT_LABEL.sub(" ", html.unescape(abstract)))
+    words = compact(normalise_text(text))
+    if len(words) < ABSTRACT_MIN_CHARS:
+        return None
+    return hashlib.blake2b(words.encode(), digest_size=10).hexdigest()
 
 
 _MONTH_WORDS = (

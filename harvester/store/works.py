@@ -346,6 +346,7 @@ def _work_keys(work: Work, seen: list[str], urls: list[str]) -> Keys:
         journal_iso=work.journal_iso,
         publication_types=work.publication_types,
         title=work.title,
+        abstract=" ".join(str(part.get("text") or "") for part in work.abstract or []),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from harvester.core.dedupe.rules import issue_numbers, journal_forms, title_class
 from harvester.core.models import Hit, WorkKind
 from harvester.core.normalise import (
+    abstract_key,
     author_key,
     block_keys,
     day_key,
@@ -28,6 +29,7 @@ from harvester.core.normalise import (
     normalise_text,
     normalise_url,
     title_key,
+    translated_title,
 )
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "author_keys",
     "hit_keys",
     "is_preprint",
+    "is_proceedings",
     "make_keys",
     "normalise_volume",
 ]
@@ -48,7 +51,7 @@ PREPRINT_VENUES = frozenset(
 #: does not re-normalise every sighting; bump this whenever a change here or in
 #: :mod:`harvester.core.normalise` changes what :func:`make_keys` returns, and stored keys of an older
 #: version are rebuilt from their work the next time they are needed.
-KEYS_VERSION = 3
+KEYS_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,9 @@ class Keys:
     notice_title: str = ""  # the title of the article a notice is about, when it says
     recurring: bool = False  # a title many items carry (editorials, letters, "Erratum", ...)
     typed: bool = False  # the record states its publication types
+    translated: bool = False  # the title says it is a translation ("[...]", "... [Spanish]")
+    abstract: str | None = None  # a long abstract's fingerprint (normalise.abstract_key)
+    proceedings: bool = False  # the venue is a conference's proceedings, not a journal
 
     @property
     def author(self) -> str | None:
@@ -97,6 +103,9 @@ class Keys:
             # The place in the volume: a record whose title one database translated or
             # reworded, and whose first author is missing, shares no title or author key.
             keys.append(f"l:{self.volume}:{self.page}-{self.last_page}:{self.year or ''}")
+        if self.abstract:
+            # The same abstract under a title one database translated, in another printing.
+            keys.append(f"b:{self.abstract}")
         return list(dict.fromkeys(keys))
 
     def to_json(self) -> dict[str, Any]:
@@ -121,6 +130,9 @@ class Keys:
             "notice_title": self.notice_title,
             "recurring": self.recurring,
             "typed": self.typed,
+            "translated": self.translated,
+            "abstract": self.abstract,
+            "proceedings": self.proceedings,
         }
 
     @classmethod
@@ -145,6 +157,9 @@ class Keys:
             notice_title=data["notice_title"],
             recurring=data["recurring"],
             typed=data["typed"],
+            translated=data["translated"],
+            abstract=data["abstract"],
+            proceedings=data["proceedings"],
         )
 
 
@@ -169,6 +184,7 @@ def hit_keys(hit: Hit) -> Keys:
         journal_iso=hit.journal_iso,
         publication_types=hit.publication_types,
         title=hit.title,
+        abstract=" ".join(section.text for section in hit.abstract),
     )
 
 
@@ -190,6 +206,7 @@ def make_keys(
     issue: str | None = None,
     journal_iso: str | None = None,
     title: str | None = None,
+    abstract: str | None = None,
 ) -> Keys:
     """Keys from already-normalised title keys and identifiers (a hit's, or a stored work's).
 
@@ -219,6 +236,9 @@ def make_keys(
         notice_title=classed.notice_title,
         recurring=classed.recurring,
         typed=bool(publication_types),
+        translated=translated_title(title),
+        abstract=abstract_key(abstract),
+        proceedings=is_proceedings(journal),
     )
 
 
@@ -245,9 +265,22 @@ def normalise_volume(volume: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+_PROCEEDINGS = re.compile(
+    r"\b(?:proceedings|proc|conference|conf|symposium|workshop|congress|colloquium|summit)\b"
+)
+
+
+def is_proceedings(venue: str | None) -> bool:
+    """Whether a venue's name is a conference's proceedings ("Proceedings of the Annual Hawaii
+    International Conference on System Sciences", "AMCIS 2017 Proceedings") rather than a
+    journal's."""
+    return bool(venue) and _PROCEEDINGS.search(normalise_text(venue or "")) is not None
+
+
 def is_preprint(doi: str | None, venue: str | None, publication_types: Sequence[str]) -> bool:
     if doi and doi.startswith(PREPRINT_DOI_PREFIXES):
         return True
     if any(t.casefold() == "preprint" for t in publication_types):
         return True
-    return bool(venue) and normalise_text(venue or "") in PREPRINT_VENUES
+    # "bioRxiv : the preprint server for biology": any part of the venue's name
+    return any(form in PREPRINT_VENUES for form in journal_forms(venue))

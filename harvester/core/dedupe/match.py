@@ -25,12 +25,25 @@ them into :class:`Keys` and asks :func:`decide`. The order of the rules, first t
    at the same volume, issue and first page; a short title only at the same page range (in
    another issue only for the same author team: an export's issue can be a record number); a
    notice-sized item far from the other's pages in one volume is not the article; differing
-   issues ask for more shared title words.
+   issues ask for more shared title words, and when neither record gives pages they part two
+   records (a column that recurs issue after issue); page ranges that do not overlap and lie at most
+   ``PAGES_NEAR`` pages apart in one volume are two items (a paper in parts, a column).
+   A conference paper of the same title, year and first author matches when one export leaves
+   its proceedings title out.
 5. **Same place in the same volume**: same first author, year, volume and page range (of several
    pages: one-page abstracts share pages) is one article even when one database translated or
    reworded its title, if the titles still share words or the journals agree. The place
    (volume, page range, year) is a blocking key of its own, so such a record is compared even
-   when it shares no title or author key.
+   when it shares no title or author key. When one title is marked as a translation
+   (MEDLINE's ``[...]``, "... [Spanish]", "... [Article in German]"), the same year, volume, first
+   page, first author and a journal that can be one suffice, whatever the titles say.
+6. **One abstract in two printings**: a long abstract, word for word, under the same first author
+   in the same journal (a year apart at most) is one article printed under another issue or
+   pages; its fingerprint is a blocking key. A reprint in another journal stays apart.
+
+A notice (erratum, correction) indexed under its article's own citation (same year, volume,
+first page and a journal that can be the article's, no conflicting id) stands for the article
+and merges with it; elsewhere it is linked.
 
 A page range a spreadsheet turned into a date ("01-Aug" for 1-8) is read as the range
 (:func:`harvester.core.normalise.repair_pages`).
@@ -41,6 +54,7 @@ systematic-review exports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -87,6 +101,8 @@ LOCATOR_WORDS_OTHER_ISSUE = 75.0
 # Page ranges this far apart in one volume are two items (more slack: a database that gives
 # one of several page ranges, a supplement's pages).
 PAGES_APART = 10
+# Page ranges that do not overlap and are at most this far apart in one volume: two items.
+PAGES_NEAR = 50
 NOTICE_PAGES = 2
 # Headlines are short, so they must agree more closely and be at most this far apart in time.
 NEWS_RATIO = 95.0
@@ -186,7 +202,7 @@ def _notice_link(a: Keys, b: Keys) -> Verdict | None:
                 return Verdict(True, kind, STRENGTH[kind])
         if set(a.urls) & set(b.urls):
             return Verdict(True, "url", STRENGTH["url"])
-        return None
+        return _same_notice(a, b)
     if not _id_conflict(a, b):
         if a.pmid and a.pmid == b.pmid:
             return Verdict(True, "pmid", STRENGTH["pmid"])
@@ -200,6 +216,10 @@ def _notice_link(a: Keys, b: Keys) -> Verdict | None:
     ratio = max(_ratio(notice.notice_title, t) for t in article.titles or ("",))
     if ratio < TITLE_RATIO:
         return None
+    if not _id_conflict(a, b) and _same_citation(notice, article):
+        # The notice is indexed under the article's own citation (journal, year, volume and
+        # pages): the record stands for the article, corrected.
+        return Verdict(True, f"notice at the article's citation {ratio / 100:.2f}", ratio / 100)
     relation = notice.notice or "notice-of"
     if notice is b:
         relation = relation.replace("-of", "-in")
@@ -221,10 +241,11 @@ def _preprint_link(a: Keys, b: Keys) -> Verdict | None:
 
 
 def _near(a: Keys, b: Keys) -> Verdict | None:
-    if not a.titles or not b.titles:
-        return None
     if a.kind is WorkKind.NEWS or b.kind is WorkKind.NEWS:
-        return _near_news(a, b)
+        return _near_news(a, b) if a.titles and b.titles else None
+    reprint = _same_abstract(a, b)
+    if reprint is not None or not a.titles or not b.titles:
+        return reprint
     if a.year and b.year and abs(a.year - b.year) > 1 and not _sameis_article_number(a, b):
         return None
     if a.volume and b.volume and a.volume != b.volume:
@@ -233,9 +254,26 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         return _near_recurring(a, b)
     if a.volume and a.volume == b.volume and _pages_apart(a, b):
         return None  # two places in one volume: an article and its erratum, two columns
+    if a.volume == b.volume and _neighbours(a, b):
+        return None  # two items a few pages apart: the parts of a paper, a column
+    if a.volume and a.volume == b.volume and _front_matter_and_body(a.page, b.page):
+        return None  # pages "xi-xii" and "1-17": a preface and the article it introduces
+    if (
+        a.page
+        and b.page
+        and a.page != b.page
+        and is_article_number(a.page)
+        and is_article_number(b.page)
+    ):
+        return None  # two article numbers ("e51857", "e53112"): two articles
     # Different issues: the same page range does not place two records together when it
     # starts an issue (journals that number pages per issue).
     issues_differ = bool(a.issue and b.issue and not set(a.issue) & set(b.issue))
+    if issues_differ and not a.page and not b.page:
+        # Same title, author, journal and year in two issues, and no pages to say it is one
+        # item: a column that appears issue after issue. (With pages on one side only, the
+        # issue field may hold an export's record number instead.)
+        return None
     same_year = a.year == b.year
     located = bool(
         a.volume
@@ -244,8 +282,17 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         and not (issues_differ and a.page == "1")
     )
     corroborated = bool((a.volume and a.volume == b.volume) or _same_page(a, b))
+    pinned = bool(
+        a.volume
+        and a.volume == b.volume
+        and _same_page(a, b)
+        and not issues_differ
+        and a.authors
+        and b.authors
+        and authors_agree(a.authors, b.authors)
+    )
     if all(is_short_title(t) for t in (*a.titles, *b.titles)) and not (
-        same_year and (located or _same_team_and_span(a, b))
+        same_year and (located or pinned or _same_team_and_span(a, b))
     ):
         return None  # "Intrapleural therapy": one item only at one page range
     journals = journals_agree(a.journals, b.journals)
@@ -266,6 +313,22 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
             what = "title prefix" if prefix else "title"
             who = {True: "author", None: "no author", False: "volume+page"}[authors]
             return Verdict(True, f"{what}+year+{who} {ratio / 100:.2f}", ratio / 100)
+    if (a.translated or b.translated) and _translation(a, b, authors, journals):
+        # One title is marked as a translation of the other: the place in the journal says it
+        # is one article.
+        return Verdict(True, "translated title+volume+page+year+author", 0.9)
+    if (
+        ratio is not None
+        and ratio >= EXACT_RATIO
+        and not prefix
+        and same_year
+        and authors is True
+        and journals is None
+        and (a.proceedings or b.proceedings)
+        and not _pages_disjoint(a.page, b.page)
+    ):
+        # A conference paper whose proceedings title one export gives and another leaves out.
+        return Verdict(True, f"title+year+author, proceedings {ratio / 100:.2f}", ratio / 100)
     if same_year and located and (authors is True or (authors is None and journals is True)):
         # Same first author (or none given, in the same journal), year, volume and page range:
         # one article, its title translated or reworded by one database. The titles must still
@@ -281,6 +344,82 @@ def _near(a: Keys, b: Keys) -> Verdict | None:
         assert ratio is not None
         return Verdict(True, f"title+author+article number {ratio / 100:.2f}", ratio / 100)
     return None
+
+
+def _same_citation(notice: Keys, article: Keys) -> bool:
+    """A notice given the article's own citation: the same year, volume and first page (and last
+    page, when both give one), in a journal that can be the article's."""
+    return bool(
+        notice.year
+        and notice.year == article.year
+        and notice.volume
+        and notice.volume == article.volume
+        and notice.page
+        and notice.page == article.page
+        and not (notice.last_page and article.last_page and notice.last_page != article.last_page)
+        and not (notice.issue and article.issue and not set(notice.issue) & set(article.issue))
+        and journals_agree(notice.journals, article.journals) is not False
+    )
+
+
+def _same_notice(a: Keys, b: Keys) -> Verdict | None:
+    """Two records of one notice without a shared id: the same title (the notice word and the
+    article it names), year, first author (or none on both) and journal, at the same place when
+    both give one ("Erratum" alone, at the same pages)."""
+    ratio, prefix = _title_similarity(a.titles, b.titles)
+    if ratio is None or prefix or ratio < EXACT_RATIO or not (a.year and a.year == b.year):
+        return None
+    if bool(a.authors) != bool(b.authors) or (
+        a.authors and not authors_agree(a.authors, b.authors)
+    ):
+        return None
+    if not journals_agree(a.journals, b.journals):
+        return None
+    placed = bool(a.volume and a.volume == b.volume and a.page and a.page == b.page)
+    if not placed:
+        if not (a.notice_title and len(a.notice_title) >= PREFIX_MIN_CHARS):
+            return None  # "Erratum" without a place: any erratum of the journal that year
+        if (a.volume and b.volume and a.volume != b.volume) or _pages_differ(a, b):
+            return None
+    if a.last_page and b.last_page and a.last_page != b.last_page:
+        return None
+    return Verdict(True, f"notice title+place {ratio / 100:.2f}", ratio / 100)
+
+
+def _pages_differ(a: Keys, b: Keys) -> bool:
+    return bool(a.page and b.page and a.page != b.page)
+
+
+def _same_abstract(a: Keys, b: Keys) -> Verdict | None:
+    """One long abstract, word for word, under the same first author, in the same journal (or
+    one unnamed) a year apart at most: one article printed twice (another issue or pages, a
+    translated title). A reprint in another journal is another record."""
+    if not (a.abstract and a.abstract == b.abstract and a.authors and b.authors):
+        return None
+    if a.year and b.year and abs(a.year - b.year) > 1:
+        return None
+    if not authors_agree(a.authors, b.authors):
+        return None
+    if journals_agree(a.journals, b.journals) is False:
+        return None
+    return Verdict(True, "abstract+author", 0.95)
+
+
+def _translation(a: Keys, b: Keys, authors: bool | None, journals: bool | None) -> bool:
+    """Records of which one title is a translation, at one place: the same year, volume and
+    first page (not conflicting last pages), the same first author, a journal that can be one."""
+    return bool(
+        authors is True
+        and journals is not False
+        and a.year
+        and a.year == b.year
+        and a.volume == b.volume
+        and (a.volume or not (a.issue and b.issue and not set(a.issue) & set(b.issue)))
+        and a.page
+        and a.page == b.page
+        and (a.page != "1" or (a.last_page and a.last_page == b.last_page))
+        and not (a.last_page and b.last_page and a.last_page != b.last_page)
+    )
 
 
 def _sameis_article_number(a: Keys, b: Keys) -> bool:
@@ -393,6 +532,32 @@ def _pages_apart(a: Keys, b: Keys) -> bool:
     if min(last_a - first_a, last_b - first_b) >= NOTICE_PAGES:
         return False  # two articles' ranges: one of them garbled more likely than two items
     return first_b - last_a > PAGES_APART or first_a - last_b > PAGES_APART
+
+
+def _neighbours(a: Keys, b: Keys) -> bool:
+    """Both records give printed page ranges that do not overlap and lie at most
+    ``PAGES_NEAR`` pages apart: two neighbouring items of one volume (a paper in two parts, a
+    column in consecutive issues). A range far off is more likely one database's error (another
+    edition's pagination) than another item."""
+    if not (a.page and b.page and a.page.isdigit() and b.page.isdigit()) or a.page == b.page:
+        return False
+    first_a, first_b = int(a.page), int(b.page)
+    last_a = int(a.last_page) if a.last_page else first_a
+    last_b = int(b.last_page) if b.last_page else first_b
+    gap = max(first_b - last_a, first_a - last_b)
+    return 0 < gap <= PAGES_NEAR
+
+
+_ROMAN_PAGE = re.compile(r"[ivxlc]+")
+
+
+def _front_matter_and_body(a: str | None, b: str | None) -> bool:
+    """One page in roman numerals (a volume's front matter), the other in arabic (its body)."""
+    if not (a and b):
+        return False
+    return bool(
+        (_ROMAN_PAGE.fullmatch(a) and b.isdigit()) or (_ROMAN_PAGE.fullmatch(b) and a.isdigit())
+    )
 
 
 def _pages_disjoint(a: str | None, b: str | None) -> bool:

@@ -132,8 +132,22 @@ JOURNAL_STOPWORDS = frozenset(
         "an",
         "proceedings",
         "proc",
+        # articles a journal's name starts with in one database and not in another ("Il
+        # Torace", "Den Norske tannlaegeforenings tidende", "El Medico")
+        "il",
+        "lo",
+        "gli",
+        "el",
+        "los",
+        "las",
+        "os",
+        "den",
+        "det",
+        "het",
     ]
 )
+_MEETING = re.compile(r"\b(?:proceedings|proc|conference|symposium|workshop|congress|meeting)\b")
+_MEETING_NUMBER = re.compile(r"\b(?:\d+(?:st|nd|rd|th)?|annual|biennial|the)\b")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _ALTERNATIVES = re.compile(r"\s=\s|\s*[:.;]\s+|\s+-\s+")
 
@@ -224,7 +238,11 @@ def journal_forms(*names: str | None) -> tuple[str, ...]:
             form = normalise_text(part)
             if form and any(w not in JOURNAL_STOPWORDS for w in form.split()):
                 forms.append(form)
-    return tuple(dict.fromkeys(forms))
+                if _MEETING.search(form):
+                    # A meeting's proceedings by the meeting's name, without its number, year
+                    # and "annual": "50th Annual Hawaii International Conference ..."
+                    forms.append(" ".join(_MEETING_NUMBER.sub(" ", form).split()))
+    return tuple(dict.fromkeys(f for f in forms if f))
 
 
 def journals_agree(a: Iterable[str], b: Iterable[str]) -> bool | None:
@@ -239,6 +257,20 @@ def journals_agree(a: Iterable[str], b: Iterable[str]) -> bool | None:
 def _forms_agree(a: str, b: str) -> bool:
     wa = [w for w in a.split() if w not in JOURNAL_STOPWORDS and not w.isdigit()]
     wb = [w for w in b.split() if w not in JOURNAL_STOPWORDS and not w.isdigit()]
+    if _words_agree(wa, wb):
+        return True
+    # A stop word can be an abbreviation's first word ("An Pediatr" / "Anales de pediatria").
+    first_a, first_b = a.split()[:1], b.split()[:1]
+    if (first_a and first_a[0] in JOURNAL_STOPWORDS) or (
+        first_b and first_b[0] in JOURNAL_STOPWORDS
+    ):
+        return _words_agree(
+            [w for w in a.split() if not w.isdigit()], [w for w in b.split() if not w.isdigit()]
+        )
+    return False
+
+
+def _words_agree(wa: list[str], wb: list[str]) -> bool:
     if not wa or not wb:
         return False
     if wa == wb:
@@ -275,14 +307,28 @@ def _acronym(word: str, words: list[str]) -> bool:
 
 def _abbreviates(one: str, other: str) -> bool:
     """One word abbreviates the other: equal, or the shorter has the longer's first letter and
-    is a subsequence of it ("j" / "journal", "chin" / "chinese", "pathol" / "pathologie")."""
+    is a subsequence of it ("j" / "journal", "chin" / "chinese", "pathol" / "pathologie"), also
+    with a vowel pair that one spelling writes as one letter ("anaesth" / "anasthesie" for "ä",
+    "paediatr" / "pediatrics")."""
     if one == other:
         return True
+    return any(_subsequence(fold(one), fold(other)) for fold in (str, _umlaut_fold, _digraph_fold))
+
+
+def _subsequence(one: str, other: str) -> bool:
     short, long = sorted((one, other), key=len)
     if not short or short[0] != long[0]:
         return False
     letters = iter(long)
     return all(ch in letters for ch in short)
+
+
+def _umlaut_fold(word: str) -> str:
+    return re.sub(r"(?<=\w)([aou])e", r"\1", word)
+
+
+def _digraph_fold(word: str) -> str:
+    return re.sub(r"(?<=\w)[ao]e", "e", word)
 
 
 _DIGITS = re.compile(r"\d+")
