@@ -143,7 +143,7 @@ def adopt_folder(db: Database, folder: Path, *, now: dt.datetime) -> list[Applie
     with db.read() as session:
         if store.ever_had_topics(session) or not folder.is_dir():
             return []
-    results = apply_files(db, [folder], actor="topic files", now=now)
+    results = apply_files(db, [folder], actor="the topic files", now=now)
     adopted = [r.slug for r in results if r.slug is not None and r.outcome == "created"]
     if adopted:  # reviewers kept what they could see when topics were files
         with db.write() as session:
