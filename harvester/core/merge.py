@@ -30,6 +30,7 @@ __all__ = [
     "SOURCE_RANKS",
     "hit_values",
     "merge_fields",
+    "merge_work_fields",
     "source_rank",
 ]
 
@@ -125,6 +126,26 @@ def merge_fields(
     if replace:
         values["kind"] = hit.kind.value
         values["metadata_source"], values["metadata_rank"] = hit.source, rank
+    return _changes(current, values, replace=replace)
+
+
+def merge_work_fields(current: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a work (``current``) that joining another work (``other``, its
+    :data:`MERGED_FIELDS`) changes: the same rule as a hit of the other work's rank and source."""
+    replace = other["metadata_rank"] > current["metadata_rank"]
+    names = (*_SCALAR_FIELDS, *_LIST_FIELDS, "pub_date", "pub_year", "published_at")
+    values = {name: other[name] for name in names}
+    if other["published_at"] is not None:
+        values["date_is_fallback"] = other["date_is_fallback"]
+    if replace:
+        for name in _SOURCE_FIELDS:
+            values[name] = other[name]
+    return _changes(current, values, replace=replace)
+
+
+def _changes(
+    current: Mapping[str, Any], values: Mapping[str, Any], *, replace: bool
+) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name, value in values.items():
         if _empty(value):

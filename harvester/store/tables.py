@@ -202,6 +202,24 @@ class WorkLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class WorkMergeRecord(Base):
+    """Two works made one (a bridging record showed them to be one article): ``merged_id`` joined
+    ``work_id``. ``record`` says what moved, so the merge can be undone (harvester.store.merges);
+    the merged work's row stays, empty of sightings, identities and candidates, until then."""
+
+    __tablename__ = "work_merge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    undone_at: Mapped[dt.datetime | None] = mapped_column()
+    undone_by: Mapped[str | None] = mapped_column(String(255))
+
+
 class Sighting(Base):
     """One source's record of a work: which source, query or feed, and when it was seen."""
 
