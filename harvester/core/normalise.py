@@ -252,8 +252,9 @@ def significant(key: str) -> str:
 def block_keys(key: str, author: str | None, year: int | None, *, width: int = 14) -> list[str]:
     """Blocking keys of a work: works that share none are never compared.
 
-    Three keys per work so that one typo does not hide a duplicate: the start of the title, the
-    end of the title (both without stop words and spaces) and first author + year. Each key
+    Several keys per work so that one typo does not hide a duplicate: the start of the title,
+    the end of the title (both without stop words and spaces) and first author + year with each
+    of the title's three longest words. Each key
     selects a small block, so the fuzzy comparison grows with the number of works, not with its
     square. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds a fourth: the place in the volume.)
     """
@@ -263,8 +264,24 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
         keys.append("p:" + sig[:width])
         keys.append("s:" + sig[-width:])
     if author and year:
-        keys.append(f"a:{author[:100]}:{year}")
+        # First author and year, with each of the title's longest words: a title mistyped at
+        # both ends (and so without a shared start or end) keeps most of its long words, and a
+        # prolific author's year is split into small blocks (one key for the author's whole
+        # year grows with the store and would have to be cut).
+        words = _long_words(key)
+        keys += [f"a:{author[:100]}:{year}:{w}" for w in words] or [f"a:{author[:100]}:{year}"]
     return list(dict.fromkeys(keys))
+
+
+#: How many of a title's longest words make an author-and-year blocking key each.
+AUTHOR_KEY_WORDS = 3
+
+
+def _long_words(key: str) -> list[str]:
+    """The title's longest significant words (four letters or more; ties in alphabetical
+    order)."""
+    words = {w for w in key.split() if len(w) >= 4 and w not in STOPWORDS}
+    return sorted(words, key=lambda w: (-len(w), w))[:AUTHOR_KEY_WORDS]
 
 
 @functools.lru_cache(maxsize=16384)  # family names repeat across records
