@@ -16,7 +16,7 @@ import unicodedata
 from urllib.parse import unquote
 
 from harvester.core.models import PubDate, WorkKind, is_placeholder_title
-from harvester.core.urls import canonical_url, is_http_url
+from harvester.core.urls import canonical_url, identifies_record, is_http_url
 
 __all__ = [
     "author_key",
@@ -32,6 +32,7 @@ __all__ = [
     "normalise_text",
     "normalise_title",
     "normalise_url",
+    "identity_url",
     "repair_pages",
     "strip_site_suffix",
     "title_key",
@@ -169,6 +170,14 @@ def normalise_url(value: str | None) -> str | None:
         return None
     url = canonical_url(value)
     return url if is_http_url(url) else None
+
+
+def identity_url(value: str | None) -> str | None:
+    """The canonical URL as an identity of a record (:func:`normalise_url`), or None when it
+    names no one record: a site's or resolver's root, a home page, a search page
+    (:func:`harvester.core.urls.identifies_record`)."""
+    url = normalise_url(value)
+    return url if url is not None and identifies_record(url) else None
 
 
 def normalise_text(value: str) -> str:
