@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Table, Text, cast, select
 from sqlalchemy.orm import Session
 
-from harvester.core.dedupe.keys import Keys
 from harvester.core.ingest import feeds
+from harvester.core.ingest.planner import HitFacts
 from harvester.core.ingest.snapshot import (
     Identity,
     KeysDoc,
@@ -32,7 +32,7 @@ from harvester.core.ingest.snapshot import (
     StoredWork,
     identity_value,
 )
-from harvester.core.ingest.workkeys import RECORD_IDENTITY, record_fingerprint, relation_ids
+from harvester.core.ingest.workkeys import RECORD_IDENTITY, relation_ids
 from harvester.core.merge import MERGED_FIELDS, source_rank
 from harvester.core.models import CandidateStatus, Hit
 from harvester.store.tables import (
@@ -108,20 +108,19 @@ def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
 
 
 def load_snapshot(
-    session: Session, hits: Sequence[Hit], keys: Sequence[Keys], topic: str | None
+    session: Session, hits: Sequence[Hit], facts: Sequence[HitFacts], topic: str | None
 ) -> Snapshot:
-    """Read what ``hits`` (with their ``keys``) can touch (see the module docstring)."""
+    """Read what ``hits`` (with their ``facts``) can touch (see the module docstring)."""
     sightings = _sightings(session, hits)
     wanted: set[Identity] = set()
-    for hit, hit_key in zip(hits, keys, strict=True):
-        wanted.update((k, identity_value(v)) for k, v in hit_key.identities())
-        fingerprint = record_fingerprint(hit, hit_key)
-        if fingerprint is not None:
-            wanted.add((RECORD_IDENTITY, fingerprint))
+    for hit, fact in zip(hits, facts, strict=True):
+        wanted.update((k, identity_value(v)) for k, v in fact.keys.identities())
+        if fact.fingerprint is not None:
+            wanted.add((RECORD_IDENTITY, fact.fingerprint))
         for relation in hit.relations:
             wanted.update((k, identity_value(v)) for k, v in relation_ids(relation))
     owners = _owners(session, wanted)
-    blocks = _blocks(session, {block for hit_key in keys for block in hit_key.blocks()})
+    blocks = _blocks(session, {block for fact in facts for block in fact.blocks})
     work_ids = {s.work_id for s in sightings.values()} | set(owners.values())
     for members in blocks.values():
         work_ids.update(members)

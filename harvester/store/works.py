@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from harvester.core.ingest.plan import HitOutcome
-from harvester.core.ingest.planner import batch_keys, plan_batch
+from harvester.core.ingest.planner import batch_facts, plan_batch
 from harvester.core.models import CandidateStatus, Hit, make_safe
 from harvester.store.ingest_apply import apply_plan
 from harvester.store.ingest_load import load_snapshot
@@ -72,12 +72,12 @@ def ingest_hits(
     start = 0
     while start < len(hits):
         part = hits[start:]
-        keys = batch_keys(part)
-        snapshot = load_snapshot(session, part, keys, topic)
+        facts = batch_facts(part)
+        snapshot = load_snapshot(session, part, facts, topic)
         plan, done = plan_batch(
             snapshot,
             part,
-            keys=keys,
+            facts=facts,
             topic=topic,
             run_id=run_id,
             now=now,

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from harvester.core import queue_rules
 from harvester.core.dedupe.keys import Keys, hit_keys
@@ -72,38 +72,52 @@ from harvester.core.models import CandidateStatus, Hit, WorkKind
 from harvester.core.normalise import title_key
 from harvester.core.queue_rules import CandidateState
 
-__all__ = ["PlanError", "batch_keys", "plan_batch"]
+__all__ = ["HitFacts", "PlanError", "batch_facts", "plan_batch"]
 
 
 class PlanError(RuntimeError):
     """The snapshot lacks something the planner needs (a fault of the loader, not of a hit)."""
 
 
-def batch_keys(hits: Sequence[Hit]) -> list[Keys]:
-    """The dedupe keys of each hit (the loader reads by them; the planner decides with them)."""
-    return [hit_keys(hit) for hit in hits]
+@dataclass(frozen=True, slots=True)
+class HitFacts:
+    """What the loader reads by and the planner decides with, worked out once per hit: its
+    dedupe keys, their blocking keys and its fingerprint
+    (:func:`~harvester.core.ingest.workkeys.record_fingerprint`)."""
+
+    keys: Keys
+    blocks: tuple[str, ...]
+    fingerprint: str | None
+
+
+def batch_facts(hits: Sequence[Hit]) -> list[HitFacts]:
+    facts = []
+    for hit in hits:
+        keys = hit_keys(hit)
+        facts.append(HitFacts(keys, tuple(keys.blocks()), record_fingerprint(hit, keys)))
+    return facts
 
 
 def plan_batch(
     snapshot: Snapshot,
     hits: Sequence[Hit],
     *,
-    keys: Sequence[Keys] | None = None,
+    facts: Sequence[HitFacts] | None = None,
     topic: str | None,
     run_id: int | None,
     now: dt.datetime,
     status: CandidateStatus = CandidateStatus.NEW,
     actor: str = "harvester",
 ) -> tuple[Plan, int]:
-    """The plan for ``hits`` (with their ``keys``, :func:`batch_keys` by default) and how many of
+    """The plan for ``hits`` (with their ``facts``, :func:`batch_facts` by default) and how many of
     them it covers: all of them, unless a hit bridged two works (then the store applies the plan
     and plans the rest against the store as it is then)."""
     planner = _Planner(snapshot, topic=topic, run_id=run_id, now=now, status=status, actor=actor)
-    keys = list(keys) if keys is not None else batch_keys(hits)
+    facts = list(facts) if facts is not None else batch_facts(hits)
     done = 0
-    for hit, hit_key in zip(hits, keys, strict=True):
+    for hit, fact in zip(hits, facts, strict=True):
         done += 1
-        if planner.hit(hit, hit_key):
+        if planner.hit(hit, fact):
             break
     return planner.plan(), done
 
@@ -247,15 +261,16 @@ class _Planner:
 
     # ---------------------------------------------------------------------- one hit
 
-    def hit(self, hit: Hit, keys: Keys) -> bool:
+    def hit(self, hit: Hit, facts: HitFacts) -> bool:
         """Decide ``hit``; whether it bridged two works (the plan ends there)."""
-        outcome = self._decide(hit, keys)
+        outcome = self._decide(hit, facts)
         if self.topic is not None and outcome.work_id is not None and outcome.reason != "deleted":
             outcome.candidate_status = self._ensure_candidate(outcome.work_id, outcome.created)
         self.outcomes.append(outcome)
         return bool(self.merges)
 
-    def _decide(self, hit: Hit, keys: Keys) -> HitOutcome:
+    def _decide(self, hit: Hit, facts: HitFacts) -> HitOutcome:
+        keys = facts.keys
         key = (hit.source, hit.source_id, hit.origin or "")
         sighting = self.sighting(key)
         if hit.deleted:
@@ -275,12 +290,12 @@ class _Planner:
             if self.merge(work, hit, keys):
                 self.refresh(work)
             return HitOutcome(sighting.ref, False, "seen before")
-        fingerprint = record_fingerprint(hit, keys)
+        fingerprint = facts.fingerprint
         identities = keys.identities()
         if fingerprint is not None:
             identities.append((RECORD_IDENTITY, fingerprint))
         owners = self.owners_of(identities)
-        candidates = sorted(set(owners.values()) | self.block_works(keys.blocks()))
+        candidates = sorted(set(owners.values()) | self.block_works(facts.blocks))
         target, reason, links, equals = self._match(hit, keys, candidates)
         if target is None and fingerprint is not None:
             twin = owners.get((RECORD_IDENTITY, fingerprint))
@@ -303,7 +318,7 @@ class _Planner:
         self._add_sighting(work, hit, reason, topic=self.topic)
         new_ids = [pair for pair in identities if pair not in owners]
         urls = self._add_identities(work, new_ids)
-        self._add_blocks(work.ref, keys.blocks(), new_work=created)
+        self._add_blocks(work.ref, facts.blocks, new_work=created)
         self.refresh(work, title=hit.title, urls=urls, new_work=created)
         for other, name in links:
             self._add_link(work.ref, other, name)
@@ -460,7 +475,7 @@ class _Planner:
                 urls.append(stored)
         return urls
 
-    def _add_blocks(self, ref: int, blocks: list[str], *, new_work: bool) -> None:
+    def _add_blocks(self, ref: int, blocks: Sequence[str], *, new_work: bool) -> None:
         for key in blocks:
             members = self.members(key)
             if not new_work and ref in members:
