@@ -1,8 +1,8 @@
 """Which of a hit's fields a work takes: source ranks and the metadata merge rule.
 
-Pure: no database, no I/O. The ingest path (:mod:`harvester.store.works`) hands the work's
-current fields and a hit to :func:`merge_fields` and applies the changes it returns; it decides
-nothing itself.
+Pure: no database, no I/O. The ingest planner (:mod:`harvester.core.ingest.planner`) hands a
+work's current fields and a hit to :func:`merge_fields` and takes the changes it returns; a work
+merge (:mod:`harvester.store.merges`) asks :func:`merge_work_fields` the same for two works.
 
 - Each source has a rank (:data:`SOURCE_RANKS`): PubMed (and files exported from it) over
   Europe PMC over other imports over feeds. A hit of a higher rank than the work's metadata so far

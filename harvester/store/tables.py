@@ -143,7 +143,7 @@ class Work(Base):
     title_key: Mapped[str] = mapped_column(Text, default="")
     # what dedupe compares a hit with: the work's Keys (harvester.core.dedupe.match.Keys.to_json), the title
     # keys of its sightings and its URL identities, kept here so that a lookup reads one column
-    # instead of re-normalising every sighting (see harvester.store.works); null: not yet built
+    # instead of re-normalising every sighting (see harvester.core.ingest.workkeys); null: not yet built
     dedupe_keys: Mapped[dict[str, Any] | None] = mapped_column()
     # which source gave the bibliographic fields, and how much it is trusted (higher wins)
     metadata_source: Mapped[str] = mapped_column(String(64))
