@@ -501,3 +501,20 @@ def test_the_candidate_of_merged_works_keeps_what_reviewers_did() -> None:
     assert bridge.merged_status(s.REJECTED, s.ACCEPTED) is s.ACCEPTED
     assert bridge.merged_status(s.PUBLISHED, s.ACCEPTED) is s.PUBLISHED
     assert bridge.merged_status(s.DEFERRED, s.NEW) is s.DEFERRED
+
+
+def test_a_hit_joining_a_work_whose_fields_were_not_read_ends_the_plan_before_it() -> None:
+    """The store reads the fields of the works hits are likely to join; a hit that joins
+    another (found through a block) ends the plan, and the rest is planned with all fields."""
+    store = Memory()
+    store.ingest([article()])
+    snapshot = store.snapshot()
+    light = {1: replace(snapshot.works[1], fields=None)}
+    hits = [article(source_id="9", pmid="39", doi=None, title="Another study"), record()]
+    plan, done = plan_batch(
+        replace(snapshot, works=light), hits, topic="sp", run_id=None, now=NOW
+    )
+    assert (done, plan.fields_wanted) == (1, True)
+    assert [o.created for o in plan.outcomes] == [True]
+    plan, done = plan_batch(snapshot, hits[1:], topic="sp", run_id=None, now=NOW)
+    assert (done, plan.fields_wanted, plan.outcomes[0].work_id) == (1, False, 1)

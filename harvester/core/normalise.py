@@ -263,7 +263,7 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
 
     Several keys per work so that one typo does not hide a duplicate: the start of the title,
     the end of the title (both without stop words and spaces) and first author + year with each
-    of the title's three longest words. Each key
+    of the title's two longest words. Each key
     selects a small block, so the fuzzy comparison grows with the number of works, not with its
     square. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds a fourth: the place in the volume.)
     """
@@ -283,7 +283,7 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
 
 
 #: How many of a title's longest words make an author-and-year blocking key each.
-AUTHOR_KEY_WORDS = 3
+AUTHOR_KEY_WORDS = 2
 
 
 def _long_words(key: str) -> list[str]:

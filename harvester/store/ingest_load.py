@@ -108,9 +108,16 @@ def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
 
 
 def load_snapshot(
-    session: Session, hits: Sequence[Hit], facts: Sequence[HitFacts], topic: str | None
+    session: Session,
+    hits: Sequence[Hit],
+    facts: Sequence[HitFacts],
+    topic: str | None,
+    *,
+    all_fields: bool = False,
 ) -> Snapshot:
-    """Read what ``hits`` (with their ``facts``) can touch (see the module docstring)."""
+    """Read what ``hits`` (with their ``facts``) can touch (see the module docstring). The fields
+    of a work are read when a hit is likely to join it (it owns a hit's identity or sighting),
+    of every work with ``all_fields``; a work only compared needs its keys alone."""
     sightings = _sightings(session, hits)
     wanted: set[Identity] = set()
     for hit, fact in zip(hits, facts, strict=True):
@@ -124,7 +131,8 @@ def load_snapshot(
     work_ids = {s.work_id for s in sightings.values()} | set(owners.values())
     for members in blocks.values():
         work_ids.update(members)
-    works = _works(session, work_ids, hits)
+    likely = {s.work_id for s in sightings.values()} | set(owners.values())
+    works = _works(session, work_ids, work_ids if all_fields else likely, hits)
     entries: dict[int, tuple[StoredSighting, ...]] = {}
     if any(hit.source == feeds.FEED_SOURCE for hit in hits):
         entries = _entries(session, work_ids)
@@ -188,36 +196,40 @@ def _blocks(session: Session, blocks: set[str]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(ids) for key, ids in members.items()}
 
 
-def _works(session: Session, work_ids: set[int], hits: Sequence[Hit]) -> dict[int, StoredWork]:
-    """The works with their fields and stored keys; with their sightings' titles and URL
-    identities where the keys must be rebuilt (missing, outdated, or a hit of the batch may
-    change the work's kind)."""
+def _works(
+    session: Session, work_ids: set[int], full: set[int], hits: Sequence[Hit]
+) -> dict[int, StoredWork]:
+    """The works with their stored keys; with their fields when in ``full``, when their keys
+    must be rebuilt (missing, outdated, or a hit of the batch may change the work's kind) and
+    then with their sightings' titles and URL identities too."""
     c = table(Work).c
-    columns = [getattr(c, name) for name in _WORK_COLUMNS]
     parse = KEYS_CACHE.parse
-    loaded: dict[int, tuple[dict[str, Any], KeysDoc | None]] = {}
-    for chunk in _chunks(work_ids):
-        query = select(c.id, cast(c.dedupe_keys, Text), *columns).where(c.id.in_(chunk))
-        for row in session.execute(query).all():
-            work_id, text, *values = row
-            loaded[work_id] = (dict(zip(_WORK_COLUMNS, values, strict=True)), parse(work_id, text))
     kinds = {(hit.kind.value, source_rank(hit.source)) for hit in hits}
-    rebuild = {
-        work_id
-        for work_id, (fields, doc) in loaded.items()
-        if doc is None
-        or any(kind != fields["kind"] and rank > fields["metadata_rank"] for kind, rank in kinds)
-    }
+    docs: dict[int, KeysDoc | None] = {}
+    rebuild: set[int] = set()
+    for chunk in _chunks(work_ids):
+        query = select(c.id, cast(c.dedupe_keys, Text), c.kind, c.metadata_rank).where(
+            c.id.in_(chunk)
+        )
+        for work_id, text, kind, rank in session.execute(query).all():
+            docs[work_id] = doc = parse(work_id, text)
+            if doc is None or any(k != kind and r > rank for k, r in kinds):
+                rebuild.add(work_id)
+    fields: dict[int, dict[str, Any]] = {}
+    columns = [getattr(c, name) for name in _WORK_COLUMNS]
+    for chunk in _chunks((full & docs.keys()) | rebuild):
+        for work_id, *values in session.execute(select(c.id, *columns).where(c.id.in_(chunk))):
+            fields[work_id] = dict(zip(_WORK_COLUMNS, values, strict=True))
     titles, urls = _sources(session, rebuild)
     return {
         work_id: StoredWork(
             work_id,
-            fields,
+            fields.get(work_id),
             doc,
             titles=titles.get(work_id, ()) if work_id in rebuild else None,
             urls=urls.get(work_id, ()) if work_id in rebuild else None,
         )
-        for work_id, (fields, doc) in loaded.items()
+        for work_id, doc in docs.items()
     }
 
 

@@ -213,7 +213,9 @@ def _move_candidates(
     """Move the merged work's candidates; where both works have one in a topic, fold the
     merged one into the kept one (status, decisions, bulletin entries)."""
     c = _t(Candidate).c
-    kept = dict(session.execute(select(c.topic, c.id).where(c.work_id == into)).tuples().all())
+    kept: dict[str, int] = {}
+    for topic, candidate_id in session.execute(select(c.topic, c.id).where(c.work_id == into)):
+        kept[topic] = candidate_id
     done = []
     for topic, candidate_id in session.execute(
         select(c.topic, c.id).where(c.work_id == merged).order_by(c.id)

@@ -10,9 +10,11 @@ Every hit, from a harvest, an import or a reviewer adding an item by hand, goes 
 3. the store writes the plan (:func:`harvester.store.ingest_apply.apply_plan`).
 
 The caller owns the transaction (``Database.write()``). A batch gives exactly what its hits give
-ingested one by one, each in its own call. A plan ends early only after a record that bridged two
-works (they are merged when the plan is written); the rest of the batch is then planned against
-the store as it is.
+ingested one by one, each in its own call. A plan ends early after a record that bridged two works
+(they are merged when the plan is written), or before a hit that joins a work whose fields were
+not read (the snapshot reads the fields of the works hits are likely to join, those owning their
+identities and sightings; the rest of the batch is then planned with every work's fields); the
+rest of the batch is planned against the store as it is then.
 
 On PostgreSQL an ingest first takes a transaction-level advisory lock, so two processes
 harvesting or importing at once take turns batch by batch (as SQLite's write lock makes them do):
@@ -70,10 +72,11 @@ def ingest_hits(
         session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
     result = IngestResult()
     start = 0
+    all_fields = False
     while start < len(hits):
         part = hits[start:]
         facts = batch_facts(part)
-        snapshot = load_snapshot(session, part, facts, topic)
+        snapshot = load_snapshot(session, part, facts, topic, all_fields=all_fields)
         plan, done = plan_batch(
             snapshot,
             part,
@@ -95,4 +98,5 @@ def ingest_hits(
         result.new_candidates += len(plan.new_candidates)
         result.work_merges += len(plan.work_merges)
         start += done
+        all_fields = all_fields or plan.fields_wanted
     return result

@@ -120,3 +120,5 @@ class Plan:
     candidate_moves: list[CandidateMoves] = field(default_factory=list)
     work_merges: list[WorkMerge] = field(default_factory=list)
     outcomes: list[HitOutcome] = field(default_factory=list)
+    #: The plan stops before a hit that joins a stored work whose fields were not read.
+    fields_wanted: bool = False

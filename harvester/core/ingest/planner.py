@@ -79,6 +79,10 @@ class PlanError(RuntimeError):
     """The snapshot lacks something the planner needs (a fault of the loader, not of a hit)."""
 
 
+class _FieldsNotRead(Exception):
+    """A hit joins a stored work whose fields the snapshot did not read."""
+
+
 @dataclass(frozen=True, slots=True)
 class HitFacts:
     """What the loader reads by and the planner decides with, worked out once per hit: its
@@ -110,16 +114,26 @@ def plan_batch(
     actor: str = "harvester",
 ) -> tuple[Plan, int]:
     """The plan for ``hits`` (with their ``facts``, :func:`batch_facts` by default) and how many of
-    them it covers: all of them, unless a hit bridged two works (then the store applies the plan
-    and plans the rest against the store as it is then)."""
+    them it covers: all of them, unless a hit bridged two works (the plan ends after it: the
+    store applies the plan and plans the rest against the store as it is then), or a hit joins
+    a work whose fields the snapshot left out (the plan ends before it, ``fields_wanted``: the
+    store plans the rest with every work's fields)."""
     planner = _Planner(snapshot, topic=topic, run_id=run_id, now=now, status=status, actor=actor)
     facts = list(facts) if facts is not None else batch_facts(hits)
     done = 0
+    wanted = False
     for hit, fact in zip(hits, facts, strict=True):
-        done += 1
-        if planner.hit(hit, fact):
+        try:
+            bridged = planner.hit(hit, fact)
+        except _FieldsNotRead:
+            wanted = True
             break
-    return planner.plan(), done
+        done += 1
+        if bridged:
+            break
+    plan = planner.plan()
+    plan.fields_wanted = wanted
+    return plan, done
 
 
 # ------------------------------------------------------------------------ the working state
@@ -164,6 +178,8 @@ class _Planner:
             stored = self.snapshot.works.get(ref)
             if stored is None:
                 raise PlanError(f"work {ref} is not in the snapshot")
+            if stored.fields is None:
+                raise _FieldsNotRead(ref)
             work = WorkState(
                 ref=ref,
                 fields=dict(stored.fields),
@@ -237,6 +253,9 @@ class _Planner:
         return found
 
     def keys_of(self, ref: int) -> Keys:
+        stored = self.snapshot.works.get(ref)
+        if ref not in self.works and stored is not None and stored.keys is not None:
+            return stored.keys.keys  # compared only: its fields are not needed
         work = self.work(ref)
         if work.doc is None:
             self.refresh(work)

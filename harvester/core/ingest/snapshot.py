@@ -86,11 +86,12 @@ class KeysDoc:
 @dataclass(frozen=True, slots=True)
 class StoredWork:
     """A stored work: its merged fields (:data:`harvester.core.merge.MERGED_FIELDS` and
-    ``title_key``), its stored keys (None: to rebuild) and, when given, the titles of its
-    sightings in the order they were seen and its URL identities (what a rebuild reads)."""
+    ``title_key``; None when not read: a work that is only compared needs its keys alone), its
+    stored keys (None: to rebuild) and, when given, the titles of its sightings in the order
+    they were seen and its URL identities (what a rebuild reads)."""
 
     id: int
-    fields: Mapping[str, Any]
+    fields: Mapping[str, Any] | None
     keys: KeysDoc | None
     titles: tuple[str | None, ...] | None = None
     urls: tuple[str, ...] | None = None
