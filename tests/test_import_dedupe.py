@@ -82,3 +82,30 @@ def test_an_export_imported_again_under_another_name_adds_no_work(project: Path)
     again = invoke("import", "respiratory-again.ris", "--topic", TOPIC)
     assert new_works(again) == 0
     assert "1988 records read" in again.stdout
+
+
+def test_a_bridging_record_merges_two_works_and_the_merge_is_undone(project: Path) -> None:
+    title = "Social prescribing for people with long-term conditions: a cohort study"
+    common = f"TI  - {title}\nPY  - 2024\n"
+    (project / "first.ris").write_text(
+        f"TY  - JOUR\nID  - a\n{common}T2  - Journal of Test Records\nVL  - 12\nSP  - 101\n"
+        "EP  - 109\nDO  - 10.1000/sp.1\nER  - \n\n"
+        f"TY  - JOUR\nID  - b\n{common}AU  - Example, Ann\nT2  - J Test Rec\nER  - \n",
+        encoding="utf-8",
+    )
+    (project / "second.ris").write_text(
+        f"TY  - JOUR\nID  - c\n{common}AU  - Example, Ann\nT2  - Journal of Test Records\n"
+        "VL  - 12\nSP  - 101\nEP  - 109\nER  - \n",
+        encoding="utf-8",
+    )
+    assert new_works(invoke("import", "first.ris", "--topic", TOPIC)) == 2
+    assert new_works(invoke("import", "second.ris", "--topic", TOPIC)) == 0
+    listed = invoke("merges", "list")
+    assert listed.exit_code == 0 and "work 2 joined work 1" in listed.stdout
+    exported = invoke("export", "--topic", TOPIC, "--format", "csv")
+    assert exported.exit_code == 0 and "exported 3 records" in exported.stderr
+    undone = invoke("merges", "undo", "1")
+    assert undone.exit_code == 0 and "merge 1 undone" in undone.stdout
+    assert "undone" in invoke("merges", "list", "--work", "2").stdout
+    again = invoke("merges", "undo", "1")
+    assert again.exit_code == 1 and "undone already" in again.stderr

@@ -511,9 +511,7 @@ def test_a_hit_joining_a_work_whose_fields_were_not_read_ends_the_plan_before_it
     snapshot = store.snapshot()
     light = {1: replace(snapshot.works[1], fields=None)}
     hits = [article(source_id="9", pmid="39", doi=None, title="Another study"), record()]
-    plan, done = plan_batch(
-        replace(snapshot, works=light), hits, topic="sp", run_id=None, now=NOW
-    )
+    plan, done = plan_batch(replace(snapshot, works=light), hits, topic="sp", run_id=None, now=NOW)
     assert (done, plan.fields_wanted) == (1, True)
     assert [o.created for o in plan.outcomes] == [True]
     plan, done = plan_batch(snapshot, hits[1:], topic="sp", run_id=None, now=NOW)

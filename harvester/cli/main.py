@@ -18,6 +18,7 @@ import click
 from harvester import __version__
 from harvester.cli.base import App, HarvesterGroup, output_file, pass_app
 from harvester.cli.bulletin import bulletin
+from harvester.cli.merges import merges
 from harvester.cli.service import digest, schedule
 from harvester.config.scaffold import write_starter_files
 from harvester.config.settings import load_settings, select_topics, settings_path
@@ -58,6 +59,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> N
 
 
 cli.add_command(bulletin)
+cli.add_command(merges)
 
 # --------------------------------------------------------------------------------------- init
 

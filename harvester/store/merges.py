@@ -15,6 +15,7 @@ then.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, update
@@ -40,7 +41,7 @@ from harvester.store.tables import (
     WorkMergeRecord,
 )
 
-__all__ = ["merge_works", "merges_of", "undo_merge"]
+__all__ = ["MergeView", "merge_views", "merge_works", "merges_of", "undo_merge"]
 
 _FIELDS = (*MERGED_FIELDS, "title_key")
 
@@ -280,6 +281,34 @@ def _fold_candidate(
             )
         )
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class MergeView:
+    """A work merge as the command line lists it."""
+
+    id: int
+    work_id: int
+    merged_id: int
+    reason: str
+    actor: str
+    at: dt.datetime
+    undone_at: dt.datetime | None
+    title: str
+
+
+def merge_views(session: Session, work_id: int | None = None, limit: int = 100) -> list[MergeView]:
+    """The latest merges (of work ``work_id``, when given), newest first."""
+    query = select(WorkMergeRecord, Work.title).join(Work, Work.id == WorkMergeRecord.work_id)
+    if work_id is not None:
+        query = query.where(
+            (WorkMergeRecord.work_id == work_id) | (WorkMergeRecord.merged_id == work_id)
+        )
+    rows = session.execute(query.order_by(WorkMergeRecord.id.desc()).limit(limit)).all()
+    return [
+        MergeView(m.id, m.work_id, m.merged_id, m.reason, m.actor, m.at, m.undone_at, title)
+        for m, title in rows
+    ]
 
 
 def merges_of(session: Session, work_id: int) -> list[WorkMergeRecord]:
