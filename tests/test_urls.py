@@ -158,6 +158,8 @@ def test_google_news_redirects_are_resolved(link: str) -> None:
         ("https://www.ncbi.nlm.nih.gov/pubmed/", False),
         ("https://journals.lww.com/jbjsjournal", False),
         ("https://news.example.org/health/", False),
+        ("https://www.thelancet.com/journals/lancet/home", False),
+        ("https://blog.example.org/what-is-social-prescribing/", True),
         ("https://www.bmj.com/search/advanced", False),
         ("https://pubmed.ncbi.nlm.nih.gov/?term=social+prescribing", False),
         ("https://example.org/results?q=loneliness&page=2", False),

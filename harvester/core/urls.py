@@ -164,6 +164,8 @@ def _redirect_target(url: str) -> str | None:
 
 # Query parameters that make a page a list of search results.
 _SEARCH_PARAMS = frozenset({"q", "query", "term", "search", "searchterm", "keywords", "s", "text"})
+# Last path segments of a site's or journal's home page.
+_HOME_PAGES = frozenset({"home", "index", "default", "homepage", "about", "journal"})
 # Path segments of search and listing pages.
 _SEARCH_SEGMENTS = frozenset({"search", "results", "searchresults", "advanced-search"})
 
@@ -172,8 +174,9 @@ def identifies_record(url: str) -> bool:
     """Whether a (canonical) http(s) URL can name one article or story, so that two records
     linking to it are one: not a site's or a resolver's root ("https://doi.org/",
     "https://www.ncbi.nlm.nih.gov/pubmed/": a path of at most one segment with nothing after it),
-    not a journal's or a section's home page (a single segment without a digit, such as
-    "/jbjsjournal"), not a search page (a search path or a search parameter)."""
+    not a journal's or a section's home page (a single plain word such as "/jbjsjournal", or a
+    path ending in "home" or "index"), not a search page (a search path or a search
+    parameter)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -186,6 +189,8 @@ def identifies_record(url: str) -> bool:
         return False
     if parts.query or parts.fragment:
         return True
-    if not segments:
+    if not segments or segments[-1].lower().partition(".")[0] in _HOME_PAGES:
         return False
-    return not (len(segments) == 1 and not any(ch.isdigit() for ch in segments[0]))
+    # One plain word under the host is a journal's or section's page ("/jbjsjournal",
+    # "/health/"); a story's slug has digits or joined words ("/what-is-social-prescribing").
+    return not (len(segments) == 1 and segments[0].isalpha())
