@@ -14,7 +14,7 @@ import pytest
 
 from harvester.core.ingest import bridge, feeds
 from harvester.core.ingest.plan import NEW_BASE, HitOutcome, Plan
-from harvester.core.ingest.planner import PlanError, plan_batch
+from harvester.core.ingest.planner import PlanError, batch_facts, likely_targets, plan_batch
 from harvester.core.ingest.snapshot import (
     KeysDoc,
     Snapshot,
@@ -516,3 +516,12 @@ def test_a_hit_joining_a_work_whose_fields_were_not_read_ends_the_plan_before_it
     assert [o.created for o in plan.outcomes] == [True]
     plan, done = plan_batch(snapshot, hits[1:], topic="sp", run_id=None, now=NOW)
     assert (done, plan.fields_wanted, plan.outcomes[0].work_id) == (1, False, 1)
+
+
+def test_the_works_hits_are_likely_to_join_are_judged_by_their_stored_keys() -> None:
+    store = Memory()
+    store.ingest([article(), article(source_id="2", pmid="2", doi=None, title="Another study")])
+    snapshot = store.snapshot()
+    light = replace(snapshot, works={i: replace(w, fields=None) for i, w in snapshot.works.items()})
+    assert likely_targets(light, batch_facts([record()])) == {1}
+    assert likely_targets(snapshot, batch_facts([record()])) == set()  # read already

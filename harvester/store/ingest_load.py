@@ -15,13 +15,14 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Table, Text, cast, select
 from sqlalchemy.orm import Session
 
 from harvester.core.ingest import feeds
-from harvester.core.ingest.planner import HitFacts
+from harvester.core.ingest.planner import HitFacts, likely_targets
 from harvester.core.ingest.snapshot import (
     Identity,
     KeysDoc,
@@ -133,6 +134,11 @@ def load_snapshot(
         work_ids.update(members)
     likely = {s.work_id for s in sightings.values()} | set(owners.values())
     works = _works(session, work_ids, work_ids if all_fields else likely, hits)
+    if not all_fields:
+        # the works the hits will probably join, by their stored keys: read their fields too
+        light = Snapshot(works=works, blocks=blocks)
+        more = _fields(session, likely_targets(light, facts))
+        works.update({i: replace(works[i], fields=f) for i, f in more.items()})
     entries: dict[int, tuple[StoredSighting, ...]] = {}
     if any(hit.source == feeds.FEED_SOURCE for hit in hits):
         entries = _entries(session, work_ids)
@@ -215,11 +221,7 @@ def _works(
             docs[work_id] = doc = parse(work_id, text)
             if doc is None or any(k != kind and r > rank for k, r in kinds):
                 rebuild.add(work_id)
-    fields: dict[int, dict[str, Any]] = {}
-    columns = [getattr(c, name) for name in _WORK_COLUMNS]
-    for chunk in _chunks((full & docs.keys()) | rebuild):
-        for work_id, *values in session.execute(select(c.id, *columns).where(c.id.in_(chunk))):
-            fields[work_id] = dict(zip(_WORK_COLUMNS, values, strict=True))
+    fields = _fields(session, (full & docs.keys()) | rebuild)
     titles, urls = _sources(session, rebuild)
     return {
         work_id: StoredWork(
@@ -231,6 +233,16 @@ def _works(
         )
         for work_id, doc in docs.items()
     }
+
+
+def _fields(session: Session, work_ids: set[int]) -> dict[int, dict[str, Any]]:
+    c = table(Work).c
+    columns = [getattr(c, name) for name in _WORK_COLUMNS]
+    fields: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(work_ids):
+        for work_id, *values in session.execute(select(c.id, *columns).where(c.id.in_(chunk))):
+            fields[work_id] = dict(zip(_WORK_COLUMNS, values, strict=True))
+    return fields
 
 
 def _sources(

@@ -72,7 +72,7 @@ from harvester.core.models import CandidateStatus, Hit, WorkKind
 from harvester.core.normalise import title_key
 from harvester.core.queue_rules import CandidateState
 
-__all__ = ["HitFacts", "PlanError", "batch_facts", "plan_batch"]
+__all__ = ["HitFacts", "PlanError", "batch_facts", "likely_targets", "plan_batch"]
 
 
 class PlanError(RuntimeError):
@@ -100,6 +100,30 @@ def batch_facts(hits: Sequence[Hit]) -> list[HitFacts]:
         keys = hit_keys(hit)
         facts.append(HitFacts(keys, tuple(keys.blocks()), record_fingerprint(hit, keys)))
     return facts
+
+
+def likely_targets(snapshot: Snapshot, facts: Sequence[HitFacts]) -> set[int]:
+    """The stored works the hits are likely to join, judged by the works' stored keys: the
+    owners of their identities and sightings' works aside (the loader reads those anyway),
+    the works of their blocks that dedupe calls the same. The loader reads these works'
+    fields; one that a hit joins after all (its keys changed earlier in the batch) ends the
+    plan early (``fields_wanted``)."""
+    found: set[int] = set()
+    for fact in facts:
+        members: set[int] = set()
+        for key in fact.blocks:
+            members.update(snapshot.blocks.get(key, ()))
+        for ref in members:
+            stored = snapshot.works.get(ref)
+            if stored is None or stored.fields is not None or ref in found:
+                continue
+            if stored.keys is None:
+                found.add(ref)
+                continue
+            verdict = compare(fact.keys, stored.keys.keys)
+            if verdict is not None and verdict.same:
+                found.add(ref)
+    return found
 
 
 def plan_batch(
