@@ -520,7 +520,8 @@ def test_a_hit_joining_a_work_whose_fields_were_not_read_ends_the_plan_before_it
 
 def test_the_works_hits_are_likely_to_join_are_judged_by_their_stored_keys() -> None:
     store = Memory()
-    store.ingest([article(), article(source_id="2", pmid="2", doi=None, title="Another study")])
+    other = article(source_id="2", pmid="2", doi=None, title="Another study", pages="5-9")
+    store.ingest([article(), other])
     snapshot = store.snapshot()
     light = replace(snapshot, works={i: replace(w, fields=None) for i, w in snapshot.works.items()})
     assert likely_targets(light, batch_facts([record()])) == {1}
