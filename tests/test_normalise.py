@@ -98,8 +98,9 @@ def test_keys() -> None:
     key = title_key("Perioperative nutritional support in patients undergoing hepatectomy")
     blocks = block_keys(key, "ziegler", 1996)
     assert blocks[0].startswith("p:perioperative")
-    assert blocks[-1] == "a:ziegler:1996"
+    assert blocks[2:] == ["a:ziegler:1996:perioperative", "a:ziegler:1996:hepatectomy"]
     assert block_keys("a b", None, None) == []
+    assert block_keys("a b", "ziegler", 1996) == ["a:ziegler:1996"]
     assert author_key("Sørensen") == "sorensen"
     assert author_key("Van Schil") == author_key("Schil") == "schil"  # particles left out
     assert first_page("e0123-e0130") == "e0123"

@@ -1,4 +1,4 @@
-"""The ingest batch's cache of stored dedupe keys (harvester.store.batch.KeysCache)."""
+"""The ingest's cache of stored dedupe keys (harvester.store.ingest_load.KeysCache)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,37 @@ import json
 
 from sqlalchemy import select, update
 
-from harvester.core.dedupe.keys import KEYS_VERSION, hit_keys
+from harvester.core.dedupe.keys import KEYS_VERSION, Keys, hit_keys
 from harvester.core.models import Hit
-from harvester.store.batch import KeysCache
 from harvester.store.db import Database
+from harvester.store.ingest_load import KeysCache
 from harvester.store.tables import Work
 from harvester.store.works import ingest_hits
 from tests.test_store_works import NOW, pubmed
 
 
 def document(hit: Hit, version: int = KEYS_VERSION) -> str:
-    return json.dumps({"version": version, "keys": hit_keys(hit).to_json()})
+    keys = hit_keys(hit).to_json()
+    return json.dumps({"version": version, "kind": "article", "seen": [], "urls": [], "keys": keys})
+
+
+def parsed(cache: KeysCache, work_id: int, text: str) -> Keys | None:
+    doc = cache.parse(work_id, text)
+    return None if doc is None else doc.keys
 
 
 def test_parsed_once_and_again_when_the_document_changes() -> None:
     cache = KeysCache()
     first = document(pubmed())
-    keys = cache.parse(7, first)
-    assert keys == hit_keys(pubmed())
-    assert cache.parse(7, first) is keys  # the same document: the same parsed keys
+    doc = cache.parse(7, first)
+    assert doc is not None and doc.keys == hit_keys(pubmed())
+    assert cache.parse(7, first) is doc  # the same document: the same parsed keys
+    keys = doc.keys
     changed = document(pubmed(title="Another title altogether", doi="10.1000/other"))
-    assert cache.parse(7, changed) == hit_keys(
+    assert parsed(cache, 7, changed) == hit_keys(
         pubmed(title="Another title altogether", doi="10.1000/other")
     )
-    assert cache.parse(7, first) == keys  # work 7 of another database: read from its document
+    assert parsed(cache, 7, first) == keys  # work 7 of another database: read from its document
 
 
 def test_no_keys_of_an_older_version_or_none() -> None:
@@ -45,7 +52,7 @@ def test_bounded() -> None:
     for work_id in range(100):
         cache.parse(work_id, text)
     assert len(cache._entries) <= 8
-    assert cache.parse(99, text) == hit_keys(pubmed())
+    assert parsed(cache, 99, text) == hit_keys(pubmed())
 
 
 def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:
@@ -53,7 +60,14 @@ def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:
     batch dedupes against the stored keys, not the cached ones."""
 
     def copy(n: int) -> Hit:
-        return pubmed(doi=None, pmid=None, source=f"import:{n}", source_id=str(n), origin=f"{n}")
+        return pubmed(
+            doi=None,
+            pmid=None,
+            source=f"import:{n}",
+            source_id=str(n),
+            origin=f"{n}",
+            keywords=[f"k{n}"],  # not identical records: found through their keys
+        )
 
     with db.write() as session:
         ingest_hits(session, [copy(1)], topic="t", run_id=None, now=NOW)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import replace
 
-import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from harvester.core.models import Author, CandidateStatus, Hit, PubDate, WorkKind
-from harvester.store import batch as store_batch
-from harvester.store.batch import IngestBatch
 from harvester.store.db import Database
 from harvester.store.tables import Candidate, Decision, Sighting, Work, WorkIdentity, WorkLink
 from harvester.store.works import ingest_hits
@@ -263,31 +259,30 @@ def test_a_feed_entry_with_a_new_guid_and_the_same_link_is_the_same_entry(db: Da
     assert (again.new_works, again.new_sightings) == (0, 0)
 
 
-def test_a_blocking_key_shared_by_too_many_works_is_passed_over(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Generic titles ("Correction") pile up over the years; past MAX_BLOCK works a key stops
-    being used for fuzzy matching, so one hit never loads an ever-growing block."""
-    monkeypatch.setattr(store_batch, "MAX_BLOCK", 3)
+def test_a_common_blocking_key_drops_no_candidate(db: Database) -> None:
+    """One author's 120 papers of one year share the author-and-year key (more than a block was
+    once cut at): a copy of the last one, its title mistyped at both ends so that it shares no
+    title key, is still compared with it and found."""
+
+    def title(n: int) -> str:
+        return f"Outcomes of social prescribing in cohort number {n} of older adults living alone"
+
     hits = [
-        pubmed(source_id=str(n), pmid=str(n), doi=None, title="Correction", pages=str(n))
-        for n in range(40000001, 40000005)
+        pubmed(source_id=str(n), pmid=str(n), doi=None, title=title(n), pages=f"{n}-{n + 5}")
+        for n in range(40000001, 40000121)
     ]
     ingest(db, hits)
-    loaded: list[int] = []
-    real = IngestBatch.block_works
-
-    def spy(self: IngestBatch, blocks: Iterable[str]) -> set[int]:
-        found = real(self, blocks)
-        loaded.append(len(found))
-        return found
-
-    monkeypatch.setattr(IngestBatch, "block_works", spy)
-    result = ingest(
-        db, [pubmed(source_id="40000009", pmid="40000009", doi=None, title="Correction")]
+    copy = pubmed(
+        source="import:ris",
+        source_id="rec1",
+        origin="x.ris",
+        pmid=None,
+        doi=None,
+        title="Outcome of social prescribing in cohort number 40000120 of older adults living alon",
+        pages="40000120-40000125",
     )
-    assert result.new_works == 1
-    assert loaded == [0]
+    result = ingest(db, [copy], now=LATER)
+    assert (result.new_works, result.outcomes[0].work_id) == (0, 120)
 
 
 def test_missing_dedupe_keys_are_rebuilt_from_the_work_and_its_sightings(db: Database) -> None:

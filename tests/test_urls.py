@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.core.urls import canonical_url, is_http_url
+from harvester.core.urls import canonical_url, identifies_record, is_http_url
 
 
 @pytest.mark.parametrize(
@@ -148,3 +148,30 @@ def test_idn_hosts_are_spelled_in_ascii() -> None:
 )
 def test_google_news_redirects_are_resolved(link: str) -> None:
     assert canonical_url(link) == "https://ex.org/a?id=1"
+
+
+@pytest.mark.parametrize(
+    ("url", "identifies"),
+    [
+        ("https://doi.org/", False),
+        ("https://dx.doi.org", False),
+        ("https://www.ncbi.nlm.nih.gov/pubmed/", False),
+        ("https://journals.lww.com/jbjsjournal", False),
+        ("https://news.example.org/health/", False),
+        ("https://www.thelancet.com/journals/lancet/home", False),
+        ("https://blog.example.org/what-is-social-prescribing/", True),
+        ("https://www.bmj.com/search/advanced", False),
+        ("https://pubmed.ncbi.nlm.nih.gov/?term=social+prescribing", False),
+        ("https://example.org/results?q=loneliness&page=2", False),
+        ("https://doi.org/10.1000/xyz", True),
+        ("https://pubmed.ncbi.nlm.nih.gov/12345678/", True),
+        ("https://news.example.org/2024/05/link-workers", True),
+        ("https://example.org/?p=123", True),
+        ("https://example.org/story-2024", True),
+        ("not a url", False),
+    ],
+)
+def test_a_url_identifies_a_record_only_below_a_root_home_or_search_page(
+    url: str, identifies: bool
+) -> None:
+    assert identifies_record(url) is identifies

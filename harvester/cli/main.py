@@ -22,6 +22,7 @@ from harvester.cli.bulletin import bulletin
 from harvester.cli.health import health
 from harvester.cli.people import user_enable, user_reset, user_roles
 from harvester.cli.ranking import rank
+from harvester.cli.merges import merges
 from harvester.cli.service import digest, schedule
 from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files
@@ -67,6 +68,7 @@ cli.add_command(bulletin)
 cli.add_command(add)
 cli.add_command(health)
 cli.add_command(topic)
+cli.add_command(merges)
 
 # --------------------------------------------------------------------------------------- init
 

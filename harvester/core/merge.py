@@ -1,8 +1,8 @@
 """Which of a hit's fields a work takes: source ranks and the metadata merge rule.
 
-Pure: no database, no I/O. The ingest path (:mod:`harvester.store.works`) hands the work's
-current fields and a hit to :func:`merge_fields` and applies the changes it returns; it decides
-nothing itself.
+Pure: no database, no I/O. The ingest planner (:mod:`harvester.core.ingest.planner`) hands a
+work's current fields and a hit to :func:`merge_fields` and takes the changes it returns; a work
+merge (:mod:`harvester.store.merges`) asks :func:`merge_work_fields` the same for two works.
 
 - Each source has a rank (:data:`SOURCE_RANKS`): PubMed (and files exported from it) over
   Europe PMC over other imports over feeds. A hit of a higher rank than the work's metadata so far
@@ -30,6 +30,7 @@ __all__ = [
     "SOURCE_RANKS",
     "hit_values",
     "merge_fields",
+    "merge_work_fields",
     "source_rank",
 ]
 
@@ -127,6 +128,26 @@ def merge_fields(
     if replace:
         values["kind"] = hit.kind.value
         values["metadata_source"], values["metadata_rank"] = hit.source, rank
+    return _changes(current, values, replace=replace)
+
+
+def merge_work_fields(current: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a work (``current``) that joining another work (``other``, its
+    :data:`MERGED_FIELDS`) changes: the same rule as a hit of the other work's rank and source."""
+    replace = other["metadata_rank"] > current["metadata_rank"]
+    names = (*_SCALAR_FIELDS, *_LIST_FIELDS, "pub_date", "pub_year", "published_at")
+    values = {name: other[name] for name in names}
+    if other["published_at"] is not None:
+        values["date_is_fallback"] = other["date_is_fallback"]
+    if replace:
+        for name in _SOURCE_FIELDS:
+            values[name] = other[name]
+    return _changes(current, values, replace=replace)
+
+
+def _changes(
+    current: Mapping[str, Any], values: Mapping[str, Any], *, replace: bool
+) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name, value in values.items():
         if _empty(value):

@@ -17,7 +17,7 @@ import unicodedata
 from urllib.parse import unquote
 
 from harvester.core.models import PubDate, WorkKind, is_placeholder_title
-from harvester.core.urls import canonical_url, is_http_url
+from harvester.core.urls import canonical_url, identifies_record, is_http_url
 
 __all__ = [
     "abstract_key",
@@ -34,6 +34,7 @@ __all__ = [
     "normalise_text",
     "normalise_title",
     "normalise_url",
+    "identity_url",
     "repair_pages",
     "strip_site_suffix",
     "title_key",
@@ -174,6 +175,14 @@ def normalise_url(value: str | None) -> str | None:
     return url if is_http_url(url) else None
 
 
+def identity_url(value: str | None) -> str | None:
+    """The canonical URL as an identity of a record (:func:`normalise_url`), or None when it
+    names no one record: a site's or resolver's root, a home page, a search page
+    (:func:`harvester.core.urls.identifies_record`)."""
+    url = normalise_url(value)
+    return url if url is not None and identifies_record(url) else None
+
+
 def normalise_text(value: str) -> str:
     """Lower-case ASCII-folded words separated by single spaces: HTML, punctuation and
     diacritics removed, ``&`` spelled ``and``, common Greek letters spelled out."""
@@ -255,8 +264,9 @@ def significant(key: str) -> str:
 def block_keys(key: str, author: str | None, year: int | None, *, width: int = 14) -> list[str]:
     """Blocking keys of a work: works that share none are never compared.
 
-    Three keys per work so that one typo does not hide a duplicate: the start of the title, the
-    end of the title (both without stop words and spaces) and first author + year. Each key
+    Several keys per work so that one typo does not hide a duplicate: the start of the title,
+    the end of the title (both without stop words and spaces) and first author + year with each
+    of the title's two longest words. Each key
     selects a small block, so the fuzzy comparison grows with the number of works, not with its
     square. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds a fourth: the place in the volume.)
     """
@@ -266,7 +276,12 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
         keys.append("p:" + sig[:width])
         keys.append("s:" + sig[-width:])
     if author and year:
-        keys.append(f"a:{author[:100]}:{year}")
+        # First author and year, with each of the title's longest words: a title mistyped at
+        # both ends (and so without a shared start or end) keeps most of its long words, and a
+        # prolific author's year is split into small blocks (one key for the author's whole
+        # year grows with the store and would have to be cut).
+        words = _long_words(key)
+        keys += [f"a:{author[:100]}:{year}:{w}" for w in words] or [f"a:{author[:100]}:{year}"]
     return list(dict.fromkeys(keys))
 
 
@@ -304,6 +319,17 @@ _PARTICLES = frozenset(
         "el",
     ]
 )
+
+
+#: How many of a title's longest words make an author-and-year blocking key each.
+AUTHOR_KEY_WORDS = 2
+
+
+def _long_words(key: str) -> list[str]:
+    """The title's longest significant words (four letters or more; ties in alphabetical
+    order)."""
+    words = {w for w in key.split() if len(w) >= 4 and w not in STOPWORDS}
+    return sorted(words, key=lambda w: (-len(w), w))[:AUTHOR_KEY_WORDS]
 
 
 @functools.lru_cache(maxsize=16384)  # family names repeat across records

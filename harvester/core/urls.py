@@ -25,7 +25,13 @@ import contextlib
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["TRACKING_PARAMS", "TRACKING_PREFIXES", "canonical_url", "is_http_url"]
+__all__ = [
+    "TRACKING_PARAMS",
+    "TRACKING_PREFIXES",
+    "canonical_url",
+    "identifies_record",
+    "is_http_url",
+]
 
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_", "ns_", "_hs", "oly_")
 """Parameter name prefixes that only ever carry campaign tracking."""
@@ -154,3 +160,37 @@ def _redirect_target(url: str) -> str | None:
         if is_http_url(target):
             return target
     return None
+
+
+# Query parameters that make a page a list of search results.
+_SEARCH_PARAMS = frozenset({"q", "query", "term", "search", "searchterm", "keywords", "s", "text"})
+# Last path segments of a site's or journal's home page.
+_HOME_PAGES = frozenset({"home", "index", "default", "homepage", "about", "journal"})
+# Path segments of search and listing pages.
+_SEARCH_SEGMENTS = frozenset({"search", "results", "searchresults", "advanced-search"})
+
+
+def identifies_record(url: str) -> bool:
+    """Whether a (canonical) http(s) URL can name one article or story, so that two records
+    linking to it are one: not a site's or a resolver's root ("https://doi.org/",
+    "https://www.ncbi.nlm.nih.gov/pubmed/": a path of at most one segment with nothing after it),
+    not a journal's or a section's home page (a single plain word such as "/jbjsjournal", or a
+    path ending in "home" or "index"), not a search page (a search path or a search
+    parameter)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    segments = [s for s in parts.path.split("/") if s]
+    names = {unquote(p.partition("=")[0]).strip().lower() for p in parts.query.split("&") if p}
+    if names & _SEARCH_PARAMS or any(s.lower() in _SEARCH_SEGMENTS for s in segments):
+        return False
+    if parts.query or parts.fragment:
+        return True
+    if not segments or segments[-1].lower().partition(".")[0] in _HOME_PAGES:
+        return False
+    # One plain word under the host is a journal's or section's page ("/jbjsjournal",
+    # "/health/"); a story's slug has digits or joined words ("/what-is-social-prescribing").
+    return not (len(segments) == 1 and segments[0].isalpha())

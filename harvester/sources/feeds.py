@@ -47,6 +47,7 @@ from harvester import USER_AGENT
 from harvester.config.settings import FeedsSettings, Settings, Topic
 from harvester.core.errors import FetchError, ParseError
 from harvester.core.models import Hit
+from harvester.core.normalise import normalise_url
 from harvester.core.phrases import PhraseRules, compile_rules
 from harvester.core.text import plain_text
 from harvester.sources import Batch
@@ -151,10 +152,12 @@ def parse_feed(
         parsed, raws = _parse_xml_feed(body, url, headers or {})
     raws = [raw for raw in raws if raw.guid or raw.link or raw.title or raw.summary]
     parsed.entries = len(raws)  # empty <item/> elements are no entries
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     for raw in raws:
-        identity = entry_identity(raw)
-        if identity in seen:  # a feed listing one entry twice: the first one stands
+        # A feed listing one entry twice: the first one stands. One guid on entries with other
+        # links is a guid the feed reuses: each is kept (the ingest tells them apart).
+        identity = (entry_identity(raw), normalise_url(raw.link) or raw.link)
+        if identity in seen:
             continue
         seen.add(identity)
         rule = (

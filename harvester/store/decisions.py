@@ -4,8 +4,8 @@
 creates or moves forward); this module only applies what it decided, the same way for every
 caller: :func:`candidate_changes` says what the candidate row takes, :func:`decision_row` what
 the audit row says. :func:`apply_decision` writes both for a stored candidate, only while it is
-still at the version its decider saw; the ingest path (:mod:`harvester.store.works`) applies
-the same two to the rows of its batch (:func:`apply_to_row`).
+still at the version its decider saw; the ingest path (:mod:`harvester.store.ingest_apply`)
+applies the same two to the candidates of its plan.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from harvester.store.tables import Candidate, Decision
 
 __all__ = [
     "apply_decision",
-    "apply_to_row",
     "candidate_changes",
     "candidate_state",
     "decision_row",
@@ -92,20 +91,6 @@ def apply_decision(
     _versioned_update(session, intent.candidate_id, intent.version, changes)
     session.add(Decision(candidate_id=intent.candidate_id, **decision_row(intent)))
     session.flush()
-
-
-def apply_to_row(candidate: Any, intent: DecisionIntent) -> dict[str, Any]:
-    """Apply ``intent`` to a candidate row of an ingest batch (a loaded :class:`Candidate`,
-    whose version the ORM bumps, or one the batch adds, whose columns are in ``row``); returns
-    its decision row, for the batch to write with the candidate's id."""
-    changes = candidate_changes(intent)
-    if isinstance(candidate, Candidate):
-        for name, value in changes.items():
-            setattr(candidate, name, value)
-    else:
-        candidate.status = changes.pop("status")
-        candidate.row.update(changes)
-    return decision_row(intent)
 
 
 def edit_candidate(

@@ -76,7 +76,7 @@ class Work(Base):
     title_key: Mapped[str] = mapped_column(Text, default="")
     # what dedupe compares a hit with: the work's Keys (harvester.core.dedupe.match.Keys.to_json), the title
     # keys of its sightings and its URL identities, kept here so that a lookup reads one column
-    # instead of re-normalising every sighting (see harvester.store.works); null: not yet built
+    # instead of re-normalising every sighting (see harvester.core.ingest.workkeys); null: not yet built
     dedupe_keys: Mapped[dict[str, Any] | None] = mapped_column()
     # which source gave the bibliographic fields, and how much it is trusted (higher wins)
     metadata_source: Mapped[str] = mapped_column(String(64))
@@ -133,6 +133,24 @@ class WorkLink(Base):
     other_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
     relation: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WorkMergeRecord(Base):
+    """Two works made one (a bridging record showed them to be one article): ``merged_id`` joined
+    ``work_id``. ``record`` says what moved, so the merge can be undone (harvester.store.merges);
+    the merged work's row stays, empty of sightings, identities and candidates, until then."""
+
+    __tablename__ = "work_merge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    undone_at: Mapped[dt.datetime | None] = mapped_column()
+    undone_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class Sighting(Base):

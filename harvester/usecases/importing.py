@@ -120,7 +120,7 @@ def import_file(
     """Import the records of ``path`` (RIS, CSL-JSON, PubMed XML or MEDLINE).
 
     With ``topic``, each work becomes a candidate there with ``status`` (or moves forward to it;
-    see :mod:`harvester.store.works` for the rules). ``progress`` (by default a line on a
+    see :mod:`harvester.core.ingest.planner` for the rules). ``progress`` (by default a line on a
     terminal's stderr) hears after every stored batch.
     """
     path = Path(path)

@@ -22,12 +22,12 @@ from harvester.core.normalise import (
     block_keys,
     day_key,
     first_page,
+    identity_url,
     last_page,
     normalise_doi,
     normalise_pmcid,
     normalise_pmid,
     normalise_text,
-    normalise_url,
     title_key,
     translated_title,
 )
@@ -172,7 +172,7 @@ def hit_keys(hit: Hit) -> Keys:
         doi=normalise_doi(hit.doi) or normalise_doi(hit.url),  # a doi.org link is a DOI
         pmid=normalise_pmid(hit.pmid),
         pmcid=normalise_pmcid(hit.pmcid),
-        urls=[u for u in [normalise_url(hit.url)] if u],
+        urls=[u for u in [identity_url(hit.url)] if u],
         year=hit.year,
         day=day,
         authors=[a.family or a.collective for a in hit.authors],

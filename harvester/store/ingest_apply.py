@@ -1,0 +1,148 @@
+"""A batch's ingest plan written: the one place a :class:`~harvester.core.ingest.plan.Plan`
+becomes rows.
+
+:func:`apply_plan` writes everything in the caller's transaction, one bulk statement per table
+and kind of change: new works first (in reference order, so ids come out as they would one by
+one), then changed works and sightings, new sightings, identities, blocking keys, links,
+candidates with their decision rows (:mod:`harvester.store.decisions` turns intents into
+columns), and last the work-to-work merges a bridging record asked for
+(:mod:`harvester.store.merges`). Nothing here decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.orm import Session
+
+from harvester.core.ingest.plan import NEW_BASE, Plan
+from harvester.core.models import CandidateStatus
+from harvester.core.queue_rules import CandidateState, conflict
+from harvester.store import merges
+from harvester.store.decisions import candidate_changes, decision_row
+from harvester.store.ingest_load import table
+from harvester.store.tables import (
+    Candidate,
+    Decision,
+    Sighting,
+    Work,
+    WorkIdentity,
+    WorkKey,
+    WorkLink,
+)
+
+__all__ = ["apply_plan"]
+
+
+def apply_plan(session: Session, plan: Plan, *, actor: str, now: dt.datetime) -> dict[int, int]:
+    """Write ``plan``; the ids of the works it created, by their references."""
+    ids: dict[int, int] = {}
+    works = table(Work)
+    if plan.new_works:
+        returned = session.execute(
+            insert(works).returning(works.c.id, sort_by_parameter_order=True),
+            [dict(w.row) for w in plan.new_works],
+        )
+        for created, work_id in zip(plan.new_works, returned.scalars(), strict=True):
+            ids[created.ref] = work_id
+
+    def real(ref: int) -> int:
+        if ref >= NEW_BASE:
+            return ids[ref]
+        return ref
+
+    _update_many(session, works, [(c.work_id, c.values) for c in plan.work_changes])
+    _update_many(
+        session, table(Sighting), [(c.sighting_id, c.values) for c in plan.sighting_changes]
+    )
+    if plan.new_sightings:
+        session.execute(
+            insert(table(Sighting)),
+            [{**s.row, "work_id": real(s.ref)} for s in plan.new_sightings],
+        )
+    if plan.identities:
+        session.execute(
+            insert(table(WorkIdentity)),
+            [{"work_id": real(r), "kind": k, "value": v} for r, k, v in plan.identities],
+        )
+    if plan.block_keys:
+        session.execute(
+            insert(table(WorkKey)), [{"work_id": real(r), "key": k} for r, k in plan.block_keys]
+        )
+    if plan.links:
+        session.execute(
+            insert(table(WorkLink)),
+            [
+                {"work_id": real(a), "other_id": real(b), "relation": rel, "created_at": at}
+                for a, b, rel, at in plan.links
+            ],
+        )
+    decisions: list[dict[str, Any]] = []
+    if plan.new_candidates:
+        rows = []
+        for candidate in plan.new_candidates:
+            row: dict[str, Any] = {
+                **candidate.row,
+                "work_id": real(candidate.ref),
+                "decided_by": None,
+                "decided_at": None,
+            }
+            for intent in candidate.intents:
+                row.update(candidate_changes(intent))
+            rows.append(row)
+        candidates = table(Candidate)
+        returned = session.execute(
+            insert(candidates).returning(candidates.c.id, sort_by_parameter_order=True), rows
+        )
+        for made, candidate_id in zip(plan.new_candidates, returned.scalars(), strict=True):
+            decisions += [{**decision_row(i), "candidate_id": candidate_id} for i in made.intents]
+    for moves in plan.candidate_moves:
+        values: dict[str, Any] = {}
+        for intent in moves.intents:
+            values.update(candidate_changes(intent))
+        _move_candidate(session, moves.candidate_id, moves.version, values)
+        decisions += [
+            {**decision_row(i), "candidate_id": moves.candidate_id} for i in moves.intents
+        ]
+    if decisions:
+        session.execute(insert(table(Decision)), decisions)
+    for merge in plan.work_merges:
+        merges.merge_works(
+            session, real(merge.into), real(merge.merged), reason=merge.reason, actor=actor, at=now
+        )
+    return ids
+
+
+def _update_many(
+    session: Session, target: Table, changes: Sequence[tuple[int, Mapping[str, Any]]]
+) -> None:
+    """Update rows by id, one executemany per set of changed columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in changes:
+        names = tuple(sorted(values))
+        row = {f"v_{name}": value for name, value in values.items()}
+        groups.setdefault(names, []).append({"row_id": row_id, **row})
+    for names, rows in groups.items():
+        statement = (
+            update(target)
+            .where(target.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"v_{name}") for name in names})
+        )
+        session.execute(statement, rows)
+
+
+def _move_candidate(
+    session: Session, candidate_id: int, version: int, values: dict[str, Any]
+) -> None:
+    """The candidate takes ``values`` while it is at ``version`` (a conflict otherwise)."""
+    c = table(Candidate).c
+    result = session.execute(
+        update(table(Candidate))
+        .where(c.id == candidate_id, c.version == version)
+        .values(**values, version=version + 1)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise conflict(CandidateState(candidate_id, CandidateStatus(values["status"]), version))
