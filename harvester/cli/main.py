@@ -20,9 +20,9 @@ from harvester.cli.add import add
 from harvester.cli.base import App, HarvesterGroup, output_error, output_file, pass_app
 from harvester.cli.bulletin import bulletin
 from harvester.cli.health import health
+from harvester.cli.merges import merges
 from harvester.cli.people import user_enable, user_reset, user_roles
 from harvester.cli.ranking import rank
-from harvester.cli.merges import merges
 from harvester.cli.service import digest, schedule
 from harvester.cli.topic import topic
 from harvester.config.scaffold import write_starter_files

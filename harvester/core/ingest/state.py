@@ -105,6 +105,7 @@ def assemble(
     candidates."""
     for work in new_works:
         row = {name: work.fields[name] for name in (*MERGED_FIELDS, "title_key")}
+        row["deleted_at"] = work.fields.get("deleted_at")  # a deletion notice later in the batch
         assert work.doc is not None
         row.update(dedupe_keys=work.doc.to_document(), created_at=now, updated_at=now)
         plan.new_works.append(NewWork(work.ref, row))
