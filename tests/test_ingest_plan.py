@@ -526,3 +526,32 @@ def test_the_works_hits_are_likely_to_join_are_judged_by_their_stored_keys() -> 
     light = replace(snapshot, works={i: replace(w, fields=None) for i, w in snapshot.works.items()})
     assert likely_targets(light, batch_facts([record()])) == {1}
     assert likely_targets(snapshot, batch_facts([record()])) == set()  # read already
+
+
+def test_a_translated_title_without_a_volume_is_found_by_author_year_and_page() -> None:
+    """The original-language record and the English one share no title word; with no volume
+    they share no place key either: the first author's year at one first page finds it."""
+    store = Memory()
+    original = record(
+        title="Divertikul lukovitsy dvenadtsatiperstnoi kishki.",
+        volume=None,
+        pages="87-88",
+        pub_date=PubDate(1978),
+        authors=[Author(family="Lazarchuk", initials="PI")],
+        journal="Vestnik rentgenologii i radiologii",
+        source_id="r1",
+    )
+    store.ingest([original])
+    english = replace(
+        original,
+        title="[Diverticulum of the duodenal bulb].",
+        pages="87-8",
+        journal="Vestn Rentgenol Radiol",
+        source_id="r2",
+        origin="b.ris",
+    )
+    plan, (outcome,) = store.ingest([english])
+    assert not outcome.created and outcome.work_id == 1
+    other_page = replace(english, pages="91-3", source_id="r3")
+    _, (apart,) = store.ingest([other_page])
+    assert apart.created  # another page of the author's year: another article

@@ -51,7 +51,7 @@ PREPRINT_VENUES = frozenset(
 #: does not re-normalise every sighting; bump this whenever a change here or in
 #: :mod:`harvester.core.normalise` changes what :func:`make_keys` returns, and stored keys of an older
 #: version are rebuilt from their work the next time they are needed.
-KEYS_VERSION = 4
+KEYS_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,13 @@ class Keys:
             keys += block_keys(title, self.author, self.year)
         if self.notice_title:
             keys += block_keys(self.notice_title, None, None)
+        if self.author and self.year and self.volume:
+            # The first author's year in one volume: a title one database translated shares
+            # no title word with the other, but stays in a block of the author's few works there.
+            keys.append(f"v:{self.author[:100]}:{self.year}:{self.volume}")
+        if self.author and self.year and self.page:
+            # ... and at one first page, for the records that give no volume.
+            keys.append(f"p:{self.author[:100]}:{self.year}:{self.page}")
         if self.volume and self.page and self.last_page:
             # The place in the volume: a record whose title one database translated or
             # reworded, and whose first author is missing, shares no title or author key.
