@@ -215,11 +215,13 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path) -> None:
     print(f"{'records':>8} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12}")
     context = multiprocessing.get_context("spawn")
     times: dict[int, float] = {}
+    urls: dict[int, str] = {}
     lines = []
     for n in sizes:
         path = folder / f"import-{n}.ris"
         write_ris(path, n)
         url = fresh_database(db_url, folder, f"import_{n}")
+        urls[n] = url
         queue: multiprocessing.Queue[tuple[float, float, str]] = context.Queue()
         child = context.Process(target=_import_child, args=(url, str(path), queue))
         child.start()
@@ -234,8 +236,20 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path) -> None:
         small, large = min(sizes), max(sizes)
         print(
             f"time ratio {large}/{small}: {times[large] / times[small]:.1f}x for "
-            f"{large / small:.0f}x the records (target: at most {1.2 * large / small:.0f}x)"
+            f"{large / small:.0f}x the records (target: at most {large / small:.0f}x)"
         )
+    # the largest file again, under another name, into the same database: nothing new
+    n = max(sizes)
+    again = folder / f"again-{n}.ris"
+    again.write_bytes((folder / f"import-{n}.ris").read_bytes())
+    url = urls[n]
+    queue2: multiprocessing.Queue[tuple[float, float, str]] = context.Queue()
+    child = context.Process(target=_import_child, args=(url, str(again), queue2))
+    child.start()
+    elapsed, _rss, line = queue2.get()
+    child.join()
+    print(f"the {n:,} records again under another name: {elapsed:.1f} s")
+    print(f"   {line}")
     print()
 
 
