@@ -82,10 +82,6 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise StoreError(f"the password is too short: at least {MIN_PASSWORD} characters")

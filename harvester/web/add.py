@@ -16,7 +16,7 @@ from harvester.core.models import CandidateView, WorkKind
 from harvester.usecases import review
 from harvester.web.access import CsrfChecked, Reviewer, TopicFromPath, csrf_token
 from harvester.web.deps import AppSettings, Db, RowId, Templates, Topics
-from harvester.web.pages import CardForm, _card_change, _current, _date, topic_info
+from harvester.web.pages import CardForm, card_change, current_candidate, parse_date, topic_info
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,7 +58,7 @@ def edit_citation(
     templates: Templates,
 ) -> Response:
     """Correct the citation fields of a card's work (recorded as an edit, version-checked)."""
-    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    card = card_change(request, db, topics, templates, candidate_id, form.back, user)
 
     def change() -> CandidateView:
         citation = CitationInput(
@@ -118,7 +118,7 @@ def add(
             title=form.title,
             identifier=form.identifier,
             source_name=form.source_name,
-            date=_date(form.date, "date"),
+            date=parse_date(form.date, "date"),
             summary=form.summary,
             kind=WorkKind(form.kind) if form.kind in ("article", "news") else None,
             authors=parse_authors(form.authors),
@@ -146,7 +146,7 @@ def add(
             },
             status_code=400,
         )
-    current = _current(db, candidate_id)
+    current = current_candidate(db, candidate_id)
     if added.merged:
         request.session["flash"] = {
             "text": f"“{current.work.title}” was already stored: the item was merged into it "

@@ -130,7 +130,7 @@ def _back(value: Any, slug: str) -> str:
     return text if text.startswith(prefix) and "//" not in text else prefix
 
 
-def _date(value: str | None, what: str) -> dt.date | None:
+def parse_date(value: str | None, what: str) -> dt.date | None:
     if not value:
         return None
     try:
@@ -156,8 +156,8 @@ def query_from_params(
         statuses=statuses,
         source=params.get("source") or None,
         kind=params.get("kind") or None,
-        found_from=_date(params.get("from"), "found from"),
-        found_to=_date(params.get("to"), "found to"),
+        found_from=parse_date(params.get("from"), "found from"),
+        found_to=parse_date(params.get("to"), "found to"),
         text=(params.get("q") or "").strip()[:200] or None,
         sort=params.get("sort") or default_sort,
         cursor=params.get("cursor") or None,
@@ -307,19 +307,19 @@ class CardChange:
         try:
             after = change()
         except ConflictError as exc:
-            now = _current(self.db, self.current.id)
+            now = current_candidate(self.db, self.current.id)
             return self.respond(now, error=exc.message, status_code=409)
         except QueueError as exc:
             return self.respond(self.current, error=exc.message, status_code=400)
         return self.respond(after, message=message(after))
 
 
-def _current(db: Database, candidate_id: int) -> CandidateView:
+def current_candidate(db: Database, candidate_id: int) -> CandidateView:
     with db.read() as session:
         return get_candidate(session, candidate_id)
 
 
-def _card_change(
+def card_change(
     request: Request,
     db: Database,
     topics: TopicSource,
@@ -328,7 +328,7 @@ def _card_change(
     back: str,
     user: UserView,
 ) -> CardChange:
-    current = _current(db, candidate_id)
+    current = current_candidate(db, candidate_id)
     require(request, db, user, current.topic)
     info = topic_info(topics.get(current.topic))
     return CardChange(request, db, templates, info, current, _back(back, current.topic))
@@ -344,7 +344,7 @@ def card_page(
     templates: Templates,
 ) -> Response:
     """One card on its own page (where the digest's "Review" links lead)."""
-    candidate = _current(db, candidate_id)
+    candidate = current_candidate(db, candidate_id)
     require(request, db, user, candidate.topic)
     with db.read() as session:
         notices = notices_for(session, [candidate.work.id])
@@ -375,7 +375,7 @@ def decide(
     topics: Topics,
     templates: Templates,
 ) -> Response:
-    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    card = card_change(request, db, topics, templates, candidate_id, form.back, user)
     reason = form.reason_text.strip() or form.reason
     return card.apply(
         lambda: review.decide(
@@ -405,7 +405,7 @@ def undo(
     topics: Topics,
     templates: Templates,
 ) -> Response:
-    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    card = card_change(request, db, topics, templates, candidate_id, form.back, user)
     return card.apply(
         lambda: review.undo(
             db,
@@ -448,7 +448,7 @@ def edit(
     topics: Topics,
     templates: Templates,
 ) -> Response:
-    card = _card_change(request, db, topics, templates, candidate_id, form.back, user)
+    card = card_change(request, db, topics, templates, candidate_id, form.back, user)
     return card.apply(
         edit_card(db, candidate_id, form, user.email), lambda _after: f"Saved the {form.field}."
     )
