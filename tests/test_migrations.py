@@ -133,3 +133,53 @@ def test_migration_files_are_named_in_the_order_they_run() -> None:
     files = sorted(p.stem for p in (Path(__file__).parents[1] / "db" / "versions").glob("0*.py"))
     assert [name.split("_")[0] for name in files] == [f"{i:04d}" for i in range(1, len(files) + 1)]
     assert [rev.split("_")[0] for rev in chain] == [name.split("_")[0] for name in files]
+
+
+def test_title_blocks_of_stored_works_are_filed_under_their_volume(empty_url: str) -> None:
+    """0015: a work stored before it keeps its whole-title keys and gains the volume-filed
+    ones its volume (none for a preprint; a notice both) and its article number give."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_url, "0014_work_merge")
+    engine = create_engine(empty_url)
+    now = "2024-01-01 00:00:00"
+    works = [
+        (1, "article", "34 (Pt 2)", '{"page": "e051857"}'),
+        (2, "article", None, '{"preprint": true}'),
+        (3, "article", "7", '{"notice": "erratum-of"}'),
+    ]
+    with engine.begin() as conn:
+        for work_id, kind, volume, keys in works:
+            conn.execute(
+                text(
+                    "INSERT INTO work (id, kind, title, authors, volume, abstract, "
+                    "publication_types, mesh, keywords, relations, title_key, dedupe_keys, "
+                    "metadata_source, metadata_rank, created_at, updated_at, date_is_fallback) "
+                    "VALUES (:id, :kind, 't', '[]', :volume, '[]', '[]', '[]', '[]', '[]', 't', "
+                    ":keys, 'import', 0, :now, :now, false)"
+                ),
+                {"id": work_id, "kind": kind, "volume": volume, "keys": keys, "now": now},
+            )
+            for key in ("p:socialprescri", "s:tematicreview", "a:example:2024:social"):
+                conn.execute(
+                    text("INSERT INTO work_key (work_id, key) VALUES (:w, :k)"),
+                    {"w": work_id, "k": key},
+                )
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT work_id, key FROM work_key")).all()
+        index_names = {i["name"] for i in inspect(conn).get_indexes("work_key")}
+    engine.dispose()
+    filed: dict[int, set[str]] = {}
+    for work_id, key in rows:
+        filed.setdefault(work_id, set()).add(key)
+    common = {"p:socialprescri", "s:tematicreview", "a:example:2024:social"}
+    assert filed[1] == common | {"p:socialprescri|34", "s:tematicreview|34", "n:e051857"}
+    assert filed[2] == common | {"p:socialprescri|", "s:tematicreview|"}
+    assert filed[3] == common | {
+        "p:socialprescri|7",
+        "s:tematicreview|7",
+        "p:socialprescri|",
+        "s:tematicreview|",
+    }
+    assert "ix_work_key_work_id" not in index_names

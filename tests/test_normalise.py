@@ -19,6 +19,7 @@ from harvester.core.normalise import (
     normalise_url,
     strip_site_suffix,
     title_key,
+    title_lookups,
 )
 
 
@@ -96,9 +97,21 @@ def test_strip_site_suffix() -> None:
 
 def test_keys() -> None:
     key = title_key("Perioperative nutritional support in patients undergoing hepatectomy")
-    blocks = block_keys(key, "ziegler", 1996)
-    assert blocks[0].startswith("p:perioperative")
-    assert blocks[2:] == ["a:ziegler:1996:perioperative", "a:ziegler:1996:hepatectomy"]
+    blocks = block_keys(key, "ziegler", 1996, volume="12")
+    assert blocks[:2] == ["p:perioperativen", "p:perioperativen|12"]
+    assert blocks[2:4] == ["s:inghepatectomy", "s:inghepatectomy|12"]
+    assert blocks[4:] == ["a:ziegler:1996:perioperative", "a:ziegler:1996:hepatectomy"]
+    # a record with a volume looks in its volume and among the works without one; a record
+    # without a volume in the whole title's blocks
+    assert title_lookups(blocks, "12") == [
+        "p:perioperativen|12",
+        "p:perioperativen|",
+        "s:inghepatectomy|12",
+        "s:inghepatectomy|",
+        *blocks[4:],
+    ]
+    unplaced = block_keys(key, "ziegler", 1996)
+    assert title_lookups(unplaced, None) == ["p:perioperativen", "s:inghepatectomy", *blocks[4:]]
     assert block_keys("a b", None, None) == []
     assert block_keys("a b", "ziegler", 1996) == ["a:ziegler:1996"]
     assert author_key("Sørensen") == "sorensen"

@@ -20,12 +20,14 @@ from harvester.core.models import PubDate, WorkKind, is_placeholder_title
 from harvester.core.urls import canonical_url, identifies_record, is_http_url
 
 __all__ = [
+    "PLACE_MARK",
     "abstract_key",
     "author_key",
     "block_keys",
     "compact",
     "day_key",
     "first_page",
+    "identity_url",
     "last_page",
     "month_number",
     "normalise_doi",
@@ -34,10 +36,10 @@ __all__ = [
     "normalise_text",
     "normalise_title",
     "normalise_url",
-    "identity_url",
     "repair_pages",
     "strip_site_suffix",
     "title_key",
+    "title_lookups",
     "translated_title",
 ]
 
@@ -261,20 +263,31 @@ def significant(key: str) -> str:
     return "".join(word for word in key.split() if word not in STOPWORDS)
 
 
-def block_keys(key: str, author: str | None, year: int | None, *, width: int = 14) -> list[str]:
+#: Between a title blocking key and the volume it is filed under ("p:<title start>|34").
+PLACE_MARK = "|"
+
+
+def block_keys(
+    key: str, author: str | None, year: int | None, *, volume: str | None = None, width: int = 14
+) -> list[str]:
     """Blocking keys of a work: works that share none are never compared.
 
     Several keys per work so that one typo does not hide a duplicate: the start of the title,
     the end of the title (both without stop words and spaces) and first author + year with each
-    of the title's two longest words. Each key
-    selects a small block, so the fuzzy comparison grows with the number of works, not with its
-    square. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds a fourth: the place in the volume.)
+    of the title's two longest words. Each key selects a small block, so the fuzzy comparison
+    grows with the number of works, not with its square.
+
+    A title's start and end are common to many works ("Identification of ...", "... a
+    systematic review and meta-analysis"), so each is filed twice: whole ("p:<start>") and
+    under the volume ("p:<start>|34", or "p:<start>|" without one). :func:`title_lookups` says
+    which a record looks in. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds the place in
+    the volume, the abstract and the article number.)
     """
     keys: list[str] = []
     sig = significant(key)
     if len(sig) >= 6:
-        keys.append("p:" + sig[:width])
-        keys.append("s:" + sig[-width:])
+        for start in (f"p:{sig[:width]}", f"s:{sig[-width:]}"):
+            keys += [start, f"{start}{PLACE_MARK}{(volume or '')[:40]}"]
     if author and year:
         # First author and year, with each of the title's longest words: a title mistyped at
         # both ends (and so without a shared start or end) keeps most of its long words, and a
@@ -283,6 +296,27 @@ def block_keys(key: str, author: str | None, year: int | None, *, width: int = 1
         words = _long_words(key)
         keys += [f"a:{author[:100]}:{year}:{w}" for w in words] or [f"a:{author[:100]}:{year}"]
     return list(dict.fromkeys(keys))
+
+
+def title_lookups(blocks: list[str], volume: str | None) -> list[str]:
+    """The keys a record filed under ``blocks`` (:func:`block_keys` with ``volume``) looks up.
+
+    Two articles in different volumes are never one (an abstract, a notice or a preprint
+    excepted: they have keys and rules of their own), so a record with a volume looks in its
+    volume's blocks and the blocks of records without one; a record without a volume looks in
+    the whole title's blocks. Other keys are looked up as they are filed.
+    """
+    found: list[str] = []
+    for key in blocks:
+        start, mark, _filed = key.partition(PLACE_MARK)
+        if mark:
+            if volume:
+                found += [key, f"{start}{PLACE_MARK}"]
+        elif volume is None and key[:2] in ("p:", "s:") and key.count(":") == 1:
+            found.append(key)  # the whole title's block: every volume
+        elif not (key[:2] in ("p:", "s:") and key.count(":") == 1):
+            found.append(key)
+    return list(dict.fromkeys(found))
 
 
 # Particles that one database keeps in a family name and another moves to the given names or

@@ -63,11 +63,20 @@ def fold(text: str) -> str:
 
 
 def _fold_plain(text: str) -> str:
+    if text.isascii():
+        return text.lower()  # what the steps below give for ASCII, without walking each letter
     text = text.translate(_CHARACTERS)
     # Unicode's compatibility caseless match: a compatibility form may be a capital ("𝕊" is
     # "S"), and case folding may give letters that decompose further, so NFKD on both sides.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_ASCII.sub(_without_marks, decomposed)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _without_marks(run: re.Match[str]) -> str:
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=4096)

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from harvester.core.ingest.plan import NEW_BASE, Plan
@@ -69,9 +71,7 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, now: dt.datetime) ->
             [{"work_id": real(r), "kind": k, "value": v} for r, k, v in plan.identities],
         )
     if plan.block_keys:
-        session.execute(
-            insert(table(WorkKey)), [{"work_id": real(r), "key": k} for r, k in plan.block_keys]
-        )
+        _insert_keys(session, [{"work_id": real(r), "key": k} for r, k in plan.block_keys])
     if plan.links:
         session.execute(
             insert(table(WorkLink)),
@@ -146,3 +146,16 @@ def _move_candidate(
     )
     if getattr(result, "rowcount", 0) != 1:
         raise conflict(CandidateState(candidate_id, CandidateStatus(values["status"]), version))
+
+
+def _insert_keys(session: Session, rows: list[dict[str, Any]]) -> None:
+    """File works under blocking keys; a key a stored work already has is left as it is (the
+    planner reads only the blocks hits look in, not every block a work is filed under)."""
+    keys = table(WorkKey)
+    if session.get_bind().dialect.name == "postgresql":
+        statement: Any = postgresql_insert(keys).on_conflict_do_nothing(
+            index_elements=["work_id", "key"]
+        )
+    else:
+        statement = sqlite_insert(keys).on_conflict_do_nothing(index_elements=["work_id", "key"])
+    session.execute(statement, rows)

@@ -128,7 +128,7 @@ def load_snapshot(
         for relation in hit.relations:
             wanted.update((k, identity_value(v)) for k, v in relation_ids(relation))
     owners = _owners(session, wanted)
-    blocks = _blocks(session, {block for fact in facts for block in fact.blocks})
+    blocks = _blocks(session, {block for fact in facts for block in fact.lookups})
     work_ids = {s.work_id for s in sightings.values()} | set(owners.values())
     for members in blocks.values():
         work_ids.update(members)

@@ -115,10 +115,11 @@ class WorkKey(Base):
     for each title it was seen under)."""
 
     __tablename__ = "work_key"
+    # the unique (work_id, key) index also serves lookups by work_id alone
     __table_args__ = (UniqueConstraint("work_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"), index=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(160), index=True)
 
 

@@ -14,7 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harvester.core.dedupe.rules import issue_numbers, journal_forms, title_class
+from harvester.core.dedupe.rules import (
+    is_article_number,
+    issue_numbers,
+    journal_forms,
+    title_class,
+)
 from harvester.core.models import Hit, WorkKind
 from harvester.core.normalise import (
     abstract_key,
@@ -29,6 +34,7 @@ from harvester.core.normalise import (
     normalise_pmid,
     normalise_text,
     title_key,
+    title_lookups,
     translated_title,
 )
 
@@ -94,11 +100,41 @@ class Keys:
         return [(k, v) for k, v in pairs if v]
 
     def blocks(self) -> list[str]:
+        """The blocking keys the work is filed under (:func:`block_keys`)."""
+        keys = self._title_blocks()
+        if self.notice_title:
+            keys += self._notice_blocks()
+        keys += self._place_blocks()
+        return list(dict.fromkeys(keys))
+
+    def lookups(self) -> list[str]:
+        """The blocking keys to look in for works this one may be (:func:`title_lookups`): a
+        notice's article may be in any volume."""
+        keys = title_lookups(self._title_blocks(), self._filing_volume)
+        if self.notice_title:
+            keys += title_lookups(self._notice_blocks(), None)
+        keys += self._place_blocks()
+        return list(dict.fromkeys(keys))
+
+    @property
+    def _filing_volume(self) -> str | None:
+        """The volume a title's blocks are filed under: none for a preprint or a news item,
+        which are linked or matched whatever volume the other record gives."""
+        if self.preprint or self.kind is WorkKind.NEWS:
+            return None
+        return self.volume
+
+    def _title_blocks(self) -> list[str]:
         keys: list[str] = []
         for title in self.titles:
-            keys += block_keys(title, self.author, self.year)
-        if self.notice_title:
-            keys += block_keys(self.notice_title, None, None)
+            keys += block_keys(title, self.author, self.year, volume=self._filing_volume)
+        return keys
+
+    def _notice_blocks(self) -> list[str]:
+        return block_keys(self.notice_title, None, None)
+
+    def _place_blocks(self) -> list[str]:
+        keys: list[str] = []
         if self.author and self.year and self.volume:
             # The first author's year in one volume: a title one database translated shares
             # no title word with the other, but stays in a block of the author's few works there.
@@ -110,10 +146,13 @@ class Keys:
             # The place in the volume: a record whose title one database translated or
             # reworded, and whose first author is missing, shares no title or author key.
             keys.append(f"l:{self.volume}:{self.page}-{self.last_page}:{self.year or ''}")
+        if self.page and is_article_number(self.page):
+            # An article number is the article's whatever year the two records give it.
+            keys.append(f"n:{self.page}")
         if self.abstract:
             # The same abstract under a title one database translated, in another printing.
             keys.append(f"b:{self.abstract}")
-        return list(dict.fromkeys(keys))
+        return keys
 
     def to_json(self) -> dict[str, Any]:
         """The keys as JSON-able values (for the store); :meth:`from_json` reads them back."""

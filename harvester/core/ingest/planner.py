@@ -86,11 +86,13 @@ class _FieldsNotRead(Exception):
 @dataclass(frozen=True, slots=True)
 class HitFacts:
     """What the loader reads by and the planner decides with, worked out once per hit: its
-    dedupe keys, their blocking keys and its fingerprint
+    dedupe keys, the blocking keys it is filed under and those it looks in
+    (:meth:`~harvester.core.dedupe.keys.Keys.lookups`), and its fingerprint
     (:func:`~harvester.core.ingest.workkeys.record_fingerprint`)."""
 
     keys: Keys
     blocks: tuple[str, ...]
+    lookups: tuple[str, ...]
     fingerprint: str | None
 
 
@@ -98,7 +100,11 @@ def batch_facts(hits: Sequence[Hit]) -> list[HitFacts]:
     facts = []
     for hit in hits:
         keys = hit_keys(hit)
-        facts.append(HitFacts(keys, tuple(keys.blocks()), record_fingerprint(hit, keys)))
+        facts.append(
+            HitFacts(
+                keys, tuple(keys.blocks()), tuple(keys.lookups()), record_fingerprint(hit, keys)
+            )
+        )
     return facts
 
 
@@ -111,7 +117,7 @@ def likely_targets(snapshot: Snapshot, facts: Sequence[HitFacts]) -> set[int]:
     found: set[int] = set()
     for fact in facts:
         members: set[int] = set()
-        for key in fact.blocks:
+        for key in fact.lookups:
             members.update(snapshot.blocks.get(key, ()))
         for ref in members:
             stored = snapshot.works.get(ref)
@@ -338,7 +344,7 @@ class _Planner:
         if fingerprint is not None:
             identities.append((RECORD_IDENTITY, fingerprint))
         owners = self.owners_of(identities)
-        candidates = sorted(set(owners.values()) | self.block_works(facts.blocks))
+        candidates = sorted(set(owners.values()) | self.block_works(facts.lookups))
         target, reason, links, equals = self._match(hit, keys, candidates)
         if target is None and fingerprint is not None:
             twin = owners.get((RECORD_IDENTITY, fingerprint))
