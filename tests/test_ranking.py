@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -238,6 +239,71 @@ def test_learned_model_with_enough_decisions_orders_the_queue(db: Database) -> N
     assert {s for _, s, _, _ in after if _ in {c.id for c in page.items}} <= {"new"}
     # a second ranking is the next version
     assert ranking.rank_topic(db, _topic(), now=NOW + dt.timedelta(days=1)).version == 2
+
+
+def _scores(db: Database) -> dict[int, tuple[float | None, dt.datetime | None]]:
+    with db.read() as session:
+        return {
+            c.id: (c.score, c.scored_at)
+            for c in session.scalars(select(Candidate).where(Candidate.topic == TOPIC))
+        }
+
+
+def test_a_ranking_by_the_same_scorer_scores_only_new_and_changed_candidates(
+    db: Database,
+) -> None:
+    _seed(db, accepted=5, rejected=5, queue=3)
+    later = NOW + dt.timedelta(hours=1)
+    assert ranking.rank_topic(db, _topic(), now=later).scored == 16
+    first = _scores(db)
+    # nothing new, nothing changed: nothing to score
+    assert ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=1)).scored == 0
+    assert _scores(db) == first
+    # one new record and one that changes a stored work (it now says it is a review)
+    changed = replace(hits("accepted", 1, start=100)[0], publication_types=["Review"])
+    with db.write() as session:
+        result = ingest_hits(
+            session,
+            [*hits("accepted", 1, start=300), changed],
+            topic=TOPIC,
+            run_id=None,
+            now=later + dt.timedelta(hours=2),
+        )
+    assert [o.created for o in result.outcomes] == [True, False]
+    assert ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=3)).scored == 2
+    # another scorer (the topic's phrases changed) scores the whole queue again
+    topic = _topic().model_copy(deep=True)
+    topic.match.phrases = ["link worker*"]
+    assert ranking.rank_topic(db, topic, now=later + dt.timedelta(hours=4)).scored == 17
+    # and so does ``harvester rank``, whatever changed
+    outcome = ranking.rank_topic(db, topic, now=later + dt.timedelta(hours=5), everything=True)
+    assert outcome.scored == 17
+
+
+def test_a_new_model_scores_the_whole_queue(db: Database) -> None:
+    _seed(db, accepted=19, rejected=20, queue=3)
+    later = NOW + dt.timedelta(hours=1)
+    ranking.rank_topic(db, _topic(), now=later)  # by the phrases: too few decisions
+    assert ranking.rank_topic(db, _topic(), now=later).scored == 0
+    with db.write() as session:
+        ingest_hits(
+            session,
+            hits("accepted", 1, start=200),
+            topic=TOPIC,
+            run_id=None,
+            now=later,
+            status=CandidateStatus.PUBLISHED,
+            actor="import",
+        )
+    outcome = ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=1))
+    assert outcome.version == 1 and outcome.scored == 46
+
+
+def test_cold_start_fingerprint_follows_phrases_not_their_compiling() -> None:
+    one = ColdStart.of(["social prescri*"], ["kidney"])
+    assert one.fingerprint() == ColdStart.of(["social prescri*"], ["kidney"]).fingerprint()
+    assert one.fingerprint() != ColdStart.of(["social prescri*"]).fingerprint()
+    assert one.fingerprint() != ColdStart.of(["link worker*"], ["kidney"]).fingerprint()
 
 
 def test_retrained_after_every_n_decisions(db: Database) -> None:

@@ -25,5 +25,7 @@ def rank(app: App, topic_slug: str | None) -> None:
     topics = select_topics(app.topics.all(), topic_slug)
     database = app.database()
     for topic in topics:
-        outcome = rank_topic(database, topic, now=dt.datetime.now(dt.UTC), trigger="on demand")
+        outcome = rank_topic(
+            database, topic, now=dt.datetime.now(dt.UTC), trigger="on demand", everything=True
+        )
         click.echo(outcome.line())

@@ -119,20 +119,33 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True)
 class PhraseRules:
-    """Compiled phrases and exclusions; see the module docstring for how they apply."""
+    """Compiled phrases and exclusions; see the module docstring for how they apply.
+
+    ``any_phrase`` and ``any_exclusion`` match where any one of the phrases (exclusions) does:
+    a text none of them matches is turned away by one search instead of one per phrase.
+    """
 
     phrases: tuple[tuple[str, re.Pattern[str]], ...]
     exclusions: tuple[tuple[str, re.Pattern[str]], ...]
+    any_phrase: re.Pattern[str] | None = None
+    any_exclusion: re.Pattern[str] | None = None
 
     def match(self, *texts: str | None) -> str | None:
         """The configured phrase that lets these texts in, or None when none does or an
         exclusion matches."""
-        folded = [fold(text) for text in texts if text]
+        return self.match_folded(*(fold(text) for text in texts if text))
+
+    def match_folded(self, *folded: str) -> str | None:
+        """:meth:`match` of texts already folded (:func:`fold`), for a caller that asks
+        several rules about the same texts."""
         if not folded:
             return None
-        for _, pattern in self.exclusions:
-            if any(pattern.search(text) for text in folded):
-                return None
+        if self.any_exclusion is not None and any(
+            self.any_exclusion.search(text) for text in folded
+        ):
+            return None
+        if self.any_phrase is None or not any(self.any_phrase.search(t) for t in folded):
+            return None
         for phrase, pattern in self.phrases:
             if any(pattern.search(text) for text in folded):
                 return phrase
@@ -167,4 +180,15 @@ def compile_rules(phrases: Sequence[str], exclude: Sequence[str] = ()) -> Phrase
                 out.append((item.strip(), pattern))
         return tuple(out)
 
-    return PhraseRules(phrases=compiled(phrases), exclusions=compiled(exclude))
+    def either(rules: tuple[tuple[str, re.Pattern[str]], ...]) -> re.Pattern[str] | None:
+        if not rules:
+            return None
+        return re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in rules))
+
+    included, excluded = compiled(phrases), compiled(exclude)
+    return PhraseRules(
+        phrases=included,
+        exclusions=excluded,
+        any_phrase=either(included),
+        any_exclusion=either(excluded),
+    )

@@ -23,13 +23,14 @@ coefficients and intercept, never as a pickle, so loading a stored model runs no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvester.core.phrases import PhraseRules, compile_rules
+from harvester.core.phrases import PhraseRules, compile_rules, fold
 
 __all__ = [
     "MIN_ACCEPTED",
@@ -156,21 +157,36 @@ class ColdStart:
             excluded=compile_rules(list(exclude)),
         )
 
+    def fingerprint(self) -> str:
+        """What the scores depend on (the phrases, and the weights of this release), as a
+        digest: equal fingerprints score every item the same."""
+        rules = [[p for p, _ in r.phrases] for r in (self.exact, self.wildcard, self.excluded)]
+        weights = [PHRASE_WEIGHTS, EXCLUDED_WEIGHT, TYPE_WEIGHTS, SOURCE_WEIGHTS, COLD_BIAS]
+        document = json.dumps([rules, weights], sort_keys=True)
+        return "phrases:" + hashlib.sha256(document.encode()).hexdigest()[:40]
+
     def score(self, item: RankText) -> Scored:
         reasons: list[Reason] = []
-        fields = {"title": item.title, "abstract": item.abstract, "summary": item.summary}
+        # each text folded once, for all three rules
+        fields = {
+            name: fold(text)
+            for name, text in (
+                ("title", item.title),
+                ("abstract", item.abstract),
+                ("summary", item.summary),
+            )
+            if text
+        }
         for name, text in fields.items():
-            if not text:
-                continue
             exact_weight, wild_weight = PHRASE_WEIGHTS[name]
-            phrase = self.exact.match(text)
+            phrase = self.exact.match_folded(text)
             if phrase is not None:
                 reasons.append(Reason(f"“{phrase}” in the {name}", exact_weight))
                 continue
-            phrase = self.wildcard.match(text)
+            phrase = self.wildcard.match_folded(text)
             if phrase is not None:
                 reasons.append(Reason(f"“{phrase}” in the {name}", wild_weight))
-        excluded = self.excluded.match(*fields.values())
+        excluded = self.excluded.match_folded(*fields.values())
         if excluded is not None:
             reasons.append(Reason(f"excluded phrase “{excluded}”", EXCLUDED_WEIGHT))
         types = " | ".join(t.casefold() for t in item.publication_types)
@@ -285,6 +301,11 @@ class RankingModel:
             ensure_ascii=False,
             separators=(",", ":"),
         )
+
+    @staticmethod
+    def fingerprint_of(text: str) -> str:
+        """The fingerprint of a model stored as ``text`` (:meth:`to_json`)."""
+        return "model:" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
     @staticmethod
     def from_json(text: str) -> RankingModel | None:

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from harvester.core.models import CandidateStatus
 from harvester.core.ranking import Evaluation, RankText
 from harvester.core.text import plain_text
-from harvester.store.tables import Candidate, Decision, RankingModelRow, Work
+from harvester.store.tables import Candidate, Decision, RankingModelRow, RankingState, Work
 
 #: Statuses that teach the model "accept" and "reject".
 ACCEPTED = (CandidateStatus.ACCEPTED.value, CandidateStatus.PUBLISHED.value)
@@ -43,18 +43,29 @@ class ModelInfo:
     evaluation: Evaluation | None
 
 
-def _rank_text(work: Work) -> RankText:
-    abstract = " ".join(
-        str(part.get("text", "")) for part in work.abstract or [] if isinstance(part, dict)
-    )
+# What ranking reads of a work, in the order _rank_text_of takes them.
+_RANK_COLUMNS = (
+    Work.title,
+    Work.abstract,
+    Work.summary_html,
+    Work.publication_types,
+    Work.metadata_source,
+    Work.kind,
+    Work.pub_year,
+)
+
+
+def _rank_text_of(row: Sequence[Any]) -> RankText:
+    title, abstract, summary_html, types, source, kind, year = row
+    text = " ".join(str(part.get("text", "")) for part in abstract or [] if isinstance(part, dict))
     return RankText(
-        title=work.title or "",
-        abstract=abstract,
-        summary=plain_text(work.summary_html) if work.summary_html else "",
-        publication_types=tuple(str(t) for t in work.publication_types or []),
-        source=work.metadata_source or "",
-        kind=work.kind,
-        year=work.pub_year,
+        title=title or "",
+        abstract=text,
+        summary=plain_text(summary_html) if summary_html else "",
+        publication_types=tuple(str(t) for t in types or []),
+        source=source or "",
+        kind=kind,
+        year=year,
     )
 
 
@@ -62,12 +73,12 @@ def training_set(session: Session, topic: str) -> list[tuple[RankText, bool]]:
     """The topic's accepted (or published) and rejected works, oldest decision first."""
     when = func.coalesce(Candidate.decided_at, Candidate.updated_at)
     rows = session.execute(
-        select(Candidate.status, Work)
+        select(Candidate.status, *_RANK_COLUMNS)
         .join(Work, Work.id == Candidate.work_id)
         .where(Candidate.topic == topic, Candidate.status.in_(ACCEPTED + REJECTED))
         .order_by(when, Candidate.id)
     ).all()
-    return [(_rank_text(work), status in ACCEPTED) for status, work in rows]
+    return [(_rank_text_of(row[1:]), row[0] in ACCEPTED) for row in rows]
 
 
 def label_counts(session: Session, topic: str) -> tuple[int, int]:
@@ -95,37 +106,67 @@ def decision_count(session: Session, topic: str) -> int:
 
 
 def to_score(
-    session: Session, topic: str, *, only_unscored: bool = False
+    session: Session, topic: str, *, scope: str = "all"
 ) -> Iterable[list[tuple[int, RankText]]]:
-    """The topic's candidates (or those with no score yet), in chunks, as ranking reads them."""
+    """The topic's candidates as ranking reads them, in chunks: all of them (``scope="all"``),
+    those without a score (``"unscored"``), or those without a score or whose work changed
+    since it was written (``"stale"``)."""
     where = [Candidate.topic == topic]
-    if only_unscored:
+    query = select(Candidate.id)
+    if scope == "unscored":
         where.append(Candidate.score.is_(None))
-    ids = list(session.scalars(select(Candidate.id).where(*where).order_by(Candidate.id)))
+    elif scope == "stale":
+        query = query.join(Work, Work.id == Candidate.work_id)
+        where.append(
+            or_(
+                Candidate.score.is_(None),
+                Candidate.scored_at.is_(None),
+                Work.updated_at >= Candidate.scored_at,
+            )
+        )
+    ids = list(session.scalars(query.where(*where).order_by(Candidate.id)))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         rows = session.execute(
-            select(Candidate.id, Work)
+            select(Candidate.id, *_RANK_COLUMNS)
             .join(Work, Work.id == Candidate.work_id)
             .where(Candidate.id.in_(chunk))
             .order_by(Candidate.id)
         ).all()
-        yield [(candidate_id, _rank_text(work)) for candidate_id, work in rows]
+        yield [(row[0], _rank_text_of(row[1:])) for row in rows]
 
 
-def write_scores(session: Session, scores: Sequence[tuple[int, float, list[Any]]]) -> None:
-    """Set (candidate id, score, reasons) without touching status or version."""
+def write_scores(
+    session: Session, scores: Sequence[tuple[int, float, list[Any]]], *, now: dt.datetime
+) -> None:
+    """Set (candidate id, score, reasons), scored at ``now``, without touching status or
+    version."""
     if not scores:
         return
     table = cast(Table, Candidate.__table__)
     stmt = (
         update(table)
         .where(table.c.id == bindparam("cid"))
-        .values(score=bindparam("s"), score_reasons=bindparam("r"))
+        .values(score=bindparam("s"), score_reasons=bindparam("r"), scored_at=now)
     )
     session.execute(
         stmt, [{"cid": cid, "s": score, "r": reasons} for cid, score, reasons in scores]
     )
+
+
+def scored_by(session: Session, topic: str) -> str | None:
+    """The fingerprint of the scorer that last scored the topic's whole queue."""
+    return session.scalar(select(RankingState.scorer).where(RankingState.topic == topic))
+
+
+def set_scored_by(session: Session, topic: str, scorer: str, *, now: dt.datetime) -> None:
+    """Record that ``scorer`` (a fingerprint) has scored the topic's whole queue."""
+    row = session.get(RankingState, topic)
+    if row is None:
+        session.add(RankingState(topic=topic, scorer=scorer, scored_at=now))
+    else:
+        row.scorer, row.scored_at = scorer, now
+    session.flush()
 
 
 def save_model(

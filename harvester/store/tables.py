@@ -211,6 +211,8 @@ class Candidate(Base):
     score: Mapped[float | None] = mapped_column()
     # what moved the score most: [[label, weight], ...] (harvester.core.ranking.Reason)
     score_reasons: Mapped[list[Any] | None] = mapped_column()
+    # when the score was written: a work changed since is scored again (RankingState)
+    scored_at: Mapped[dt.datetime | None] = mapped_column()
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[dt.datetime | None] = mapped_column()
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
@@ -247,6 +249,18 @@ class RankingModelRow(Base):
     trigger: Mapped[str] = mapped_column(String(32), default="")
     evaluation: Mapped[dict[str, Any] | None] = mapped_column()
     model: Mapped[str] = mapped_column(Text)
+
+
+class RankingState(Base):
+    """Which scorer wrote a topic's queue scores: a fingerprint of its learned model, or of its
+    phrases and the cold-start weights. A ranking by the same scorer scores only the candidates
+    without a score and those whose work changed since (``Candidate.scored_at``)."""
+
+    __tablename__ = "ranking_state"
+
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scorer: Mapped[str] = mapped_column(String(128))
+    scored_at: Mapped[dt.datetime] = mapped_column()
 
 
 class Decision(Base):

@@ -19,6 +19,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from harvester.config.settings import Topic
 from harvester.core.ranking import (
@@ -128,11 +129,16 @@ def _retrain(db: Database, slug: str, *, now: dt.datetime, trigger: str) -> Rank
     )
 
 
-def _scorer(db: Database, slug: str, cold: ColdStart | None) -> RankingModel | ColdStart | None:
+def _scorer(
+    db: Database, slug: str, cold: ColdStart | None
+) -> tuple[RankingModel | ColdStart, str] | None:
+    """The topic's latest model, else ``cold``, with its fingerprint; None when neither."""
     with db.read() as session:
         stored = store.latest_model_json(session, slug)
     model = RankingModel.from_json(stored) if stored else None
-    return model if model is not None else cold
+    if model is not None and stored is not None:
+        return model, RankingModel.fingerprint_of(stored)
+    return (cold, cold.fingerprint()) if cold is not None else None
 
 
 def _score(scorer: RankingModel | ColdStart, items: Sequence[RankText]) -> list[Scored]:
@@ -141,14 +147,36 @@ def _score(scorer: RankingModel | ColdStart, items: Sequence[RankText]) -> list[
     return [scorer.score(item) for item in items]
 
 
-def rescore(db: Database, slug: str, cold: ColdStart | None, *, only_unscored: bool = False) -> int:
-    """Write the score of every candidate of ``slug`` (or of those without one) with its latest
-    model, else with ``cold``; the number scored."""
-    scorer = _scorer(db, slug, cold)
-    if scorer is None:
+Scope = Literal["all", "unscored", "changed"]
+
+
+def rescore(
+    db: Database,
+    slug: str,
+    cold: ColdStart | None,
+    *,
+    scope: Scope = "changed",
+    now: dt.datetime | None = None,
+) -> int:
+    """Write candidates' scores of ``slug`` with its latest model, else with ``cold``; the
+    number scored.
+
+    ``scope``: every candidate (``"all"``), those without a score (``"unscored"``), or
+    (``"changed"``) every candidate when the scorer is not the one that wrote the queue's
+    scores, else those without a score or whose work changed since it was scored: a harvest
+    or an import into a large queue scores what it brought, not the whole queue again.
+    """
+    found = _scorer(db, slug, cold)
+    if found is None:
         return 0
+    scorer, fingerprint = found
+    now = now or dt.datetime.now(dt.UTC)
     with db.read() as session:
-        chunks = list(store.to_score(session, slug, only_unscored=only_unscored))
+        if scope == "changed":
+            whole = store.scored_by(session, slug) != fingerprint
+            chunks = list(store.to_score(session, slug, scope="all" if whole else "stale"))
+        else:
+            chunks = list(store.to_score(session, slug, scope=scope))
     done = 0
     for chunk in chunks:
         scored = _score(scorer, [item for _, item in chunk])
@@ -157,18 +185,28 @@ def rescore(db: Database, slug: str, cold: ColdStart | None, *, only_unscored: b
             for (cid, _), s in zip(chunk, scored, strict=True)
         ]
         with db.write() as session:
-            store.write_scores(session, rows)
+            store.write_scores(session, rows, now=now)
         done += len(rows)
+    if scope != "unscored":
+        with db.write() as session:
+            store.set_scored_by(session, slug, fingerprint, now=now)
     return done
 
 
 def rank_topic(
-    db: Database, topic: Topic, *, now: dt.datetime, trigger: str = "on demand"
+    db: Database,
+    topic: Topic,
+    *,
+    now: dt.datetime,
+    trigger: str = "on demand",
+    everything: bool = False,
 ) -> RankOutcome:
-    """Retrain ``topic``'s model when it has enough decisions, and rescore its candidates."""
+    """Retrain ``topic``'s model when it has enough decisions, and score its candidates: with
+    ``everything`` all of them, else those the scorer has not scored as they are now
+    (:func:`rescore`)."""
     cold = cold_start(topic)
     trained = _retrain(db, topic.slug, now=now, trigger=trigger)
-    scored = rescore(db, topic.slug, cold)
+    scored = rescore(db, topic.slug, cold, scope="all" if everything else "changed", now=now)
     if trained is not None:
         return RankOutcome(
             topic=topic.slug,
@@ -210,7 +248,7 @@ def _retrain_and_rescore(db: Database, slug: str, *, now: dt.datetime) -> RankOu
     trained = _retrain(db, slug, now=now, trigger="decisions")
     if trained is None:
         return None
-    scored = rescore(db, slug, None)
+    scored = rescore(db, slug, None, now=now)
     return RankOutcome(
         topic=slug,
         accepted=trained.accepted,

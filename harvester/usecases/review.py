@@ -246,7 +246,7 @@ def add_item(
         candidate_id = candidate_for_work(session, topic, outcome.work_id)
         current = get_candidate(session, candidate_id)
     try:  # scored by the topic's learned model at once (else by the next harvest or ranking)
-        ranking.rescore(db, topic, None, only_unscored=True)
+        ranking.rescore(db, topic, None, scope="unscored", now=now)
     except Exception:
         log.exception("topic %s: scoring an item added by hand failed", topic)
     return Added(candidate_id, not outcome.created, outcome.reason, current.status)
