@@ -14,9 +14,9 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--pubmed
    the records is at most 10x the time), and each command's peak resident memory. The largest
    file is then imported again under another name into the same installation: the target is 0
    new works.
-2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a synthetic window served by the local
-   E-utilities server (tests/eutils_server.py, real PubMed XML records cloned with new PMIDs) in
-   a child process. CPU seconds of this process per 1,000 records (parse + dedupe + store) with
+2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a window served by the local
+   E-utilities server (tests/eutils_server.py) in a child process: distinct real PubMed records
+   from the same NLM files (``benchmarks/nlm_records.py``), as ``pubmed_bench.py`` harvests them. CPU seconds of this process per 1,000 records (parse + dedupe + store) with
    an unlimited rate, then the wall time at ``--rate`` requests/s against that rate limit's floor
    (requests / rate).
 3. **Bytes per work** of the SQLite file after the backfill.
@@ -48,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from eutils_server import FIXTURES, Corpus, serve  # noqa: E402
-from nlm_records import CACHE  # noqa: E402
+from eutils_server import Corpus, serve  # noqa: E402
+from nlm_records import CACHE, nlm_corpus  # noqa: E402
 from nlm_sets import (  # noqa: E402
     FILES,
     Article,
@@ -250,16 +250,8 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path) -> None:
 
 
 def _serve_in_child(
-    n: int, port_queue: multiprocessing.Queue[str], stop: multiprocessing.synchronize.Event
+    corpus: Corpus, port_queue: multiprocessing.Queue[str], stop: multiprocessing.synchronize.Event
 ) -> None:
-    base = Corpus.from_files(
-        *(
-            p
-            for p in sorted(FIXTURES.glob("*.xml"))
-            if p.name != "biopython_efetch_pmc.xml" and b"<PubmedArticle>" in p.read_bytes()
-        )
-    )
-    corpus = Corpus.synthetic(base, n, start=START, days=(END - START).days + 1)
     with serve(corpus) as server:
         port_queue.put(server.base_url)
         stop.wait()
@@ -314,11 +306,14 @@ def pubmed_table(n: int, batches: list[int], rate: int, db_url: str | None, fold
     context = multiprocessing.get_context("fork")
     queue: multiprocessing.Queue[str] = context.Queue()
     stop = context.Event()
-    child = context.Process(target=_serve_in_child, args=(n, queue, stop), daemon=True)
+    records, origin = nlm_corpus(n)
+    corpus = Corpus.synthetic(records, n, start=START, days=(END - START).days + 1)
+    child = context.Process(target=_serve_in_child, args=(corpus, queue, stop), daemon=True)
     child.start()
     try:
         base_url = queue.get(timeout=120)
         print(f"2. PubMed backfill of {n} records through the store (server in a child process)")
+        print(f"   records: distinct real PubMed records ({origin})")
         print(
             f"{'batch':>6} {'rate/s':>7} {'records':>8} {'requests':>9} {'wall s':>7} "
             f"{'CPU s':>6} {'CPU s/1k':>9} {'floor s':>8} {'bytes/work':>11}"
