@@ -69,6 +69,7 @@ _SITE_SUFFIX = re.compile(
     r"^(?P<head>.*\S)\s+(?:[-|\u2013\u2014:]|::)\s+(?P<site>[^-|\u2013\u2014]{1,60})$"
 )
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_NON_WORD_ASCII = re.compile(r"[^a-z0-9]+")  # the same on lower-case ASCII, and faster
 _GREEK = {
     "α": "alpha",
     "β": "beta",
@@ -192,12 +193,11 @@ def normalise_text(value: str) -> str:
     text = _TAG.sub("", text)
     text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text.replace("&", " and "))
     if text.isascii():  # most text: nothing to decompose or fold, and much faster
-        text = text.lower()
-    else:
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-        text = text.casefold().translate(_FOLD)
-        text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
+        return " ".join(_NON_WORD_ASCII.sub(" ", text.lower()).split())
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold().translate(_FOLD)
+    text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
@@ -408,13 +408,16 @@ def translated_title(title: str | None) -> bool:
 
 # Section labels of a structured abstract ("BACKGROUND:", "Methods."), and the publisher's
 # copyright line that one database keeps and another drops.
-_ABSTRACT_LABEL = re.compile(r"(?:^|(?<=[.\s]))[A-Z][A-Z &/-]{2,40}[:.]\s")
+_ABSTRACT_LABEL = re.compile(
+    r"(?<![^.\s])[A-Z][A-Z &/-]{2,40}[:.]\s"
+)  # at the start or after . or space
 _COPYRIGHT = re.compile(r"(?:\u00a9|\(c\)|copyright\b)[^.]*(?:\.|$).*$", re.IGNORECASE | re.DOTALL)
 #: The shortest abstract (in letters and digits) that identifies its article: shorter ones
 #: ("No abstract available", a one-line summary) are shared by many.
 ABSTRACT_MIN_CHARS = 400
 
 
+@functools.lru_cache(maxsize=4096)  # a hit's abstract is keyed again when its work is stored
 def abstract_key(abstract: str | None) -> str | None:
     """A fingerprint of an abstract's words (section labels and the copyright line left out),
     or None for an abstract too short to identify its article."""
