@@ -257,7 +257,8 @@ def test_a_ranking_by_the_same_scorer_scores_only_new_and_changed_candidates(
     assert ranking.rank_topic(db, _topic(), now=later).scored == 16
     first = _scores(db)
     # nothing new, nothing changed: nothing to score
-    assert ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=1)).scored == 0
+    again = ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=1))
+    assert again.scored == 0 and "no new or changed candidates to score" in again.line()
     assert _scores(db) == first
     # one new record and one that changes a stored work (it now says it is a review)
     changed = replace(hits("accepted", 1, start=100)[0], publication_types=["Review"])
@@ -270,11 +271,13 @@ def test_a_ranking_by_the_same_scorer_scores_only_new_and_changed_candidates(
             now=later + dt.timedelta(hours=2),
         )
     assert [o.created for o in result.outcomes] == [True, False]
-    assert ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=3)).scored == 2
+    outcome = ranking.rank_topic(db, _topic(), now=later + dt.timedelta(hours=3))
+    assert outcome.scored == 2 and "2 new or changed candidates scored" in outcome.line()
     # another scorer (the topic's phrases changed) scores the whole queue again
     topic = _topic().model_copy(deep=True)
     topic.match.phrases = ["link worker*"]
-    assert ranking.rank_topic(db, topic, now=later + dt.timedelta(hours=4)).scored == 17
+    outcome = ranking.rank_topic(db, topic, now=later + dt.timedelta(hours=4))
+    assert outcome.scored == 17 and "17 candidates scored" in outcome.line()
     # and so does ``harvester rank``, whatever changed
     outcome = ranking.rank_topic(db, topic, now=later + dt.timedelta(hours=5), everything=True)
     assert outcome.scored == 17

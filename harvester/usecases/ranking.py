@@ -59,6 +59,8 @@ class RankOutcome:
     accepted: int
     rejected: int
     scored: int
+    #: False when only the new candidates and those whose work changed were scored
+    whole: bool = True
     version: int | None = None  # the new model's version; None: cold-start scores
     evaluation: Evaluation | None = None
 
@@ -69,18 +71,27 @@ class RankOutcome:
                 need.append(f"{MIN_ACCEPTED - self.accepted} more accepted")
             if self.rejected < MIN_REJECTED:
                 need.append(f"{MIN_REJECTED - self.rejected} more rejected")
+            scored = self._scored()
+            if self.scored:
+                scored += " by the topic's phrases, publication types and sources"
             return (
-                f"{self.topic}: {self.scored} candidates scored by the topic's phrases, "
-                f"publication types and sources; a learned model needs {' and '.join(need)} "
+                f"{self.topic}: {scored}; a learned model needs {' and '.join(need)} "
                 f"(has {self.accepted} accepted, {self.rejected} rejected)"
             )
         text = (
             f"{self.topic}: model version {self.version} trained on {self.accepted} accepted and "
-            f"{self.rejected} rejected; {self.scored} candidates scored"
+            f"{self.rejected} rejected; {self._scored()}"
         )
         if self.evaluation is not None:
             text += f"; {self.evaluation.text()}"
         return text
+
+    def _scored(self) -> str:
+        if self.whole:
+            return f"{self.scored} candidates scored"
+        if self.scored == 0:
+            return "no new or changed candidates to score"
+        return f"{self.scored} new or changed candidates scored"
 
 
 def cold_start(topic: Topic) -> ColdStart:
@@ -166,11 +177,19 @@ def rescore(
     scores, else those without a score or whose work changed since it was scored: a harvest
     or an import into a large queue scores what it brought, not the whole queue again.
     """
+    return _rescore(db, slug, cold, scope=scope, now=now)[0]
+
+
+def _rescore(
+    db: Database, slug: str, cold: ColdStart | None, *, scope: Scope, now: dt.datetime | None
+) -> tuple[int, bool]:
+    """:func:`rescore`, and whether it scored the whole queue."""
     found = _scorer(db, slug, cold)
     if found is None:
-        return 0
+        return 0, False
     scorer, fingerprint = found
     now = now or dt.datetime.now(dt.UTC)
+    whole = scope == "all"
     with db.read() as session:
         if scope == "changed":
             whole = store.scored_by(session, slug) != fingerprint
@@ -190,7 +209,7 @@ def rescore(
     if scope != "unscored":
         with db.write() as session:
             store.set_scored_by(session, slug, fingerprint, now=now)
-    return done
+    return done, whole
 
 
 def rank_topic(
@@ -206,19 +225,24 @@ def rank_topic(
     (:func:`rescore`)."""
     cold = cold_start(topic)
     trained = _retrain(db, topic.slug, now=now, trigger=trigger)
-    scored = rescore(db, topic.slug, cold, scope="all" if everything else "changed", now=now)
+    scored, whole = _rescore(
+        db, topic.slug, cold, scope="all" if everything else "changed", now=now
+    )
     if trained is not None:
         return RankOutcome(
             topic=topic.slug,
             accepted=trained.accepted,
             rejected=trained.rejected,
             scored=scored,
+            whole=whole,
             version=trained.version,
             evaluation=trained.evaluation,
         )
     with db.read() as session:
         accepted, rejected = store.label_counts(session, topic.slug)
-    return RankOutcome(topic=topic.slug, accepted=accepted, rejected=rejected, scored=scored)
+    return RankOutcome(
+        topic=topic.slug, accepted=accepted, rejected=rejected, scored=scored, whole=whole
+    )
 
 
 def rank_quietly(db: Database, topic: Topic, *, now: dt.datetime, trigger: str) -> None:
