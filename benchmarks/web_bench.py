@@ -41,6 +41,7 @@ from harvester.store.db import Database
 from harvester.store.migrate import upgrade
 from harvester.store.tables import Candidate
 from harvester.store.works import ingest_hits
+from harvester.usecases.topics import adopt_folder
 from harvester.web.app import create_app
 
 TOPIC = "bench"
@@ -145,6 +146,8 @@ def main() -> None:
     with db.write() as session:
         if not any(u.email == EMAIL for u in users.list_users(session)):
             users.add_user(session, EMAIL, PASSWORD, admin=False, now=START)
+    # the topic file applied to the database, as a first start does: its reviewers see it
+    adopt_folder(db, folder / "queries", now=START)
     client = TestClient(create_app(settings, db), base_url="http://127.0.0.1")
     page = client.get("/login").text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
