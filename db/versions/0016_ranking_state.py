@@ -32,13 +32,14 @@ def upgrade() -> None:
         sa.Column("scored_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("topic", name=op.f("pk_ranking_state")),
     )
-    with op.batch_alter_table("candidate", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("scored_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=True)
-        )
+    # a plain ADD COLUMN (as 0011_ranking): a batch copy of the table on SQLite would lose the
+    # expression index of the queue's score order (ix_candidate_topic_score)
+    op.add_column(
+        "candidate",
+        sa.Column("scored_at", harvester.store.tables.UTCDateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("candidate", schema=None) as batch_op:
-        batch_op.drop_column("scored_at")
+    op.drop_column("candidate", "scored_at")
     op.drop_table("ranking_state")
