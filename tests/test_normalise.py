@@ -80,6 +80,11 @@ def test_normalise_url_uses_canonical_form() -> None:
         ("A randomized study. <ORIGINAL> ETUDE CONTROLEE", "a randomized study"),
         ("cisplatin or carboplatin [corrected], with", "cisplatin or carboplatin with"),
         ("[A translated title].", "a translated title"),
+        (
+            "[Prophylaxis of Rh-sensitisation by intravenous IgG anti-D (author's transl)].",
+            "prophylaxis of rh sensitisation by intravenous igg anti d",
+        ),
+        ('"Super stuff" as bolus (Authors\' transl) [German]', "super stuff as bolus"),
         ("Erratum: A title", "erratum a title"),
     ],
 )

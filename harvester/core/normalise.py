@@ -61,7 +61,10 @@ _TRAILING_NOTE = re.compile(
     r"\s*(?:\[\s*(?:published|erratum|errata|corrected and republished|retraction|retracted"
     r"|expression of concern|comment|see comment|update in|reprint|\d+ refs|review\]"
     r"|abstract(?: no\.?| number)?\s*:?\s*[\w.-]*\])"
-    r"|\(provisional abstract\)|<ORIGINAL>)",
+    r"|\(provisional abstract\)|<ORIGINAL>"
+    # MEDLINE's mark of a title the authors translated (1970s and 1980s records); another
+    # database gives the same title without it
+    r"|\(\s*authors?'?s?\s+transl(?:ation|\.)?\s*\))",
     re.IGNORECASE,
 )
 _INLINE_NOTE = re.compile(r"\[(?:corrected|sic)\]", re.IGNORECASE)

@@ -2,8 +2,10 @@
 
 - :func:`rank_topic` retrains the topic's model (when it has :data:`~harvester.core.ranking.MIN_ACCEPTED`
   accepted and :data:`~harvester.core.ranking.MIN_REJECTED` rejected works; published ones count
-  as accepted) and rescores every candidate of the topic; a topic with fewer decisions gets the
-  cold-start score of its phrases. ``harvester rank``, a harvest and an import call it.
+  as accepted) and scores the topic's candidates; a topic with fewer decisions gets the
+  cold-start score of its phrases. ``harvester rank``, a harvest and an import call it. A new
+  scorer (a new model, other phrases) scores the whole queue; the same scorer only what is new
+  or changed since it scored (:func:`rescore`).
 - :func:`after_decision` retrains once :data:`RETRAIN_EVERY` decisions were made since the last
   model (or as soon as the topic has enough decisions for a first one);
   :func:`after_decision_in_background` does it in a thread, so a reviewer's decision never waits

@@ -57,7 +57,7 @@ PREPRINT_VENUES = frozenset(
 #: does not re-normalise every sighting; bump this whenever a change here or in
 #: :mod:`harvester.core.normalise` changes what :func:`make_keys` returns, and stored keys of an older
 #: version are rebuilt from their work the next time they are needed.
-KEYS_VERSION = 5
+KEYS_VERSION = 6
 
 
 @dataclass(frozen=True, slots=True)
