@@ -315,11 +315,14 @@ def title_lookups(blocks: list[str], volume: str | None) -> list[str]:
         if mark:
             if volume:
                 found += [key, f"{start}{PLACE_MARK}"]
-        elif volume is None and key[:2] in ("p:", "s:") and key.count(":") == 1:
-            found.append(key)  # the whole title's block: every volume
-        elif not (key[:2] in ("p:", "s:") and key.count(":") == 1):
-            found.append(key)
+        elif volume is None or not _whole_title_key(key):
+            found.append(key)  # a key of another kind, or the whole title's block: every volume
     return list(dict.fromkeys(found))
+
+
+def _whole_title_key(key: str) -> bool:
+    """A title's start or end key not filed under a volume ("p:<start>", not "p:<author>:...")."""
+    return key[:2] in ("p:", "s:") and key.count(":") == 1 and PLACE_MARK not in key
 
 
 # Particles that one database keeps in a family name and another moves to the given names or
@@ -411,9 +414,8 @@ def translated_title(title: str | None) -> bool:
 
 # Section labels of a structured abstract ("BACKGROUND:", "Methods."), and the publisher's
 # copyright line that one database keeps and another drops.
-_ABSTRACT_LABEL = re.compile(
-    r"(?<![^.\s])[A-Z][A-Z &/-]{2,40}[:.]\s"
-)  # at the start or after . or space
+# (a label opens the text or follows "." or a space)
+_ABSTRACT_LABEL = re.compile(r"(?<![^.\s])[A-Z][A-Z &/-]{2,40}[:.]\s")
 _COPYRIGHT = re.compile(r"(?:\u00a9|\(c\)|copyright\b)[^.]*(?:\.|$).*$", re.IGNORECASE | re.DOTALL)
 #: The shortest abstract (in letters and digits) that identifies its article: shorter ones
 #: ("No abstract available", a one-line summary) are shared by many.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -106,7 +106,7 @@ def decision_count(session: Session, topic: str) -> int:
 
 
 def to_score(
-    session: Session, topic: str, *, scope: str = "all"
+    session: Session, topic: str, *, scope: Literal["all", "unscored", "stale"] = "all"
 ) -> Iterable[list[tuple[int, RankText]]]:
     """The topic's candidates as ranking reads them, in chunks: all of them (``scope="all"``),
     those without a score (``"unscored"``), or those without a score or whose work changed

@@ -170,22 +170,15 @@ def rescore(
     *,
     scope: Scope = "changed",
     now: dt.datetime | None = None,
-) -> int:
+) -> tuple[int, bool]:
     """Write candidates' scores of ``slug`` with its latest model, else with ``cold``; the
-    number scored.
+    number scored, and whether that was the whole queue.
 
     ``scope``: every candidate (``"all"``), those without a score (``"unscored"``), or
     (``"changed"``) every candidate when the scorer is not the one that wrote the queue's
     scores, else those without a score or whose work changed since it was scored: a harvest
     or an import into a large queue scores what it brought, not the whole queue again.
     """
-    return _rescore(db, slug, cold, scope=scope, now=now)[0]
-
-
-def _rescore(
-    db: Database, slug: str, cold: ColdStart | None, *, scope: Scope, now: dt.datetime | None
-) -> tuple[int, bool]:
-    """:func:`rescore`, and whether it scored the whole queue."""
     found = _scorer(db, slug, cold)
     if found is None:
         return 0, False
@@ -227,9 +220,7 @@ def rank_topic(
     (:func:`rescore`)."""
     cold = cold_start(topic)
     trained = _retrain(db, topic.slug, now=now, trigger=trigger)
-    scored, whole = _rescore(
-        db, topic.slug, cold, scope="all" if everything else "changed", now=now
-    )
+    scored, whole = rescore(db, topic.slug, cold, scope="all" if everything else "changed", now=now)
     if trained is not None:
         return RankOutcome(
             topic=topic.slug,
@@ -274,12 +265,13 @@ def _retrain_and_rescore(db: Database, slug: str, *, now: dt.datetime) -> RankOu
     trained = _retrain(db, slug, now=now, trigger="decisions")
     if trained is None:
         return None
-    scored = rescore(db, slug, None, now=now)
+    scored, whole = rescore(db, slug, None, now=now)
     return RankOutcome(
         topic=slug,
         accepted=trained.accepted,
         rejected=trained.rejected,
         scored=scored,
+        whole=whole,
         version=trained.version,
         evaluation=trained.evaluation,
     )

@@ -99,22 +99,20 @@ class Keys:
         pairs += [("url", url) for url in self.urls]
         return [(k, v) for k, v in pairs if v]
 
-    def blocks(self) -> list[str]:
-        """The blocking keys the work is filed under (:func:`block_keys`)."""
-        keys = self._title_blocks()
-        if self.notice_title:
-            keys += self._notice_blocks()
-        keys += self._place_blocks()
-        return list(dict.fromkeys(keys))
+    def filing(self) -> tuple[list[str], list[str]]:
+        """The blocking keys the work is filed under (:func:`block_keys`), and those to look in
+        for works this one may be (:func:`title_lookups`: a notice's article may be in any
+        volume), worked out together."""
+        titles = self._title_blocks()
+        notices = self._notice_blocks() if self.notice_title else []
+        places = self._place_blocks()
+        filed = titles + notices + places
+        looked = title_lookups(titles, self._filing_volume) + title_lookups(notices, None)
+        return list(dict.fromkeys(filed)), list(dict.fromkeys(looked + places))
 
-    def lookups(self) -> list[str]:
-        """The blocking keys to look in for works this one may be (:func:`title_lookups`): a
-        notice's article may be in any volume."""
-        keys = title_lookups(self._title_blocks(), self._filing_volume)
-        if self.notice_title:
-            keys += title_lookups(self._notice_blocks(), None)
-        keys += self._place_blocks()
-        return list(dict.fromkeys(keys))
+    def blocks(self) -> list[str]:
+        """The blocking keys the work is filed under (:meth:`filing`)."""
+        return self.filing()[0]
 
     @property
     def _filing_volume(self) -> str | None:

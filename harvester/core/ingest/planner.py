@@ -100,11 +100,8 @@ def batch_facts(hits: Sequence[Hit]) -> list[HitFacts]:
     facts = []
     for hit in hits:
         keys = hit_keys(hit)
-        facts.append(
-            HitFacts(
-                keys, tuple(keys.blocks()), tuple(keys.lookups()), record_fingerprint(hit, keys)
-            )
-        )
+        blocks, lookups = keys.filing()
+        facts.append(HitFacts(keys, tuple(blocks), tuple(lookups), record_fingerprint(hit, keys)))
     return facts
 
 
