@@ -9,7 +9,8 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--repeat
    articles, half new ones made of real articles' parts; one record in ten a repeat of an earlier
    one, as PubMed or another database would export it: see :func:`export_rows`), imported into a
    new installation by the real command (``harvester init``, then ``harvester import FILE
-   --topic T``), timed from start to end as a user waits for it. Each size runs ``--repeat``
+   --topic T``), timed from start to end as a user waits for it (harvester's modules compiled to
+   bytecode first, as pip compiles an installed package's). Each size runs ``--repeat``
    times in new installations, the sizes taking turns so that each meets the same minutes of
    this shared machine (whose pace varies by a third from one minute to the next); the medians
    count. Printed: records/s at each size, the command's CPU seconds, its peak resident memory,
@@ -178,11 +179,10 @@ class CommandRun:
 def run_command(folder: Path, env: dict[str, str], *args: str) -> CommandRun:
     """Run ``harvester ARGS`` in ``folder`` as a user would."""
     log = folder / "command.log"
+    command = harvester_command()
     with log.open("w", encoding="utf-8") as out:
         started = time.perf_counter()
-        child = subprocess.Popen(
-            [*harvester_command(), *args], cwd=folder, env=env, stdout=out, stderr=out
-        )
+        child = subprocess.Popen([*command, *args], cwd=folder, env=env, stdout=out, stderr=out)
         _pid, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.perf_counter() - started

@@ -147,3 +147,52 @@ def test_a_repair_is_said_once_in_the_readers_words(project: Path) -> None:
     assert done.stderr == ""
     assert done.stdout.count("language cut to 16 of its 40 characters") == 1
     assert "import:" not in done.stdout and "sha1:" not in done.stdout
+
+
+def _ris(count: int) -> str:
+    return "".join(
+        f"TY  - JOUR\nTI  - Spooled record number {n} on link workers\nAU  - Author{n}, A\n"
+        f"PY  - 2021\nDO  - 10.1234/spool.{n}\nER  - \n\n"
+        for n in range(count)
+    )
+
+
+@pytest.mark.parametrize("memory", [1, 64 * 1024 * 1024])
+def test_an_import_reads_its_file_once_and_stores_what_it_read(
+    project: Path, monkeypatch: pytest.MonkeyPatch, memory: int
+) -> None:
+    # The records read are kept in a spool (memory, or a temporary file past SPOOL_MEMORY)
+    # and stored from it: the file is parsed once, and every record reaches the store.
+    import harvester.usecases.importing as importing
+
+    readings: list[str] = []
+    real = importing.read_records
+
+    def counted(*args: object, **kwargs: object) -> object:
+        readings.append(str(args[0]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "read_records", counted)
+    monkeypatch.setattr(importing, "SPOOL_MEMORY", memory)
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 7)
+    path = project / "many.ris"
+    path.write_text(_ris(30), encoding="utf-8")
+    result = invoke("import", str(path), "--topic", SLUG)
+    assert result.exit_code == 0, result.output
+    assert "30 records read, 30 new works" in result.stdout
+    assert readings == [str(path)]
+    again = invoke("import", str(path), "--topic", SLUG)
+    assert "30 records read, 0 new works" in again.stdout
+
+
+def test_a_file_broken_after_its_first_records_stores_none_of_them(project: Path) -> None:
+    # A PubMed XML file cut short mid-way: its first records read well, the cut does not.
+    path = project / "broken.xml"
+    text = (FIXTURES / "pubmed" / "pubmed21n1298_topic_subset.xml").read_text(encoding="utf-8")
+    cut = text.index("<PubmedArticle>", len(text) * 2 // 3) + 40
+    path.write_text(text[:cut], encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", str(path), "--topic", SLUG])
+    assert result.exit_code != 0
+    assert "broken.xml" in result.output, result.output
+    listed = invoke("export", "--topic", SLUG, "--format", "csv")
+    assert listed.stdout.count("\n") <= 1  # the header alone

@@ -78,6 +78,53 @@ def test_migrations_are_found() -> None:
     assert (migrate.migrations_dir() / "env.py").exists()
 
 
+def test_the_code_names_the_newest_migration_as_its_schema() -> None:
+    # A database stamped with HEAD_REVISION is opened without migrating: a new migration file
+    # must move it, or databases would stay behind the code.
+    assert migrate.head() == migrate.HEAD_REVISION
+
+
+def test_a_database_at_the_schema_opens_without_loading_the_migrations(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    migrate.upgrade(url)
+    script = (
+        "import sys\n"
+        "from harvester.config.settings import Settings\n"
+        "from harvester.store.migrate import open_database\n"
+        f"db = open_database(Settings(database={{'url': {url!r}}}))\n"
+        "db.dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_database_behind_the_code_is_migrated_when_opened(tmp_path: Path) -> None:
+    from harvester.config.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    migrate.upgrade(url, "0015_block_volume")
+    database = migrate.open_database(Settings(database={"url": url}))  # type: ignore[arg-type]
+    database.dispose()
+    assert migrate.current(url) == migrate.HEAD_REVISION
+
+
+def test_an_empty_database_is_refused_when_opened(tmp_path: Path) -> None:
+    import sqlite3
+
+    from harvester.config.settings import Settings
+
+    sqlite3.connect(tmp_path / "empty.db").close()
+    settings = Settings(database={"url": f"sqlite:///{tmp_path / 'empty.db'}"})  # type: ignore[arg-type]
+    with pytest.raises(NotInitialisedError, match="has no harvester schema"):
+        migrate.open_database(settings)
+
+
 RELEASE_DUMPS = Path(__file__).parent / "fixtures" / "release"
 
 

@@ -9,10 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -21,7 +17,14 @@ from harvester.core.errors import NotInitialisedError, StoreError
 from harvester.store.db import Database, safe_url
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from harvester.config.settings import Settings
+
+#: The revision of the code's schema: the newest file in the migrations (a test holds the two
+#: together). A command opens a database stamped with it without loading Alembic and reading every
+#: migration script.
+HEAD_REVISION = "0016_ranking_state"
 
 
 def include_object(
@@ -55,6 +58,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -62,6 +67,9 @@ def alembic_config(url: str) -> Config:
 
 
 def head() -> str:
+    """The newest revision in the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     current = script.get_current_head()
     assert current is not None
@@ -98,6 +106,8 @@ def _current_raw(connection: Connection) -> str | None:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision`` (creating a SQLite file if needed)."""
+    from alembic import command
+
     _ensure_sqlite_folder(url)
     engine = create_engine(url)
     try:
@@ -125,6 +135,8 @@ def current(url: str) -> str | None:
 
 
 def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     old = _current_raw(connection)
     if old in RENAMED_REVISIONS:
         return RENAMED_REVISIONS[old]
@@ -133,13 +145,18 @@ def _current(connection: Connection) -> str | None:
 
 def check_current(url: str) -> None:
     """Refuse to work on a database that is missing or behind the code."""
+    _check_file(url)
+    revision = current(url)
+    if revision is None:
+        raise NotInitialisedError(f"database {safe_url(url)} has no harvester schema")
+
+
+def _check_file(url: str) -> None:
+    """Refuse a SQLite file that does not exist (connecting would create an empty one)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////:memory:"):
         path = Path(make_url(url).database or "")
         if not path.exists():
             raise NotInitialisedError(f"no database at {path}")
-    revision = current(url)
-    if revision is None:
-        raise NotInitialisedError(f"database {safe_url(url)} has no harvester schema")
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -152,7 +169,18 @@ def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Databa
     """The database the settings name: checked (it must have been created by `harvester init`),
     brought up to the code's schema, and opened."""
     url = settings.database.url
-    check_current(url)
-    if migrate_to_head:
+    _check_file(url)
+    database = Database(url, busy_timeout_ms=settings.database.busy_timeout_ms)
+    try:
+        with database.engine.connect() as connection:
+            revision = _current_raw(connection)
+    except OperationalError as exc:
+        database.dispose()
+        raise StoreError(f"cannot open database {safe_url(url)}: {exc.orig or exc}") from None
+    if revision is None:
+        database.dispose()
+        raise NotInitialisedError(f"database {safe_url(url)} has no harvester schema")
+    if migrate_to_head and revision != HEAD_REVISION:
+        database.dispose()
         upgrade(url)
-    return Database(url, busy_timeout_ms=settings.database.busy_timeout_ms)
+    return database

@@ -1,10 +1,11 @@
 """Import files into the store and export a topic's candidates: the orchestration behind
 ``harvester import`` and ``harvester export``.
 
-An import reads the whole file once first (so a broken record stops it before anything is
-written), then reads it again and stores its records through the same ingest as a harvest
-(:func:`ingest_hits`) in batches of ``IMPORT_BATCH``, each batch its own short transaction: other
-writers (a harvest, the web UI) wait seconds, not minutes, and memory stays bounded by a batch.
+An import reads the whole file first (so a broken record stops it before anything is written),
+keeping the records it read in a spool (memory up to ``SPOOL_MEMORY``, then a temporary file),
+then stores them from the spool through the same ingest as a harvest (:func:`ingest_hits`) in
+batches of ``IMPORT_BATCH``, each batch its own short transaction: other writers (a harvest, the
+web UI) wait seconds, not minutes, and memory stays bounded by a batch and the spool's limit.
 Importing the file again changes nothing, so an import stopped half-way is completed by running
 it again.
 """
@@ -12,11 +13,13 @@ it again.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 from harvester.core.models import (
     CandidateStatus,
@@ -37,6 +40,8 @@ __all__ = ["ImportSummary", "export_candidates", "import_file"]
 
 #: Records stored per transaction.
 IMPORT_BATCH = 1000
+#: Bytes of read records an import keeps in memory before its spool moves to a temporary file.
+SPOOL_MEMORY = 64 * 1024 * 1024
 #: Problems listed by name in the summary; the rest are counted.
 SHOWN_PROBLEMS = 20
 
@@ -127,10 +132,68 @@ def import_file(
     with path.open("rb") as handle:
         fmt = detect_format(path, handle.read(4096))
     problems: list[ImportProblem] = []
-    # A first reading counts the records and collects their problems; a file that cannot be
-    # read is refused here, before anything is stored.
+    # The reading counts the records and collects their problems; a file that cannot be read is
+    # refused here, before anything is stored.
     tally = ReadTally()
-    total = sum(1 for _ in read_records(path, problems, tally))
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+        total = _spool(read_records(path, problems, tally), spool)
+        spool.seek(0)
+        counts = _store_spooled(
+            db,
+            _unspool(spool, total),
+            total,
+            path,
+            topic=topic,
+            status=status,
+            now=now,
+            actor=actor,
+            progress=progress,
+        )
+    return ImportSummary(
+        path=path,
+        format=fmt,
+        records=tally.records - len(tally.deletions),
+        new_works=counts["new_works"],
+        merged_within=counts["within"],
+        merged_existing=counts["existing"],
+        new_candidates=counts["new_candidates"],
+        new_sightings=counts["sightings"],
+        problems=problems,
+        skipped=tally.records - total,  # deletion notices are among both
+        deletions=tally.deletions,
+        marked_deleted=counts["marked"],
+    )
+
+
+def _spool(hits: Iterable[Hit], spool: IO[bytes]) -> int:
+    """Write ``hits`` to ``spool`` one after another; how many there were."""
+    count = 0
+    for hit in hits:
+        spool.write(pickle.dumps(hit, protocol=pickle.HIGHEST_PROTOCOL))
+        count += 1
+    return count
+
+
+def _unspool(spool: IO[bytes], count: int) -> Iterator[Hit]:
+    """The ``count`` hits :func:`_spool` wrote, in order."""
+    for _ in range(count):
+        # The spool is this import's own unnamed temporary file, written just above.
+        yield pickle.load(spool)  # noqa: S301
+
+
+def _store_spooled(
+    db: Database,
+    hits: Iterable[Hit],
+    total: int,
+    path: Path,
+    *,
+    topic: str | None,
+    status: CandidateStatus,
+    now: dt.datetime,
+    actor: str,
+    progress: Progress | None,
+) -> dict[str, int]:
+    """Store ``hits`` (``total`` of them, read from ``path``) in batches; what they did."""
     terminal = progress is None and sys.stderr.isatty()
     if terminal:
         progress = _terminal_progress(path.name)
@@ -173,7 +236,7 @@ def import_file(
             progress(done, total)
 
     try:
-        for hit in read_records(path):
+        for hit in hits:
             batch.append(hit)
             if len(batch) >= IMPORT_BATCH:
                 store()
@@ -183,20 +246,7 @@ def import_file(
         if terminal:
             sys.stderr.write("\r\033[K")  # clear the progress line
             sys.stderr.flush()
-    return ImportSummary(
-        path=path,
-        format=fmt,
-        records=tally.records - len(tally.deletions),
-        new_works=counts["new_works"],
-        merged_within=counts["within"],
-        merged_existing=counts["existing"],
-        new_candidates=counts["new_candidates"],
-        new_sightings=counts["sightings"],
-        problems=problems,
-        skipped=tally.records - total,  # deletion notices are among both
-        deletions=tally.deletions,
-        marked_deleted=counts["marked"],
-    )
+    return counts
 
 
 def _terminal_progress(name: str) -> Progress:
