@@ -133,3 +133,18 @@ def test_soft_hyphens_and_zero_width_characters_inside_words_are_ignored() -> No
     assert rules.match("social pre\u00adscribing") == "social prescribing"
     assert rules.match("social pre&shy;scribing") == "social prescribing"
     assert rules.match("social\u200bprescri\u200dbing") == "social prescribing"
+
+
+_phrase_words = st.text(alphabet="abc*-+ ", min_size=1, max_size=8)
+
+
+@example(["ab", "b*"], "cab b ab-ba")  # a phrase inside a word, and one after it
+@given(st.lists(_phrase_words, min_size=1, max_size=4), st.text(alphabet="abc -+.", max_size=30))
+def test_the_combined_search_matches_where_some_phrase_does(phrases: list[str], text: str) -> None:
+    """``any_phrase`` (one search for all phrases) finds a text exactly when one phrase does."""
+    rules = compile_rules(phrases, phrases)
+    folded = fold(text)
+    some_phrase = any(pattern.search(folded) for _, pattern in rules.phrases)
+    for combined in (rules.any_phrase, rules.any_exclusion):
+        found = combined is not None and combined.search(folded) is not None
+        assert found == some_phrase

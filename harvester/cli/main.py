@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from harvester import __version__
 from harvester.cli.add import add
 from harvester.cli.base import App, HarvesterGroup, output_error, output_file, pass_app
 from harvester.cli.bulletin import bulletin
@@ -54,7 +53,7 @@ STATUSES = click.Choice([s.value for s in CandidateStatus])
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.version_option(__version__, prog_name="harvester")
+@click.version_option(package_name="harvester", prog_name="harvester")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, verbose: int, debug: bool) -> None:  # noqa: ARG001 - --debug is read by HarvesterGroup
     """harvester: harvest PubMed and news feeds into a review queue for current-awareness

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -153,6 +152,8 @@ def _insert_keys(session: Session, rows: list[dict[str, Any]]) -> None:
     planner reads only the blocks hits look in, not every block a work is filed under)."""
     keys = table(WorkKey)
     if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
         statement: Any = postgresql_insert(keys).on_conflict_do_nothing(
             index_elements=["work_id", "key"]
         )

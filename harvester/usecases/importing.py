@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from harvester.core.models import (
     CandidateStatus,
@@ -28,12 +28,14 @@ from harvester.core.models import (
     ImportProblem,
     citation_fields,
 )
-from harvester.render.export import EXPORT_FORMATS, ExportItem, ExportSighting, write_export
 from harvester.sources import FILE_FORMATS
 from harvester.sources.importers import ReadTally, detect_format, read_records, record_id
 from harvester.store.candidates import candidate_views
 from harvester.store.db import Database
 from harvester.store.works import ingest_hits
+
+if TYPE_CHECKING:
+    from harvester.render.export import ExportItem
 
 __all__ = ["ImportSummary", "export_candidates", "import_file"]
 
@@ -262,6 +264,8 @@ def export_candidates(
 ) -> int:
     """Write the candidates of ``topic`` (only ``status``, when given) to ``out`` as ``fmt``
     ("ris", "csljson" or "csv"); returns the number of records written."""
+    from harvester.render.export import EXPORT_FORMATS, write_export
+
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     with db.read() as session:
@@ -270,6 +274,8 @@ def export_candidates(
 
 
 def _item(candidate: CandidateView) -> ExportItem:
+    from harvester.render.export import ExportItem, ExportSighting
+
     work = candidate.work
     text = "\n\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in work.abstract)
     return ExportItem(
