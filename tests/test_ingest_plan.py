@@ -557,6 +557,37 @@ def test_a_translated_title_without_a_volume_is_found_by_author_year_and_page() 
     assert apart.created  # another page of the author's year: another article
 
 
+def test_a_translated_title_in_a_volume_is_found_by_author_year_and_page() -> None:
+    """With a volume too, the first author's year at one first page is what puts the two
+    records in one block: no key of the author's whole year in the volume is filed (such a
+    block grows with the store), and a third record of that volume at another page is apart."""
+    store = Memory()
+    original = record(
+        title="Divertikul lukovitsy dvenadtsatiperstnoi kishki.",
+        volume="59",
+        pages="87-88",
+        pub_date=PubDate(1978),
+        authors=[Author(family="Lazarchuk", initials="PI")],
+        journal="Vestnik rentgenologii i radiologii",
+        source_id="r1",
+    )
+    (facts,) = batch_facts([original])
+    assert not [key for key in (*facts.blocks, *facts.lookups) if key.startswith("v:")]
+    store.ingest([original])
+    english = replace(
+        original,
+        title="[Diverticulum of the duodenal bulb].",
+        pages="87-8",
+        journal="Vestn Rentgenol Radiol",
+        source_id="r2",
+        origin="b.ris",
+    )
+    _, (outcome,) = store.ingest([english])
+    assert not outcome.created and outcome.work_id == 1
+    _, (apart,) = store.ingest([replace(english, pages="91-3", source_id="r3")])
+    assert apart.created
+
+
 # ------------------------------------------------------------------------- blocking
 
 

@@ -230,3 +230,40 @@ def test_title_blocks_of_stored_works_are_filed_under_their_volume(empty_url: st
         "s:tematicreview|",
     }
     assert "ix_work_key_work_id" not in index_names
+
+
+def test_the_author_volume_blocks_of_stored_works_are_dropped(empty_url: str) -> None:
+    """0017: the "v:" keys go, every other key stays; a downgrade files them again from the
+    works' stored dedupe keys."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_url, "0016_ranking_state")
+    engine = create_engine(empty_url)
+    now = "2024-01-01 00:00:00"
+    doc = '{"version": 6, "keys": {"authors": ["moreau", "li"], "year": 2019, "volume": "12"}}'
+    kept = {"p:socialprescri", "p:socialprescri|12", "p:moreau:2019:34", "l:12:34-40:2019", "u:x"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO work (id, kind, title, authors, volume, abstract, "
+                "publication_types, mesh, keywords, relations, title_key, dedupe_keys, "
+                "metadata_source, metadata_rank, created_at, updated_at, date_is_fallback) "
+                "VALUES (1, 'article', 't', '[]', '12', '[]', '[]', '[]', '[]', '[]', 't', "
+                ":doc, 'import', 0, :now, :now, false)"
+            ),
+            {"doc": doc, "now": now},
+        )
+        for key in (*sorted(kept), "v:moreau:2019:12"):
+            conn.execute(text("INSERT INTO work_key (work_id, key) VALUES (1, :k)"), {"k": key})
+
+    def filed() -> set[str]:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT key FROM work_key"))}
+
+    migrate.upgrade(empty_url)
+    assert filed() == kept
+    from alembic import command
+
+    command.downgrade(migrate.alembic_config(empty_url), "0016_ranking_state")
+    assert filed() == kept | {"v:moreau:2019:12"}
+    engine.dispose()

@@ -91,6 +91,23 @@ class ImportProblem:
         return f"record {self.record}: {self.message}"
 
 
+_Record = TypeVar("_Record")
+
+
+def _pickled_by_fields(cls: type[_Record]) -> type[_Record]:
+    """Pickle a frozen record as its class and its field values in order, as its constructor
+    takes them: the dataclass way (a state dict built from ``dataclasses.fields`` per object)
+    took half the time an import spent keeping the records it read."""
+    values = operator.attrgetter(*cls.__slots__)  # type: ignore[attr-defined]
+
+    def reduce(self: _Record) -> tuple[type[_Record], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
+
+
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Author:
     """One author in citation order. A group author has ``collective`` set and no family name."""
@@ -117,6 +134,7 @@ class Author:
         return cls(**{k: data.get(k) for k in cls.__slots__})
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PubDate:
     """A publication date with its precision: PubMed often knows only a year, a season or a month.
@@ -162,6 +180,7 @@ class PubDate:
         )
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class AbstractSection:
     """One part of an abstract; a structured abstract has several, each with a label."""
@@ -170,6 +189,7 @@ class AbstractSection:
     label: str | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Relation:
     """A link to another record: "RetractionOf", "ErratumIn", "PreprintOf", ... with its reference."""

@@ -133,12 +133,11 @@ class Keys:
 
     def _place_blocks(self) -> list[str]:
         keys: list[str] = []
-        if self.author and self.year and self.volume:
-            # The first author's year in one volume: a title one database translated shares
-            # no title word with the other, but stays in a block of the author's few works there.
-            keys.append(f"v:{self.author[:100]}:{self.year}:{self.volume}")
         if self.author and self.year and self.page:
-            # ... and at one first page, for the records that give no volume.
+            # The first author's year at one first page: a title one database translated shares
+            # no title word with the other, but every rule that compares such records asks for
+            # the same first page, and few works of one author's year start on it. (The author's
+            # year in a volume, a block that grows with the store, added nothing to this.)
             keys.append(f"p:{self.author[:100]}:{self.year}:{self.page}")
         if self.volume and self.page and self.last_page:
             # The place in the volume: a record whose title one database translated or
