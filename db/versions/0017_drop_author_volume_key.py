@@ -28,8 +28,9 @@ _KEY = sa.table("work_key", sa.column("work_id", sa.Integer), sa.column("key", s
 
 
 def upgrade() -> None:
-    # "v:" <= key < "v;": every key of the kind, found through the index on work_key.key
-    op.get_bind().execute(sa.delete(_KEY).where(_KEY.c.key >= "v:", _KEY.c.key < "v;"))
+    # the first two characters compared as they are (a range over the index would depend on
+    # PostgreSQL's collation, and SQLite's LIKE ignores case)
+    op.get_bind().execute(sa.delete(_KEY).where(sa.func.substr(_KEY.c.key, 1, 2) == "v:"))
 
 
 def _keys(value: Any) -> dict[str, Any]:
