@@ -501,8 +501,8 @@ def print_table(results: list[SetResult]) -> None:
         wall = total.bib_seconds / total.seconds
         cpu = total.bib_cpu / max(total.cpu, 0.01)
         print(
-            f"  import >= 3x faster than bib-dedupe: {'yes' if cpu >= 3 else 'NO'} in CPU time"
-            f" ({cpu:.1f}x); in wall time {wall:.1f}x"
+            f"  import >= 3x faster than bib-dedupe: in CPU time {'yes' if cpu >= 3 else 'NO'}"
+            f" ({cpu:.2f}x); in wall time {'yes' if wall >= 3 else 'NO'} ({wall:.2f}x)"
         )
 
 
