@@ -528,43 +528,16 @@ def test_the_works_hits_are_likely_to_join_are_judged_by_their_stored_keys() -> 
     assert likely_targets(snapshot, batch_facts([record()])) == set()  # read already
 
 
-def test_a_translated_title_without_a_volume_is_found_by_author_year_and_page() -> None:
-    """The original-language record and the English one share no title word; with no volume
-    they share no place key either: the first author's year at one first page finds it."""
+@pytest.mark.parametrize("volume", [None, "59"])
+def test_a_translated_title_is_found_by_author_year_and_page(volume: str | None) -> None:
+    """The original-language record and the English one share no title word: the first
+    author's year at one first page puts them in one block, with a volume or without one. No
+    key of the author's whole year in the volume is filed (such a block grows with the store),
+    and a record of the author's year at another page is another article."""
     store = Memory()
     original = record(
         title="Divertikul lukovitsy dvenadtsatiperstnoi kishki.",
-        volume=None,
-        pages="87-88",
-        pub_date=PubDate(1978),
-        authors=[Author(family="Lazarchuk", initials="PI")],
-        journal="Vestnik rentgenologii i radiologii",
-        source_id="r1",
-    )
-    store.ingest([original])
-    english = replace(
-        original,
-        title="[Diverticulum of the duodenal bulb].",
-        pages="87-8",
-        journal="Vestn Rentgenol Radiol",
-        source_id="r2",
-        origin="b.ris",
-    )
-    plan, (outcome,) = store.ingest([english])
-    assert not outcome.created and outcome.work_id == 1
-    other_page = replace(english, pages="91-3", source_id="r3")
-    _, (apart,) = store.ingest([other_page])
-    assert apart.created  # another page of the author's year: another article
-
-
-def test_a_translated_title_in_a_volume_is_found_by_author_year_and_page() -> None:
-    """With a volume too, the first author's year at one first page is what puts the two
-    records in one block: no key of the author's whole year in the volume is filed (such a
-    block grows with the store), and a third record of that volume at another page is apart."""
-    store = Memory()
-    original = record(
-        title="Divertikul lukovitsy dvenadtsatiperstnoi kishki.",
-        volume="59",
+        volume=volume,
         pages="87-88",
         pub_date=PubDate(1978),
         authors=[Author(family="Lazarchuk", initials="PI")],
