@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from dbsupport import POSTGRES_URL, postgres_skip_reason
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Connection, create_engine, inspect
 
 from harvester.core.errors import NotInitialisedError
 from harvester.store import migrate
@@ -182,6 +182,30 @@ def test_migration_files_are_named_in_the_order_they_run() -> None:
     assert [rev.split("_")[0] for rev in chain] == [name.split("_")[0] for name in files]
 
 
+def _insert_work(
+    conn: Connection, work_id: int, kind: str, volume: str | None, dedupe_keys: str
+) -> None:
+    """A work row as an older schema holds it, with these stored dedupe keys."""
+    from sqlalchemy import text
+
+    conn.execute(
+        text(
+            "INSERT INTO work (id, kind, title, authors, volume, abstract, "
+            "publication_types, mesh, keywords, relations, title_key, dedupe_keys, "
+            "metadata_source, metadata_rank, created_at, updated_at, date_is_fallback) "
+            "VALUES (:id, :kind, 't', '[]', :volume, '[]', '[]', '[]', '[]', '[]', 't', "
+            ":keys, 'import', 0, :now, :now, false)"
+        ),
+        {
+            "id": work_id,
+            "kind": kind,
+            "volume": volume,
+            "keys": dedupe_keys,
+            "now": "2024-01-01 00:00:00",
+        },
+    )
+
+
 def test_title_blocks_of_stored_works_are_filed_under_their_volume(empty_url: str) -> None:
     """0015: a work stored before it keeps its whole-title keys and gains the volume-filed
     ones its volume (none for a preprint; a notice both) and its article number give."""
@@ -189,7 +213,6 @@ def test_title_blocks_of_stored_works_are_filed_under_their_volume(empty_url: st
 
     migrate.upgrade(empty_url, "0014_work_merge")
     engine = create_engine(empty_url)
-    now = "2024-01-01 00:00:00"
     works = [
         (1, "article", "34 (Pt 2)", '{"page": "e051857"}'),
         (2, "article", None, '{"preprint": true}'),
@@ -197,16 +220,7 @@ def test_title_blocks_of_stored_works_are_filed_under_their_volume(empty_url: st
     ]
     with engine.begin() as conn:
         for work_id, kind, volume, keys in works:
-            conn.execute(
-                text(
-                    "INSERT INTO work (id, kind, title, authors, volume, abstract, "
-                    "publication_types, mesh, keywords, relations, title_key, dedupe_keys, "
-                    "metadata_source, metadata_rank, created_at, updated_at, date_is_fallback) "
-                    "VALUES (:id, :kind, 't', '[]', :volume, '[]', '[]', '[]', '[]', '[]', 't', "
-                    ":keys, 'import', 0, :now, :now, false)"
-                ),
-                {"id": work_id, "kind": kind, "volume": volume, "keys": keys, "now": now},
-            )
+            _insert_work(conn, work_id, kind, volume, keys)
             for key in ("p:socialprescri", "s:tematicreview", "a:example:2024:social"):
                 conn.execute(
                     text("INSERT INTO work_key (work_id, key) VALUES (:w, :k)"),
@@ -239,20 +253,10 @@ def test_the_author_volume_blocks_of_stored_works_are_dropped(empty_url: str) ->
 
     migrate.upgrade(empty_url, "0016_ranking_state")
     engine = create_engine(empty_url)
-    now = "2024-01-01 00:00:00"
     doc = '{"version": 6, "keys": {"authors": ["moreau", "li"], "year": 2019, "volume": "12"}}'
     kept = {"p:socialprescri", "p:socialprescri|12", "p:moreau:2019:34", "l:12:34-40:2019", "u:x"}
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO work (id, kind, title, authors, volume, abstract, "
-                "publication_types, mesh, keywords, relations, title_key, dedupe_keys, "
-                "metadata_source, metadata_rank, created_at, updated_at, date_is_fallback) "
-                "VALUES (1, 'article', 't', '[]', '12', '[]', '[]', '[]', '[]', '[]', 't', "
-                ":doc, 'import', 0, :now, :now, false)"
-            ),
-            {"doc": doc, "now": now},
-        )
+        _insert_work(conn, 1, "article", "12", doc)
         for key in (*sorted(kept), "v:moreau:2019:12"):
             conn.execute(text("INSERT INTO work_key (work_id, key) VALUES (1, :k)"), {"k": key})
 

@@ -35,7 +35,7 @@ from harvester.store.db import Database
 from harvester.store.works import ingest_hits
 
 if TYPE_CHECKING:
-    from harvester.render.export import ExportItem
+    from harvester.render.export import ExportItem, ExportSighting
 
 __all__ = ["ImportSummary", "export_candidates", "import_file"]
 
@@ -264,21 +264,23 @@ def export_candidates(
 ) -> int:
     """Write the candidates of ``topic`` (only ``status``, when given) to ``out`` as ``fmt``
     ("ris", "csljson" or "csv"); returns the number of records written."""
-    from harvester.render.export import EXPORT_FORMATS, write_export
+    from harvester.render.export import EXPORT_FORMATS, ExportItem, ExportSighting, write_export
 
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     with db.read() as session:
         page = candidate_views(session, topic=topic, status=status, by_work=True)
-    return write_export([_item(c) for c in page.items], fmt, out)
+    return write_export([_item(c, ExportItem, ExportSighting) for c in page.items], fmt, out)
 
 
-def _item(candidate: CandidateView) -> ExportItem:
-    from harvester.render.export import ExportItem, ExportSighting
-
+def _item(
+    candidate: CandidateView, item: type[ExportItem], sighting: type[ExportSighting]
+) -> ExportItem:
+    """``candidate`` as an export row (the export module's classes are given by the caller,
+    which loads that module once, for the export command alone)."""
     work = candidate.work
     text = "\n\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in work.abstract)
-    return ExportItem(
+    return item(
         work_id=work.id,
         **citation_fields(work),
         topic=candidate.topic,
@@ -288,7 +290,7 @@ def _item(candidate: CandidateView) -> ExportItem:
         keywords=work.keywords,
         deleted_at=work.deleted_at,
         sightings=[
-            ExportSighting(
+            sighting(
                 source=s.source,
                 source_id=s.source_id,
                 record_id=record_id(s.source_id) if s.source.startswith("import:") else "",
