@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import datetime as dt
 import gzip
+import itertools
 import json
 import multiprocessing
 import multiprocessing.synchronize
@@ -55,7 +56,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -182,7 +183,6 @@ class CommandRun:
     cpu: float  # the command's own CPU seconds, user and system
     rss: float  # peak resident memory, MB
     line: str  # an import's "records read" line, else the command's last
-    ended: float = 0.0  # time.perf_counter() at its end
     stored: tuple[tuple[float, int], ...] = ()  # (seconds from start, records stored so far)
 
 
@@ -221,7 +221,6 @@ def run_command(folder: Path, env: dict[str, str], *args: str, watch: bool = Fal
         cpu=usage.ru_utime + usage.ru_stime,
         rss=usage.ru_maxrss / 1024,
         line=summary[0] if summary else "",
-        ended=ended,
         stored=tuple(stored),
     )
 
@@ -261,7 +260,7 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
         write_ris(export_rows(n, pool), files[n])
     runs: dict[int, list[CommandRun]] = {n: [] for n in sizes}
     alone: dict[int, int] = dict.fromkeys(sizes, 0)
-    installs = iter(range(1_000_000))
+    installs = itertools.count()
 
     def install(n: int) -> tuple[Path, dict[str, str], str]:
         number = next(installs)
@@ -278,17 +277,19 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
         watch = n == largest
         return run_command(home, env, "import", str(files[n]), "--topic", topic, watch=watch)
 
+    def import_largest(
+        installed: tuple[Path, dict[str, str], str], found: list[CommandRun]
+    ) -> None:
+        found.append(imported(largest, *installed))
+
     last: tuple[Path, dict[str, str], str] | None = None
     for _attempt in range(max(1, repeat)):
         last = install(largest)
         big: list[CommandRun] = []
-        thread = threading.Thread(target=_into, args=(big, imported, largest, last))
+        thread = threading.Thread(target=import_largest, args=(last, big))
         thread.start()
         turn = 0
-        while thread.is_alive() or not smaller:
-            if not smaller:
-                thread.join()
-                break
+        while smaller and thread.is_alive():
             n = smaller[turn % len(smaller)]
             turn += 1
             run = imported(n, *install(n))
@@ -341,15 +342,6 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
     print()
 
 
-def _into(
-    found: list[CommandRun],
-    imported: Callable[..., CommandRun],
-    n: int,
-    installed: tuple[Path, dict[str, str], str],
-) -> None:
-    found.append(imported(n, *installed))
-
-
 def _tenths(runs: list[CommandRun], total: int) -> str:
     """Seconds each tenth of the largest import's records took to store, read from the times its
     progress line showed each count (the median over the runs): flat when a record costs the
@@ -357,15 +349,23 @@ def _tenths(runs: list[CommandRun], total: int) -> str:
     slices: list[list[float]] = [[] for _ in range(10)]
     for run in runs:
         marks = list(run.stored)
+        if not marks:
+            continue
         for tenth in range(10):
-            low = max(total * tenth // 10, marks[0][1]) if marks else 0
+            # the first count shown is the first batch stored: the times start there
+            low = max(total * tenth // 10, marks[0][1])
             begin = next((m for m in marks if m[1] >= low), None)
-            end = next((m for m in marks if m[1] >= total * (tenth + 1) // 10), None)
-            if begin is not None and end is not None and end[1] > begin[1]:
+            if begin is None:
+                continue
+            high = max(total * (tenth + 1) // 10, begin[1] + 1)
+            end = next((m for m in marks if m[1] >= high), None)
+            if end is not None:
                 per_record = (end[0] - begin[0]) / (end[1] - begin[1])
                 slices[tenth].append(per_record * total / 10)
-    if not all(slices):
+    if not any(run.stored for run in runs):
         return "   (the import showed no progress line: seconds per tenth not measured)"
+    if not all(slices):
+        return "   (too few progress counts, one per stored batch, to time each tenth)"
     medians = [statistics.median(s) for s in slices]
     shown = " ".join(f"{m:.1f}" for m in medians)
     return (
