@@ -467,15 +467,15 @@ def growth_table(n: int, folder: Path, repeat: int) -> None:
     _size, after_head = _pages_written(
         _copy_installation(grown, folder / "install-growth-pages"), folder / "growth-after-head.ris"
     )
-    per = _PAGE_RECORDS // 1000
     written = {
-        small: {name: count // per for name, count in after_first.items()},
-        works: {name: count // per for name, count in after_head.items()},
+        small: _per_thousand(after_first, len(files["after-first"])),
+        works: _per_thousand(after_head, len(files["after-head"])),
     }
-    print(
-        f"   pages ({size // 1024} KiB) of the database file that {_PAGE_RECORDS:,} more records"
-        " changed, per 1,000, by table or index:"
+    pages = (
+        f"   pages ({size // 1024} KiB) of the database file that up to {_PAGE_RECORDS:,} more"
+        " records changed, per 1,000, by table or index:"
     )
+    print(textwrap.fill(pages, width=95, subsequent_indent="   "))
     names = sorted(
         {name for pages in written.values() for name in pages},
         key=lambda name: -written[works].get(name, 0),
@@ -485,6 +485,10 @@ def growth_table(n: int, folder: Path, repeat: int) -> None:
     for name in names[:6]:
         print(f"{name:>32} " + " ".join(f"{p.get(name, 0):>14,}" for p in written.values()))
     print()
+
+
+def _per_thousand(counts: dict[str, int], records: int) -> dict[str, int]:
+    return {name: round(count * 1000 / max(records, 1)) for name, count in counts.items()}
 
 
 def _times(repeat: int) -> str:
