@@ -225,37 +225,64 @@ class CommandRun:
 _STORED = re.compile(rb"(\d+) of (\d+) records stored")
 
 
+# Starts a command and reports its resource use. A process's peak memory counts the memory of
+# the process it was forked from (Linux keeps the high-water mark across exec), so a command
+# started straight from this benchmark, which holds some hundreds of MB of articles, would
+# report at least that much: the command is forked from this small launcher instead, which
+# writes the command's user and system seconds and peak memory (KiB) to the file descriptor
+# given, and exits with its status.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_pid, status, usage = os.wait4(pid, 0)
+os.write(int(sys.argv[1]), f"{usage.ru_utime} {usage.ru_stime} {usage.ru_maxrss}".encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_command(folder: Path, env: dict[str, str], *args: str, watch: bool = False) -> CommandRun:
-    """Run ``harvester ARGS`` in ``folder`` as a user would. With ``watch``, its error stream is
-    a terminal, as a user's is, so that an import shows its progress line; the times at which
-    each count of stored records was shown are kept."""
+    """Run ``harvester ARGS`` in ``folder`` as a user would (from a small launcher, so that its
+    peak memory is its own). With ``watch``, its error stream is a terminal, as a user's is, so
+    that an import shows its progress line; the times at which each count of stored records was
+    shown are kept."""
     log = folder / "command.log"
     command = harvester_command()
     stored: list[tuple[float, int]] = []
+    usage_read, usage_write = os.pipe()
     with log.open("w", encoding="utf-8") as out:
         terminal, reader = pty.openpty() if watch else (None, None)
         started = time.perf_counter()
         child = subprocess.Popen(
-            [*command, *args], cwd=folder, env=env, stdout=out, stderr=reader or out
+            [sys.executable, "-S", "-c", _LAUNCHER, str(usage_write), *command, *args],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=reader or out,
+            pass_fds=(usage_write,),
         )
+        os.close(usage_write)
         watcher = None
         if terminal is not None and reader is not None:
             os.close(reader)
             watcher = threading.Thread(target=_watch, args=(terminal, started, stored))
             watcher.start()
-        _pid, status, usage = os.wait4(child.pid, 0)
+        child.wait()
         ended = time.perf_counter()
-        child.returncode = os.waitstatus_to_exitcode(status)
         if watcher is not None:
             watcher.join()
+    with os.fdopen(usage_read, "rb") as usage:
+        used = usage.read().split()
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if child.returncode:
+    if child.returncode or len(used) != 3:
         raise SystemExit(f"harvester {args[0]} failed: {' '.join(lines[-1:])}")
+    user, system, peak = used
     summary = [line for line in lines if "records read" in line] or lines[-1:]
     return CommandRun(
         wall=ended - started,
-        cpu=usage.ru_utime + usage.ru_stime,
-        rss=usage.ru_maxrss / 1024,
+        cpu=float(user) + float(system),
+        rss=int(peak) / 1024,
         line=summary[0] if summary else "",
         stored=tuple(stored),
     )
