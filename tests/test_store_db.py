@@ -12,7 +12,7 @@ from sqlalchemy import text
 from harvester.core.errors import StoreError
 from harvester.core.models import RunStatus
 from harvester.store import runs
-from harvester.store.db import WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT, Database
+from harvester.store.db import SQLITE_CACHE_KIB, WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT, Database
 from harvester.store.tables import Run
 
 NOW = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC)
@@ -26,6 +26,8 @@ def test_sqlite_pragmas(sqlite_db: Database) -> None:
         assert session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
         assert session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == WAL_CHECKPOINT_PAGES
         assert session.execute(text("PRAGMA journal_size_limit")).scalar() == WAL_SIZE_LIMIT
+        # a negative cache size is in KiB: the indexes a large import changes stay in memory
+        assert session.execute(text("PRAGMA cache_size")).scalar() == -SQLITE_CACHE_KIB
 
 
 def test_concurrent_read_then_write_transactions_neither_lock_nor_lose_updates(
