@@ -3,7 +3,9 @@
 Each path is a :class:`Route` saying what to serve and how to misbehave: validators and 304s,
 gzip, redirect chains, error statuses, slow answers, truncated bodies, wrong or missing charsets.
 Every request is logged (method, path, headers, start and end time) so tests can check the
-User-Agent, the conditional headers and how many requests overlapped per host.
+User-Agent, the conditional headers and how many requests overlapped per host. A request is
+logged once its answer is sent, which can be just after the client has read it, so reading the
+log first waits for answers still being sent.
 
 Only ever binds 127.0.0.1 on a free port.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+SETTLE_SECONDS = 5.0  # how long reading the log waits for answers still being sent
 
 
 @dataclass
@@ -66,9 +69,10 @@ class FeedServer:
 
     def __init__(self, *, latency: float = 0.0) -> None:
         self.routes: dict[str, Route] = {}
-        self.log: list[LoggedRequest] = []
         self.latency = latency
-        self._lock = threading.Lock()
+        self._logged: list[LoggedRequest] = []
+        self._answering = 0  # requests received whose answer is not yet logged
+        self._lock = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -102,17 +106,29 @@ class FeedServer:
         """Serve the fixture file ``tests/fixtures/feeds/<name>`` at ``path``."""
         return self.add(path, Route(body=(FEEDS / name).read_bytes(), **options))
 
-    def requests_for(self, path: str) -> list[LoggedRequest]:
+    @property
+    def log(self) -> list[LoggedRequest]:
+        """Every logged request, once those being answered are logged (up to a few seconds)."""
         with self._lock:
-            return [r for r in self.log if r.path == path]
+            self._lock.wait_for(lambda: self._answering == 0, timeout=SETTLE_SECONDS)
+            return list(self._logged)
+
+    def requests_for(self, path: str) -> list[LoggedRequest]:
+        return [r for r in self.log if r.path == path]
 
     def clear_log(self) -> None:
         with self._lock:
-            self.log.clear()
+            self._logged.clear()
+
+    def _received(self) -> None:
+        with self._lock:
+            self._answering += 1
 
     def _record(self, entry: LoggedRequest) -> None:
         with self._lock:
-            self.log.append(entry)
+            self._answering -= 1
+            self._logged.append(entry)
+            self._lock.notify_all()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -130,6 +146,7 @@ class FeedServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     started=time.monotonic(),
                 )
+                server._received()
                 try:
                     self._answer(entry)
                 except (BrokenPipeError, ConnectionResetError):
