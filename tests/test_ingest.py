@@ -331,3 +331,47 @@ def test_an_over_long_field_is_cut_with_a_note() -> None:
         "doi cut to 1024 of its 2000 characters",
         "language cut to 16 of its 40 characters",
     ]
+
+
+def test_new_works_and_candidates_take_the_ids_their_rows_have(db: Database) -> None:
+    """The ids a batch reports for its new works and candidates are their rows' ids, also
+    after the oldest and the newest work were deleted (SQLite then gives the newest's id
+    again)."""
+
+    def hit(n: int, title: str) -> Hit:
+        return Hit(
+            source="import:ris",
+            source_id=f"rec{n}",
+            origin="ids.ris",
+            title=title,
+            authors=[Author(family=f"Author{n}", initials="A")],
+            pub_date=PubDate(2020 + n % 3),
+        )
+
+    first = [hit(n, title) for n, title in enumerate(TITLES[:3])]
+    with db.write() as session:
+        stored = ingest_hits(session, first, topic="t", run_id=None, now=NOW)
+    made = [o.work_id for o in stored.outcomes if o.work_id is not None]
+    with db.write() as session:
+        session.execute(delete(Work).where(Work.id.in_([min(made), max(made)])))
+    later = [
+        hit(10, "Allotment gardening groups and wellbeing: a cohort study"),
+        hit(11, "Arts on prescription for people with chronic pain"),
+    ]
+    with db.write() as session:
+        result = ingest_hits(
+            session, later, topic="t", run_id=None, now=NOW, status=CandidateStatus.ACCEPTED
+        )
+    assert result.new_works == 2 and result.new_candidates == 2
+    with db.read() as session:
+        for outcome, sent in zip(result.outcomes, later, strict=True):
+            assert outcome.created and outcome.work_id is not None
+            assert session.get(Work, outcome.work_id).title == sent.title  # type: ignore[union-attr]
+            candidate = session.scalars(
+                select(Candidate).where(Candidate.work_id == outcome.work_id)
+            ).one()
+            decisions = session.scalars(
+                select(Decision).where(Decision.candidate_id == candidate.id)
+            ).all()
+            assert candidate.status == "accepted"
+            assert [d.to_status for d in decisions] == ["accepted"]
