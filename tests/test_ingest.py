@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ import pytest
 from dbsupport import postgres_skip_reason
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from harvester.core.models import Author, CandidateStatus, Hit, PubDate, Relation, WorkKind
+from harvester.store import works
 from harvester.store.db import Database
 from harvester.store.tables import (
     Base,
@@ -27,7 +29,7 @@ from harvester.store.tables import (
     WorkKey,
     WorkLink,
 )
-from harvester.store.works import HitOutcome, ingest_hits
+from harvester.store.works import HitOutcome, ingest_batch, ingest_hits
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 TITLES = [
@@ -215,9 +217,10 @@ def _ingest_in_process(url: str, first: int, last: int, origin: str, errors: Any
     db = Database(url)
     try:
         for start in range(first, last, 10):
-            with db.write() as session:
-                hits = [_record(n, origin) for n in range(start, min(start + 10, last))]
-                ingest_hits(session, hits, topic="t", run_id=None, now=NOW)
+            # as an import stores a batch: planned before the write lock, planned again under
+            # it when the other process wrote in between
+            hits = [_record(n, origin) for n in range(start, min(start + 10, last))]
+            ingest_batch(db, hits, topic="t", run_id=None, now=NOW)
     except Exception as exc:  # reported to the test
         errors.put(f"{type(exc).__name__}: {exc}")
     finally:
@@ -375,3 +378,101 @@ def test_new_works_and_candidates_take_the_ids_their_rows_have(db: Database) -> 
             ).all()
             assert candidate.status == "accepted"
             assert [d.to_status for d in decisions] == ["accepted"]
+
+
+# -------------------------------------------------------------------- planned before the lock
+
+
+def _article(n: int, title: str, source_id: str | None = None) -> Hit:
+    return Hit(
+        source="import:ris",
+        source_id=source_id or f"rec{n}",
+        origin="ahead.ris",
+        title=title,
+        authors=[Author(family=f"Author{n}", initials="A")],
+        journal="BMJ Open",
+        volume="12",
+        pages=f"{100 + n}-{109 + n}",
+        pub_date=PubDate(2020),
+        doi=f"10.1000/ahead.{n}",
+    )
+
+
+def test_a_batch_planned_before_the_lock_is_written_as_planned(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing committed between the planning and the writing: the plan made on the read
+    snapshot is the one written, and the batch stores what ingest_hits stores."""
+    written: list[works.Planned | None] = []
+    original = works.ingest_hits
+
+    def spy(session: Any, hits: Any, **kwargs: Any) -> works.IngestResult:
+        written.append(kwargs.get("planned"))
+        return original(session, hits, **kwargs)
+
+    monkeypatch.setattr(works, "ingest_hits", spy)
+    batch = [_article(n, title) for n, title in enumerate(TITLES[:3])]
+    batch.append(_article(0, TITLES[0].upper(), source_id="again"))  # the first, seen again
+    result = ingest_batch(db, batch, topic="t", run_id=None, now=NOW)
+    assert result.new_works == 3 and result.merged == 1 and result.new_candidates == 3
+    if db.is_sqlite:
+        assert len(written) == 1 and written[0] is not None
+        assert [h.source_id for h in written[0].hits] == ["rec0", "rec1", "rec2", "again"]
+    else:  # PostgreSQL plans under its advisory lock, as before
+        assert written == [None]
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Work)) == 3
+        assert session.scalar(select(func.count()).select_from(Sighting)) == 4
+
+
+def test_a_batch_is_planned_again_when_another_writer_committed_after_its_planning(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest stores an article while an import plans a batch that has it too: the stale
+    plan (a new work) is dropped and the batch planned again under the lock, so the record
+    joins the harvest's work. The other writer is not kept waiting by the planning. (SQLite:
+    PostgreSQL plans under its advisory lock.)"""
+    db = sqlite_db
+    original = works.plan_ahead
+
+    def harvest() -> None:
+        with db.write() as session:
+            hit = _article(1, TITLES[1], source_id="harvested")
+            ingest_hits(session, [hit], topic="t", run_id=None, now=NOW)
+
+    def plan_while_another_writes(session: Any, hits: Any, **kwargs: Any) -> works.Planned:
+        planned = original(session, hits, **kwargs)
+        other = threading.Thread(target=harvest)
+        other.start()
+        other.join(timeout=20)
+        assert not other.is_alive()  # the planning held no write lock
+        return planned
+
+    monkeypatch.setattr(works, "plan_ahead", plan_while_another_writes)
+    batch = [_article(n, title) for n, title in enumerate(TITLES[:3])]
+    result = ingest_batch(db, batch, topic="t", run_id=None, now=NOW)
+    monkeypatch.undo()
+    assert result.new_works == 2 and result.merged == 1
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Work)) == 3
+        rows = session.execute(select(Sighting.source_id, Sighting.work_id)).all()
+    by_id = dict(rows)
+    assert by_id["rec1"] == by_id["harvested"]
+
+
+def test_a_failed_write_after_planning_ahead_stores_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(works, "apply_plan", broken)
+    with pytest.raises(RuntimeError):
+        ingest_batch(db, [_article(0, TITLES[0])], topic="t", run_id=None, now=NOW)
+    monkeypatch.undo()
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Work)) == 0
+    # and the database is usable afterwards
+    assert (
+        ingest_batch(db, [_article(0, TITLES[0])], topic="t", run_id=None, now=NOW).new_works == 1
+    )

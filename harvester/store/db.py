@@ -17,9 +17,9 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -29,6 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from harvester.core.errors import StoreError
 
 log = logging.getLogger(__name__)
+
+P = TypeVar("P")
+R = TypeVar("R")
 
 _IMMEDIATE = "harvester_immediate"
 #: Pages the write-ahead log may grow to before it is copied into the database file (SQLite's
@@ -115,6 +118,40 @@ class Database:
                 raise
         if self._checkpointer is not None:
             self._checkpointer.committed()
+
+    def plan_then_write(
+        self, plan: Callable[[Session], P], write: Callable[[Session, P | None], R]
+    ) -> R:
+        """``write`` in a write transaction, given what ``plan`` worked out on a read snapshot
+        before the write lock was taken, so other writers wait for the writing only.
+
+        ``write`` gets None instead when another connection committed after ``plan`` began to
+        read (what it read may have changed), and then works it out again under the lock. On
+        SQLite; on other databases ``plan`` is not run and ``write`` always gets None. An error
+        rolls the writing back, as in :meth:`write`.
+        """
+        if not self.is_sqlite:
+            with self.write() as session:
+                return write(session, None)
+        try:
+            with self.engine.connect() as connection:
+                # one connection for both transactions: "PRAGMA data_version" changes between
+                # two readings on one connection exactly when another connection committed
+                with connection.begin():
+                    version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+                    with Session(connection, expire_on_commit=False) as session:
+                        planned = plan(session)
+                connection.execution_options(**{_IMMEDIATE: True})
+                with connection.begin():
+                    current = connection.exec_driver_sql("PRAGMA data_version").scalar()
+                    with Session(connection, expire_on_commit=False) as session:
+                        result = write(session, planned if current == version else None)
+                        session.flush()
+        except OperationalError as exc:
+            raise _store_error(self.url, exc) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
+        return result
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

@@ -16,6 +16,11 @@ not read (the snapshot reads the fields of the works hits are likely to join, th
 identities and sightings; the rest of the batch is then planned with every work's fields); the
 rest of the batch is planned against the store as it is then.
 
+:func:`ingest_batch` (an import's batches) owns its transaction: on SQLite it makes the first
+plan on a read snapshot before the write lock is taken (:func:`plan_ahead`) and writes it under
+the lock when no other connection committed in between, else plans again under the lock
+(:meth:`harvester.store.db.Database.plan_then_write`).
+
 On PostgreSQL an ingest first takes a transaction-level advisory lock, so two processes
 harvesting or importing at once take turns batch by batch (as SQLite's write lock makes them do):
 the planner decides on what the store held when it was read, and two batches deciding at once
@@ -31,13 +36,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from harvester.core.ingest.plan import HitOutcome
+from harvester.core.ingest.plan import HitOutcome, Plan
 from harvester.core.ingest.planner import batch_facts, plan_batch
 from harvester.core.models import CandidateStatus, Hit, make_safe
+from harvester.store.db import Database
 from harvester.store.ingest_apply import apply_plan
 from harvester.store.ingest_load import load_snapshot
 
-__all__ = ["HitOutcome", "IngestResult", "ingest_hits"]
+__all__ = ["HitOutcome", "IngestResult", "Planned", "ingest_batch", "ingest_hits", "plan_ahead"]
 
 #: Identifies harvester's ingest among PostgreSQL advisory locks (any fixed 64-bit number).
 INGEST_LOCK = 0x68617276_65737401
@@ -56,6 +62,69 @@ class IngestResult:
     outcomes: list[HitOutcome] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """The first plan of a batch, made on a read snapshot (:func:`plan_ahead`)."""
+
+    hits: list[Hit]
+    plan: Plan
+    done: int
+
+
+def plan_ahead(
+    session: Session,
+    hits: Iterable[Hit],
+    *,
+    topic: str | None,
+    run_id: int | None,
+    now: dt.datetime,
+    status: CandidateStatus = CandidateStatus.NEW,
+    actor: str = "harvester",
+) -> Planned:
+    """The first plan :func:`ingest_hits` would make for ``hits``, made in a read transaction;
+    ``ingest_hits(..., planned=...)`` writes it in a write transaction begun before anything
+    else was committed (:meth:`~harvester.store.db.Database.plan_then_write`)."""
+    safe = [make_safe(hit) for hit in hits]
+    plan, done = _plan(session, safe, topic, run_id, now, status, actor, all_fields=False)
+    return Planned(safe, plan, done)
+
+
+def ingest_batch(
+    db: Database,
+    hits: Iterable[Hit],
+    *,
+    topic: str | None,
+    run_id: int | None,
+    now: dt.datetime,
+    status: CandidateStatus = CandidateStatus.NEW,
+    actor: str = "harvester",
+) -> IngestResult:
+    """:func:`ingest_hits` in a write transaction of its own, its first plan made before the
+    write lock is taken (on SQLite): the web interface or a harvest waits for a batch's writing,
+    not its planning. When another writer committed in between, the batch is planned again
+    under the lock."""
+    safe = [make_safe(hit) for hit in hits]
+
+    def plan(session: Session) -> Planned:
+        return plan_ahead(
+            session, safe, topic=topic, run_id=run_id, now=now, status=status, actor=actor
+        )
+
+    def write(session: Session, planned: Planned | None) -> IngestResult:
+        return ingest_hits(
+            session,
+            safe,
+            topic=topic,
+            run_id=run_id,
+            now=now,
+            status=status,
+            actor=actor,
+            planned=planned,
+        )
+
+    return db.plan_then_write(plan, write)
+
+
 def ingest_hits(
     session: Session,
     hits: Iterable[Hit],
@@ -65,28 +134,25 @@ def ingest_hits(
     now: dt.datetime,
     status: CandidateStatus = CandidateStatus.NEW,
     actor: str = "harvester",
+    planned: Planned | None = None,
 ) -> IngestResult:
-    """Store ``hits``: dedupe each into a work, record its sighting, ensure its candidate."""
-    hits = [make_safe(hit) for hit in hits]
+    """Store ``hits``: dedupe each into a work, record its sighting, ensure its candidate.
+
+    With ``planned`` (made by :func:`plan_ahead` from these hits, on the store as this
+    transaction finds it), its plan is written first instead of planning the batch again."""
+    hits = planned.hits if planned is not None else [make_safe(hit) for hit in hits]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
     result = IngestResult()
     start = 0
     all_fields = False
     while start < len(hits):
-        part = hits[start:]
-        facts = batch_facts(part)
-        snapshot = load_snapshot(session, part, facts, topic, all_fields=all_fields)
-        plan, done = plan_batch(
-            snapshot,
-            part,
-            facts=facts,
-            topic=topic,
-            run_id=run_id,
-            now=now,
-            status=status,
-            actor=actor,
-        )
+        if planned is not None and start == 0:
+            plan, done = planned.plan, planned.done
+        else:
+            plan, done = _plan(
+                session, hits[start:], topic, run_id, now, status, actor, all_fields=all_fields
+            )
         ids = apply_plan(session, plan, actor=actor, now=now)
         for outcome in plan.outcomes:
             if outcome.work_id is not None:
@@ -100,3 +166,29 @@ def ingest_hits(
         start += done
         all_fields = all_fields or plan.fields_wanted
     return result
+
+
+def _plan(
+    session: Session,
+    hits: list[Hit],
+    topic: str | None,
+    run_id: int | None,
+    now: dt.datetime,
+    status: CandidateStatus,
+    actor: str,
+    *,
+    all_fields: bool,
+) -> tuple[Plan, int]:
+    """Read what ``hits`` can touch and plan them: the plan and how many hits it covers."""
+    facts = batch_facts(hits)
+    snapshot = load_snapshot(session, hits, facts, topic, all_fields=all_fields)
+    return plan_batch(
+        snapshot,
+        hits,
+        facts=facts,
+        topic=topic,
+        run_id=run_id,
+        now=now,
+        status=status,
+        actor=actor,
+    )

@@ -3,9 +3,11 @@
 
 An import reads the whole file first (so a broken record stops it before anything is written),
 keeping the records it read in a spool (memory up to ``SPOOL_MEMORY``, then a temporary file),
-then stores them from the spool through the same ingest as a harvest (:func:`ingest_hits`) in
-batches of ``IMPORT_BATCH``, each batch its own short transaction: other writers (a harvest, the
-web UI) wait seconds, not minutes, and memory stays bounded by a batch and the spool's limit.
+then stores them from the spool through the same ingest as a harvest in batches of
+``IMPORT_BATCH``, each batch its own short transaction, planned on a read snapshot before the
+write lock is taken (:func:`~harvester.store.works.ingest_batch`): other writers (a harvest, the
+web UI) wait for a batch's writing only, and memory stays bounded by a batch and the spool's
+limit.
 Importing the file again changes nothing, so an import stopped half-way is completed by running
 it again.
 """
@@ -32,7 +34,7 @@ from harvester.sources import FILE_FORMATS
 from harvester.sources.importers import ReadTally, detect_format, read_records, record_id
 from harvester.store.candidates import candidate_views
 from harvester.store.db import Database
-from harvester.store.works import ingest_hits
+from harvester.store.works import ingest_batch
 
 if TYPE_CHECKING:
     from harvester.render.export import ExportItem, ExportSighting
@@ -213,10 +215,9 @@ def _store_spooled(
 
     def store() -> None:
         nonlocal done
-        with db.write() as session:
-            result = ingest_hits(
-                session, batch, topic=topic, run_id=None, now=now, status=status, actor=actor
-            )
+        result = ingest_batch(
+            db, batch, topic=topic, run_id=None, now=now, status=status, actor=actor
+        )
         for outcome in result.outcomes:
             if outcome.work_id is None:
                 continue
