@@ -433,25 +433,31 @@ def test_a_batch_is_planned_again_when_another_writer_committed_after_its_planni
     joins the harvest's work. The other writer is not kept waiting by the planning. (SQLite:
     PostgreSQL plans under its advisory lock.)"""
     db = sqlite_db
-    original = works.plan_ahead
+    original = works._plan
 
     def harvest() -> None:
         with db.write() as session:
             hit = _article(1, TITLES[1], source_id="harvested")
             ingest_hits(session, [hit], topic="t", run_id=None, now=NOW)
 
-    def plan_while_another_writes(session: Any, hits: Any, **kwargs: Any) -> works.Planned:
-        planned = original(session, hits, **kwargs)
+    calls: list[int] = []
+
+    def plan_while_another_writes(*args: Any) -> Any:
+        planned = original(*args)
+        calls.append(len(calls))
+        if len(calls) > 1:  # the harvest's plan, or the batch's again under the lock
+            return planned
         other = threading.Thread(target=harvest)
         other.start()
         other.join(timeout=20)
         assert not other.is_alive()  # the planning held no write lock
         return planned
 
-    monkeypatch.setattr(works, "plan_ahead", plan_while_another_writes)
+    monkeypatch.setattr(works, "_plan", plan_while_another_writes)
     batch = [_article(n, title) for n, title in enumerate(TITLES[:3])]
     result = ingest_batch(db, batch, topic="t", run_id=None, now=NOW)
     monkeypatch.undo()
+    assert len(calls) == 3  # the batch ahead of the lock, the harvest, the batch again
     assert result.new_works == 2 and result.merged == 1
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Work)) == 3

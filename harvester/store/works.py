@@ -17,7 +17,7 @@ identities and sightings; the rest of the batch is then planned with every work'
 rest of the batch is planned against the store as it is then.
 
 :func:`ingest_batch` (an import's batches) owns its transaction: on SQLite it makes the first
-plan on a read snapshot before the write lock is taken (:func:`plan_ahead`) and writes it under
+plan on a read snapshot before the write lock is taken and writes it under
 the lock when no other connection committed in between, else plans again under the lock
 (:meth:`harvester.store.db.Database.plan_then_write`).
 
@@ -43,7 +43,7 @@ from harvester.store.db import Database
 from harvester.store.ingest_apply import apply_plan
 from harvester.store.ingest_load import load_snapshot
 
-__all__ = ["HitOutcome", "IngestResult", "Planned", "ingest_batch", "ingest_hits", "plan_ahead"]
+__all__ = ["HitOutcome", "IngestResult", "Planned", "ingest_batch", "ingest_hits"]
 
 #: Identifies harvester's ingest among PostgreSQL advisory locks (any fixed 64-bit number).
 INGEST_LOCK = 0x68617276_65737401
@@ -64,29 +64,11 @@ class IngestResult:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """The first plan of a batch, made on a read snapshot (:func:`plan_ahead`)."""
+    """The first plan of a batch, made on a read snapshot (:func:`ingest_batch`)."""
 
     hits: list[Hit]
     plan: Plan
     done: int
-
-
-def plan_ahead(
-    session: Session,
-    hits: Iterable[Hit],
-    *,
-    topic: str | None,
-    run_id: int | None,
-    now: dt.datetime,
-    status: CandidateStatus = CandidateStatus.NEW,
-    actor: str = "harvester",
-) -> Planned:
-    """The first plan :func:`ingest_hits` would make for ``hits``, made in a read transaction;
-    ``ingest_hits(..., planned=...)`` writes it in a write transaction begun before anything
-    else was committed (:meth:`~harvester.store.db.Database.plan_then_write`)."""
-    safe = [make_safe(hit) for hit in hits]
-    plan, done = _plan(session, safe, topic, run_id, now, status, actor, all_fields=False)
-    return Planned(safe, plan, done)
 
 
 def ingest_batch(
@@ -106,9 +88,7 @@ def ingest_batch(
     safe = [make_safe(hit) for hit in hits]
 
     def plan(session: Session) -> Planned:
-        return plan_ahead(
-            session, safe, topic=topic, run_id=run_id, now=now, status=status, actor=actor
-        )
+        return Planned(safe, *_plan(session, safe, topic, run_id, now, status, actor, False))
 
     def write(session: Session, planned: Planned | None) -> IngestResult:
         return ingest_hits(
@@ -138,8 +118,8 @@ def ingest_hits(
 ) -> IngestResult:
     """Store ``hits``: dedupe each into a work, record its sighting, ensure its candidate.
 
-    With ``planned`` (made by :func:`plan_ahead` from these hits, on the store as this
-    transaction finds it), its plan is written first instead of planning the batch again."""
+    With ``planned`` (made from these hits on the store as this transaction finds it, see
+    :func:`ingest_batch`), its plan is written first instead of planning the batch again."""
     hits = planned.hits if planned is not None else [make_safe(hit) for hit in hits]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
@@ -150,9 +130,7 @@ def ingest_hits(
         if planned is not None and start == 0:
             plan, done = planned.plan, planned.done
         else:
-            plan, done = _plan(
-                session, hits[start:], topic, run_id, now, status, actor, all_fields=all_fields
-            )
+            plan, done = _plan(session, hits[start:], topic, run_id, now, status, actor, all_fields)
         ids = apply_plan(session, plan, actor=actor, now=now)
         for outcome in plan.outcomes:
             if outcome.work_id is not None:
@@ -176,7 +154,6 @@ def _plan(
     now: dt.datetime,
     status: CandidateStatus,
     actor: str,
-    *,
     all_fields: bool,
 ) -> tuple[Plan, int]:
     """Read what ``hits`` can touch and plan them: the plan and how many hits it covers."""
