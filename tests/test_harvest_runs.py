@@ -193,13 +193,13 @@ def test_an_import_is_stored_in_batches_and_summarised_per_file(
     path.write_text("\n".join(lines), encoding="utf-8")
     monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
     calls: list[int] = []
-    real = importing.ingest_hits
+    real = importing.ingest_batch
 
-    def counting(session: Any, hits: list[Any], **kwargs: Any) -> Any:
+    def counting(database: Any, hits: list[Any], **kwargs: Any) -> Any:
         calls.append(len(hits))
-        return real(session, hits, **kwargs)
+        return real(database, hits, **kwargs)
 
-    monkeypatch.setattr(importing, "ingest_hits", counting)
+    monkeypatch.setattr(importing, "ingest_batch", counting)
     told: list[tuple[int, int]] = []
     first = import_file(db, path, topic="t", now=NOW, progress=lambda d, t: told.append((d, t)))
     assert calls == [2, 2, 2] and told == [(2, 6), (4, 6), (6, 6)]
