@@ -78,11 +78,10 @@ class Database:
             raise StoreError(f"cannot use database url {url!r}: {exc}") from None
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
-            database = self.engine.url.database
             if _is_file_database(self.engine) and "uri" not in self.engine.url.query:
                 # a plain path (a "file:" URI names the file another way; its writers copy the
                 # log themselves, as SQLite does by default)
-                path = os.path.abspath(str(database))
+                path = os.path.abspath(str(self.engine.url.database))
                 self._checkpointer = _Checkpointer(path, busy_timeout_ms)
             _sqlite_setup(self.engine, busy_timeout_ms, threaded=self._checkpointer is not None)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
@@ -214,11 +213,11 @@ class _Checkpointer:
 
     By default the commit that takes the log past its limit copies it, inside the writer's time:
     in a large import that was every second or third commit, each copying tens of megabytes, a
-    cost that grew with the store (a batch dirties more index pages in a larger one). Here a commit only
-    looks at the log's size (:meth:`committed`); past :data:`WAL_CHECKPOINT_PAGES` it wakes the
-    thread, which runs a passive checkpoint on its own connection (it never waits for a writer or
-    a reader, and copies what none of them still needs) while the writer goes on. The thread
-    starts with the first such commit, so a process that writes little never has one.
+    cost that grew with the store (a batch dirties more index pages in a larger one). Here a
+    commit only looks at the log's size (:meth:`committed`); past :data:`WAL_CHECKPOINT_PAGES` it
+    wakes the thread, which runs a passive checkpoint on its own connection (it never waits for a
+    writer or a reader, and copies what none of them still needs) while the writer goes on. The
+    thread starts with the first such commit, so a process that writes little never has one.
     """
 
     def __init__(self, path: str, busy_timeout_ms: int) -> None:

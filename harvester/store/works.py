@@ -17,8 +17,8 @@ identities and sightings; the rest of the batch is then planned with every work'
 rest of the batch is planned against the store as it is then.
 
 :func:`ingest_batch` (an import's batches) owns its transaction: on SQLite it makes the first
-plan on a read snapshot before the write lock is taken and writes it under
-the lock when no other connection committed in between, else plans again under the lock
+plan on a read snapshot before the write lock is taken and writes it under the lock when no
+other connection committed in between, else plans again under the lock
 (:meth:`harvester.store.db.Database.plan_then_write`).
 
 On PostgreSQL an ingest first takes a transaction-level advisory lock, so two processes
