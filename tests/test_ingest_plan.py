@@ -137,9 +137,9 @@ class Memory:
             if "dedupe_keys" in values:
                 self.keys[change.work_id] = KeysDoc.from_document(values.pop("dedupe_keys"))
             self.works[change.work_id].update(values)
-        for change in plan.sighting_changes:
-            old = self.sightings[change.sighting_id]
-            values = {k: v for k, v in change.values.items() if k != "last_seen_at"}
+        for moved in plan.sighting_changes:
+            old = self.sightings[moved.sighting_id]
+            values = {k: v for k, v in moved.values.items() if k != "last_seen_at"}
             self.sightings[old.id] = replace(old, **values)
         for new in plan.new_sightings:
             sid = len(self.sightings) + 1
