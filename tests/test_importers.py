@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,38 @@ def test_a_cut_field_is_reported_under_its_record_number(db: Database, tmp_path:
     lines = [p.line() for p in summary.problems]
     assert "record 2: language cut to 16 of its 40 characters" in lines
     assert all(not line.startswith("record 1: language") for line in lines)
+
+
+def test_ris_records_are_read_a_chunk_at_a_time() -> None:
+    """A large export is parsed as it is read, never held whole: the first record comes out
+    before the reader has gone past the first chunk (here the lines after it would fail)."""
+    from harvester.sources.import_ris import _ris_records
+
+    def lines() -> Iterator[str]:
+        for n in range(3):
+            yield from ("TY  - JOUR", f"TI  - Record {n}", "ER  - ")
+        raise AssertionError("read past the first chunk before giving a record")
+
+    records = _ris_records(lines(), chunk=2)
+    assert [next(records)["title"], next(records)["title"]] == ["Record 0", "Record 1"]
+
+
+def test_cut_fields_keep_their_record_numbers_across_chunks(db: Database, tmp_path: Path) -> None:
+    """Records are read 500 at a time; a note still names the record it belongs to, in a full
+    chunk and in the last, partial one."""
+    long_language = "x" * 40
+    records = [
+        f"TY  - JOUR\nTI  - Record {n}\nPY  - 2020\n"
+        + (f"LA  - {long_language}\n" if n in (501, 1203) else "")
+        + "ER  - \n"
+        for n in range(1, 1204)
+    ]
+    path = tmp_path / "many.ris"
+    path.write_text("\n".join(records), encoding="utf-8")
+    summary = import_file(db, path, topic="t", now=NOW)
+    assert summary.records == 1203
+    cut = sorted(p.line() for p in summary.problems if "language cut" in p.line())
+    assert cut == [
+        "record 1203: language cut to 16 of its 40 characters",
+        "record 501: language cut to 16 of its 40 characters",
+    ]

@@ -43,16 +43,33 @@ _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 
 
 _RIS_START = re.compile(r"^TY {1,2}-")
+_END_LINE = "ER  - "  # how _ris_lines closes every record
 
 
 def _read_ris(path: Path, handle: BinaryIO, encoding: str) -> Iterator[_Read]:
     cuts: dict[int, list[str]] = {}
     with _text(handle, encoding) as text:
         lines = capped_lines(bounded_lines(text), cuts, starts=_RIS_START)
-        records = rispy.RisParser().parse_lines(_ris_lines(lines))
-    for number, record in enumerate(records, 1):
-        notes: list[str] = list(cuts.get(number, ()))
-        yield number, _kept(_ris_hit(path, record, notes), notes), notes
+        for number, record in enumerate(_ris_records(_ris_lines(lines)), 1):
+            notes: list[str] = list(cuts.pop(number, ()))
+            yield number, _kept(_ris_hit(path, record, notes), notes), notes
+
+
+def _ris_records(lines: Iterable[str], chunk: int = 500) -> Iterator[dict[str, Any]]:
+    """rispy's record for each record of ``lines`` (as :func:`_ris_lines` gives them, each
+    closed by ``ER``), read ``chunk`` records at a time: a large export is never held in memory
+    whole."""
+    parser = rispy.RisParser()
+    held: list[str] = []
+    records = 0
+    for line in lines:
+        held.append(line)
+        if line == _END_LINE:
+            records += 1
+            if records == chunk:
+                yield from parser.parse_lines(iter(held))
+                held, records = [], 0
+    yield from parser.parse_lines(iter(held))
 
 
 def _ris_lines(lines: Iterable[str]) -> Iterator[str]:
@@ -83,19 +100,19 @@ def _ris_lines(lines: Iterable[str]) -> Iterator[str]:
         tag, value = match.group(1), (match.group(2) or "").strip()
         if tag == "TY":
             if record_open:
-                yield "ER  - "
+                yield _END_LINE
             record_open = True
         if not record_open:
             continue  # a header before the first record
         if tag == "ER":
-            yield "ER  - "
+            yield _END_LINE
             record_open = False
         else:
             pending = f"{tag}  - {value}"
     if pending is not None:
         yield pending
     if record_open:
-        yield "ER  - "
+        yield _END_LINE
 
 
 def _ris_hit(path: Path, record: dict[str, Any], notes: list[str]) -> Hit:
