@@ -226,7 +226,7 @@ def test_title_blocks_of_stored_works_are_filed_under_their_volume(empty_url: st
                     text("INSERT INTO work_key (work_id, key) VALUES (:w, :k)"),
                     {"w": work_id, "k": key},
                 )
-    migrate.upgrade(empty_url)
+    migrate.upgrade(empty_url, "0017_drop_author_volume_key")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT work_id, key FROM work_key")).all()
         index_names = {i["name"] for i in inspect(conn).get_indexes("work_key")}
@@ -264,10 +264,52 @@ def test_the_author_volume_blocks_of_stored_works_are_dropped(empty_url: str) ->
         with engine.connect() as conn:
             return {row[0] for row in conn.execute(text("SELECT key FROM work_key"))}
 
-    migrate.upgrade(empty_url)
+    migrate.upgrade(empty_url, "0017_drop_author_volume_key")
     assert filed() == kept
     from alembic import command
 
     command.downgrade(migrate.alembic_config(empty_url), "0016_ranking_state")
     assert filed() == kept | {"v:moreau:2019:12"}
+    engine.dispose()
+
+
+def test_whole_title_blocks_are_read_as_ranges_of_their_volumes(empty_url: str) -> None:
+    """0018: a title's start and end keys without a volume go (their volumes' keys stand for
+    them), every other key stays, the first author's place key ("p:<author>:...") too; a
+    downgrade files the whole titles' keys again. On PostgreSQL the index on key compares bytes
+    (``text_pattern_ops``), whatever the locale."""
+    from alembic import command
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_url, "0017_drop_author_volume_key")
+    engine = create_engine(empty_url)
+    kept = {
+        "p:socialprescri|12",
+        "s:tematicreview|12",
+        "p:linkworkers|",
+        "p:moreau:2019:34",
+        "a:moreau:2019:social",
+        "l:12:34-40:2019",
+        "b:0a1b2c",
+    }
+    whole = {"p:socialprescri", "s:tematicreview", "p:linkworkers"}
+    with engine.begin() as conn:
+        _insert_work(conn, 1, "article", "12", "{}")
+        for key in sorted(kept | whole):
+            conn.execute(text("INSERT INTO work_key (work_id, key) VALUES (1, :k)"), {"k": key})
+
+    def filed() -> set[str]:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT key FROM work_key"))}
+
+    migrate.upgrade(empty_url)
+    assert filed() == kept
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            definition = conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_work_key_key'")
+            ).scalar_one()
+        assert "text_pattern_ops" in definition
+    command.downgrade(migrate.alembic_config(empty_url), "0017_drop_author_volume_key")
+    assert filed() == kept | whole
     engine.dispose()

@@ -81,3 +81,44 @@ def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:
     with db.write() as session:
         result = ingest_hits(session, [copy(3)], topic="t", run_id=None, now=NOW)
     assert result.new_works == 1, "the cached keys of the work were used, not the stored ones"
+
+
+def test_a_whole_titles_block_is_read_as_the_range_of_its_volumes(db: Database) -> None:
+    """A title's start and end are stored once per work, under its volume; a record without a
+    volume still finds every work of that title, in any volume or none, through the range of
+    those keys, and nothing from a title that only begins the same way."""
+    from harvester.core.models import Author, PubDate
+    from harvester.core.normalise import volume_range
+    from harvester.store.ingest_load import _blocks
+    from harvester.store.tables import WorkKey
+
+    def hit(n: int, title: str, volume: str | None, family: str, year: int) -> Hit:
+        return pubmed(
+            source_id=str(n),
+            pmid=str(n),
+            doi=None,
+            title=title,
+            volume=volume,
+            pages=f"{n}-{n + 5}" if volume else None,
+            authors=[Author(family=family, given="Ann", initials="A")],
+            pub_date=PubDate(year),
+        )
+
+    hits = [
+        hit(1, "Link workers", "12", "Example", 2024),
+        hit(2, "Link workers", "13", "Moreau", 2022),
+        hit(3, "Link workers", None, "Okafor", 2019),
+        hit(4, "Link workers today", "12", "Example", 2024),
+    ]
+    with db.write() as session:
+        assert ingest_hits(session, hits, topic="t", run_id=None, now=NOW).new_works == 4
+    start = "p:linkworkers"
+    assert volume_range(start) == ("p:linkworkers|", "p:linkworkers}")
+    with db.read() as session:
+        stored = set(session.scalars(select(WorkKey.key)))
+        assert {"p:linkworkers|12", "p:linkworkers|13", "p:linkworkers|"} <= stored
+        assert not {key for key in stored if volume_range(key) is not None}
+        blocks = _blocks(session, {start, "p:linkworkers|12", "p:linkworkerstod"})
+    assert len(blocks[start]) == 3  # volume 12, volume 13 and no volume; not "... today"
+    assert len(blocks["p:linkworkers|12"]) == 1
+    assert len(blocks["p:linkworkerstod"]) == 1

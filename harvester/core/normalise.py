@@ -40,6 +40,7 @@ __all__ = [
     "strip_site_suffix",
     "title_key",
     "title_lookups",
+    "volume_range",
     "translated_title",
 ]
 
@@ -283,7 +284,8 @@ def block_keys(
     A title's start and end are common to many works ("Identification of ...", "... a
     systematic review and meta-analysis"), so each is filed twice: whole ("p:<start>") and
     under the volume ("p:<start>|34", or "p:<start>|" without one). :func:`title_lookups` says
-    which a record looks in. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds the place in
+    which a record looks in; a store keeps only the second and reads the first as their range
+    (:func:`volume_range`). (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds the place in
     the volume, the abstract and the article number.)
     """
     keys: list[str] = []
@@ -323,6 +325,17 @@ def title_lookups(blocks: list[str], volume: str | None) -> list[str]:
 def _whole_title_key(key: str) -> bool:
     """A title's start or end key not filed under a volume ("p:<start>", not "p:<author>:...")."""
     return key[:2] in ("p:", "s:") and key.count(":") == 1 and PLACE_MARK not in key
+
+
+def volume_range(key: str) -> tuple[str, str] | None:
+    """For a whole title's key ("p:<start>"), the range of the keys it stands for, ``low <= k <
+    high``: the same key filed under each volume ("p:<start>|34", "p:<start>|"), which every work
+    filed under the whole title also has (:func:`block_keys`). A store keeps only those and reads
+    the whole title's block as that range, so each work is filed under a title's start and end
+    once, not twice. None for any other key, which a store keeps as it is."""
+    if not _whole_title_key(key):
+        return None
+    return key + PLACE_MARK, key + chr(ord(PLACE_MARK) + 1)
 
 
 # Particles that one database keeps in a family name and another moves to the given names or

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, select
+from sqlalchemy import String, Table, Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from harvester.core.ingest import feeds
@@ -36,6 +36,7 @@ from harvester.core.ingest.snapshot import (
 from harvester.core.ingest.workkeys import RECORD_IDENTITY, relation_ids
 from harvester.core.merge import MERGED_FIELDS, source_rank
 from harvester.core.models import CandidateStatus, Hit
+from harvester.core.normalise import volume_range
 from harvester.store.tables import (
     Base,
     Candidate,
@@ -193,12 +194,30 @@ def _owners(session: Session, wanted: set[Identity]) -> dict[Identity, int]:
 
 
 def _blocks(session: Session, blocks: set[str]) -> dict[str, tuple[int, ...]]:
+    """The works filed under each of ``blocks``; a whole title's block is read as the range
+    of its volumes' keys (:func:`~harvester.core.normalise.volume_range`), one indexed range
+    each. Those keys compare as bytes on either database: SQLite's own collation, and
+    PostgreSQL's pattern operators on an index built for them (``text_pattern_ops``), so the
+    database's locale never reorders them."""
     c = table(WorkKey).c
     members: dict[str, list[int]] = {key: [] for key in blocks}
-    for chunk in _chunks(blocks):
+    ranges = {key: span for key in blocks if (span := volume_range(key)) is not None}
+    for chunk in _chunks(blocks - ranges.keys()):
         query = select(c.key, c.work_id).where(c.key.in_(chunk)).order_by(c.work_id)
         for key, work_id in session.execute(query).all():
             members[key].append(work_id)
+    if ranges:
+        low, high = bindparam("low", type_=String), bindparam("high", type_=String)
+        if session.get_bind().dialect.name == "postgresql":
+            within = (c.key.op("~>=~", is_comparison=True)(low)) & (
+                c.key.op("~<~", is_comparison=True)(high)
+            )
+        else:
+            within = (c.key >= low) & (c.key < high)
+        # no ORDER BY: sorting by work would let the database walk the (work, key) index
+        spans = select(c.work_id).where(within)
+        for key, (start, end) in sorted(ranges.items()):
+            members[key] = sorted(set(session.scalars(spans, {"low": start, "high": end})))
     return {key: tuple(ids) for key, ids in members.items()}
 
 

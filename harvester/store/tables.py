@@ -115,12 +115,17 @@ class WorkKey(Base):
     for each title it was seen under)."""
 
     __tablename__ = "work_key"
-    # the unique (work_id, key) index also serves lookups by work_id alone
-    __table_args__ = (UniqueConstraint("work_id", "key"),)
+    # the unique (work_id, key) index also serves lookups by work_id alone; the index on key
+    # serves a block and, in bytes order on either database, a range of them
+    # (harvester.store.ingest_load._blocks)
+    __table_args__ = (
+        UniqueConstraint("work_id", "key"),
+        Index("ix_work_key_key", "key", postgresql_ops={"key": "text_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(160), index=True)
+    key: Mapped[str] = mapped_column(String(160))
 
 
 class WorkLink(Base):
