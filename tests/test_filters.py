@@ -148,3 +148,38 @@ def test_the_combined_search_matches_where_some_phrase_does(phrases: list[str], 
     for combined in (rules.any_phrase, rules.any_exclusion):
         found = combined is not None and combined.search(folded) is not None
         assert found == some_phrase
+
+
+_PHRASE_WORDS = st.sampled_from(
+    ["social", "prescrib*", "link", "work*", "*ing", "green", "covid-19", "a", "é", "arts"]
+)
+
+
+@given(
+    phrases=st.lists(
+        st.lists(_PHRASE_WORDS, min_size=1, max_size=3).map(" ".join), min_size=1, max_size=4
+    ),
+    exclude=st.lists(_PHRASE_WORDS, max_size=2),
+    text=st.lists(
+        st.sampled_from(["Social", "prescribing", "link-workers", "green", "COVID 19", "É", "x"]),
+        max_size=8,
+    ).map(" ".join),
+)
+@example(phrases=["*ing"], exclude=[], text="prescribing")
+def test_the_quick_test_of_openings_never_changes_an_answer(
+    phrases: list[str], exclude: list[str], text: str
+) -> None:
+    """A text without any phrase's opening letters is turned away before the patterns run;
+    every answer is the one the patterns alone give."""
+    from dataclasses import replace
+
+    rules = compile_rules(phrases, exclude)
+    assert rules.match(text, "x") == replace(rules, openings=None).match(text, "x")
+
+
+def test_a_text_without_any_phrases_opening_is_turned_away() -> None:
+    rules = compile_rules(["social prescrib*", "link work*"])
+    assert rules.openings == ("social", "link")
+    assert rules.match("green care for older adults") is None
+    assert rules.match("Link workers in primary care") == "link work*"
+    assert compile_rules(["*prescribing"]).openings is None  # no letters to test first

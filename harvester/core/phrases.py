@@ -106,8 +106,12 @@ class Span:
     exclusion: bool
 
 
+def _phrase_words(phrase: str) -> list[str]:
+    return [w for w in _WORD_SPLIT.split(fold(phrase).strip().strip("\"'")) if w]
+
+
 def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
-    words = [w for w in _WORD_SPLIT.split(fold(phrase).strip().strip("\"'")) if w]
+    words = _phrase_words(phrase)
     parts = []
     for word in words:
         pieces = [re.escape(piece) for piece in word.split("*")]
@@ -129,6 +133,10 @@ class PhraseRules:
     exclusions: tuple[tuple[str, re.Pattern[str]], ...]
     any_phrase: re.Pattern[str] | None = None
     any_exclusion: re.Pattern[str] | None = None
+    #: The letters each phrase begins with, before any wildcard (None when a phrase begins
+    #: with one): a text holding none of them is matched by no phrase, which a substring test
+    #: tells far sooner than the patterns do.
+    openings: tuple[str, ...] | None = None
 
     def match(self, *texts: str | None) -> str | None:
         """The configured phrase that lets these texts in, or None when none does or an
@@ -139,6 +147,10 @@ class PhraseRules:
         """:meth:`match` of texts already folded (:func:`fold`), for a caller that asks
         several rules about the same texts."""
         if not folded:
+            return None
+        if self.openings is not None and not any(
+            opening in text for text in folded for opening in self.openings
+        ):
             return None
         if self.any_exclusion is not None and any(
             self.any_exclusion.search(text) for text in folded
@@ -189,10 +201,15 @@ def compile_rules(phrases: Sequence[str], exclude: Sequence[str] = ()) -> Phrase
         alternatives = "|".join(f"(?:{pattern.pattern})" for _, pattern in rules)
         return re.compile(rf"(?<!\w)(?:{alternatives})")
 
+    def openings(rules: tuple[tuple[str, re.Pattern[str]], ...]) -> tuple[str, ...] | None:
+        found = [_phrase_words(phrase)[0].split("*")[0] for phrase, _ in rules]
+        return None if not all(found) else tuple(dict.fromkeys(found))
+
     included, excluded = compiled(phrases), compiled(exclude)
     return PhraseRules(
         phrases=included,
         exclusions=excluded,
         any_phrase=either(included),
         any_exclusion=either(excluded),
+        openings=openings(included),
     )
