@@ -217,7 +217,7 @@ def _blocks(session: Session, blocks: set[str]) -> dict[str, tuple[int, ...]]:
         # no ORDER BY: sorting by work would let the database walk the (work, key) index
         spans = select(c.work_id).where(within)
         for key, (start, end) in sorted(ranges.items()):
-            members[key] = sorted(set(session.scalars(spans, {"low": start, "high": end})))
+            members[key] = sorted(set(session.scalars(spans, {"low": start, "high": end}).all()))
     return {key: tuple(ids) for key, ids in members.items()}
 
 
