@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select, update
 
 from harvester.core.dedupe.keys import KEYS_VERSION, Keys, hit_keys
@@ -87,6 +88,57 @@ def test_a_whole_titles_block_is_read_as_the_range_of_its_volumes(db: Database) 
     """A title's start and end are stored once per work, under its volume; a record without a
     volume still finds every work of that title, in any volume or none, through the range of
     those keys, and nothing from a title that only begins the same way."""
+    _whole_title_ranges(db)
+
+
+def test_whole_title_ranges_hold_where_the_locale_reorders_punctuation() -> None:
+    """On a PostgreSQL database whose collation (ICU en-US) sorts "p:linkworkers|12" away from
+    "p:linkworkers|", a plain range would find nothing; the pattern operators and their index
+    compare bytes, so the blocks are the same as on any other database."""
+    import uuid
+
+    from dbsupport import POSTGRES_URL, postgres_skip_reason
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from harvester.store.migrate import upgrade
+
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    name = f"harvester_icu_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            try:
+                conn.execute(
+                    text(
+                        f"CREATE DATABASE \"{name}\" LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                        "LOCALE 'C.UTF-8' TEMPLATE template0"
+                    )
+                )
+            except DBAPIError as exc:
+                pytest.skip(f"this PostgreSQL makes no ICU database: {exc.orig}")
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        database = Database(url)
+        try:
+            with database.read() as session:
+                ordered = session.execute(
+                    text("SELECT 'p:linkworkers|12' < 'p:linkworkers}'")
+                ).scalar_one()
+            assert not ordered, "this locale orders keys as bytes: nothing to show"
+            _whole_title_ranges(database)
+        finally:
+            database.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _whole_title_ranges(db: Database) -> None:
     from harvester.core.models import Author, PubDate
     from harvester.core.normalise import volume_range
     from harvester.store.ingest_load import _blocks
