@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -343,3 +345,32 @@ def test_retrained_after_every_n_decisions(db: Database) -> None:
     with db.read() as session:
         info = model_info(session, TOPIC)
     assert info is not None and info.version == 2
+
+
+def test_a_large_queue_is_scored_one_chunk_of_texts_at_a_time(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue's texts are read a chunk at a time, each chunk scored and written before the
+    next is read: a queue of any size is scored in the memory of one chunk."""
+    from harvester.store import ranking as ranking_store
+
+    _seed(db, accepted=5, rejected=5, queue=3)
+    monkeypatch.setattr(ranking_store, "_CHUNK", 5)
+    read: list[int] = []
+    written: list[int] = []
+    rank_texts, write_scores = ranking_store.rank_texts, ranking_store.write_scores
+
+    def reading(session: Any, ids: Sequence[int]) -> list[tuple[int, Any]]:
+        assert len(read) == len(written), "a chunk was read before the last one was written"
+        read.append(len(ids))
+        return rank_texts(session, ids)
+
+    def writing(session: Any, scores: Any, *, now: dt.datetime) -> None:
+        written.append(len(scores))
+        write_scores(session, scores, now=now)
+
+    monkeypatch.setattr(ranking_store, "rank_texts", reading)
+    monkeypatch.setattr(ranking_store, "write_scores", writing)
+    assert ranking.rank_topic(db, _topic(), now=NOW).scored == 16
+    assert read == written == [5, 5, 5, 1]
+    assert all(score is not None for *_, score in _rows(db))

@@ -9,7 +9,7 @@ conflict, and no status is ever touched here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -107,10 +107,10 @@ def decision_count(session: Session, topic: str) -> int:
 
 def to_score(
     session: Session, topic: str, *, scope: Literal["all", "unscored", "stale"] = "all"
-) -> Iterable[list[tuple[int, RankText]]]:
-    """The topic's candidates as ranking reads them, in chunks: all of them (``scope="all"``),
-    those without a score (``"unscored"``), or those without a score or whose work changed
-    since it was written (``"stale"``)."""
+) -> list[list[int]]:
+    """The ids of the topic's candidates to score, in chunks (:func:`rank_texts` reads one):
+    all of them (``scope="all"``), those without a score (``"unscored"``), or those without a
+    score or whose work changed since it was written (``"stale"``)."""
     where = [Candidate.topic == topic]
     query = select(Candidate.id)
     if scope == "unscored":
@@ -125,15 +125,18 @@ def to_score(
             )
         )
     ids = list(session.scalars(query.where(*where).order_by(Candidate.id)))
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = session.execute(
-            select(Candidate.id, *_RANK_COLUMNS)
-            .join(Work, Work.id == Candidate.work_id)
-            .where(Candidate.id.in_(chunk))
-            .order_by(Candidate.id)
-        ).all()
-        yield [(row[0], _rank_text_of(row[1:])) for row in rows]
+    return [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
+
+
+def rank_texts(session: Session, candidate_ids: Sequence[int]) -> list[tuple[int, RankText]]:
+    """The candidates (those of ``candidate_ids`` still stored) as ranking reads them."""
+    rows = session.execute(
+        select(Candidate.id, *_RANK_COLUMNS)
+        .join(Work, Work.id == Candidate.work_id)
+        .where(Candidate.id.in_(candidate_ids))
+        .order_by(Candidate.id)
+    ).all()
+    return [(row[0], _rank_text_of(row[1:])) for row in rows]
 
 
 def write_scores(

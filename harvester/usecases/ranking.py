@@ -188,11 +188,14 @@ def rescore(
     with db.read() as session:
         if scope == "changed":
             whole = store.scored_by(session, slug) != fingerprint
-            chunks = list(store.to_score(session, slug, scope="all" if whole else "stale"))
+            chunks = store.to_score(session, slug, scope="all" if whole else "stale")
         else:
-            chunks = list(store.to_score(session, slug, scope=scope))
+            chunks = store.to_score(session, slug, scope=scope)
     done = 0
-    for chunk in chunks:
+    for ids in chunks:
+        # one chunk's texts in memory at a time, each read in a short read of its own
+        with db.read() as session:
+            chunk = store.rank_texts(session, ids)
         scored = _score(scorer, [item for _, item in chunk])
         rows = [
             (cid, round(s.score, 6), [r.to_json() for r in s.reasons])
