@@ -44,7 +44,9 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, now: dt.datetime) ->
     ids: dict[int, int] = {}
     works = table(Work)
     if plan.new_works:
-        work_ids = _insert_with_ids(session, works, [dict(w.row) for w in plan.new_works])
+        work_ids = _insert_with_ids(
+            session, works, [dict(w.row) for w in plan.new_works], indexed_text=True
+        )
         for created, work_id in zip(plan.new_works, work_ids, strict=True):
             ids[created.ref] = work_id
 
@@ -111,7 +113,9 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, now: dt.datetime) ->
     return ids
 
 
-def _insert_with_ids(session: Session, target: Table, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_with_ids(
+    session: Session, target: Table, rows: list[dict[str, Any]], *, indexed_text: bool = False
+) -> list[int]:
     """Insert ``rows`` into ``target``; the ids they were given, in order.
 
     SQLite gives a new row the largest id plus one, and the transaction holds the write lock
@@ -119,6 +123,12 @@ def _insert_with_ids(session: Session, target: Table, rows: list[dict[str, Any]]
     not let through), so the ids are known before the insert and the rows go in as one
     ``executemany``. With ``RETURNING`` in parameter order, SQLite inserted them one statement
     per row (about a sixth of the time a batch spent writing). Other databases return the ids.
+
+    ``indexed_text``: the table's rows are copied into a full-text index by a trigger
+    (``work_fts``). SQLite's full-text index writes what it has gathered to the file at the end
+    of every statement, so rows inserted one statement each made one small index segment apiece,
+    all merged again later; they go in :data:`ROWS_PER_STATEMENT` to a statement instead
+    (:func:`_insert_many_per_statement`).
     """
     if session.get_bind().dialect.name != "sqlite":
         returned = session.execute(
@@ -127,8 +137,38 @@ def _insert_with_ids(session: Session, target: Table, rows: list[dict[str, Any]]
         return list(returned.scalars())
     last = session.execute(select(func.max(target.c.id))).scalar_one() or 0  # NULL when empty
     ids = list(range(last + 1, last + 1 + len(rows)))
-    session.execute(insert(target), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    numbered = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
+    if indexed_text:
+        _insert_many_per_statement(session, target, numbered)
+    else:
+        session.execute(insert(target), numbered)
     return ids
+
+
+#: Most rows one INSERT statement carries into a table with a full-text index (a power of two).
+ROWS_PER_STATEMENT = 256
+
+
+def _insert_many_per_statement(session: Session, target: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` with multi-row ``VALUES`` statements of :data:`ROWS_PER_STATEMENT` rows,
+    the rest in halving powers of two: a handful of statement shapes, each prepared once per
+    connection however many rows come (a prepared statement of a few hundred rows holds
+    megabytes, and one per distinct count would fill the connection's statement cache).
+
+    SQLAlchemy writes the multi-row statements from the one-row statement it compiled once
+    ("insertmanyvalues", which it uses for an INSERT with RETURNING; the ids returned are those
+    given)."""
+    statement = (
+        insert(target)
+        .returning(target.c.id)
+        .execution_options(insertmanyvalues_page_size=ROWS_PER_STATEMENT)
+    )
+    start, size = 0, ROWS_PER_STATEMENT
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        session.execute(statement, rows[start : start + size])
+        start += size
 
 
 def _update_many(
