@@ -174,3 +174,61 @@ def _whole_title_ranges(db: Database) -> None:
     assert len(blocks[start]) == 3  # volume 12, volume 13 and no volume; not "... today"
     assert len(blocks["p:linkworkers|12"]) == 1
     assert len(blocks["p:linkworkerstod"]) == 1
+
+
+def test_new_works_go_into_the_full_text_index_many_to_a_statement(sqlite_db: Database) -> None:
+    """SQLite's full-text index writes a segment at the end of every statement that adds to it,
+    so new works go in a few multi-row statements, of a few shapes whatever the batch's size;
+    every work is in the index under its own id."""
+    from sqlalchemy import event, text
+
+    from harvester.store import ingest_apply
+
+    inserts: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO WORK "):
+            inserts.append(statement)
+
+    def rows(statements: list[str]) -> int:
+        return sum(" ".join(s.split()).count("), (") + 1 for s in statements)
+
+    event.listen(sqlite_db.engine, "before_cursor_execute", seen)
+
+    def batch(first: int, count: int) -> list[Hit]:
+        return [
+            pubmed(
+                source_id=str(n),
+                pmid=str(40_000_000 + n),
+                doi=f"10.1000/fts.{n}",
+                title=f"Distinct study zqx{n} of link workers in general practice",
+                pages=f"{n}-{n + 5}",
+            )
+            for n in range(first, first + count)
+        ]
+
+    sizes = [300, 1, 77, ingest_apply.ROWS_PER_STATEMENT]
+    first = 1
+    for size in sizes:
+        before = len(inserts)
+        with sqlite_db.write() as session:
+            result = ingest_hits(session, batch(first, size), topic="t", run_id=None, now=NOW)
+        assert result.new_works == size
+        assert rows(inserts[before:]) == size, "rows inserted one statement each"
+        assert len(inserts) - before == bin(size).count("1"), "one statement per power of two"
+        first += size
+    assert len(set(inserts)) <= ingest_apply.ROWS_PER_STATEMENT.bit_length()
+    with sqlite_db.read() as session:
+        for n in (1, 300, 301, 378, first - 1):
+            found = (
+                session.execute(
+                    text(
+                        "SELECT w.pmid FROM work_fts JOIN work w ON w.id = work_fts.rowid "
+                        "WHERE work_fts MATCH :word"
+                    ),
+                    {"word": f"zqx{n}"},
+                )
+                .scalars()
+                .all()
+            )
+            assert found == [str(40_000_000 + n)]
