@@ -232,3 +232,26 @@ def test_new_works_go_into_the_full_text_index_many_to_a_statement(sqlite_db: Da
                 .all()
             )
             assert found == [str(40_000_000 + n)]
+
+
+def test_new_works_one_statement_each_where_sqlite_has_no_returning(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SQLite older than 3.35 (no RETURNING) still takes new works, one statement each."""
+    monkeypatch.setattr(sqlite_db.engine.dialect, "insert_returning", False)
+    hits = [
+        pubmed(
+            source_id=str(n),
+            pmid=str(41_000_000 + n),
+            doi=f"10.1000/old.{n}",
+            title=f"Older engine study qzv{n} of link workers",
+            pages=f"{n}-{n + 3}",
+        )
+        for n in range(1, 6)
+    ]
+    with sqlite_db.write() as session:
+        assert ingest_hits(session, hits, topic="t", run_id=None, now=NOW).new_works == 5
+    with sqlite_db.read() as session:
+        assert session.scalars(select(Work.pmid).order_by(Work.id)).all() == [
+            str(41_000_000 + n) for n in range(1, 6)
+        ]

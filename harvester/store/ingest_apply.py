@@ -128,7 +128,7 @@ def _insert_with_ids(
     (``work_fts``). SQLite's full-text index writes what it has gathered to the file at the end
     of every statement, so rows inserted one statement each made one small index segment apiece,
     all merged again later; they go in :data:`ROWS_PER_STATEMENT` to a statement instead
-    (:func:`_insert_many_per_statement`).
+    (:func:`_insert_many_per_statement`), where SQLite has ``RETURNING`` (3.35 and later).
     """
     if session.get_bind().dialect.name != "sqlite":
         returned = session.execute(
@@ -138,7 +138,7 @@ def _insert_with_ids(
     last = session.execute(select(func.max(target.c.id))).scalar_one() or 0  # NULL when empty
     ids = list(range(last + 1, last + 1 + len(rows)))
     numbered = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
-    if indexed_text:
+    if indexed_text and session.get_bind().dialect.insert_returning:  # SQLite 3.35 or later
         _insert_many_per_statement(session, target, numbered)
     else:
         session.execute(insert(target), numbered)
