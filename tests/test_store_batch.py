@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from harvester.core.dedupe.keys import KEYS_VERSION, Keys, hit_keys
 from harvester.core.models import Hit
 from harvester.store.db import Database
 from harvester.store.ingest_load import KeysCache
-from harvester.store.tables import Work
+from harvester.store.tables import Work, WorkLink
 from harvester.store.works import ingest_hits
 from tests.test_store_works import NOW, pubmed
 
@@ -255,3 +255,45 @@ def test_new_works_one_statement_each_where_sqlite_has_no_returning(
         assert session.scalars(select(Work.pmid).order_by(Work.id)).all() == [
             str(41_000_000 + n) for n in range(1, 6)
         ]
+
+
+def test_only_works_a_hit_may_join_have_their_candidates_and_links_read(db: Database) -> None:
+    """A work only compared with a hit (it shares a block, dedupe keeps them apart) has its keys
+    read and nothing else: a hit changes only a work it joins. The work it joins has its
+    candidate read, so the hit moves that candidate instead of adding another."""
+    from sqlalchemy import func
+
+    from harvester.core.ingest.planner import batch_facts
+    from harvester.core.models import Author, PubDate
+    from harvester.store.ingest_load import load_snapshot
+    from harvester.store.tables import Candidate
+
+    other = pubmed(  # the same title in the same volume, by another author a year before
+        source_id="38000002",
+        pmid="38000002",
+        doi="10.1000/sp.2023.9",
+        authors=[Author(family="Other", given="Olga", initials="O")],
+        pub_date=PubDate(2023),
+        pages="1-9",
+    )
+    with db.write() as session:
+        ingest_hits(session, [pubmed(), other], topic="t", run_id=None, now=NOW)
+        ids = {row.pmid: row.id for row in session.execute(select(Work.pmid, Work.id))}
+        article, apart = ids["38000001"], ids["38000002"]
+        session.execute(
+            insert(WorkLink).values(
+                work_id=apart, other_id=article, relation="comment-on", created_at=NOW
+            )
+        )
+    copy = pubmed(source="import:c", source_id="c", origin="c.ris", pmid=None, doi=None)
+    with db.read() as session:
+        snapshot = load_snapshot(session, [copy], batch_facts([copy]), "t")
+    assert {article, apart} <= snapshot.works.keys()
+    assert snapshot.works[article].fields is not None
+    assert snapshot.works[apart].fields is None and snapshot.works[apart].keys is not None
+    assert set(snapshot.candidates) == {article}
+    assert not snapshot.links  # the only link is from the work only compared
+    with db.write() as session:
+        result = ingest_hits(session, [copy], topic="t", run_id=None, now=NOW)
+        candidates = session.scalar(select(func.count()).select_from(Candidate))
+    assert (result.new_works, result.merged, candidates) == (0, 1, 2)

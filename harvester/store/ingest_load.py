@@ -3,8 +3,9 @@
 :func:`load_snapshot` reads, in a few queries for all the hits together, the
 :class:`~harvester.core.ingest.snapshot.Snapshot` :func:`~harvester.core.ingest.planner.plan_batch`
 decides with: the hits' stored sightings, the owners of their identities, every work behind
-their blocking keys (no cap) with its fields and stored keys, those works' candidates in the
-topic, their feed entries (for a batch with feed entries) and their links. Rows are read with
+their blocking keys (no cap) with its stored keys, and the fields of those a hit is likely to
+join with their candidates in the topic, their feed entries (for a batch with feed entries) and
+their links. Rows are read with
 Core selects as plain values; the stored keys of a work are parsed once per process
 (:data:`KEYS_CACHE`).
 """
@@ -140,17 +141,20 @@ def load_snapshot(
         light = Snapshot(works=works, blocks=blocks)
         more = _fields(session, likely_targets(light, facts))
         works.update({i: replace(works[i], fields=f) for i, f in more.items()})
+    # A hit only changes a work it joins, whose fields are read (else the plan stops there,
+    # ``fields_wanted``): a work only compared needs no candidate, feed entries or links.
+    joinable = {work_id for work_id, work in works.items() if work.fields is not None}
     entries: dict[int, tuple[StoredSighting, ...]] = {}
     if any(hit.source == feeds.FEED_SOURCE for hit in hits):
-        entries = _entries(session, work_ids)
+        entries = _entries(session, joinable)
     return Snapshot(
         works=works,
         sightings=sightings,
         owners=owners,
         blocks=blocks,
-        candidates=_candidates(session, work_ids, topic),
+        candidates=_candidates(session, joinable, topic),
         entries=entries,
-        links=_links(session, work_ids),
+        links=_links(session, joinable),
     )
 
 

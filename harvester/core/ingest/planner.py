@@ -269,6 +269,7 @@ class _Planner:
         """The work's sightings by ``source`` and ``origin``, stored ones first, in order."""
         found = []
         if ref < NEW_BASE:
+            self._read_in_full(ref)
             found = [
                 self._wrap(s)
                 for s in self.snapshot.entries.get(ref, ())
@@ -289,8 +290,15 @@ class _Planner:
         assert work.doc is not None
         return work.doc.keys
 
+    def _read_in_full(self, ref: int) -> None:
+        """Make sure the snapshot read the stored work ``ref`` in full: its fields, and with
+        them its candidate, feed entries and links (a work only compared has its keys alone)."""
+        if ref < NEW_BASE and ref not in self.works:
+            self.work(ref)
+
     def candidate(self, ref: int) -> CandidateDraft | None:
         if ref not in self.candidates:
+            self._read_in_full(ref)
             stored = self.snapshot.candidates.get(ref)
             self.candidates[ref] = (
                 None
@@ -540,6 +548,7 @@ class _Planner:
     def _add_link(self, ref: int, other: int, relation: str) -> None:
         if ref == other or (ref, other, relation) in self.links:
             return
+        self._read_in_full(ref)
         self.links.add((ref, other, relation))
         if (ref, other, relation) in self.snapshot.links:
             return

@@ -7,10 +7,11 @@ decided; :func:`harvester.core.ingest.planner.plan_batch` decides with them and 
 - the owners of the hits' identities (DOI, PMID, PMCID, URL, identical record) and of the works
   their relations name;
 - every work sharing a blocking key with a hit (no cap: a key too common to block with is made
-  more selective, :meth:`harvester.core.dedupe.keys.Keys.blocks`), with its fields, its stored
-  dedupe keys and, where they must be rebuilt, its sightings' titles and URL identities;
-- the topic's candidates of those works, the feed sightings of those works (feed batches) and
-  the links between them.
+  more selective, :meth:`harvester.core.dedupe.keys.Keys.blocks`), with its stored dedupe keys,
+  its fields when a hit is likely to join it and, where its keys must be rebuilt, its fields,
+  its sightings' titles and URL identities;
+- of the works whose fields were read (the only works a plan changes), the topic's candidates,
+  the feed sightings (feed batches) and the links from them.
 """
 
 from __future__ import annotations
