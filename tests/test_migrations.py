@@ -313,3 +313,28 @@ def test_whole_title_blocks_are_read_as_ranges_of_their_volumes(empty_url: str) 
     command.downgrade(migrate.alembic_config(empty_url), "0017_drop_author_volume_key")
     assert filed() == kept | whole
     engine.dispose()
+
+
+def test_the_unread_indexes_on_a_works_doi_and_pmid_are_dropped(empty_url: str) -> None:
+    """0019: the two indexes go and the works stay; a downgrade builds them again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_url, "0018_whole_title_ranges")
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        _insert_work(conn, 1, "article", "12", "{}")
+
+    def work_indexes() -> set[str]:
+        with engine.connect() as conn:
+            return {str(i["name"]) for i in inspect(conn).get_indexes("work")}
+
+    assert {"ix_work_doi", "ix_work_pmid"} <= work_indexes()
+    migrate.upgrade(empty_url)
+    assert not {"ix_work_doi", "ix_work_pmid"} & work_indexes()
+    assert "ix_work_pub_year" in work_indexes()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM work")).scalars().all() == [1]
+    command.downgrade(migrate.alembic_config(empty_url), "0018_whole_title_ranges")
+    assert {"ix_work_doi", "ix_work_pmid"} <= work_indexes()
+    engine.dispose()

@@ -60,8 +60,9 @@ class Work(Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
     date_is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     entrez_date: Mapped[dt.date | None] = mapped_column(Date)
-    doi: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["doi"]), index=True)
-    pmid: Mapped[str | None] = mapped_column(String(16), index=True)
+    # not indexed: a work is found by its DOI or PMID through WorkIdentity
+    doi: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["doi"]))
+    pmid: Mapped[str | None] = mapped_column(String(16))
     pmcid: Mapped[str | None] = mapped_column(String(FIELD_LIMITS["pmcid"]))
     url: Mapped[str | None] = mapped_column(Text)
     abstract: Mapped[list[Any]] = mapped_column(default=list)
