@@ -291,10 +291,8 @@ class _Planner:
         return work.doc.keys
 
     def _read_in_full(self, ref: int) -> None:
-        """Make sure the snapshot read the stored work ``ref`` in full: its fields, and with
-        them its candidate, feed entries and links (a work only compared has its keys alone)."""
-        if ref < NEW_BASE and ref not in self.works:
-            self.work(ref)
+        """The work's fields, candidate, feed entries and links were read (else the plan ends)."""
+        self.work(ref)  # a work only compared has its keys alone: it raises _FieldsNotRead
 
     def candidate(self, ref: int) -> CandidateDraft | None:
         if ref not in self.candidates:
