@@ -3,11 +3,10 @@
 :func:`load_snapshot` reads, in a few queries for all the hits together, the
 :class:`~harvester.core.ingest.snapshot.Snapshot` :func:`~harvester.core.ingest.planner.plan_batch`
 decides with: the hits' stored sightings, the owners of their identities, every work behind
-their blocking keys (no cap) with its stored keys, and the fields of those a hit is likely to
-join with their candidates in the topic, their feed entries (for a batch with feed entries) and
-their links. Rows are read with
-Core selects as plain values; the stored keys of a work are parsed once per process
-(:data:`KEYS_CACHE`).
+their blocking keys (no cap) with its stored keys and, of the works a hit is likely to join,
+their fields, their candidates in the topic, their feed entries (for a batch with feed entries)
+and their links. Rows are read with Core selects as plain values; the stored keys of a work are
+parsed once per process (:data:`KEYS_CACHE`).
 """
 
 from __future__ import annotations
