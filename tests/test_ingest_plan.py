@@ -7,6 +7,7 @@ test can store hits, then plan more against what is stored.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from harvester.core.ingest.snapshot import (
 from harvester.core.ingest.workkeys import relation_name
 from harvester.core.merge import MERGED_FIELDS
 from harvester.core.models import Author, CandidateStatus, Hit, PubDate, Relation, WorkKind
+from harvester.core.normalise import lookup_finds
 
 NOW = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(days=1)
@@ -90,7 +92,24 @@ class Memory:
     links: set[tuple[int, int, str]] = field(default_factory=set)
     merges: list[tuple[int, int]] = field(default_factory=list)
 
-    def snapshot(self) -> Snapshot:
+    def found(self, lookups: Iterable[str]) -> dict[str, tuple[int, ...]]:
+        """The works each lookup finds, as the store's loader reads them."""
+        return {
+            lookup: tuple(
+                sorted(
+                    {
+                        r
+                        for key, refs in self.blocks.items()
+                        if lookup_finds(lookup, key)
+                        for r in refs
+                    }
+                )
+            )
+            for lookup in lookups
+        }
+
+    def snapshot(self, hits: Sequence[Hit] = ()) -> Snapshot:
+        """What the loader reads for ``hits``."""
         titles: dict[int, list[str | None]] = {}
         for s in sorted(self.sightings.values(), key=lambda s: s.id):
             titles.setdefault(s.work_id, []).append(s.title)
@@ -105,7 +124,7 @@ class Memory:
             },
             sightings={s.key: s for s in self.sightings.values()},
             owners=dict(self.owners),
-            blocks={k: tuple(v) for k, v in self.blocks.items()},
+            blocks=self.found(lookup for fact in batch_facts(hits) for lookup in fact.lookups),
             candidates=dict(self.candidates),
             entries={
                 w: tuple(s for s in self.sightings.values() if s.work_id == w) for w in self.works
@@ -117,7 +136,7 @@ class Memory:
         """Plan ``hits`` (one plan; all of them unless a hit bridged two works) and apply it."""
         kwargs: dict[str, Any] = {"topic": "sp", "run_id": None, "now": NOW}
         kwargs.update(options)
-        plan, done = plan_batch(self.snapshot(), hits, **kwargs)
+        plan, done = plan_batch(self.snapshot(hits), hits, **kwargs)
         assert done == len(hits) or plan.work_merges
         self.apply(plan)
         return plan, plan.outcomes
@@ -291,7 +310,7 @@ def test_a_link_already_stored_is_not_added_again() -> None:
 def test_a_block_finds_a_work_without_a_shared_identity() -> None:
     store = Memory()
     store.ingest([article()])
-    snapshot = store.snapshot()
+    snapshot = store.snapshot([record()])
     assert all(len(members) == 1 for members in snapshot.blocks.values())
     # without the blocks the stored work is not compared at all
     plan, _ = plan_batch(replace(snapshot, blocks={}), [record()], topic="sp", run_id=None, now=NOW)
@@ -372,7 +391,7 @@ def test_keys_to_rebuild_without_the_sightings_are_a_loader_fault() -> None:
     store = Memory()
     store.ingest([article()])
     store.keys[1] = None
-    snapshot = store.snapshot()
+    snapshot = store.snapshot([record()])
     works = {1: replace(snapshot.works[1], titles=None, urls=None)}
     with pytest.raises(PlanError):
         plan_batch(replace(snapshot, works=works), [record()], topic=None, run_id=None, now=NOW)
@@ -381,7 +400,7 @@ def test_keys_to_rebuild_without_the_sightings_are_a_loader_fault() -> None:
 def test_a_work_outside_the_snapshot_is_a_loader_fault() -> None:
     store = Memory()
     store.ingest([article()])
-    snapshot = replace(store.snapshot(), works={})
+    snapshot = replace(store.snapshot([record()]), works={})
     with pytest.raises(PlanError):
         plan_batch(snapshot, [record()], topic=None, run_id=None, now=NOW)
 
@@ -508,9 +527,9 @@ def test_a_hit_joining_a_work_whose_fields_were_not_read_ends_the_plan_before_it
     another (found through a block) ends the plan, and the rest is planned with all fields."""
     store = Memory()
     store.ingest([article()])
-    snapshot = store.snapshot()
-    light = {1: replace(snapshot.works[1], fields=None)}
     hits = [article(source_id="9", pmid="39", doi=None, title="Another study"), record()]
+    snapshot = store.snapshot(hits)
+    light = {1: replace(snapshot.works[1], fields=None)}
     plan, done = plan_batch(replace(snapshot, works=light), hits, topic="sp", run_id=None, now=NOW)
     assert (done, plan.fields_wanted) == (1, True)
     assert [o.created for o in plan.outcomes] == [True]
@@ -522,7 +541,7 @@ def test_the_works_hits_are_likely_to_join_are_judged_by_their_stored_keys() -> 
     store = Memory()
     other = article(source_id="2", pmid="2", doi=None, title="Another study", pages="5-9")
     store.ingest([article(), other])
-    snapshot = store.snapshot()
+    snapshot = store.snapshot([record()])
     light = replace(snapshot, works={i: replace(w, fields=None) for i, w in snapshot.works.items()})
     assert likely_targets(light, batch_facts([record()])) == {1}
     assert likely_targets(snapshot, batch_facts([record()])) == set()  # read already
@@ -566,7 +585,7 @@ def test_a_translated_title_is_found_by_author_year_and_page(volume: str | None)
 
 def _looked_at(store: Memory, hit: Hit) -> set[int]:
     (facts,) = batch_facts([hit])
-    return {ref for key in facts.lookups for ref in store.blocks.get(key, ())}
+    return {ref for refs in store.found(facts.lookups).values() for ref in refs}
 
 
 def test_a_common_title_end_in_another_volume_is_not_looked_at() -> None:

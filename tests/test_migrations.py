@@ -302,7 +302,7 @@ def test_whole_title_blocks_are_read_as_ranges_of_their_volumes(empty_url: str) 
         with engine.connect() as conn:
             return {row[0] for row in conn.execute(text("SELECT key FROM work_key"))}
 
-    migrate.upgrade(empty_url)
+    migrate.upgrade(empty_url, "0018_whole_title_ranges")
     assert filed() == kept
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
@@ -330,11 +330,63 @@ def test_the_unread_indexes_on_a_works_doi_and_pmid_are_dropped(empty_url: str) 
             return {str(i["name"]) for i in inspect(conn).get_indexes("work")}
 
     assert {"ix_work_doi", "ix_work_pmid"} <= work_indexes()
-    migrate.upgrade(empty_url)
+    migrate.upgrade(empty_url, "0019_drop_unread_work_indexes")
     assert not {"ix_work_doi", "ix_work_pmid"} & work_indexes()
     assert "ix_work_pub_year" in work_indexes()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id FROM work")).scalars().all() == [1]
     command.downgrade(migrate.alembic_config(empty_url), "0018_whole_title_ranges")
     assert {"ix_work_doi", "ix_work_pmid"} <= work_indexes()
+    engine.dispose()
+
+
+def test_title_blocks_of_stored_works_are_filed_under_their_year(empty_url: str) -> None:
+    """0020: a work's title keys gain its year ("p:<start>|12" becomes "p:<start>|12|2019",
+    "|" without a year), a notice's keys without a volume are filed without a year too, every
+    other key stays; a downgrade files them under the volume alone again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_url, "0019_drop_unread_work_indexes")
+    engine = create_engine(empty_url)
+    other = {"p:moreau:2019:34", "a:moreau:2019:social", "l:12:34-40:2019", "b:0a1b2c"}
+    notice = '{"version": 6, "keys": {"notice": "erratum-of", "year": 2021}}'
+    filed_then = {
+        1: ("12", 2019, "{}", {"p:socialprescri|12", "s:tematicreview|12", *other}),
+        2: (None, 2021, notice, {"p:linkworkers|", "s:linkworkers|", "p:erratumlinkw|7"}),
+        3: (None, None, "{}", {"p:linkworkers|"}),
+    }
+    with engine.begin() as conn:
+        for work_id, (volume, _year, keys, filed) in filed_then.items():
+            _insert_work(conn, work_id, "article", volume, keys)
+            conn.execute(
+                text("UPDATE work SET pub_year = :y WHERE id = :w"), {"y": _year, "w": work_id}
+            )
+            for key in sorted(filed):
+                conn.execute(
+                    text("INSERT INTO work_key (work_id, key) VALUES (:w, :k)"),
+                    {"w": work_id, "k": key},
+                )
+
+    def filed() -> dict[int, set[str]]:
+        found: dict[int, set[str]] = {}
+        with engine.connect() as conn:
+            for work_id, key in conn.execute(text("SELECT work_id, key FROM work_key")):
+                found.setdefault(work_id, set()).add(key)
+        return found
+
+    migrate.upgrade(empty_url, "0020_title_block_years")
+    assert filed() == {
+        1: {"p:socialprescri|12|2019", "s:tematicreview|12|2019", *other},
+        2: {
+            "p:linkworkers||2021",
+            "s:linkworkers||2021",
+            "p:linkworkers||",
+            "s:linkworkers||",
+            "p:erratumlinkw|7|2021",
+        },
+        3: {"p:linkworkers||"},
+    }
+    command.downgrade(migrate.alembic_config(empty_url), "0019_drop_unread_work_indexes")
+    assert filed() == {work_id: then[3] for work_id, then in filed_then.items()}
     engine.dispose()

@@ -11,6 +11,8 @@ from harvester.core.normalise import (
     block_keys,
     first_page,
     last_page,
+    lookup_finds,
+    lookup_ranges,
     month_number,
     normalise_doi,
     normalise_pmcid,
@@ -100,23 +102,65 @@ def test_strip_site_suffix() -> None:
     assert strip_site_suffix(long) == long
 
 
+@pytest.mark.parametrize(
+    ("lookup", "key", "finds"),
+    [
+        # a record with volume 12 of 2020: its volume and none, the years around 2020 and none
+        ("p:linkworkers|12@2020", "p:linkworkers|12|2020", True),
+        ("p:linkworkers|12@2020", "p:linkworkers|12|2021", True),
+        ("p:linkworkers|12@2020", "p:linkworkers||2019", True),
+        ("p:linkworkers|12@2020", "p:linkworkers|12|", True),
+        ("p:linkworkers|12@2020", "p:linkworkers||", True),
+        ("p:linkworkers|12@2020", "p:linkworkers|12|2022", False),
+        ("p:linkworkers|12@2020", "p:linkworkers||2018", False),
+        ("p:linkworkers|12@2020", "p:linkworkers|13|2020", False),
+        ("p:linkworkers|12@2020", "p:linkworkers|1|2020", False),
+        ("p:linkworkers|12@2020", "p:linkworkerstod|12|2020", False),
+        # without a volume: every volume; without a year: every year
+        ("p:linkworkers|*@2020", "p:linkworkers|13|2021", True),
+        ("p:linkworkers|*@2020", "p:linkworkers|13|1999", False),
+        ("p:linkworkers|*", "p:linkworkers|13|1999", True),
+        ("p:linkworkers|12", "p:linkworkers||1999", True),
+        ("p:linkworkers|12", "p:linkworkers|13|1999", False),
+        # other keys find themselves
+        ("a:ziegler:1996:hepatectomy", "a:ziegler:1996:hepatectomy", True),
+        ("p:ziegler:1996:12", "p:ziegler:1996:12", True),
+        ("p:ziegler:1996:12", "p:ziegler:1996:13", False),
+    ],
+)
+def test_a_title_lookup_finds_its_volumes_and_years(lookup: str, key: str, finds: bool) -> None:
+    assert lookup_finds(lookup, key) is finds
+    ranges = lookup_ranges(lookup)
+    if ranges is None:
+        assert not lookup_finds(lookup, key + "x")
+    elif finds:  # what a lookup finds lies in the ranges it reads
+        assert any(low <= key < high for low, high in ranges)
+
+
 def test_keys() -> None:
     key = title_key("Perioperative nutritional support in patients undergoing hepatectomy")
     blocks = block_keys(key, "ziegler", 1996, volume="12")
-    assert blocks[:2] == ["p:perioperativen", "p:perioperativen|12"]
-    assert blocks[2:4] == ["s:inghepatectomy", "s:inghepatectomy|12"]
-    assert blocks[4:] == ["a:ziegler:1996:perioperative", "a:ziegler:1996:hepatectomy"]
+    assert blocks == [
+        "p:perioperativen|12|1996",
+        "s:inghepatectomy|12|1996",
+        "a:ziegler:1996:perioperative",
+        "a:ziegler:1996:hepatectomy",
+    ]
     # a record with a volume looks in its volume and among the works without one; a record
-    # without a volume in the whole title's blocks
-    assert title_lookups(blocks, "12") == [
-        "p:perioperativen|12",
-        "p:perioperativen|",
-        "s:inghepatectomy|12",
-        "s:inghepatectomy|",
-        *blocks[4:],
+    # without a volume in every volume; a record with a year around its year
+    assert title_lookups(blocks, "12", 1996) == [
+        "p:perioperativen|12@1996",
+        "s:inghepatectomy|12@1996",
+        *blocks[2:],
     ]
     unplaced = block_keys(key, "ziegler", 1996)
-    assert title_lookups(unplaced, None) == ["p:perioperativen", "s:inghepatectomy", *blocks[4:]]
+    assert unplaced[:2] == ["p:perioperativen||1996", "s:inghepatectomy||1996"]
+    assert title_lookups(unplaced, None, 1996)[:2] == [
+        "p:perioperativen|*@1996",
+        "s:inghepatectomy|*@1996",
+    ]
+    assert title_lookups(unplaced, None, None)[:2] == ["p:perioperativen|*", "s:inghepatectomy|*"]
+    assert block_keys(key, None, None)[:2] == ["p:perioperativen||", "s:inghepatectomy||"]
     assert block_keys("a b", None, None) == []
     assert block_keys("a b", "ziegler", 1996) == ["a:ziegler:1996"]
     assert author_key("Sørensen") == "sorensen"

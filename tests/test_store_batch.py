@@ -84,16 +84,18 @@ def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:
     assert result.new_works == 1, "the cached keys of the work were used, not the stored ones"
 
 
-def test_a_whole_titles_block_is_read_as_the_range_of_its_volumes(db: Database) -> None:
-    """A title's start and end are stored once per work, under its volume; a record without a
-    volume still finds every work of that title, in any volume or none, through the range of
-    those keys, and nothing from a title that only begins the same way."""
+def test_a_titles_block_is_read_by_its_volumes_and_years(db: Database) -> None:
+    """A title's start and end are stored once per work, under its volume and year; a record
+    without a volume or a year still finds every work of that title, in any volume or none,
+    through the range of those keys, and nothing from a title that only begins the same way; a
+    record with a volume and a year finds those of its volume or none, of the years around its
+    own."""
     _whole_title_ranges(db)
 
 
 def test_whole_title_ranges_hold_where_the_locale_reorders_punctuation() -> None:
-    """On a PostgreSQL database whose collation (ICU en-US) sorts "p:linkworkers|12" away from
-    "p:linkworkers|", a plain range would find nothing; the pattern operators and their index
+    """On a PostgreSQL database whose collation (ICU en-US) sorts "p:linkworkers|12|2024" away
+    from "p:linkworkers|", a plain range would find nothing; the pattern operators and their index
     compare bytes, so the blocks are the same as on any other database."""
     import uuid
 
@@ -126,7 +128,7 @@ def test_whole_title_ranges_hold_where_the_locale_reorders_punctuation() -> None
         try:
             with database.read() as session:
                 ordered = session.execute(
-                    text("SELECT 'p:linkworkers|12' < 'p:linkworkers}'")
+                    text("SELECT 'p:linkworkers|12|2024' < 'p:linkworkers|12}'")
                 ).scalar_one()
             assert not ordered, "this locale orders keys as bytes: nothing to show"
             _whole_title_ranges(database)
@@ -140,7 +142,6 @@ def test_whole_title_ranges_hold_where_the_locale_reorders_punctuation() -> None
 
 def _whole_title_ranges(db: Database) -> None:
     from harvester.core.models import Author, PubDate
-    from harvester.core.normalise import volume_range
     from harvester.store.ingest_load import _blocks
     from harvester.store.tables import WorkKey
 
@@ -161,19 +162,26 @@ def _whole_title_ranges(db: Database) -> None:
         hit(2, "Link workers", "13", "Moreau", 2022),
         hit(3, "Link workers", None, "Okafor", 2019),
         hit(4, "Link workers today", "12", "Example", 2024),
+        hit(5, "Link workers", None, "Adeyemi", 2023),
     ]
     with db.write() as session:
-        assert ingest_hits(session, hits, topic="t", run_id=None, now=NOW).new_works == 4
-    start = "p:linkworkers"
-    assert volume_range(start) == ("p:linkworkers|", "p:linkworkers}")
+        assert ingest_hits(session, hits, topic="t", run_id=None, now=NOW).new_works == 5
     with db.read() as session:
         stored = set(session.scalars(select(WorkKey.key)))
-        assert {"p:linkworkers|12", "p:linkworkers|13", "p:linkworkers|"} <= stored
-        assert not {key for key in stored if volume_range(key) is not None}
-        blocks = _blocks(session, {start, "p:linkworkers|12", "p:linkworkerstod"})
-    assert len(blocks[start]) == 3  # volume 12, volume 13 and no volume; not "... today"
-    assert len(blocks["p:linkworkers|12"]) == 1
-    assert len(blocks["p:linkworkerstod"]) == 1
+        assert {"p:linkworkers|12|2024", "p:linkworkers|13|2022", "p:linkworkers||2019"} <= stored
+        lookups = {
+            "p:linkworkers|*",
+            "p:linkworkers|*@2023",
+            "p:linkworkers|12@2024",
+            "p:linkworkers|12",
+            "p:linkworkerstod|12@2024",
+        }
+        blocks = _blocks(session, lookups)
+    assert len(blocks["p:linkworkers|*"]) == 4  # volumes 12 and 13 and none; not "... today"
+    assert len(blocks["p:linkworkers|*@2023"]) == 3  # 2024, 2022 and 2023; not 2019
+    assert len(blocks["p:linkworkers|12@2024"]) == 2  # volume 12 of 2024, none of 2023
+    assert len(blocks["p:linkworkers|12"]) == 3  # volume 12 and none, of any year
+    assert len(blocks["p:linkworkerstod|12@2024"]) == 1
 
 
 def test_new_works_go_into_the_full_text_index_many_to_a_statement(sqlite_db: Database) -> None:

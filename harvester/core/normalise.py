@@ -21,14 +21,19 @@ from harvester.core.urls import canonical_url, identifies_record, is_http_url
 
 __all__ = [
     "PLACE_MARK",
+    "YEARS_APART",
+    "YEAR_MARK",
     "abstract_key",
     "author_key",
     "block_keys",
+    "block_of",
     "compact",
     "day_key",
     "first_page",
     "identity_url",
     "last_page",
+    "lookup_finds",
+    "lookup_ranges",
     "month_number",
     "normalise_doi",
     "normalise_pmcid",
@@ -40,7 +45,6 @@ __all__ = [
     "strip_site_suffix",
     "title_key",
     "title_lookups",
-    "volume_range",
     "translated_title",
 ]
 
@@ -267,8 +271,14 @@ def significant(key: str) -> str:
     return "".join(word for word in key.split() if word not in STOPWORDS)
 
 
-#: Between a title blocking key and the volume it is filed under ("p:<title start>|34").
+#: Between the parts of a title's blocking key: "p:<title start>|<volume>|<year>".
 PLACE_MARK = "|"
+#: Between a title lookup's volume and the year it looks around ("p:<title start>|34@2020").
+YEAR_MARK = "@"
+#: Most years apart that two records matched by their titles give
+#: (:mod:`harvester.core.dedupe.match`; notices, abstracts and article numbers have blocks of
+#: their own).
+YEARS_APART = 1
 
 
 def block_keys(
@@ -282,17 +292,18 @@ def block_keys(
     grows with the number of works, not with its square.
 
     A title's start and end are common to many works ("Identification of ...", "... a
-    systematic review and meta-analysis"), so each is filed twice: whole ("p:<start>") and
-    under the volume ("p:<start>|34", or "p:<start>|" without one). :func:`title_lookups` says
-    which a record looks in; a store keeps only the second and reads the first as their range
-    (:func:`volume_range`). (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds the place in
-    the volume, the abstract and the article number.)
+    systematic review and meta-analysis"), so each is filed with the volume and the year
+    ("p:<start>|34|2020", "p:<start>||2020" without a volume, "p:<start>||" without either):
+    a record looks only at its own volume, at works without one and at the years around its own
+    (:func:`title_lookups`, :func:`lookup_finds`), and a title's block does not grow with the
+    volumes and years a store holds. (:meth:`harvester.core.dedupe.keys.Keys.blocks` adds the
+    place in the volume, the abstract and the article number.)
     """
     keys: list[str] = []
     sig = significant(key)
     if len(sig) >= 6:
-        for start in (f"p:{sig[:width]}", f"s:{sig[-width:]}"):
-            keys += [start, f"{start}{PLACE_MARK}{(volume or '')[:40]}"]
+        place = f"{PLACE_MARK}{(volume or '')[:40]}{PLACE_MARK}{year or ''}"
+        keys += [f"p:{sig[:width]}{place}", f"s:{sig[-width:]}{place}"]
     if author and year:
         # First author and year, with each of the title's longest words: a title mistyped at
         # both ends (and so without a shared start or end) keeps most of its long words, and a
@@ -303,39 +314,75 @@ def block_keys(
     return list(dict.fromkeys(keys))
 
 
-def title_lookups(blocks: list[str], volume: str | None) -> list[str]:
-    """The keys a record filed under ``blocks`` (:func:`block_keys` with ``volume``) looks up.
+def title_lookups(blocks: list[str], volume: str | None, year: int | None) -> list[str]:
+    """The keys a record filed under ``blocks`` (:func:`block_keys`) looks up.
 
-    Two articles in different volumes are never one (an abstract, a notice or a preprint
-    excepted: they have keys and rules of their own), so a record with a volume looks in its
-    volume's blocks and the blocks of records without one; a record without a volume looks in
-    the whole title's blocks. Other keys are looked up as they are filed.
+    Two articles in different volumes, or more than :data:`YEARS_APART` years apart, are never
+    one by their titles (an abstract, a notice or an article number excepted: they have keys and
+    rules of their own), so a record with a volume looks at its volume's works and those without
+    one ("p:<start>|34"), a record without a volume at every volume's ("p:<start>|*"); a record
+    with a year only at works of the years around it or of none ("...@2020"). Other keys are
+    looked up as they are filed. :func:`lookup_finds` says which filed keys a lookup finds.
     """
     found: list[str] = []
     for key in blocks:
-        start, mark, _filed = key.partition(PLACE_MARK)
+        start, mark, _place = key.partition(PLACE_MARK)
         if mark:
-            if volume:
-                found += [key, f"{start}{PLACE_MARK}"]
-        elif volume is None or not _whole_title_key(key):
-            found.append(key)  # a key of another kind, or the whole title's block: every volume
+            around = f"{YEAR_MARK}{year}" if year else ""
+            found.append(f"{start}{PLACE_MARK}{(volume or '*')[:40]}{around}")
+        else:
+            found.append(key)
     return list(dict.fromkeys(found))
 
 
-def _whole_title_key(key: str) -> bool:
-    """A title's start or end key not filed under a volume ("p:<start>", not "p:<author>:...")."""
-    return key[:2] in ("p:", "s:") and key.count(":") == 1 and PLACE_MARK not in key
-
-
-def volume_range(key: str) -> tuple[str, str] | None:
-    """For a whole title's key ("p:<start>"), the range of the keys it stands for, ``low <= k <
-    high``: the same key filed under each volume ("p:<start>|34", "p:<start>|"), which every work
-    filed under the whole title also has (:func:`block_keys`). A store keeps only those and reads
-    the whole title's block as that range, so each work is filed under a title's start and end
-    once, not twice. None for any other key, which a store keeps as it is."""
-    if not _whole_title_key(key):
+def _title_lookup(key: str) -> tuple[str, str | None, int | None] | None:
+    """A title lookup's start, volume (None: any) and year (None: any); None for another key."""
+    start, mark, rest = key.partition(PLACE_MARK)
+    if not mark or PLACE_MARK in rest:
         return None
-    return key + PLACE_MARK, key + chr(ord(PLACE_MARK) + 1)
+    volume, _, year = rest.partition(YEAR_MARK)
+    return start, None if volume == "*" else volume, int(year) if year.isdigit() else None
+
+
+def block_of(key: str) -> str:
+    """What a filed key or a lookup is grouped by: a title's start or end ("p:<start>"), else
+    the key itself."""
+    return key.partition(PLACE_MARK)[0]
+
+
+def lookup_finds(lookup: str, key: str) -> bool:
+    """Whether a record's ``lookup`` (:func:`title_lookups`) finds a work filed under ``key``
+    (:func:`block_keys`): a title's key in the volume looked at or in none, and of a year
+    :data:`YEARS_APART` from the one looked around or of none; any other key when they are
+    the same."""
+    title = _title_lookup(lookup)
+    if title is None:
+        return lookup == key
+    start, volume, year = title
+    filed, mark, place = key.partition(PLACE_MARK)
+    if filed != start or not mark:
+        return False
+    filed_volume, _, filed_year = place.partition(PLACE_MARK)
+    if volume is not None and filed_volume not in (volume, ""):
+        return False
+    return year is None or not filed_year.isdigit() or abs(int(filed_year) - year) <= YEARS_APART
+
+
+def lookup_ranges(lookup: str) -> list[tuple[str, str]] | None:
+    """The ranges of filed keys a title lookup reads, ``low <= key < high`` (a superset of what
+    it finds, :func:`lookup_finds`): its volume's and no volume's, or every volume's. None for
+    any other key, which is read as it is."""
+    title = _title_lookup(lookup)
+    if title is None:
+        return None
+    start, volume, _year = title
+    after = chr(ord(PLACE_MARK) + 1)
+    if volume is None:
+        return [(start + PLACE_MARK, start + after)]
+    return [
+        (f"{start}{PLACE_MARK}{volume}{PLACE_MARK}", f"{start}{PLACE_MARK}{volume}{after}"),
+        (f"{start}{PLACE_MARK}{PLACE_MARK}", f"{start}{PLACE_MARK}{after}"),
+    ]
 
 
 # Particles that one database keeps in a family name and another moves to the given names or

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from harvester.core.ingest.plan import NEW_BASE, Plan
 from harvester.core.models import CandidateStatus
-from harvester.core.normalise import volume_range
 from harvester.core.queue_rules import CandidateState, conflict
 from harvester.store import merges
 from harvester.store.decisions import candidate_changes, decision_row
@@ -69,9 +68,8 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, now: dt.datetime) ->
             insert(table(WorkIdentity)),
             [{"work_id": real(r), "kind": k, "value": v} for r, k, v in plan.identities],
         )
-    filed = [(r, k) for r, k in plan.block_keys if volume_range(k) is None]
-    if filed:
-        _insert_keys(session, [{"work_id": real(r), "key": k} for r, k in filed])
+    if plan.block_keys:
+        _insert_keys(session, [{"work_id": real(r), "key": k} for r, k in plan.block_keys])
     if plan.links:
         session.execute(
             insert(table(WorkLink)),
@@ -205,9 +203,7 @@ def _move_candidate(
 
 def _insert_keys(session: Session, rows: list[dict[str, Any]]) -> None:
     """File works under blocking keys; a key a stored work already has is left as it is (the
-    planner reads only the blocks hits look in, not every block a work is filed under). A whole
-    title's key is not among them: it is read as the range of its volumes' keys
-    (:func:`~harvester.core.normalise.volume_range`)."""
+    planner reads only the blocks hits look in, not every block a work is filed under)."""
     keys = table(WorkKey)
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import String, Table, Text, bindparam, cast, select
+import sqlalchemy as sa
+from sqlalchemy import Integer, String, Table, Text, cast, column, select
 from sqlalchemy.orm import Session
 
 from harvester.core.ingest import feeds
@@ -36,7 +37,7 @@ from harvester.core.ingest.snapshot import (
 from harvester.core.ingest.workkeys import RECORD_IDENTITY, relation_ids
 from harvester.core.merge import MERGED_FIELDS, source_rank
 from harvester.core.models import CandidateStatus, Hit
-from harvester.core.normalise import volume_range
+from harvester.core.normalise import lookup_finds, lookup_ranges
 from harvester.store.tables import (
     Base,
     Candidate,
@@ -196,32 +197,50 @@ def _owners(session: Session, wanted: set[Identity]) -> dict[Identity, int]:
     return owners
 
 
-def _blocks(session: Session, blocks: set[str]) -> dict[str, tuple[int, ...]]:
-    """The works filed under each of ``blocks``; a whole title's block is read as the range
-    of its volumes' keys (:func:`~harvester.core.normalise.volume_range`), one indexed range
-    each. Those keys compare as bytes on either database: SQLite's own collation, and
-    PostgreSQL's pattern operators on an index built for them (``text_pattern_ops``), so the
-    database's locale never reorders them."""
+def _blocks(session: Session, lookups: set[str]) -> dict[str, tuple[int, ...]]:
+    """The works each of ``lookups`` finds (:func:`~harvester.core.normalise.lookup_finds`). A
+    title's lookup reads the ranges of keys it may find
+    (:func:`~harvester.core.normalise.lookup_ranges`), all the batch's in a few queries, and keeps
+    the keys of its volumes and years; any other key is read as it is. Those keys compare as
+    bytes on either database: SQLite's own collation, and PostgreSQL's pattern operators on an
+    index built for them (``text_pattern_ops``), so the database's locale never reorders them."""
     c = table(WorkKey).c
-    members: dict[str, list[int]] = {key: [] for key in blocks}
-    ranges = {key: span for key in blocks if (span := volume_range(key)) is not None}
-    for chunk in _chunks(blocks - ranges.keys()):
-        query = select(c.key, c.work_id).where(c.key.in_(chunk)).order_by(c.work_id)
-        for key, work_id in session.execute(query).all():
-            members[key].append(work_id)
-    if ranges:
-        low, high = bindparam("low", type_=String), bindparam("high", type_=String)
-        if session.get_bind().dialect.name == "postgresql":
-            within = (c.key.op("~>=~", is_comparison=True)(low)) & (
-                c.key.op("~<~", is_comparison=True)(high)
+    members: dict[str, set[int]] = {lookup: set() for lookup in lookups}
+    exact: list[str] = []
+    spans: dict[tuple[str, str], list[str]] = {}
+    for lookup in lookups:
+        ranges = lookup_ranges(lookup)
+        if ranges is None:
+            exact.append(lookup)
+        for span in ranges or ():
+            spans.setdefault(span, []).append(lookup)
+    for chunk in _chunks(exact):
+        for key, work_id in session.execute(select(c.key, c.work_id).where(c.key.in_(chunk))):
+            members[key].add(work_id)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for chunk in _chunks(spans):
+        wanted = (
+            sa.values(
+                column("n", Integer), column("low", String), column("high", String), name="span"
             )
+            .data([(n, low, high) for n, (low, high) in enumerate(chunk)])
+            .cte("span")
+        )
+        if postgresql:
+            within = c.key.op("~>=~", is_comparison=True)(wanted.c.low) & c.key.op(
+                "~<~", is_comparison=True
+            )(wanted.c.high)
         else:
-            within = (c.key >= low) & (c.key < high)
+            within = (c.key >= wanted.c.low) & (c.key < wanted.c.high)
         # no ORDER BY: sorting by work would let the database walk the (work, key) index
-        spans = select(c.work_id).where(within)
-        for key, (start, end) in sorted(ranges.items()):
-            members[key] = sorted(set(session.scalars(spans, {"low": start, "high": end}).all()))
-    return {key: tuple(ids) for key, ids in members.items()}
+        query = (
+            select(wanted.c.n, c.key, c.work_id).select_from(wanted).join(table(WorkKey), within)
+        )
+        for n, key, work_id in session.execute(query):
+            for lookup in spans[chunk[n]]:
+                if lookup_finds(lookup, key):
+                    members[lookup].add(work_id)
+    return {lookup: tuple(sorted(found)) for lookup, found in members.items()}
 
 
 def _works(

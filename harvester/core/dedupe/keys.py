@@ -102,12 +102,14 @@ class Keys:
     def filing(self) -> tuple[list[str], list[str]]:
         """The blocking keys the work is filed under (:func:`block_keys`), and those to look in
         for works this one may be (:func:`title_lookups`: a notice's article may be in any
-        volume), worked out together."""
+        volume and year), worked out together."""
         titles = self._title_blocks()
         notices = self._notice_blocks() if self.notice_title else []
         places = self._place_blocks()
         filed = titles + notices + places
-        looked = title_lookups(titles, self._filing_volume) + title_lookups(notices, None)
+        looked = title_lookups(titles, self._filing_volume, self.year) + title_lookups(
+            notices, None, None
+        )
         return list(dict.fromkeys(filed)), list(dict.fromkeys(looked + places))
 
     def blocks(self) -> list[str]:

@@ -39,6 +39,7 @@ from harvester.core import queue_rules
 from harvester.core.dedupe.keys import Keys, hit_keys
 from harvester.core.dedupe.match import compare
 from harvester.core.ingest import bridge, feeds
+from harvester.core.ingest.blocks import BlockIndex
 from harvester.core.ingest.plan import (
     NEW_BASE,
     HitOutcome,
@@ -183,13 +184,12 @@ class _Planner:
         self.works: dict[int, WorkState] = {}
         self.new_works: list[WorkState] = []
         self.owners: dict[Identity, int] = dict(snapshot.owners)
-        self.blocks: dict[str, list[int]] = {}
+        self.index = BlockIndex(snapshot.blocks)
         self.sightings: dict[SightingKey, SightingState | None] = {}
         self.by_id: dict[int, SightingState] = {}
         self.new_sightings: list[SightingState] = []
         self.sightings_of: dict[int, list[SightingState]] = {}
         self.identities: list[tuple[int, str, str]] = []
-        self.block_keys: list[tuple[int, str]] = []
         self.links: set[tuple[int, int, str]] = set()
         self.new_links: list[tuple[int, int, str, dt.datetime]] = []
         self.candidates: dict[int, CandidateDraft | None] = {}
@@ -226,18 +226,6 @@ class _Planner:
             owner = self.owners.get((kind, identity_value(value)))
             if owner is not None:
                 found[(kind, value)] = owner
-        return found
-
-    def members(self, key: str) -> list[int]:
-        members = self.blocks.get(key)
-        if members is None:
-            members = self.blocks[key] = list(self.snapshot.blocks.get(key, ()))
-        return members
-
-    def block_works(self, blocks: Iterable[str]) -> set[int]:
-        found: set[int] = set()
-        for key in blocks:
-            found.update(self.members(key))
         return found
 
     def sighting(self, key: SightingKey) -> SightingState | None:
@@ -347,7 +335,7 @@ class _Planner:
         if fingerprint is not None:
             identities.append((RECORD_IDENTITY, fingerprint))
         owners = self.owners_of(identities)
-        candidates = sorted(set(owners.values()) | self.block_works(facts.lookups))
+        candidates = sorted(set(owners.values()) | self.index.works(facts.lookups))
         target, reason, links, equals = self._match(hit, keys, candidates)
         if target is None and fingerprint is not None:
             twin = owners.get((RECORD_IDENTITY, fingerprint))
@@ -370,8 +358,11 @@ class _Planner:
         self._add_sighting(work, hit, reason, topic=self.topic)
         new_ids = [pair for pair in identities if pair not in owners]
         urls = self._add_identities(work, new_ids)
-        self._add_blocks(work.ref, facts.blocks, new_work=created)
+        self.index.file(work.ref, facts.blocks)
         self.refresh(work, title=hit.title, urls=urls, new_work=created)
+        if changed and not created and work.doc is not None:
+            # filed under what it now says (its year or volume may have changed) too
+            self.index.file(work.ref, work.doc.keys.blocks())
         for other, name in links:
             self._add_link(work.ref, other, name)
         for relation in hit.relations:
@@ -535,14 +526,6 @@ class _Planner:
                 urls.append(stored)
         return urls
 
-    def _add_blocks(self, ref: int, blocks: Sequence[str], *, new_work: bool) -> None:
-        for key in blocks:
-            members = self.members(key)
-            if not new_work and ref in members:
-                continue
-            members.append(ref)
-            self.block_keys.append((ref, key))
-
     def _add_link(self, ref: int, other: int, relation: str) -> None:
         if ref == other or (ref, other, relation) in self.links:
             return
@@ -585,7 +568,7 @@ class _Planner:
         return assemble(
             Plan(
                 identities=self.identities,
-                block_keys=self.block_keys,
+                block_keys=self.index.filed,
                 links=self.new_links,
                 work_merges=self.merges,
                 outcomes=self.outcomes,
