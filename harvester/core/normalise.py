@@ -26,9 +26,9 @@ __all__ = [
     "abstract_key",
     "author_key",
     "block_keys",
-    "block_of",
     "compact",
     "day_key",
+    "filed_place",
     "first_page",
     "identity_url",
     "last_page",
@@ -41,9 +41,11 @@ __all__ = [
     "normalise_text",
     "normalise_title",
     "normalise_url",
+    "place_finds",
     "repair_pages",
     "strip_site_suffix",
     "title_key",
+    "title_lookup",
     "title_lookups",
     "translated_title",
 ]
@@ -335,8 +337,9 @@ def title_lookups(blocks: list[str], volume: str | None, year: int | None) -> li
     return list(dict.fromkeys(found))
 
 
-def _title_lookup(key: str) -> tuple[str, str | None, int | None] | None:
-    """A title lookup's start, volume (None: any) and year (None: any); None for another key."""
+def title_lookup(key: str) -> tuple[str, str | None, int | None] | None:
+    """A title lookup's block (its start or end, "p:<start>"), volume (None: any) and year (None:
+    any); None for a lookup of another kind."""
     start, mark, rest = key.partition(PLACE_MARK)
     if not mark or PLACE_MARK in rest:
         return None
@@ -344,10 +347,24 @@ def _title_lookup(key: str) -> tuple[str, str | None, int | None] | None:
     return start, None if volume == "*" else volume, int(year) if year.isdigit() else None
 
 
-def block_of(key: str) -> str:
-    """What a filed key or a lookup is grouped by: a title's start or end ("p:<start>"), else
-    the key itself."""
-    return key.partition(PLACE_MARK)[0]
+def filed_place(key: str) -> tuple[str, str, int | None] | None:
+    """A filed title key's block, volume ("" for none) and year (None for none); None for a key
+    of another kind."""
+    start, mark, place = key.partition(PLACE_MARK)
+    if not mark:
+        return None
+    volume, _, year = place.partition(PLACE_MARK)
+    return start, volume, int(year) if year.isdigit() else None
+
+
+def place_finds(
+    volume: str | None, year: int | None, filed_volume: str, filed_year: int | None
+) -> bool:
+    """Whether a title lookup of ``volume`` and ``year`` (None: any) finds a work filed under
+    ``filed_volume`` ("": none) and ``filed_year`` (None: none)."""
+    if volume is not None and filed_volume not in (volume, ""):
+        return False
+    return year is None or filed_year is None or abs(filed_year - year) <= YEARS_APART
 
 
 def lookup_finds(lookup: str, key: str) -> bool:
@@ -355,24 +372,18 @@ def lookup_finds(lookup: str, key: str) -> bool:
     (:func:`block_keys`): a title's key in the volume looked at or in none, and of a year
     :data:`YEARS_APART` from the one looked around or of none; any other key when they are
     the same."""
-    title = _title_lookup(lookup)
+    title = title_lookup(lookup)
     if title is None:
         return lookup == key
-    start, volume, year = title
-    filed, mark, place = key.partition(PLACE_MARK)
-    if filed != start or not mark:
-        return False
-    filed_volume, _, filed_year = place.partition(PLACE_MARK)
-    if volume is not None and filed_volume not in (volume, ""):
-        return False
-    return year is None or not filed_year.isdigit() or abs(int(filed_year) - year) <= YEARS_APART
+    filed = filed_place(key)
+    return filed is not None and filed[0] == title[0] and place_finds(*title[1:], *filed[1:])
 
 
 def lookup_ranges(lookup: str) -> list[tuple[str, str]] | None:
     """The ranges of filed keys a title lookup reads, ``low <= key < high`` (a superset of what
     it finds, :func:`lookup_finds`): its volume's and no volume's, or every volume's. None for
     any other key, which is read as it is."""
-    title = _title_lookup(lookup)
+    title = title_lookup(lookup)
     if title is None:
         return None
     start, volume, _year = title

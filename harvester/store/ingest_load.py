@@ -11,6 +11,7 @@ parsed once per process (:data:`KEYS_CACHE`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -18,8 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import Integer, String, Table, Text, cast, column, select
+from sqlalchemy import Table, Text, cast, select
 from sqlalchemy.orm import Session
 
 from harvester.core.ingest import feeds
@@ -37,7 +37,7 @@ from harvester.core.ingest.snapshot import (
 from harvester.core.ingest.workkeys import RECORD_IDENTITY, relation_ids
 from harvester.core.merge import MERGED_FIELDS, source_rank
 from harvester.core.models import CandidateStatus, Hit
-from harvester.core.normalise import lookup_finds, lookup_ranges
+from harvester.core.normalise import filed_place, lookup_ranges, place_finds, title_lookup
 from harvester.store.tables import (
     Base,
     Candidate,
@@ -207,40 +207,45 @@ def _blocks(session: Session, lookups: set[str]) -> dict[str, tuple[int, ...]]:
     c = table(WorkKey).c
     members: dict[str, set[int]] = {lookup: set() for lookup in lookups}
     exact: list[str] = []
-    spans: dict[tuple[str, str], list[str]] = {}
+    # each range, with the lookups that read it and the volume and year each looks for
+    spans: dict[tuple[str, str], list[tuple[str, str | None, int | None]]] = {}
     for lookup in lookups:
-        ranges = lookup_ranges(lookup)
-        if ranges is None:
+        ranges, title = lookup_ranges(lookup), title_lookup(lookup)
+        if ranges is None or title is None:
             exact.append(lookup)
-        for span in ranges or ():
-            spans.setdefault(span, []).append(lookup)
+            continue
+        for span in ranges:
+            spans.setdefault(span, []).append((lookup, title[1], title[2]))
     for chunk in _chunks(exact):
         for key, work_id in session.execute(select(c.key, c.work_id).where(c.key.in_(chunk))):
             members[key].add(work_id)
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
+    dialect = connection.dialect
     for chunk in _chunks(spans):
-        wanted = (
-            sa.values(
-                column("n", Integer), column("low", String), column("high", String), name="span"
-            )
-            .data([(n, low, high) for n, (low, high) in enumerate(chunk)])
-            .cte("span")
-        )
-        if postgresql:
-            within = c.key.op("~>=~", is_comparison=True)(wanted.c.low) & c.key.op(
-                "~<~", is_comparison=True
-            )(wanted.c.high)
-        else:
-            within = (c.key >= wanted.c.low) & (c.key < wanted.c.high)
-        # no ORDER BY: sorting by work would let the database walk the (work, key) index
-        query = (
-            select(wanted.c.n, c.key, c.work_id).select_from(wanted).join(table(WorkKey), within)
-        )
-        for n, key, work_id in session.execute(query):
-            for lookup in spans[chunk[n]]:
-                if lookup_finds(lookup, key):
+        # Plain SQL: compiling a statement of hundreds of rows took longer than running it.
+        query = _spans_query(len(chunk), dialect.name == "postgresql", dialect.paramstyle)
+        values = [value for n, (low, high) in enumerate(chunk) for value in (n, low, high)]
+        for n, key, work_id in connection.exec_driver_sql(query, tuple(values)):
+            place = filed_place(key)
+            if place is None:
+                continue
+            for lookup, volume, year in spans[chunk[n]]:
+                if place_finds(volume, year, place[1], place[2]):
                     members[lookup].add(work_id)
     return {lookup: tuple(sorted(found)) for lookup, found in members.items()}
+
+
+@functools.lru_cache(maxsize=16)
+def _spans_query(count: int, postgresql: bool, paramstyle: str) -> str:
+    """The works filed under ``count`` ranges of keys, each row with its range's number. No
+    ORDER BY: sorting by work would let the database walk the (work, key) index."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    rows = ", ".join([f"({mark}, {mark}, {mark})"] * count)
+    at_least, below = ("~>=~", "~<~") if postgresql else (">=", "<")
+    # only placeholders and fixed operators are formatted in
+    select_part = 'SELECT span.n, work_key."key", work_key.work_id FROM span JOIN work_key'
+    on = f'work_key."key" {at_least} span.low AND work_key."key" {below} span.high'
+    return f"WITH span (n, low, high) AS (VALUES {rows}) {select_part} ON {on}"  # noqa: S608
 
 
 def _works(

@@ -4,15 +4,15 @@ files as it goes.
 Pure. A lookup (:func:`~harvester.core.normalise.title_lookups`) is not always a filed key: a
 title's lookup finds the keys of its volume and of none, of the years around its own
 (:func:`~harvester.core.normalise.lookup_finds`). The snapshot holds what each lookup found in the
-store; a work the batch files is added to every lookup already read that finds it, and to every
-one read later.
+store; the works the batch files are kept by block, volume and year, so that a lookup finds them
+in a few dictionary reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from harvester.core.normalise import block_of, lookup_finds
+from harvester.core.normalise import YEARS_APART, filed_place, title_lookup
 
 __all__ = ["BlockIndex"]
 
@@ -22,32 +22,35 @@ class BlockIndex:
 
     def __init__(self, stored: Mapping[str, Sequence[int]]) -> None:
         self._stored = stored
-        self._members: dict[str, list[int]] = {}
-        self._known: dict[str, set[int]] = {}
-        self._read: dict[str, list[str]] = {}  # block -> its lookups read so far
-        self._added: dict[str, list[tuple[str, int]]] = {}  # block -> (key, work) filed
+        self._keys: dict[str, list[int]] = {}  # a key of another kind -> works filed
+        # a title's block -> volume ("" for none) -> year (None for none) -> works filed
+        self._titles: dict[str, dict[str, dict[int | None, list[int]]]] = {}
         self._filed: set[tuple[int, str]] = set()
         self.filed: list[tuple[int, str]] = []
 
-    def members(self, lookup: str) -> list[int]:
-        """The works ``lookup`` finds: stored, then filed by the batch (each once)."""
-        members = self._members.get(lookup)
-        if members is None:
-            block = block_of(lookup)
-            members = list(self._stored.get(lookup, ()))
-            known = set(members)
-            for key, ref in self._added.get(block, ()):
-                if ref not in known and lookup_finds(lookup, key):
-                    known.add(ref)
-                    members.append(ref)
-            self._members[lookup], self._known[lookup] = members, known
-            self._read.setdefault(block, []).append(lookup)
-        return members
-
     def works(self, lookups: Iterable[str]) -> set[int]:
+        """The works the lookups find, stored or filed by the batch."""
         found: set[int] = set()
         for lookup in lookups:
-            found.update(self.members(lookup))
+            found.update(self._stored.get(lookup, ()))
+            title = title_lookup(lookup)
+            if title is None:
+                found.update(self._keys.get(lookup, ()))
+                continue
+            block, volume, year = title
+            volumes = self._titles.get(block)
+            if not volumes:
+                continue
+            places = volumes.values() if volume is None else (volumes.get(volume), volumes.get(""))
+            for years in places:
+                if not years:
+                    continue
+                if year is None:
+                    for refs in years.values():
+                        found.update(refs)
+                    continue
+                for near in (None, *range(year - YEARS_APART, year + YEARS_APART + 1)):
+                    found.update(years.get(near, ()))
         return found
 
     def file(self, ref: int, keys: Iterable[str]) -> None:
@@ -57,10 +60,10 @@ class BlockIndex:
                 continue
             self._filed.add((ref, key))
             self.filed.append((ref, key))
-            block = block_of(key)
-            self._added.setdefault(block, []).append((key, ref))
-            for lookup in self._read.get(block, ()):
-                known = self._known[lookup]
-                if ref not in known and lookup_finds(lookup, key):
-                    known.add(ref)
-                    self._members[lookup].append(ref)
+            place = filed_place(key)
+            if place is None:
+                self._keys.setdefault(key, []).append(ref)
+                continue
+            block, volume, year = place
+            volumes = self._titles.setdefault(block, {})
+            volumes.setdefault(volume, {}).setdefault(year, []).append(ref)
