@@ -624,3 +624,34 @@ def test_a_title_mistyped_at_its_start_is_found_in_its_volume() -> None:
     typo = "X" + TITLE[1:]
     _, (outcome,) = store.ingest([record(authors=[], title=typo, source_id="r2", origin="b.ris")])
     assert not outcome.created and outcome.work_id == 1
+
+
+@pytest.mark.parametrize("volume", ["12", None])
+def test_a_title_is_looked_for_in_the_years_around_its_own(volume: str | None) -> None:
+    """A record's title blocks find the works of its title a year apart and not two: no rule
+    matches two records by their titles further apart (the matcher says so below), so the
+    blocks lose nothing by passing them over. A record without a year looks at every year."""
+    from harvester.core.dedupe.keys import hit_keys
+    from harvester.core.dedupe.match import compare
+
+    store = Memory()
+    stored = record(authors=[], pages=None)
+    store.ingest([stored])
+    near = record(authors=[], pages=None, volume=volume, pub_date=PubDate(2025), source_id="r2")
+    far = replace(near, pub_date=PubDate(2026), source_id="r3")
+    assert 1 in _looked_at(store, near)
+    assert 1 not in _looked_at(store, far)
+    assert 1 in _looked_at(store, replace(far, pub_date=None))
+    verdict = compare(hit_keys(far), hit_keys(stored))
+    assert verdict is None or not verdict.same
+
+
+def test_a_notice_is_found_from_its_article_whatever_the_year() -> None:
+    """An erratum is filed under its article's title without a volume or a year: the article,
+    stored later and years apart, still finds it and is linked to it."""
+    store = Memory()
+    notice = record(title=f"Erratum: {TITLE}", source_id="e1", pages="300", pub_date=PubDate(2030))
+    store.ingest([notice])
+    assert 1 in _looked_at(store, record(authors=[], pages=None))
+    plan, _ = store.ingest([record(source_id="r2")])
+    assert [(a, b, rel) for a, b, rel, _ in plan.links] == [(NEW_BASE, 1, "erratum-in")]
