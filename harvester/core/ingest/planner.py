@@ -88,7 +88,7 @@ class _FieldsNotRead(Exception):
 class HitFacts:
     """What the loader reads by and the planner decides with, worked out once per hit: its
     dedupe keys, the blocking keys it is filed under and those it looks in
-    (:meth:`~harvester.core.dedupe.keys.Keys.lookups`), and its fingerprint
+    (:meth:`~harvester.core.dedupe.keys.Keys.filing`), and its fingerprint
     (:func:`~harvester.core.ingest.workkeys.record_fingerprint`)."""
 
     keys: Keys

@@ -6,8 +6,10 @@ decided; :func:`harvester.core.ingest.planner.plan_batch` decides with them and 
 - the stored sightings the hits name (source, source id, origin);
 - the owners of the hits' identities (DOI, PMID, PMCID, URL, identical record) and of the works
   their relations name;
-- every work sharing a blocking key with a hit (no cap: a key too common to block with is made
-  more selective, :meth:`harvester.core.dedupe.keys.Keys.blocks`), with its stored dedupe keys,
+- every work a hit's blocking keys find (no cap: a key too common to block with is made more
+  selective, :meth:`harvester.core.dedupe.keys.Keys.blocks`; a title's key finds the works of
+  the hit's volume and none, of the years around its own,
+  :func:`harvester.core.normalise.lookup_finds`), with its stored dedupe keys,
   its fields when a hit is likely to join it and, where its keys must be rebuilt, its fields,
   its sightings' titles and URL identities;
 - of the works whose fields were read (the only works a plan changes), the topic's candidates,
@@ -125,8 +127,8 @@ class StoredCandidate:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Everything the planner may read (see the module docstring). ``blocks`` lists every
-    member of each of the hits' blocking keys, by work id."""
+    """Everything the planner may read (see the module docstring). ``blocks`` lists the works
+    each of the hits' lookups finds, by work id."""
 
     works: Mapping[int, StoredWork] = field(default_factory=dict)
     sightings: Mapping[SightingKey, StoredSighting] = field(default_factory=dict)
