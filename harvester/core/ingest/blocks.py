@@ -4,15 +4,15 @@ files as it goes.
 Pure. A lookup (:func:`~harvester.core.normalise.title_lookups`) is not always a filed key: a
 title's lookup finds the keys of its volume and of none, of the years around its own
 (:func:`~harvester.core.normalise.lookup_finds`). The snapshot holds what each lookup found in the
-store; the works the batch files are kept by block, volume and year, so that a lookup finds them
-in a few dictionary reads.
+store; the works the batch files are kept by block, volume and year, and a lookup keeps those
+of its block that :func:`~harvester.core.normalise.place_finds` says it finds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from harvester.core.normalise import YEARS_APART, filed_place, title_lookup
+from harvester.core.normalise import filed_place, place_finds, title_lookup
 
 __all__ = ["BlockIndex"]
 
@@ -38,19 +38,10 @@ class BlockIndex:
                 found.update(self._keys.get(lookup, ()))
                 continue
             block, volume, year = title
-            volumes = self._titles.get(block)
-            if not volumes:
-                continue
-            places = volumes.values() if volume is None else (volumes.get(volume), volumes.get(""))
-            for years in places:
-                if not years:
-                    continue
-                if year is None:
-                    for refs in years.values():
+            for filed_volume, years in self._titles.get(block, {}).items():
+                for filed_year, refs in years.items():
+                    if place_finds(volume, year, filed_volume, filed_year):
                         found.update(refs)
-                    continue
-                for near in (None, *range(year - YEARS_APART, year + YEARS_APART + 1)):
-                    found.update(years.get(near, ()))
         return found
 
     def file(self, ref: int, keys: Iterable[str]) -> None:
