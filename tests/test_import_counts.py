@@ -149,6 +149,37 @@ def test_a_repair_is_said_once_in_the_readers_words(project: Path) -> None:
     assert "import:" not in done.stdout and "sha1:" not in done.stdout
 
 
+def test_a_ris_import_loads_only_what_ris_and_sqlite_need(project: Path) -> None:
+    """Every import and export starts a process: one reading RIS into SQLite does not load the
+    other formats' readers (lxml, Biopython) or SQLAlchemy's PostgreSQL dialect. The real
+    command runs, and the modules loaded when it exits are listed."""
+    path = project / "one.ris"
+    path.write_text("TY  - JOUR\nTI  - Start-up of an import\nPY  - 2021\nER  - \n")
+    listed = project / "modules.txt"
+    probe = (
+        "import atexit, runpy, sys\n"
+        f"atexit.register(lambda: open({str(listed)!r}, 'w').write('\\n'.join(sys.modules)))\n"
+        f"sys.argv = ['harvester', 'import', {str(path)!r}]\n"
+        "runpy.run_module('harvester', run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 new works" in done.stdout
+    loaded = set(listed.read_text().split())
+    assert "harvester.sources.import_ris" in loaded
+    unneeded = ("lxml", "Bio", "sqlalchemy.dialects.postgresql", "harvester.sources.import_medline")
+    assert sorted(m for m in loaded if m.startswith(unneeded)) == []
+
+
 def _ris(count: int) -> str:
     return "".join(
         f"TY  - JOUR\nTI  - Spooled record number {n} on link workers\nAU  - Author{n}, A\n"

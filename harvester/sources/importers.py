@@ -31,19 +31,17 @@ nothing to keep at all (no title, author, journal, year or identifier) is skippe
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from harvester.core.errors import ImportFormatError
 from harvester.core.models import NO_TITLE, Hit, ImportProblem
 from harvester.sources import FILE_FORMATS
 from harvester.sources.import_common import _encoding, _Read, capped
-from harvester.sources.import_csl import _read_csljson
-from harvester.sources.import_medline import _read_medline, _read_pubmed_xml
-from harvester.sources.import_ris import _read_ris
 
 __all__ = ["FORMATS", "NO_TITLE", "ReadTally", "detect_format", "read_records", "record_id"]
 
@@ -111,7 +109,7 @@ def read_records(
             head = handle.read(_SNIFF_BYTES)
             fmt = detect_format(path, head)
             handle.seek(0)
-            for number, hit, notes in _READERS[fmt](path, handle, _encoding(head)):
+            for number, hit, notes in _reader(fmt)(path, handle, _encoding(head)):
                 if tally is not None:
                     tally.records = number
                     if hit is not None and hit.deleted and hit.pmid:
@@ -146,9 +144,19 @@ def record_id(source_id: str) -> str:
     return own if sep else source_id
 
 
-_READERS: dict[str, Callable[[Path, BinaryIO, str], Iterator[_Read]]] = {
-    "ris": _read_ris,
-    "csljson": _read_csljson,
-    "pubmed-xml": _read_pubmed_xml,
-    "medline": _read_medline,
+Reader = Callable[[Path, BinaryIO, str], Iterator[_Read]]
+
+#: Each format's reader, as (module, function): a format's module, and what it needs (lxml for
+#: PubMed XML, Biopython for MEDLINE), is loaded only when a file of that format is read, so a
+#: command reading RIS does not spend its start-up loading the others.
+_READERS: dict[str, tuple[str, str]] = {
+    "ris": ("harvester.sources.import_ris", "_read_ris"),
+    "csljson": ("harvester.sources.import_csl", "_read_csljson"),
+    "pubmed-xml": ("harvester.sources.import_medline", "_read_pubmed_xml"),
+    "medline": ("harvester.sources.import_medline", "_read_medline"),
 }
+
+
+def _reader(fmt: str) -> Reader:
+    module, name = _READERS[fmt]
+    return cast(Reader, getattr(importlib.import_module(module), name))

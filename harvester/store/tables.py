@@ -118,11 +118,10 @@ class WorkKey(Base):
     __tablename__ = "work_key"
     # the unique (work_id, key) index also serves lookups by work_id alone; the index on key
     # serves a block and, in bytes order on either database, a range of them
-    # (harvester.store.ingest_load._blocks)
-    __table_args__ = (
-        UniqueConstraint("work_id", "key"),
-        Index("ix_work_key_key", "key", postgresql_ops={"key": "text_pattern_ops"}),
-    )
+    # (harvester.store.ingest_load._blocks). On PostgreSQL migration 0018 builds it with the
+    # text_pattern_ops operator class; it is not named here, where naming it would load
+    # SQLAlchemy's PostgreSQL dialect at every start of every command, on SQLite too.
+    __table_args__ = (UniqueConstraint("work_id", "key"), Index("ix_work_key_key", "key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_id: Mapped[int] = mapped_column(ForeignKey("work.id", ondelete="CASCADE"))
