@@ -133,16 +133,7 @@ def test_a_repair_is_said_once_in_the_readers_words(project: Path) -> None:
     naming the program's source code and a digest id."""
     path = project / "lang.ris"
     path.write_text(f"TY  - JOUR\nTI  - Long language\nLA  - {'x' * 40}\nER  - \n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "harvester", "import", str(path)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _python(project, "-m", "harvester", "import", str(path))
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.count("language cut to 16 of its 40 characters") == 1
@@ -162,9 +153,21 @@ def test_a_ris_import_loads_only_what_ris_and_sqlite_need(project: Path) -> None
         f"sys.argv = ['harvester', 'import', {str(path)!r}]\n"
         "runpy.run_module('harvester', run_name='__main__')\n"
     )
+    done = _python(project, "-c", probe)
+    assert done.returncode == 0, done.stderr
+    assert "1 new works" in done.stdout
+    loaded = set(listed.read_text().split())
+    assert "harvester.sources.import_ris" in loaded
+    unneeded = ("lxml", "Bio", "sqlalchemy.dialects.postgresql", "harvester.sources.import_medline")
+    assert sorted(m for m in loaded if m.startswith(unneeded)) == []
+
+
+def _python(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Python run with ``args`` in ``project``, as a user would, the environment's own harvester
+    settings left out."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -172,12 +175,6 @@ def test_a_ris_import_loads_only_what_ris_and_sqlite_need(project: Path) -> None
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    assert "1 new works" in done.stdout
-    loaded = set(listed.read_text().split())
-    assert "harvester.sources.import_ris" in loaded
-    unneeded = ("lxml", "Bio", "sqlalchemy.dialects.postgresql", "harvester.sources.import_medline")
-    assert sorted(m for m in loaded if m.startswith(unneeded)) == []
 
 
 def _ris(count: int) -> str:
