@@ -379,14 +379,11 @@ def lookup_finds(lookup: str, key: str) -> bool:
     return filed is not None and filed[0] == title[0] and place_finds(*title[1:], *filed[1:])
 
 
-def lookup_ranges(lookup: str) -> list[tuple[str, str]] | None:
-    """The ranges of filed keys a title lookup reads, ``low <= key < high`` (a superset of what
-    it finds, :func:`lookup_finds`): its volume's and no volume's, or every volume's. None for
-    any other key, which is read as it is."""
-    title = title_lookup(lookup)
-    if title is None:
-        return None
-    start, volume, _year = title
+def lookup_ranges(start: str, volume: str | None) -> list[tuple[str, str]]:
+    """The ranges of filed keys a title lookup of block ``start`` and ``volume`` (None: any) reads
+    (:func:`title_lookup`), ``low <= key < high``: a superset of what it finds
+    (:func:`lookup_finds`), its volume's and no volume's, or every volume's. A lookup of any
+    other kind is read as it is."""
     after = chr(ord(PLACE_MARK) + 1)
     if volume is None:
         return [(start + PLACE_MARK, start + after)]

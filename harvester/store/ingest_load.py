@@ -210,12 +210,13 @@ def _blocks(session: Session, lookups: set[str]) -> dict[str, tuple[int, ...]]:
     # each range, with the lookups that read it and the volume and year each looks for
     spans: dict[tuple[str, str], list[tuple[str, str | None, int | None]]] = {}
     for lookup in lookups:
-        ranges, title = lookup_ranges(lookup), title_lookup(lookup)
-        if ranges is None or title is None:
+        title = title_lookup(lookup)
+        if title is None:
             exact.append(lookup)
             continue
-        for span in ranges:
-            spans.setdefault(span, []).append((lookup, title[1], title[2]))
+        start, volume, year = title
+        for span in lookup_ranges(start, volume):
+            spans.setdefault(span, []).append((lookup, volume, year))
     for chunk in _chunks(exact):
         for key, work_id in session.execute(select(c.key, c.work_id).where(c.key.in_(chunk))):
             members[key].add(work_id)
