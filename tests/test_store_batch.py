@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
 from sqlalchemy import insert, select, update
 
 from harvester.core.dedupe.keys import KEYS_VERSION, Keys, hit_keys
+from harvester.core.ingest.snapshot import KeysDoc
 from harvester.core.models import Hit
 from harvester.store.db import Database
 from harvester.store.ingest_load import KeysCache
@@ -26,12 +28,18 @@ def parsed(cache: KeysCache, work_id: int, text: str) -> Keys | None:
     return None if doc is None else doc.keys
 
 
-def test_parsed_once_and_again_when_the_document_changes() -> None:
+def test_parsed_once_and_again_when_the_document_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     cache = KeysCache()
     first = document(pubmed())
     doc = cache.parse(7, first)
     assert doc is not None and doc.keys == hit_keys(pubmed())
-    assert cache.parse(7, first) is doc  # the same document: the same parsed keys
+
+    def parsed_again(data: object) -> None:
+        raise AssertionError("the same document was parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(KeysDoc, "from_document", parsed_again)
+        assert cache.parse(7, first) == doc  # the same document: the same keys, kept
     keys = doc.keys
     changed = document(pubmed(title="Another title altogether", doi="10.1000/other"))
     assert parsed(cache, 7, changed) == hit_keys(
@@ -54,6 +62,28 @@ def test_bounded() -> None:
         cache.parse(work_id, text)
     assert len(cache._entries) <= 8
     assert parsed(cache, 99, text) == hit_keys(pubmed())
+
+
+def test_kept_keys_add_nothing_for_the_garbage_collector_to_walk() -> None:
+    """Every full collection walks the objects Python's collector watches, about once per
+    batch: the cache's entries, tens of thousands in a large import, must not be among them, or
+    each batch costs more than the one before."""
+    cache = KeysCache()
+    documents = [
+        document(pubmed(pmid=str(n), title=f"Study {n} of link workers")) for n in range(500)
+    ]
+    for _ in range(3):
+        gc.collect()
+    watched = len(gc.get_objects())
+    for work_id, text in enumerate(documents):
+        assert cache.parse(work_id, text) is not None
+    for _ in range(3):
+        gc.collect()
+    assert len(cache._entries) == 500
+    assert len(gc.get_objects()) - watched < 50
+    assert parsed(cache, 7, documents[7]) == hit_keys(
+        pubmed(pmid="7", title="Study 7 of link workers")
+    )
 
 
 def test_keys_rewritten_by_another_writer_are_used(db: Database) -> None:

@@ -11,17 +11,19 @@ parsed once per process (:data:`KEYS_CACHE`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Table, Text, cast, select
 from sqlalchemy.orm import Session
 
+from harvester.core.dedupe.keys import Keys
 from harvester.core.ingest import feeds
 from harvester.core.ingest.planner import HitFacts, likely_targets
 from harvester.core.ingest.snapshot import (
@@ -36,7 +38,7 @@ from harvester.core.ingest.snapshot import (
 )
 from harvester.core.ingest.workkeys import RECORD_IDENTITY, relation_ids
 from harvester.core.merge import MERGED_FIELDS, source_rank
-from harvester.core.models import CandidateStatus, Hit
+from harvester.core.models import CandidateStatus, Hit, WorkKind
 from harvester.core.normalise import filed_place, lookup_ranges, place_finds, title_lookup
 from harvester.store.tables import (
     Base,
@@ -72,11 +74,16 @@ class KeysCache:
     holds the keys with a digest of the document they were parsed from, and is used only while
     the document read from the database has that digest: a document another process (or another
     database) wrote is parsed afresh. Bounded: when full, the oldest quarter is dropped.
+
+    An entry is kept as a tuple of strings, numbers, dates and tuples of those (:func:`_packed`),
+    which Python's garbage collector stops watching: kept as objects, tens of thousands of
+    entries were walked by every full collection, about one per batch, so each batch cost more
+    than the last as the cache filled. A hit costs the :class:`KeysDoc` made from its tuple.
     """
 
     def __init__(self, size: int = KEYS_CACHE_SIZE) -> None:
         self.size = size
-        self._entries: dict[int, tuple[bytes, KeysDoc | None]] = {}
+        self._entries: dict[int, tuple[bytes, Packed | None]] = {}
         self._lock = threading.Lock()
 
     def parse(self, work_id: int, document: str | None) -> KeysDoc | None:
@@ -87,18 +94,38 @@ class KeysCache:
         digest = hashlib.blake2b(document.encode(), digest_size=16).digest()
         entry = self._entries.get(work_id)
         if entry is not None and entry[0] == digest:
-            return entry[1]
+            return None if entry[1] is None else _unpacked(entry[1])
         keys = KeysDoc.from_document(json.loads(document))
         with self._lock:
             if len(self._entries) >= self.size:
                 for old in list(self._entries)[: max(1, self.size // 4)]:
                     del self._entries[old]
-            self._entries[work_id] = (digest, keys)
+            self._entries[work_id] = (digest, None if keys is None else _packed(keys))
         return keys
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+#: A :class:`KeysDoc` as a plain tuple: its kind, titles seen, URLs and the values of its
+#: :class:`Keys` in field order, the work's kind by its value.
+Packed = tuple[str, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
+_KEY_FIELDS = tuple(f.name for f in dataclasses.fields(Keys))
+_KIND_AT = _KEY_FIELDS.index("kind")
+_keys: Callable[..., Keys] = Keys  # called with the values of every field, in order
+
+
+def _packed(doc: KeysDoc) -> Packed:
+    values = [getattr(doc.keys, name) for name in _KEY_FIELDS]
+    values[_KIND_AT] = doc.keys.kind.value
+    return (doc.kind, doc.seen, doc.urls, tuple(values))
+
+
+def _unpacked(packed: Packed) -> KeysDoc:
+    kind, seen, urls, values = packed
+    keys = _keys(*values[:_KIND_AT], WorkKind(values[_KIND_AT]), *values[_KIND_AT + 1 :])
+    return KeysDoc(kind=kind, seen=seen, urls=urls, keys=keys)
 
 
 KEYS_CACHE = KeysCache()
