@@ -77,8 +77,10 @@ class KeysCache:
 
     An entry is kept as a tuple of strings, numbers, dates and tuples of those (:func:`_packed`),
     which Python's garbage collector stops watching: kept as objects, tens of thousands of
-    entries were walked by every full collection, about one per batch, so each batch cost more
-    than the last as the cache filled. A hit costs the :class:`KeysDoc` made from its tuple.
+    entries were walked by every full collection, which with Python's default thresholds (not
+    the command's, see :func:`harvester.cli.main.main`) came about once per batch, so each batch
+    cost more than the last as the cache filled. A hit costs the :class:`KeysDoc` made from its
+    tuple.
     """
 
     def __init__(self, size: int = KEYS_CACHE_SIZE) -> None:
