@@ -66,8 +66,9 @@ def test_bounded() -> None:
 
 def test_kept_keys_add_nothing_for_the_garbage_collector_to_walk() -> None:
     """Every full collection walks the objects Python's collector watches, about once per
-    batch: the cache's entries, tens of thousands in a large import, must not be among them, or
-    each batch costs more than the one before."""
+    batch under Python's default thresholds (an import called in process): the cache's entries,
+    tens of thousands in a large import, must not be among them, or each batch costs more than
+    the one before."""
     cache = KeysCache()
     documents = [
         document(pubmed(pmid=str(n), title=f"Study {n} of link workers")) for n in range(500)
