@@ -390,3 +390,33 @@ def test_title_blocks_of_stored_works_are_filed_under_their_year(empty_url: str)
     command.downgrade(migrate.alembic_config(empty_url), "0019_drop_unread_work_indexes")
     assert filed() == {work_id: then[3] for work_id, then in filed_then.items()}
     engine.dispose()
+
+
+def test_the_full_text_index_merges_sixteen_segments_at_a_time(tmp_path: Path) -> None:
+    """0021: SQLite's full-text index merges a level's segments 16 at a time (FTS5's default is
+    4, which made the index deeper, and each new work dearer, the larger the store); a works
+    search still finds what it did; a downgrade gives the default back."""
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'fts.db'}"
+    migrate.upgrade(url, "0020_title_block_years")
+    engine = create_engine(url)
+
+    def width() -> int:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT v FROM work_fts_config WHERE k = 'automerge'"))
+            return int(found.scalar_one_or_none() or 4)
+
+    assert width() == 4
+    with engine.begin() as conn:
+        _insert_work(conn, 1, "article", "12", "{}")
+        conn.execute(text("UPDATE work SET title = 'Link workers in primary care' WHERE id = 1"))
+    migrate.upgrade(url, "0021_fts_merge_width")
+    assert width() == 16
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT rowid FROM work_fts WHERE work_fts MATCH 'link'"))
+        assert found.scalars().all() == [1]
+    command.downgrade(migrate.alembic_config(url), "0020_title_block_years")
+    assert width() == 4
+    engine.dispose()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: The revision of the code's schema: the newest file in the migrations (a test holds the two
 #: together). A command opens a database stamped with it without loading Alembic and reading every
 #: migration script.
-HEAD_REVISION = "0020_title_block_years"
+HEAD_REVISION = "0021_fts_merge_width"
 
 
 def include_object(
