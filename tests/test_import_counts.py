@@ -213,20 +213,26 @@ def test_an_import_reads_its_file_once_and_stores_what_it_read(
     assert "30 records read, 0 new works" in again.stdout
 
 
-def test_a_spooled_record_comes_back_whole() -> None:
-    # Every field of a record read, its authors, dates, abstract and relations, as stored.
+@pytest.mark.parametrize("chunk", [1, 3, 500])
+def test_a_spooled_record_comes_back_whole(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    # Every field of a record read, its authors, dates, abstract and relations, as stored, in
+    # order, whether the records fill the spool's lists exactly, leave the last one part-full,
+    # or fit in one.
     import io
 
     import harvester.usecases.importing as importing
 
+    monkeypatch.setattr(importing, "SPOOL_CHUNK", chunk)
     path = FIXTURES / "pubmed" / "pubmed21n1298_topic_subset.xml"
     hits = [hit for hit in read_records(path) if isinstance(hit, Hit)]
     assert any(hit.authors and hit.abstract and hit.pub_date for hit in hits)
     assert any(hit.relations for hit in hits)
+    assert len(hits) % 3 and len(hits) < 500
     spool = io.BytesIO()
-    importing._spool(iter(hits), spool)
+    assert importing._spool(iter(hits), spool) == len(hits)
     spool.seek(0)
     assert list(importing._unspool(spool, len(hits))) == hits
+    assert spool.read() == b""
 
 
 def test_a_file_broken_after_its_first_records_stores_none_of_them(project: Path) -> None:

@@ -51,6 +51,11 @@ __all__ = ["ImportSummary", "export_candidates", "import_file"]
 IMPORT_BATCH = 2500
 #: Bytes of read records an import keeps in memory before its spool moves to a temporary file.
 SPOOL_MEMORY = 64 * 1024 * 1024
+#: Records the spool keeps as one pickled list. Read back one by one from a temporary file (past
+#: ``SPOOL_MEMORY``), records took each a few small reads through the file's Python layers, so a
+#: large file's records cost more to read back than a small file's, kept in memory; a list of
+#: this many is read in one go at either size.
+SPOOL_CHUNK = 500
 #: Problems listed by name in the summary; the rest are counted.
 SHOWN_PROBLEMS = 20
 
@@ -175,19 +180,30 @@ def import_file(
 
 
 def _spool(hits: Iterable[Hit], spool: IO[bytes]) -> int:
-    """Write ``hits`` to ``spool`` one after another; how many there were."""
+    """Write ``hits`` to ``spool`` in order, :data:`SPOOL_CHUNK` to a pickled list; how many
+    there were."""
     count = 0
+    chunk: list[Hit] = []
     for hit in hits:
-        spool.write(pickle.dumps(hit, protocol=pickle.HIGHEST_PROTOCOL))
-        count += 1
+        chunk.append(hit)
+        if len(chunk) == SPOOL_CHUNK:
+            spool.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+            count += len(chunk)
+            chunk.clear()
+    if chunk:
+        spool.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+        count += len(chunk)
     return count
 
 
 def _unspool(spool: IO[bytes], count: int) -> Iterator[Hit]:
     """The ``count`` hits :func:`_spool` wrote, in order."""
-    for _ in range(count):
+    done = 0
+    while done < count:
         # The spool is this import's own unnamed temporary file, written just above.
-        yield pickle.load(spool)  # noqa: S301
+        chunk: list[Hit] = pickle.load(spool)  # noqa: S301
+        done += len(chunk)
+        yield from chunk
 
 
 def _store_spooled(
