@@ -15,6 +15,7 @@ it again.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import pickle
 import sys
 import tempfile
@@ -183,14 +184,8 @@ def _spool(hits: Iterable[Hit], spool: IO[bytes]) -> int:
     """Write ``hits`` to ``spool`` in order, :data:`SPOOL_CHUNK` to a pickled list; how many
     there were."""
     count = 0
-    chunk: list[Hit] = []
-    for hit in hits:
-        chunk.append(hit)
-        if len(chunk) == SPOOL_CHUNK:
-            spool.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
-            count += len(chunk)
-            chunk.clear()
-    if chunk:
+    records = iter(hits)
+    while chunk := list(itertools.islice(records, SPOOL_CHUNK)):
         spool.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
         count += len(chunk)
     return count
