@@ -1,7 +1,8 @@
 """Import edges: records read counted as read (skipped ones too), PubMed deletion notices
 reported as such and marking the stored works they name, a deeply nested CSL-JSON file refused
-in one line, a huge RIS field cut with a note under its record (memory stays bounded), and a
-topic folder named by HARVESTER_QUERIES that is not there refused."""
+in one line, a huge RIS field cut with a note under its record (memory stays bounded), a
+topic folder named by HARVESTER_QUERIES that is not there refused, and Python's cycle collector
+paused while each batch is stored and started again after it."""
 
 from __future__ import annotations
 
@@ -233,6 +234,74 @@ def test_a_spooled_record_comes_back_whole(monkeypatch: pytest.MonkeyPatch, chun
     spool.seek(0)
     assert list(importing._unspool(spool, len(hits))) == hits
     assert spool.read() == b""
+
+
+def test_the_collector_is_paused_for_each_batch_and_started_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python's cycle collector rests while a batch is stored and runs between batches; after
+    # the import, and after a batch that failed, it runs as before.
+    import gc
+
+    import harvester.usecases.importing as importing
+
+    seen: list[bool] = []
+    real = importing.ingest_batch
+
+    def watched(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "ingest_batch", watched)
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 7)
+    path = project / "many.ris"
+    path.write_text(_ris(30), encoding="utf-8")
+    assert gc.isenabled()
+    result = invoke("import", str(path), "--topic", SLUG)
+    assert "30 records read, 30 new works" in result.stdout
+    assert seen == [False] * 5
+    assert gc.isenabled()
+
+    def failing(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(importing, "ingest_batch", failing)
+    failed = invoke("import", str(path), "--topic", SLUG)
+    assert failed.exit_code != 0
+    assert gc.isenabled()
+
+
+def test_the_collector_starts_again_when_the_last_batch_in_any_thread_ends() -> None:
+    # Batches in two threads pause the one process-wide collector together; one paused by
+    # someone else stays paused.
+    import gc
+    import threading
+
+    from harvester.usecases.importing import collector_paused
+
+    started, finish = threading.Event(), threading.Event()
+
+    def other_batch() -> None:
+        with collector_paused():
+            started.set()
+            finish.wait(10)
+
+    other = threading.Thread(target=other_batch)
+    other.start()
+    assert started.wait(10)
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread's batch still runs
+    finish.set()
+    other.join(10)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_file_broken_after_its_first_records_stores_none_of_them(project: Path) -> None:
