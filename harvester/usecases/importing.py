@@ -43,7 +43,7 @@ from harvester.store.works import ingest_batch
 if TYPE_CHECKING:
     from harvester.render.export import ExportItem, ExportSighting
 
-__all__ = ["ImportSummary", "export_candidates", "import_file"]
+__all__ = ["ImportSummary", "collector_paused", "export_candidates", "import_file"]
 
 
 #: Records stored per transaction. Each commit writes every page its batch changed, and a batch's
