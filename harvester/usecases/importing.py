@@ -287,7 +287,7 @@ def collector_paused() -> Iterator[None]:
 
     Nearly everything a batch makes is freed by reference counting when the batch ends; while it
     runs, most of it is alive, so each young collection during a batch walked tens of thousands
-    of live objects and freed little (about 3 of every 100 seconds of an import). Collected
+    of live objects and freed little (4 to 5 of every 100 seconds of an import). Collected
     between batches instead, the young generation holds only what outlived its batch, and any
     cycles a batch made are freed then. The collector is process-wide: several batches in
     several threads pause it together, the last to end starts it again, and a collector already
