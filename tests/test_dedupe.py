@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.core.dedupe.match import Keys, compare, decide, hit_keys
+from harvester.core.dedupe import match
+from harvester.core.dedupe.match import Comparisons, Keys, compare, decide, hit_keys
 from harvester.core.models import Author, Hit, PubDate, WorkKind
 
 TITLE = "A high level interface to SCOP and ASTRAL implemented in python"
@@ -120,6 +122,29 @@ def test_erratum_is_linked_to_its_article() -> None:
     assert match.work_id is None and [(k.work_id, k.relation) for k in match.links] == [
         (7, "erratum-of")
     ]
+
+
+def test_comparisons_compare_each_pair_of_keys_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verdict is given again for the very same two keys; keys equal to them but made
+    afresh (a work whose keys a batch rebuilt) are compared again."""
+    made: list[tuple[Keys, Keys]] = []
+
+    def counted(a: Keys, b: Keys) -> match.Verdict | None:
+        made.append((a, b))
+        return compare(a, b)
+
+    monkeypatch.setattr(match, "compare", counted)
+    hit, stored = hit_keys(article()), hit_keys(article(pmid=None))
+    comparisons = Comparisons()
+    first = comparisons.compare(hit, stored)
+    assert first is not None and first.same
+    assert comparisons.compare(hit, stored) is first
+    assert len(made) == 1
+    rebuilt = hit_keys(article(pmid=None))
+    assert rebuilt == stored and rebuilt is not stored
+    assert comparisons.compare(hit, rebuilt) == first
+    assert comparisons.compare(stored, hit) == first  # the other way round is another pair
+    assert len(made) == 3
 
 
 def test_decide_prefers_the_strongest_match() -> None:

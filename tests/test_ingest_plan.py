@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from harvester.core.dedupe import match
+from harvester.core.dedupe.match import Keys, Verdict, compare
 from harvester.core.ingest import bridge, feeds
 from harvester.core.ingest.plan import NEW_BASE, HitOutcome, Plan
 from harvester.core.ingest.planner import PlanError, batch_facts, likely_targets, plan_batch
@@ -545,6 +547,42 @@ def test_the_works_hits_are_likely_to_join_are_judged_by_their_stored_keys() -> 
     light = replace(snapshot, works={i: replace(w, fields=None) for i, w in snapshot.works.items()})
     assert likely_targets(light, batch_facts([record()])) == {1}
     assert likely_targets(snapshot, batch_facts([record()])) == set()  # read already
+
+
+def test_the_planner_reuses_the_verdicts_the_loader_judged_by(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Choosing the works whose fields to read compares the hit with every work of its blocks;
+    deciding compares it with the same works, whose keys are the same objects: each pair is
+    compared once."""
+    store = Memory()
+    other = article(source_id="2", pmid="2", doi=None, title="Another study", pages="5-9")
+    # the same title's start: in the hit's block, and another article
+    rival = article(
+        source_id="3", pmid="3", doi=None, title="Social prescribing in dementia care", pages="5-9"
+    )
+    store.ingest([article(), other, rival])
+    hits = [record()]
+    facts = batch_facts(hits)
+    full = store.snapshot(hits)
+    light = replace(full, works={i: replace(w, fields=None) for i, w in full.works.items()})
+    made: list[int] = []
+
+    def counted(a: Keys, b: Keys) -> Verdict | None:
+        made.append(1)
+        return compare(a, b)
+
+    monkeypatch.setattr(match, "compare", counted)
+    assert likely_targets(light, facts) == {1}
+    judged = len(made)
+    assert judged >= 2  # the work joined and one only compared
+    # the loader then reads the fields of the work the hit is likely to join
+    works = {**light.works, 1: full.works[1]}
+    plan, done = plan_batch(
+        replace(light, works=works), hits, facts=facts, topic="sp", run_id=None, now=NOW
+    )
+    assert (done, plan.outcomes[0].work_id, plan.outcomes[0].created) == (1, 1, False)
+    assert len(made) == judged
 
 
 @pytest.mark.parametrize("volume", [None, "59"])

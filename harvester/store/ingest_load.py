@@ -165,9 +165,9 @@ def load_snapshot(
         work_ids.update(members)
     likely = {s.work_id for s in sightings.values()} | set(owners.values())
     works = _works(session, work_ids, work_ids if all_fields else likely, hits)
+    light = Snapshot(works=works, blocks=blocks)
     if not all_fields:
         # the works the hits will probably join, by their stored keys: read their fields too
-        light = Snapshot(works=works, blocks=blocks)
         more = _fields(session, likely_targets(light, facts))
         works.update({i: replace(works[i], fields=f) for i, f in more.items()})
     # A hit only changes a work it joins, whose fields are read (else the plan stops there,
@@ -184,6 +184,7 @@ def load_snapshot(
         candidates=_candidates(session, joinable, topic),
         entries=entries,
         links=_links(session, joinable),
+        comparisons=light.comparisons,
     )
 
 

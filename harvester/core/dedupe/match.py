@@ -75,6 +75,7 @@ from harvester.core.normalise import (
 
 __all__ = [
     "KEYS_VERSION",
+    "Comparisons",
     "Keys",
     "Link",
     "Match",
@@ -157,6 +158,32 @@ def compare(a: Keys, b: Keys) -> Verdict | None:
     if set(a.urls) & set(b.urls):
         return Verdict(True, "url", STRENGTH["url"])
     return _near(a, b)
+
+
+class Comparisons:
+    """:func:`compare`, each pair of keys compared once.
+
+    The ingest planner compares a hit with the stored works of its blocks twice: once to judge
+    which works' fields to read (:func:`~harvester.core.ingest.planner.likely_targets`), once to
+    decide; a work the batch has not changed has the same keys both times, and in a large store
+    most of a hit's candidates are such works. A verdict is kept with the two :class:`Keys` it
+    was made from (frozen values) and given again only for those very objects, so a work whose
+    keys the batch changed is compared afresh."""
+
+    __slots__ = ("_verdicts",)
+
+    def __init__(self) -> None:
+        self._verdicts: dict[tuple[int, int], tuple[Keys, Keys, Verdict | None]] = {}
+
+    def compare(self, a: Keys, b: Keys) -> Verdict | None:
+        # by identity: the entry holds both objects, so neither id can be another's meanwhile
+        pair = (id(a), id(b))
+        known = self._verdicts.get(pair)
+        if known is not None and known[0] is a and known[1] is b:
+            return known[2]
+        verdict = compare(a, b)
+        self._verdicts[pair] = (a, b, verdict)
+        return verdict
 
 
 def decide(hit: Keys, candidates: Iterable[tuple[int, Keys]]) -> Match:

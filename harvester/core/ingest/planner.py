@@ -37,7 +37,6 @@ from dataclasses import dataclass, replace
 
 from harvester.core import queue_rules
 from harvester.core.dedupe.keys import Keys, hit_keys
-from harvester.core.dedupe.match import compare
 from harvester.core.ingest import bridge, feeds
 from harvester.core.ingest.blocks import BlockIndex
 from harvester.core.ingest.plan import (
@@ -124,7 +123,7 @@ def likely_targets(snapshot: Snapshot, facts: Sequence[HitFacts]) -> set[int]:
             if stored.keys is None:
                 found.add(ref)
                 continue
-            verdict = compare(fact.keys, stored.keys.keys)
+            verdict = snapshot.comparisons.compare(fact.keys, stored.keys.keys)
             if verdict is not None and verdict.same:
                 found.add(ref)
     return found
@@ -383,7 +382,7 @@ class _Planner:
         same: list[tuple[float, int]] = []
         for ref in candidates:
             other = self.keys_of(ref)
-            verdict = compare(keys, other)
+            verdict = self.snapshot.comparisons.compare(keys, other)
             if verdict is None:
                 continue
             if not verdict.same:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.core.dedupe.keys import KEYS_VERSION, Keys
+from harvester.core.dedupe.match import Comparisons
 from harvester.core.models import CandidateStatus, safe_id
 
 __all__ = [
@@ -137,3 +138,5 @@ class Snapshot:
     candidates: Mapping[int, StoredCandidate] = field(default_factory=dict)
     entries: Mapping[int, tuple[StoredSighting, ...]] = field(default_factory=dict)
     links: frozenset[tuple[int, int, str]] = frozenset()
+    #: The hits' keys compared with stored works' keys so far, for the loader and the planner.
+    comparisons: Comparisons = field(default_factory=Comparisons, compare=False, repr=False)
